@@ -1,0 +1,283 @@
+"""The API client: the only code that speaks HTTP to the apiserver.
+
+Controllers, the scheduler, kubelets and podctl all use it, in-process or not, so every component
+is a plain Kubernetes client. Typed calls take and return the pydantic models; ``*_raw`` calls
+work on wire dicts (podctl applies arbitrary manifests). Failures raise :class:`ApiError` with
+the Status the server sent.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from apimachinery.errors import ApiError
+from apimachinery.models.base import TypedObject
+from apimachinery.resources import ResourceType, by_model
+
+T = TypeVar("T", bound=TypedObject)
+
+PATCH_CONTENT_TYPES = {
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "apply": "application/apply-patch+yaml",
+}
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: str  # ADDED | MODIFIED | DELETED | BOOKMARK | ERROR
+    object: dict[str, Any]
+
+    @property
+    def resource_version(self) -> str:
+        return str((self.object.get("metadata") or {}).get("resourceVersion") or "")
+
+
+def _ssl_context(ca_data: bytes | None, insecure: bool) -> ssl.SSLContext | bool:
+    if insecure:
+        return False
+    if ca_data:
+        return ssl.create_default_context(cadata=ca_data.decode())
+    return True
+
+
+class ApiClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        ca_data: bytes | None = None,
+        insecure: bool = False,
+        timeout: float = 30.0,
+        user_agent: str = "podvisor",
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=headers,
+            verify=_ssl_context(ca_data, insecure),
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            transport=transport,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        )
+
+    @classmethod
+    def from_kubeconfig(cls, path: Path | str | None = None, *, context: str | None = None, **kwargs: Any) -> ApiClient:
+        from apimachinery.kubeconfig import load_kubeconfig
+
+        cfg = load_kubeconfig(Path(path) if path else None, context)
+        return cls(cfg.server, token=cfg.token, ca_data=cfg.ca_data, insecure=cfg.insecure, **kwargs)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ApiClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- raw requests ----------------------------------------------------------------------
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        hdrs = dict(headers or {})
+        content = None
+        if body is not None:
+            content = json.dumps(body, separators=(",", ":")).encode()
+            hdrs["Content-Type"] = content_type
+        try:
+            response = await self._http.request(method, path, params=_clean(params), content=content, headers=hdrs)
+        except httpx.TransportError as err:
+            raise ApiError(503, "ServiceUnavailable", f"cannot reach the apiserver at {self.base_url}: {err}") from err
+        if response.status_code >= 400:
+            raise ApiError.from_status(response.status_code, _json_or_text(response))
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return response.json()
+        return response.text
+
+    async def stream_lines(self, path: str, *, params: dict[str, Any] | None = None,
+                           timeout: float | None = None) -> AsyncIterator[bytes]:
+        """GET a streaming endpoint (watch, log follow) and yield its lines."""
+        try:
+            async with self._http.stream("GET", path, params=_clean(params),
+                                         timeout=httpx.Timeout(timeout, connect=10.0)) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise ApiError.from_status(response.status_code, _json_or_text(response))
+                async for line in response.aiter_lines():
+                    yield line.encode()
+        except httpx.TransportError as err:
+            raise ApiError(503, "ServiceUnavailable", f"connection to the apiserver lost: {err}") from err
+
+    # -- typed calls -----------------------------------------------------------------------
+
+    async def get(self, model: type[T], name: str, namespace: str | None = None) -> T:
+        return model.model_validate(await self.request("GET", by_model(model).path(namespace, name)))
+
+    async def list(
+        self,
+        model: type[T],
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int = 0,
+    ) -> tuple[list[T], str]:
+        items, rv = await self.list_raw(by_model(model), namespace, label_selector=label_selector,
+                                        field_selector=field_selector, limit=limit)
+        return [model.model_validate(i) for i in items], rv
+
+    async def create(self, obj: T, namespace: str | None = None) -> T:
+        rt = by_model(type(obj))
+        ns = namespace or obj.metadata.namespace  # type: ignore[attr-defined]
+        return type(obj).model_validate(await self.request("POST", rt.path(ns), body=obj.to_dict()))
+
+    async def replace(self, obj: T, *, subresource: str | None = None) -> T:
+        rt = by_model(type(obj))
+        meta = obj.metadata  # type: ignore[attr-defined]
+        path = rt.path(meta.namespace, meta.name, subresource)
+        return type(obj).model_validate(await self.request("PUT", path, body=obj.to_dict()))
+
+    async def replace_status(self, obj: T) -> T:
+        return await self.replace(obj, subresource="status")
+
+    async def patch(
+        self,
+        model: type[T],
+        name: str,
+        patch: Any,
+        namespace: str | None = None,
+        *,
+        patch_type: str = "merge",
+        subresource: str | None = None,
+    ) -> T:
+        path = by_model(model).path(namespace, name, subresource)
+        result = await self.request("PATCH", path, body=patch, content_type=PATCH_CONTENT_TYPES[patch_type])
+        return model.model_validate(result)
+
+    async def delete(
+        self,
+        model: type[TypedObject],
+        name: str,
+        namespace: str | None = None,
+        *,
+        grace_period: int | None = None,
+        propagation: str | None = None,
+        preconditions: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        return await self.delete_raw(by_model(model), name, namespace, grace_period=grace_period,
+                                     propagation=propagation, preconditions=preconditions)
+
+    async def bind(self, namespace: str, pod: str, node: str, *, uid: str | None = None) -> None:
+        body = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod, "namespace": namespace},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+        if uid:
+            body["metadata"]["uid"] = uid
+        await self.request("POST", f"/api/v1/namespaces/{namespace}/pods/{pod}/binding", body=body)
+
+    # -- raw (dict) calls ------------------------------------------------------------------
+
+    async def list_raw(
+        self,
+        rt: ResourceType,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int = 0,
+    ) -> tuple[list[dict[str, Any]], str]:
+        """All pages of a list; returns the items and the list's resourceVersion."""
+        items: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            params = {"labelSelector": label_selector, "fieldSelector": field_selector,
+                      "limit": limit or None, "continue": token or None}
+            body = await self.request("GET", rt.path(namespace), params=params)
+            items.extend(body.get("items") or [])
+            token = (body.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return items, str((body.get("metadata") or {}).get("resourceVersion") or "")
+
+    async def delete_raw(
+        self,
+        rt: ResourceType,
+        name: str,
+        namespace: str | None = None,
+        *,
+        grace_period: int | None = None,
+        propagation: str | None = None,
+        preconditions: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if grace_period is not None:
+            options["gracePeriodSeconds"] = grace_period
+        if propagation:
+            options["propagationPolicy"] = propagation
+        if preconditions:
+            options["preconditions"] = preconditions
+        result: dict[str, Any] = await self.request("DELETE", rt.path(namespace, name), body=options)
+        return result
+
+    async def watch_raw(
+        self,
+        rt: ResourceType,
+        namespace: str | None = None,
+        *,
+        resource_version: str = "",
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        timeout_seconds: int = 300,
+        bookmarks: bool = True,
+        send_initial_events: bool = False,
+    ) -> AsyncIterator[WatchEvent]:
+        params: dict[str, Any] = {
+            "watch": "true",
+            "resourceVersion": resource_version or None,
+            "labelSelector": label_selector,
+            "fieldSelector": field_selector,
+            "timeoutSeconds": timeout_seconds,
+            "allowWatchBookmarks": "true" if bookmarks else None,
+        }
+        if send_initial_events:
+            params["sendInitialEvents"] = "true"
+            params["resourceVersionMatch"] = "NotOlderThan"
+        async for line in self.stream_lines(rt.path(namespace), params=params, timeout=timeout_seconds + 30):
+            if line.strip():
+                data = json.loads(line)
+                yield WatchEvent(data.get("type", ""), data.get("object") or {})
+
+
+def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
+    if params is None:
+        return None
+    return {k: v for k, v in params.items() if v is not None and v != ""}
+
+
+def _json_or_text(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text

@@ -1,0 +1,78 @@
+"""The base of every resource model: Kubernetes wire names, lossless round-trips.
+
+Models accept fields they do not declare (``extra="allow"``) so a real manifest survives a
+create/get round-trip unchanged; :func:`unknown_fields` reports those extras by JSON path, which
+is how the apiserver implements ``fieldValidation=Strict|Warn``. Sub-structures podvisor does not
+interpret (affinity, securityContext, ...) are declared as plain dicts: known to be valid
+Kubernetes fields, stored verbatim, never inspected.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+AnyDict = dict[str, Any]
+
+
+class K8sModel(BaseModel):
+    """A Kubernetes JSON object: camelCase on the wire, snake_case in Python."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="allow",
+        validate_assignment=False,
+        protected_namespaces=(),
+    )
+
+    def to_dict(self) -> AnyDict:
+        """The wire form: camelCase keys, unset/None fields left out."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+    @classmethod
+    def from_dict(cls, data: AnyDict) -> Self:
+        return cls.model_validate(data)
+
+    def copy_deep(self) -> Self:
+        return self.model_copy(deep=True)
+
+
+def unknown_fields(model: BaseModel, path: str = "") -> list[str]:
+    """JSON paths (``spec.template.spec.containers[0].foo``) of fields no model declares."""
+    found: list[str] = []
+    for key in model.__pydantic_extra__ or {}:
+        found.append(f"{path}.{key}" if path else key)
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        field = type(model).model_fields[name]
+        wire = field.alias or name
+        child_path = f"{path}.{wire}" if path else wire
+        found.extend(_unknown_in(value, child_path))
+    return found
+
+
+def _unknown_in(value: Any, path: str) -> list[str]:
+    if isinstance(value, BaseModel):
+        return unknown_fields(value, path)
+    if isinstance(value, list):
+        out: list[str] = []
+        for i, item in enumerate(value):
+            out.extend(_unknown_in(item, f"{path}[{i}]"))
+        return out
+    if isinstance(value, dict):
+        out = []
+        for k, item in value.items():
+            if isinstance(item, BaseModel):
+                out.extend(unknown_fields(item, f"{path}.{k}"))
+        return out
+    return []
+
+
+class TypedObject(K8sModel):
+    """A top-level object with apiVersion/kind; subclasses set API_VERSION and KIND."""
+
+    API_VERSION: ClassVar[str] = ""
+    KIND: ClassVar[str] = ""

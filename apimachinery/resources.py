@@ -1,0 +1,118 @@
+"""The served resource types: group, version, kind, plural, scope, and their models.
+
+One table drives the apiserver's routes and discovery, the API client's paths and podctl's
+type names, so adding a kind is one line here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from apimachinery.models.apps import Deployment, Lease, ReplicaSet
+from apimachinery.models.base import TypedObject
+from apimachinery.models.core import ConfigMap, Event, Namespace, Node, Pod, Secret, Service
+
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    group: str
+    version: str
+    kind: str
+    plural: str
+    singular: str
+    namespaced: bool
+    model: type[TypedObject]
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = field(default=())
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_resource(self) -> str:
+        """``deployments.apps`` / ``pods``: how Kubernetes names a resource in messages."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def prefix(self) -> str:
+        """``/api/v1`` or ``/apis/apps/v1``."""
+        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
+    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
+        parts = [self.prefix]
+        if self.namespaced and namespace:
+            parts.append(f"namespaces/{namespace}")
+        parts.append(self.plural)
+        if name:
+            parts.append(name)
+            if subresource:
+                parts.append(subresource)
+        return "/".join(parts)
+
+
+PODS = ResourceType(
+    "", "v1", "Pod", "pods", "pod", True, Pod, ("po",), ("all",), ("status", "binding", "log", "exec", "eviction")
+)
+NODES = ResourceType("", "v1", "Node", "nodes", "node", False, Node, ("no",), (), ("status",))
+NAMESPACES = ResourceType("", "v1", "Namespace", "namespaces", "namespace", False, Namespace, ("ns",), (), ("status",))
+EVENTS = ResourceType("", "v1", "Event", "events", "event", True, Event, ("ev",))
+SERVICES = ResourceType("", "v1", "Service", "services", "service", True, Service, ("svc",), ("all",), ("status",))
+CONFIGMAPS = ResourceType("", "v1", "ConfigMap", "configmaps", "configmap", True, ConfigMap, ("cm",))
+SECRETS = ResourceType("", "v1", "Secret", "secrets", "secret", True, Secret)
+DEPLOYMENTS = ResourceType(
+    "apps", "v1", "Deployment", "deployments", "deployment", True, Deployment, ("deploy",), ("all",), ("status", "scale")
+)
+REPLICASETS = ResourceType(
+    "apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ReplicaSet, ("rs",), ("all",), ("status", "scale")
+)
+LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
+
+RESOURCES: tuple[ResourceType, ...] = (
+    PODS, NODES, NAMESPACES, EVENTS, SERVICES, CONFIGMAPS, SECRETS, DEPLOYMENTS, REPLICASETS, LEASES,
+)
+
+
+def by_kind(kind: str, api_version: str | None = None) -> ResourceType | None:
+    for rt in RESOURCES:
+        if rt.kind == kind and (api_version is None or rt.api_version == api_version):
+            return rt
+    return None
+
+
+def by_plural(group: str, version: str, plural: str) -> ResourceType | None:
+    for rt in RESOURCES:
+        if rt.group == group and rt.version == version and rt.plural == plural:
+            return rt
+    return None
+
+
+def by_model(model: type[TypedObject]) -> ResourceType:
+    for rt in RESOURCES:
+        if rt.model is model:
+            return rt
+    raise KeyError(model.__name__)
+
+
+def lookup(name: str) -> ResourceType | None:
+    """Resolve what a user types: plural, singular, short name, kind, or ``plural.group``."""
+    lowered = name.lower()
+    for rt in RESOURCES:
+        names = {rt.plural, rt.singular, rt.kind.lower(), *rt.short_names, rt.group_resource}
+        if rt.group:
+            names |= {f"{rt.singular}.{rt.group}", f"{rt.plural}.{rt.version}.{rt.group}"}
+        if lowered in names:
+            return rt
+    return None
+
+
+def group_versions() -> list[tuple[str, str]]:
+    """Served (group, version) pairs in a stable order, core first."""
+    seen: list[tuple[str, str]] = []
+    for rt in RESOURCES:
+        if (rt.group, rt.version) not in seen:
+            seen.append((rt.group, rt.version))
+    return seen

@@ -1,0 +1,93 @@
+"""The apiserver ASGI application: middleware, routers, error mapping, background upkeep."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from apimachinery.errors import ApiError
+from apiserver.auth import BodyLimit, TokenAuth
+from apiserver.compactor import Compactor
+from apiserver.negotiation import MAX_BODY_BYTES
+from apiserver.registry import PatchingRegistry
+from apiserver.routes import meta, resources
+from apiserver.store.base import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppSettings:
+    tokens: dict[str, str] | None = None  # token -> role; None: no authentication
+    toleration_seconds: int = 300
+    history_retention: float = 300.0
+    compaction_interval: float = 30.0
+    max_body_bytes: int = MAX_BODY_BYTES
+    node_token: str | None = None  # presented to kubelets when proxying logs
+
+
+def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
+    settings = settings or AppSettings()
+    registry = PatchingRegistry(store, toleration_seconds=settings.toleration_seconds)
+    registry.ensure_system_namespaces()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        compactor = Compactor(
+            store, retention=settings.history_retention, interval=settings.compaction_interval
+        )
+        task = asyncio.create_task(compactor.run())
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    app = FastAPI(
+        title="podvisor API",
+        description="The Kubernetes-compatible API of a podvisor cluster.",
+        version="v1",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.registry = registry
+    app.state.store = store
+    app.state.settings = settings
+    app.include_router(meta.router)
+    app.include_router(resources.router)
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(TokenAuth, tokens=settings.tokens)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, err: ApiError) -> JSONResponse:
+        return JSONResponse(err.status(), status_code=err.code)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, err: HTTPException) -> JSONResponse:
+        reason = {404: "NotFound", 405: "MethodNotAllowed"}.get(err.status_code, "BadRequest")
+        message = (
+            str(err.detail) if err.status_code != 404 else "the server could not find the requested resource"
+        )
+        return JSONResponse(ApiError(err.status_code, reason, message).status(), status_code=err.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, err: RequestValidationError) -> JSONResponse:
+        return JSONResponse(ApiError(400, "BadRequest", str(err.errors()[:3])).status(), status_code=400)
+
+    @app.exception_handler(Exception)
+    async def internal(_: Request, err: Exception) -> JSONResponse:
+        log.exception("internal error")
+        body = ApiError(500, "InternalError", f"Internal error occurred: {type(err).__name__}").status()
+        return JSONResponse(body, status_code=500)

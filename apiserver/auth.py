@@ -1,0 +1,110 @@
+"""Authentication and request limits, as pure ASGI middleware (runs before any parsing).
+
+Bearer tokens from the data directory (admin, node-join); ``/healthz``, ``/readyz``,
+``/livez`` and ``/version`` need none, as on a kubeadm cluster. Bodies over the limit are
+refused with 413 while streaming in, so a huge body is never buffered or parsed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from apimachinery.errors import ApiError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+PUBLIC_PATHS = ("/healthz", "/readyz", "/livez", "/version")
+
+
+async def send_status(send: Send, error: ApiError) -> None:
+    body = json.dumps(error.status()).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if error.code == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="podvisor"'))
+    await send({"type": "http.response.start", "status": error.code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class TokenAuth:
+    """Maps a bearer token to a role ("admin" or "node"); no or an unknown token -> 401."""
+
+    def __init__(self, app: ASGIApp, tokens: dict[str, str] | None) -> None:
+        self.app = app
+        self.tokens = tokens  # token -> role; None disables authentication (tests, in-process)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.tokens is None or scope["path"].startswith(PUBLIC_PATHS):
+            await self.app(scope, receive, send)
+            return
+        role = self.role(dict(scope["headers"]).get(b"authorization", b"").decode("latin-1"))
+        if role is None:
+            await send_status(send, ApiError(401, "Unauthorized", "Unauthorized"))
+            return
+        scope.setdefault("state", {})["role"] = role
+        await self.app(scope, receive, send)
+
+    def role(self, header: str) -> str | None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        for known, role in self.tokens.items() if self.tokens else ():
+            if hmac.compare_digest(known.encode(), token.strip().encode()):
+                return role
+        return None
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413 before the app sees them.
+
+    The body is read up front (at most ``limit`` bytes are ever held) and replayed to the app,
+    so an oversized body is rejected while streaming in, whatever its Content-Length claims.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            await send_status(send, self._too_large())
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await send_status(send, self._too_large())
+                return
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    def _too_large(self) -> ApiError:
+        return ApiError(
+            413, "RequestEntityTooLarge", f"the request body is larger than the limit of {self.limit} bytes"
+        )

@@ -1,0 +1,314 @@
+"""Security by default, the k3s way: a private CA, a serving certificate and two tokens.
+
+kubectl sends a bearer token only over HTTPS, and with the CA in its kubeconfig it verifies that
+the server certificate names the address it dialled. So on first start the server creates, in
+its data directory:
+
+* ``ca.crt`` / ``ca.key``: a self-signed CA (EC P-256, ten years) that goes into kubeconfigs;
+* ``server.crt`` / ``server.key``: the serving certificate signed by that CA, with every
+  address clients use as a subjectAltName (always 127.0.0.1, ::1, localhost and the host name);
+* ``admin.token`` / ``node-token``: random bearer tokens for the admin and for joining kubelets.
+
+Later starts reuse all of it, so kubeconfigs handed out stay valid. Only the serving
+certificate is re-issued (by the same CA) when it no longer names a requested host, nears
+expiry, or does not chain to the CA; the CA is recreated only if its files are missing or
+unreadable. Private keys and tokens are written 0600, atomically, so a crash never leaves a
+half-written key behind.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+CA_VALIDITY = timedelta(days=3650)
+SERVER_VALIDITY = timedelta(days=365)
+RENEW_BEFORE = timedelta(days=90)  # re-issue the serving certificate at start-up when this close to expiry
+BACKDATE = timedelta(minutes=5)  # tolerate clocks slightly behind ours
+
+ALWAYS_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+Host = ipaddress.IPv4Address | ipaddress.IPv6Address | str
+
+
+@dataclass(frozen=True)
+class Pki:
+    """What the server and the kubeconfig writers need: the CA (inline) and the serving pair's paths."""
+
+    ca_pem: bytes
+    ca_path: Path
+    cert_path: Path
+    key_path: Path
+
+
+@dataclass(frozen=True)
+class Tokens:
+    admin: str
+    node: str
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Write via a temporary file created with ``mode`` (never world-readable), fsync, rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, mode)  # the umask may have narrowed it; make it exact
+    os.replace(tmp, path)
+
+
+def _ensure_dir(data_dir: Path) -> None:
+    if not data_dir.exists():
+        data_dir.mkdir(parents=True, mode=0o700)
+
+
+# --- keys and certificates -------------------------------------------------------------------
+
+
+def _new_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _load_key(path: Path) -> ec.EllipticCurvePrivateKey | None:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError):
+        return None
+    return key if isinstance(key, ec.EllipticCurvePrivateKey) else None
+
+
+def _load_cert(path: Path) -> x509.Certificate | None:
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def _same_public_key(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> bool:
+    encoding, fmt = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return cert.public_key().public_bytes(encoding, fmt) == key.public_key().public_bytes(encoding, fmt)
+
+
+def _issue_ca(key: ec.EllipticCurvePrivateKey, now: datetime) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"podvisor-ca@{int(now.timestamp())}")])
+    public = key.public_key()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(now + CA_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_key_usage(cert_sign=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _san(hosts: set[Host]) -> x509.SubjectAlternativeName:
+    ips = sorted((h for h in hosts if not isinstance(h, str)), key=lambda ip: (ip.version, int(ip)))
+    names = sorted(h for h in hosts if isinstance(h, str))
+    general: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
+    general.extend(x509.IPAddress(ip) for ip in ips)
+    return x509.SubjectAlternativeName(general)
+
+
+def _issue_server(
+    key: ec.EllipticCurvePrivateKey,
+    *,
+    ca: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    hosts: set[Host],
+    now: datetime,
+) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "podvisor-apiserver")])
+    ca_ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(min(now + SERVER_VALIDITY, ca.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(cert_sign=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(_san(hosts), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+
+# --- hosts -----------------------------------------------------------------------------------
+
+
+def normalize_host(raw: str) -> Host | None:
+    """An IP (``[::1]`` brackets allowed) or a lower-cased DNS name; None for wildcards and blanks.
+
+    ``0.0.0.0`` and ``::`` are bind-all addresses, never an address a client dials.
+    """
+    text = raw.strip().removeprefix("[").removesuffix("]")
+    if not text:
+        return None
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text.lower().rstrip(".")
+    return None if ip.is_unspecified else ip
+
+
+def requested_hosts(hosts: list[str]) -> set[Host]:
+    """The hosts asked for plus the ones every server certificate names."""
+    wanted = {normalize_host(h) for h in [*ALWAYS_HOSTS, socket.gethostname(), *hosts]}
+    return {h for h in wanted if h is not None}
+
+
+def certificate_hosts(cert: x509.Certificate) -> set[Host]:
+    """The subjectAltNames of a certificate, in the same form as :func:`requested_hosts`."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return set()
+    found: set[Host] = {n.lower() for n in san.get_values_for_type(x509.DNSName)}
+    for ip in san.get_values_for_type(x509.IPAddress):
+        if isinstance(ip, ipaddress.IPv4Address | ipaddress.IPv6Address):
+            found.add(ip)
+    return found
+
+
+# --- the PKI ---------------------------------------------------------------------------------
+
+
+def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _ensure_ca(data_dir: Path, now: datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, bool]:
+    """Load the CA, or create it when either file is missing or broken. True when it is new."""
+    ca_path, key_path = data_dir / "ca.crt", data_dir / "ca.key"
+    ca, key = _load_cert(ca_path), _load_key(key_path)
+    if ca is not None and key is not None and _same_public_key(ca, key):
+        return ca, key, False
+    key = _new_key()
+    ca = _issue_ca(key, now)
+    _write_atomic(key_path, _key_pem(key), 0o600)
+    _write_atomic(ca_path, ca.public_bytes(serialization.Encoding.PEM), 0o644)
+    return ca, key, True
+
+
+def _server_cert_usable(data_dir: Path, ca: x509.Certificate, hosts: set[Host], now: datetime) -> bool:
+    cert, key = _load_cert(data_dir / "server.crt"), _load_key(data_dir / "server.key")
+    if cert is None or key is None or not _same_public_key(cert, key):
+        return False
+    if not _signed_by(cert, ca) or cert.not_valid_after_utc - now < RENEW_BEFORE:
+        return False
+    return hosts <= certificate_hosts(cert)
+
+
+def ensure_pki(data_dir: Path, *, hosts: list[str], now: datetime | None = None) -> Pki:
+    """Create on first start, reuse afterwards; re-issue only the serving certificate when needed.
+
+    A re-issued certificate keeps the names the old one had, so an address that worked before
+    keeps working; ``now`` is injectable so tests can age the certificates.
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    _ensure_dir(data_dir)
+    ca, ca_key, ca_is_new = _ensure_ca(data_dir, now)
+    wanted = requested_hosts(hosts)
+    if ca_is_new or not _server_cert_usable(data_dir, ca, wanted, now):
+        old = _load_cert(data_dir / "server.crt")
+        if old is not None and not ca_is_new:
+            wanted |= certificate_hosts(old)
+        key = _new_key()
+        cert = _issue_server(key, ca=ca, ca_key=ca_key, hosts=wanted, now=now)
+        _write_atomic(data_dir / "server.key", _key_pem(key), 0o600)
+        _write_atomic(data_dir / "server.crt", cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    return Pki(
+        ca_pem=ca.public_bytes(serialization.Encoding.PEM),
+        ca_path=data_dir / "ca.crt",
+        cert_path=data_dir / "server.crt",
+        key_path=data_dir / "server.key",
+    )
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+def _ensure_token(path: Path) -> str:
+    try:
+        token = path.read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        token = ""
+    if token:
+        return token
+    token = secrets.token_urlsafe(32)
+    _write_atomic(path, f"{token}\n".encode(), 0o600)
+    return token
+
+
+def ensure_tokens(data_dir: Path) -> Tokens:
+    """The admin and node-join bearer tokens: generated once (256 random bits each), then reused."""
+    _ensure_dir(data_dir)
+    return Tokens(admin=_ensure_token(data_dir / "admin.token"), node=_ensure_token(data_dir / "node-token"))
+
+
+def token_role(tokens: Tokens, presented: str) -> str | None:
+    """``"admin"``, ``"node"`` or None for a presented bearer token.
+
+    Both tokens are always compared, in constant time, so neither the timing nor the order of
+    the checks tells an attacker how much of a guess was right.
+    """
+    given = presented.strip().encode()
+    is_admin = hmac.compare_digest(given, tokens.admin.encode())
+    is_node = hmac.compare_digest(given, tokens.node.encode())
+    if not given:
+        return None
+    if is_admin:
+        return "admin"
+    return "node" if is_node else None

@@ -1,0 +1,643 @@
+"""Generic REST semantics shared by every resource: create, read, update, patch, delete.
+
+This is where the server enforces Kubernetes' rules: who may change spec vs status, when
+generation moves, optimistic concurrency on resourceVersion, graceful deletion of pods,
+finalizers, and namespace lifecycle. Handlers in :mod:`apiserver.routes` only translate HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apimachinery import resources as res
+from apimachinery.errors import ApiError, already_exists, bad_request, conflict, expired, not_found
+from apimachinery.resources import ResourceType
+from apimachinery.selectors import FieldSelector, LabelSelector
+from apiserver import admission
+from apiserver.store.base import (
+    CompactedError,
+    KeyExistsError,
+    KeyNotFoundError,
+    KeyValue,
+    RevisionConflictError,
+    Store,
+)
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_KEEP_ON_UPDATE = (
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generation",
+)
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def object_key(rt: ResourceType, namespace: str | None, name: str) -> str:
+    if rt.namespaced:
+        return f"/registry/{rt.group_resource}/{namespace}/{name}"
+    return f"/registry/{rt.group_resource}/{name}"
+
+
+def list_prefix(rt: ResourceType, namespace: str | None) -> str:
+    if rt.namespaced and namespace:
+        return f"/registry/{rt.group_resource}/{namespace}/"
+    return f"/registry/{rt.group_resource}/"
+
+
+def with_revision(kv: KeyValue) -> dict[str, Any]:
+    """The stored value as clients see it: resourceVersion is the row's revision."""
+    obj = dict(kv.value)
+    obj["metadata"] = {**kv.value.get("metadata", {}), "resourceVersion": str(kv.mod_revision)}
+    return obj
+
+
+def spec_part(obj: dict[str, Any]) -> dict[str, Any]:
+    """Everything a user owns besides metadata: what bumps generation when it changes."""
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+@dataclass
+class ListPage:
+    items: list[dict[str, Any]]
+    resource_version: int
+    continue_token: str | None = None
+    remaining: int | None = None
+
+
+@dataclass
+class WriteResult:
+    obj: dict[str, Any]
+    created: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+class Registry:
+    """Resource semantics over a :class:`Store`; time comes from an injected clock."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        toleration_seconds: int = 300,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.toleration_seconds = toleration_seconds
+
+    # -- bootstrapping ---------------------------------------------------------------------
+
+    def ensure_system_namespaces(self) -> None:
+        for name in SYSTEM_NAMESPACES:
+            if self.store.get(object_key(res.NAMESPACES, None, name)) is None:
+                self.create(res.NAMESPACES, None, {"metadata": {"name": name}})
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
+        kv = self.store.get(object_key(rt, namespace, name))
+        if kv is None:
+            raise not_found(rt.plural, name, group=rt.group)
+        return with_revision(kv)
+
+    def list(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        labels: LabelSelector | None = None,
+        fields: FieldSelector | None = None,
+        limit: int = 0,
+        continue_token: str = "",
+    ) -> ListPage:
+        start_after, revision = self._decode_continue(continue_token)
+        prefix = list_prefix(rt, namespace)
+        items: list[dict[str, Any]] = []
+        while True:
+            try:
+                page = self.store.list(prefix, start_after=start_after, limit=limit, revision=revision)
+            except CompactedError:
+                raise expired(
+                    "The provided continue parameter is too old to display a consistent list result. "
+                    "You can start a new list without the continue parameter."
+                ) from None
+            revision = page.revision
+            for kv in page.items:
+                obj = with_revision(kv)
+                if _selected(obj, labels, fields):
+                    items.append(obj)
+            if not page.items:
+                break
+            start_after = page.items[-1].key
+            if not page.more or not limit or len(items) >= limit:
+                break
+        token = None
+        if limit and page.more:
+            token = self._encode_continue(start_after, revision)
+        return ListPage(items, revision, token)
+
+    @staticmethod
+    def _encode_continue(start_after: str, revision: int) -> str:
+        raw = json.dumps({"v": 1, "rv": revision, "start": start_after}).encode()
+        return base64.urlsafe_b64encode(raw).decode()
+
+    @staticmethod
+    def _decode_continue(token: str) -> tuple[str, int]:
+        if not token:
+            return "", 0
+        try:
+            data = json.loads(base64.urlsafe_b64decode(token.encode()))
+            return str(data["start"]), int(data["rv"])
+        except (ValueError, KeyError, TypeError):
+            raise bad_request("continue key is not valid: invalid format") from None
+
+    # -- create ----------------------------------------------------------------------------
+
+    def create(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        body: Any,
+        *,
+        dry_run: bool = False,
+        field_validation: str = "Warn",
+    ) -> WriteResult:
+        obj = admission.check_type(rt, body)
+        obj, warnings = admission.decode(rt, obj, field_validation=field_validation)
+        meta = obj.setdefault("metadata", {})
+        self._place_in_namespace(rt, namespace, meta)
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + "".join(random.choices(_NAME_ALPHABET, k=5))
+        if not meta.get("name"):
+            raise admission.invalid(
+                rt.kind,
+                "",
+                [admission.cause("metadata.name", "Required value", "FieldValueRequired")],
+                group=rt.group,
+            )
+        self._init_metadata(meta)
+        _reset_status_on_create(rt, obj)
+        obj = admission.default_and_validate(rt, obj, old=None, toleration_seconds=self.toleration_seconds)
+        if rt.kind == "Pod":
+            obj.setdefault("status", {}).update(_pod_initial_status(obj))
+        key = object_key(rt, meta.get("namespace"), meta["name"])
+        if dry_run:
+            if self.store.get(key) is not None:
+                raise already_exists(rt.plural, meta["name"], group=rt.group)
+            return WriteResult(obj, created=True, warnings=warnings)
+        try:
+            kv = self.store.create(key, obj)
+        except (KeyExistsError, RevisionConflictError):
+            raise already_exists(rt.plural, meta["name"], group=rt.group) from None
+        return WriteResult(with_revision(kv), created=True, warnings=warnings)
+
+    def _place_in_namespace(self, rt: ResourceType, namespace: str | None, meta: dict[str, Any]) -> None:
+        if not rt.namespaced:
+            meta.pop("namespace", None)
+            return
+        given = meta.get("namespace")
+        if given and given != namespace:
+            raise bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
+        meta["namespace"] = namespace
+        ns = self.store.get(object_key(res.NAMESPACES, None, str(namespace)))
+        if ns is None:
+            raise not_found("namespaces", str(namespace))
+        if ns.value.get("metadata", {}).get("deletionTimestamp"):
+            raise ApiError(
+                403,
+                "Forbidden",
+                f"unable to create new content in namespace {namespace} because it is being terminated",
+                name=str(namespace),
+                kind="namespaces",
+            )
+
+    def _init_metadata(self, meta: dict[str, Any]) -> None:
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = rfc3339(self.clock())
+        meta["generation"] = 1
+        for transient in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
+            meta.pop(transient, None)
+
+    # -- update ----------------------------------------------------------------------------
+
+    def update(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        field_validation: str = "Warn",
+    ) -> WriteResult:
+        """PUT semantics: the body replaces the object (or only its status on ``/status``)."""
+        key = object_key(rt, namespace, name)
+        current = self.store.get(key)
+        if current is None:
+            raise not_found(rt.plural, name, group=rt.group)
+        obj = admission.check_type(rt, body)
+        obj, warnings = admission.decode(rt, obj, field_validation=field_validation)
+        meta = obj.setdefault("metadata", {})
+        if meta.get("name") not in (None, name):
+            raise bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+            )
+        expected = _expected_revision(meta)
+        if expected and expected != current.mod_revision:
+            raise conflict(rt.plural, name, group=rt.group)
+        old = current.value
+        new = self._merge_for_update(rt, obj, old, subresource=subresource)
+        if subresource != "status":
+            new = admission.default_and_validate(rt, new, old=old, toleration_seconds=self.toleration_seconds)
+        return WriteResult(self._write(rt, key, new, current, dry_run=dry_run), warnings=warnings)
+
+    def _merge_for_update(
+        self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any], *, subresource: str | None
+    ) -> dict[str, Any]:
+        if subresource == "status":
+            new = copy.deepcopy(old)
+            if "status" in obj:
+                new["status"] = obj["status"]
+            else:
+                new.pop("status", None)
+            return new
+        new = obj
+        meta = new["metadata"]
+        old_meta = old.get("metadata", {})
+        meta["name"] = old_meta.get("name")
+        if rt.namespaced:
+            meta["namespace"] = old_meta.get("namespace")
+        for keep in _KEEP_ON_UPDATE:
+            if keep in old_meta:
+                meta[keep] = old_meta[keep]
+            else:
+                meta.pop(keep, None)
+        meta.pop("resourceVersion", None)
+        if "status" in rt.subresources:
+            if "status" in old:
+                new["status"] = old["status"]
+            else:
+                new.pop("status", None)
+        return new
+
+    def _write(
+        self, rt: ResourceType, key: str, new: dict[str, Any], current: KeyValue, *, dry_run: bool
+    ) -> dict[str, Any]:
+        """Store ``new`` over ``current``: bump generation on spec change, skip no-op writes."""
+        old = current.value
+        meta = new["metadata"]
+        generation = int(old.get("metadata", {}).get("generation") or 1)
+        if spec_part(new) != spec_part(old):
+            generation += 1
+        meta["generation"] = generation
+        if new == old:
+            return with_revision(current)
+        if meta.get("deletionTimestamp") and not meta.get("finalizers") and _finalizers_done(rt, new):
+            return self._remove(rt, key, current, dry_run=dry_run)
+        if dry_run:
+            return {**new, "metadata": {**meta, "resourceVersion": str(current.mod_revision)}}
+        try:
+            kv = self.store.update(key, new, expected_revision=current.mod_revision)
+        except (RevisionConflictError, KeyNotFoundError):
+            raise conflict(rt.plural, meta.get("name", ""), group=rt.group) from None
+        return with_revision(kv)
+
+    def _remove(self, rt: ResourceType, key: str, current: KeyValue, *, dry_run: bool) -> dict[str, Any]:
+        if dry_run:
+            return with_revision(current)
+        try:
+            kv = self.store.delete(key, expected_revision=current.mod_revision)
+        except (RevisionConflictError, KeyNotFoundError):
+            raise conflict(rt.plural, current.value["metadata"].get("name", ""), group=rt.group) from None
+        return with_revision(kv)
+
+    # -- delete ----------------------------------------------------------------------------
+
+    def delete(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Delete now, or start a graceful/finalized deletion and return the object."""
+        options = options or {}
+        key = object_key(rt, namespace, name)
+        current = self.store.get(key)
+        if current is None:
+            raise not_found(rt.plural, name, group=rt.group)
+        _check_preconditions(rt, current, options.get("preconditions") or {})
+        if rt.kind == "Namespace":
+            return self._delete_namespace(current, dry_run=dry_run)
+        obj = copy.deepcopy(current.value)
+        meta = obj["metadata"]
+        finalizers = list(meta.get("finalizers") or [])
+        policy = _propagation(rt, options)
+        if policy == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        elif policy == "Orphan" and "orphan" not in finalizers:
+            finalizers.append("orphan")
+        grace = self._grace_period(rt, obj, options)
+        if not finalizers and grace == 0:
+            return self._remove(rt, key, current, dry_run=dry_run)
+        return self._mark_deleting(rt, key, current, obj, finalizers=finalizers, grace=grace, dry_run=dry_run)
+
+    def _mark_deleting(
+        self,
+        rt: ResourceType,
+        key: str,
+        current: KeyValue,
+        obj: dict[str, Any],
+        *,
+        finalizers: list[str],
+        grace: int,
+        dry_run: bool,
+    ) -> dict[str, Any]:
+        meta = obj["metadata"]
+        existing = meta.get("deletionTimestamp")
+        deadline = self.clock() + timedelta(seconds=grace)
+        if existing is None or grace < int(meta.get("deletionGracePeriodSeconds") or 0):
+            meta["deletionTimestamp"] = rfc3339(deadline)
+            meta["deletionGracePeriodSeconds"] = grace
+        if finalizers:
+            meta["finalizers"] = finalizers
+        if obj == current.value:
+            return with_revision(current)
+        if dry_run:
+            return obj
+        try:
+            kv = self.store.update(key, obj, expected_revision=current.mod_revision)
+        except RevisionConflictError:
+            raise conflict(rt.plural, meta.get("name", ""), group=rt.group) from None
+        return with_revision(kv)
+
+    @staticmethod
+    def _grace_period(rt: ResourceType, obj: dict[str, Any], options: dict[str, Any]) -> int:
+        """Pods on a node stop gracefully; everything else (and unscheduled pods) goes at once."""
+        if rt.kind != "Pod":
+            return 0
+        spec = obj.get("spec") or {}
+        phase = (obj.get("status") or {}).get("phase")
+        if not spec.get("nodeName") or phase in ("Succeeded", "Failed"):
+            return 0
+        requested = options.get("gracePeriodSeconds")
+        if requested is None:
+            requested = spec.get("terminationGracePeriodSeconds", 30)
+        try:
+            return max(0, int(requested))
+        except (TypeError, ValueError):
+            raise bad_request("gracePeriodSeconds must be an integer") from None
+
+    def _delete_namespace(self, current: KeyValue, *, dry_run: bool) -> dict[str, Any]:
+        """Delete everything in the namespace, then the namespace itself."""
+        name = current.value["metadata"]["name"]
+        if name in SYSTEM_NAMESPACES:
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                name=name,
+                kind="namespaces",
+            )
+        if dry_run:
+            return with_revision(current)
+        obj = copy.deepcopy(current.value)
+        obj["metadata"]["deletionTimestamp"] = rfc3339(self.clock())
+        obj.setdefault("status", {})["phase"] = "Terminating"
+        key = object_key(res.NAMESPACES, None, name)
+        terminating = self.store.update(key, obj, expected_revision=current.mod_revision)
+        for rt in res.RESOURCES:
+            if rt.namespaced:
+                for kv in self.store.list(list_prefix(rt, name)).items:
+                    self.store.delete(kv.key)
+        return with_revision(self.store.delete(key, expected_revision=terminating.mod_revision))
+
+    # -- pods/binding ----------------------------------------------------------------------
+
+    def bind(self, namespace: str, name: str, body: Any) -> None:
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("target"), dict)
+            or not body["target"].get("name")
+        ):
+            raise admission.invalid(
+                "Binding", name, [admission.cause("target.name", "Required value", "FieldValueRequired")]
+            )
+        node = str(body["target"]["name"])
+        key = object_key(res.PODS, namespace, name)
+        current = self.store.get(key)
+        if current is None:
+            raise not_found("pods", name)
+        pod = copy.deepcopy(current.value)
+        if pod["metadata"].get("deletionTimestamp"):
+            raise ApiError(
+                409,
+                "Conflict",
+                f"pod {name} is being deleted, cannot be assigned to a host",
+                name=name,
+                kind="pods",
+            )
+        assigned = pod["spec"].get("nodeName")
+        if assigned:
+            raise ApiError(
+                409,
+                "Conflict",
+                f'pod {name} is already assigned to node "{assigned}"',
+                name=name,
+                kind="pods",
+            )
+        pod["spec"]["nodeName"] = node
+        conditions = [
+            c for c in pod.setdefault("status", {}).get("conditions", []) if c.get("type") != "PodScheduled"
+        ]
+        conditions.append(
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": rfc3339(self.clock())}
+        )
+        pod["status"]["conditions"] = conditions
+        self.store.update(key, pod, expected_revision=current.mod_revision)
+
+
+def _selected(obj: dict[str, Any], labels: LabelSelector | None, fields: FieldSelector | None) -> bool:
+    if labels is not None and not labels.matches(obj.get("metadata", {}).get("labels") or {}):
+        return False
+    return fields is None or fields.matches(obj)
+
+
+def _expected_revision(meta: dict[str, Any]) -> int:
+    raw = meta.get("resourceVersion")
+    if raw in (None, ""):
+        return 0
+    try:
+        return int(str(raw))
+    except ValueError:
+        raise bad_request(f'invalid resourceVersion "{raw}"') from None
+
+
+def _check_preconditions(rt: ResourceType, current: KeyValue, pre: dict[str, Any]) -> None:
+    name = current.value["metadata"].get("name", "")
+    uid = pre.get("uid")
+    if uid and uid != current.value["metadata"].get("uid"):
+        raise ApiError(
+            409,
+            "Conflict",
+            f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
+            f"{current.value['metadata'].get('uid')}",
+            name=name,
+            kind=rt.plural,
+        )
+    rv = pre.get("resourceVersion")
+    if rv and str(rv) != str(current.mod_revision):
+        raise conflict(rt.plural, name, group=rt.group)
+
+
+def _propagation(rt: ResourceType, options: dict[str, Any]) -> str:
+    policy = options.get("propagationPolicy")
+    if policy is None and options.get("orphanDependents") is True:
+        policy = "Orphan"
+    if policy not in (None, "Background", "Foreground", "Orphan"):
+        raise bad_request(
+            f'propagationPolicy: Unsupported value: "{policy}": supported values: '
+            '"Background", "Foreground", "Orphan"'
+        )
+    return policy or "Background"
+
+
+def _finalizers_done(rt: ResourceType, obj: dict[str, Any]) -> bool:
+    """A terminating pod with a grace period still running waits for its kubelet."""
+    if rt.kind != "Pod":
+        return True
+    return (obj.get("metadata") or {}).get("deletionGracePeriodSeconds") == 0 or not (
+        obj.get("spec") or {}
+    ).get("nodeName")
+
+
+def _reset_status_on_create(rt: ResourceType, obj: dict[str, Any]) -> None:
+    """Users create spec; status starts empty except where Kubernetes keeps it (Node)."""
+    if "status" in rt.subresources and rt.kind not in ("Node", "Namespace"):
+        obj.pop("status", None)
+
+
+def _pod_initial_status(pod: dict[str, Any]) -> dict[str, Any]:
+    return {"phase": "Pending", "qosClass": _qos_class(pod)}
+
+
+def _qos_class(pod: dict[str, Any]) -> str:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    requests_any = False
+    guaranteed = True
+    for c in containers:
+        resources = c.get("resources") or {}
+        limits = resources.get("limits") or {}
+        requests = resources.get("requests") or {}
+        if limits or requests:
+            requests_any = True
+        for name in ("cpu", "memory"):
+            if name not in limits or requests.get(name, limits.get(name)) != limits.get(name):
+                guaranteed = False
+    if not requests_any:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+class PatchingRegistry(Registry):
+    """Adds PATCH and the scale subresource, both defined in terms of update."""
+
+    def patch(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        ptype: str,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        field_validation: str = "Warn",
+    ) -> WriteResult:
+        from apiserver.patching import apply_patch
+
+        if subresource == "scale":
+            scale = self.get_scale(rt, namespace, name)
+            patched = apply_patch(scale, body, ptype, kind="Scale")
+            return self.update_scale(rt, namespace, name, patched, dry_run=dry_run)
+        key = object_key(rt, namespace, name)
+        if self.store.get(key) is None:
+            if ptype == "apply" and subresource is None and isinstance(body, dict):
+                body = {**body, "metadata": {**(body.get("metadata") or {}), "name": name}}
+                return self.create(rt, namespace, body, dry_run=dry_run, field_validation=field_validation)
+            raise not_found(rt.plural, name, group=rt.group)
+        current = self.get(rt, namespace, name)
+        patched = apply_patch(current, body, ptype, kind=rt.kind)
+        return self.update(
+            rt,
+            namespace,
+            name,
+            patched,
+            subresource=subresource,
+            dry_run=dry_run,
+            field_validation=field_validation,
+        )
+
+    def get_scale(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
+        from apimachinery.selectors import selector_to_string
+
+        obj = self.get(rt, namespace, name)
+        meta = obj["metadata"]
+        return {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                k: meta[k]
+                for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                if k in meta
+            },
+            "spec": {"replicas": int((obj.get("spec") or {}).get("replicas") or 0)},
+            "status": {
+                "replicas": int((obj.get("status") or {}).get("replicas") or 0),
+                "selector": selector_to_string((obj.get("spec") or {}).get("selector")),
+            },
+        }
+
+    def update_scale(
+        self, rt: ResourceType, namespace: str | None, name: str, scale: Any, *, dry_run: bool = False
+    ) -> WriteResult:
+        if not isinstance(scale, dict):
+            raise bad_request("the body of the request must be a Scale object")
+        replicas = (scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise admission.invalid(
+                "Scale",
+                name,
+                [
+                    admission.cause(
+                        "spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal to 0"
+                    )
+                ],
+                group="autoscaling",
+            )
+        obj = self.get(rt, namespace, name)
+        expected = (scale.get("metadata") or {}).get("resourceVersion")
+        if expected and str(expected) != obj["metadata"]["resourceVersion"]:
+            raise conflict(rt.plural, name, group=rt.group)
+        obj["spec"]["replicas"] = replicas
+        self.update(rt, namespace, name, obj, dry_run=dry_run)
+        return WriteResult(self.get_scale(rt, namespace, name) if not dry_run else scale)

@@ -1,0 +1,94 @@
+"""``GET .../pods/{name}/log``: proxied to the kubelet of the pod's node, as Kubernetes does.
+
+The kubelet publishes its endpoint in ``Node.status.daemonEndpoints.kubeletEndpoint.Port`` and
+its address in ``status.addresses``; the apiserver authenticates to it with the node token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from fastapi import Request, Response
+from fastapi.responses import StreamingResponse
+
+from apimachinery import resources as res
+from apimachinery.errors import ApiError, bad_request
+from apiserver.registry import Registry
+from apiserver.routes.paths import Target
+
+LOG_PARAMS = ("follow", "tailLines", "timestamps", "sinceSeconds", "sinceTime", "previous", "limitBytes")
+
+
+def _container(pod: dict[str, Any], requested: str | None) -> str:
+    spec = pod.get("spec") or {}
+    names = [c["name"] for c in spec.get("containers") or []]
+    init_names = [c["name"] for c in spec.get("initContainers") or []]
+    name = pod["metadata"]["name"]
+    if requested:
+        if requested not in names + init_names:
+            raise bad_request(f"container {requested} is not valid for pod {name}")
+        return requested
+    if len(names) == 1:
+        return names[0]
+    raise bad_request(
+        f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
+        + (f" or one of the init containers: [{' '.join(init_names)}]" if init_names else "")
+    )
+
+
+def kubelet_endpoint(registry: Registry, node_name: str) -> str:
+    node = registry.get(res.NODES, None, node_name)
+    status = node.get("status") or {}
+    port = (((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port"))
+    addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
+    host = addresses.get("InternalIP") or addresses.get("Hostname")
+    if not port or not host:
+        raise ApiError(503, "ServiceUnavailable", f"node {node_name} does not publish a kubelet endpoint")
+    return f"http://{host}:{port}"
+
+
+async def pod_log(request: Request, target: Target) -> Response:
+    registry: Registry = request.app.state.registry
+    assert target.name is not None
+    pod = registry.get(res.PODS, target.namespace, target.name)
+    container = _container(pod, request.query_params.get("container"))
+    node = (pod.get("spec") or {}).get("nodeName")
+    if not node:
+        raise bad_request(f'pod "{target.name}" is not scheduled to a node yet; no logs are available')
+    base = kubelet_endpoint(registry, node)
+    params = {k: v for k, v in request.query_params.items() if k in LOG_PARAMS}
+    url = f"{base}/containerLogs/{target.namespace}/{target.name}/{container}"
+    token = request.app.state.settings.node_token
+    client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=5.0),
+                               headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        upstream = await client.send(client.build_request("GET", url, params=params), stream=True)
+    except httpx.HTTPError as err:
+        await client.aclose()
+        raise ApiError(503, "ServiceUnavailable", f"cannot reach the kubelet of node {node}: {err}") from err
+    if upstream.status_code >= 400:
+        body = await upstream.aread()
+        await upstream.aclose()
+        await client.aclose()
+        raise ApiError.from_status(upstream.status_code, _decode(body))
+
+    async def relay() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in upstream.aiter_raw():
+                yield chunk
+        finally:
+            await upstream.aclose()
+            await client.aclose()
+
+    return StreamingResponse(relay(), media_type="text/plain")
+
+
+def _decode(body: bytes) -> Any:
+    import json
+
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode(errors="replace")

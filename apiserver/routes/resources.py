@@ -1,0 +1,280 @@
+"""The resource API: ``/api/v1/...`` and ``/apis/{group}/{version}/...`` for every served kind.
+
+One catch-all route per API prefix resolves the path with :func:`paths.resolve` (the same
+table-driven way Kubernetes' router does) and dispatches on method and subresource; each
+handler only translates HTTP to :class:`~apiserver.registry.Registry` calls.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from apimachinery.errors import ApiError, bad_request
+from apimachinery.selectors import parse_field_selector, parse_label_selector
+from apiserver import negotiation, tables
+from apiserver.registry import PatchingRegistry, WriteResult
+from apiserver.routes.paths import Target, resolve
+from apiserver.watch import watch_response
+
+router = APIRouter()
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@router.api_route("/api/{version}/{path:path}", methods=METHODS, include_in_schema=False)
+async def core_api(request: Request, version: str, path: str) -> Response:
+    return await dispatch(request, "", version, path)
+
+
+@router.api_route("/apis/{group}/{version}/{path:path}", methods=METHODS, include_in_schema=False)
+async def group_api(request: Request, group: str, version: str, path: str) -> Response:
+    return await dispatch(request, group, version, path)
+
+
+async def dispatch(request: Request, group: str, version: str, path: str) -> Response:
+    segments = path.strip("/").split("/")
+    watch_prefix = segments[:1] == ["watch"]
+    if watch_prefix:
+        segments = segments[1:]
+    target = resolve(group, version, segments, request.url.path)
+    registry: PatchingRegistry = request.app.state.registry
+    method = request.method
+    if target.subresource == "log" and method == "GET":
+        from apiserver.routes.logs import pod_log
+
+        return await pod_log(request, target)
+    if (
+        method == "GET"
+        and target.subresource is None
+        and (watch_prefix or (target.name is None and _flag(request, "watch")))
+    ):
+        return await watch_response(request, target)
+    if target.name is None:
+        if method == "GET":
+            return list_objects(request, registry, target)
+        if method == "POST":
+            return await create_object(request, registry, target)
+        if method == "DELETE":
+            return await delete_collection(request, registry, target)
+        raise _method_not_allowed(method, request.url.path)
+    if method == "GET":
+        return get_object(request, registry, target)
+    if method == "PUT":
+        return await replace_object(request, registry, target)
+    if method == "PATCH":
+        return await patch_object(request, registry, target)
+    if method == "DELETE":
+        return await delete_object(request, registry, target)
+    if method == "POST" and target.subresource in ("binding", "eviction"):
+        return await post_subresource(request, registry, target)
+    raise _method_not_allowed(method, request.url.path)
+
+
+def _method_not_allowed(method: str, path: str) -> ApiError:
+    return ApiError(
+        405,
+        "MethodNotAllowed",
+        f"the server does not allow this method on the requested resource ({method} {path})",
+    )
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "").lower() in ("true", "1")
+
+
+def _dry_run(request: Request) -> bool:
+    values = request.query_params.getlist("dryRun")
+    for value in values:
+        if value != "All":
+            raise bad_request(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    return bool(values)
+
+
+def _field_validation(request: Request) -> str:
+    return request.query_params.get("fieldValidation") or "Warn"
+
+
+def object_response(
+    request: Request, obj: dict[str, Any], *, status: int = 200, warnings: list[str] | None = None
+) -> Response:
+    headers = {}
+    if warnings:
+        headers["Warning"] = ", ".join(f'299 - "{w}"' for w in warnings[:20])
+    if negotiation.wants_table(request.headers.get("accept")) and obj.get("kind") not in ("Status", "Scale"):
+        obj = tables.to_table(
+            obj["kind"],
+            [obj],
+            resource_version=obj["metadata"].get("resourceVersion", ""),
+            now=datetime.now(UTC),
+            include_object=request.query_params.get("includeObject") or "Metadata",
+        )
+    return JSONResponse(obj, status_code=status, headers=headers)
+
+
+def get_object(request: Request, registry: PatchingRegistry, target: Target) -> Response:
+    assert target.name is not None
+    if target.subresource == "scale":
+        return JSONResponse(registry.get_scale(target.rt, target.namespace, target.name))
+    return object_response(request, registry.get(target.rt, target.namespace, target.name))
+
+
+def list_objects(request: Request, registry: PatchingRegistry, target: Target) -> Response:
+    query = request.query_params
+    labels = parse_label_selector(query["labelSelector"]) if query.get("labelSelector") else None
+    fields = parse_field_selector(query["fieldSelector"]) if query.get("fieldSelector") else None
+    try:
+        limit = max(0, int(query.get("limit") or 0))
+    except ValueError:
+        raise bad_request(f'limit: Invalid value: "{query.get("limit")}": must be an integer') from None
+    page = registry.list(
+        target.rt,
+        target.namespace,
+        labels=labels,
+        fields=fields,
+        limit=limit,
+        continue_token=query.get("continue") or "",
+    )
+    if negotiation.wants_table(request.headers.get("accept")):
+        table = tables.to_table(
+            target.rt.kind,
+            page.items,
+            resource_version=str(page.resource_version),
+            now=datetime.now(UTC),
+            include_object=query.get("includeObject") or "Metadata",
+            continue_token=page.continue_token,
+        )
+        return JSONResponse(table)
+    meta: dict[str, Any] = {"resourceVersion": str(page.resource_version)}
+    if page.continue_token:
+        meta["continue"] = page.continue_token
+    body = {
+        "kind": f"{target.rt.kind}List",
+        "apiVersion": target.rt.api_version,
+        "metadata": meta,
+        "items": page.items,
+    }
+    return JSONResponse(body)
+
+
+async def _body(request: Request, *, allow_patch: bool = False) -> Any:
+    raw = await request.body()
+    return negotiation.decode_body(raw, request.headers.get("content-type"), allow_patch=allow_patch)
+
+
+async def create_object(request: Request, registry: PatchingRegistry, target: Target) -> Response:
+    body = await _body(request)
+    result = registry.create(
+        target.rt,
+        target.namespace,
+        body,
+        dry_run=_dry_run(request),
+        field_validation=_field_validation(request),
+    )
+    return object_response(request, result.obj, status=201, warnings=result.warnings)
+
+
+async def replace_object(request: Request, registry: PatchingRegistry, target: Target) -> Response:
+    assert target.name is not None
+    body = await _body(request)
+    if target.subresource == "scale":
+        result = registry.update_scale(
+            target.rt, target.namespace, target.name, body, dry_run=_dry_run(request)
+        )
+        return JSONResponse(result.obj)
+    result = registry.update(
+        target.rt,
+        target.namespace,
+        target.name,
+        body,
+        subresource=target.subresource,
+        dry_run=_dry_run(request),
+        field_validation=_field_validation(request),
+    )
+    return object_response(request, result.obj, warnings=result.warnings)
+
+
+async def patch_object(request: Request, registry: PatchingRegistry, target: Target) -> Response:
+    assert target.name is not None
+    ptype = negotiation.patch_type(request.headers.get("content-type"))
+    body = await _body(request, allow_patch=True)
+    result: WriteResult = registry.patch(
+        target.rt,
+        target.namespace,
+        target.name,
+        body,
+        ptype,
+        subresource=target.subresource,
+        dry_run=_dry_run(request),
+        field_validation=_field_validation(request),
+    )
+    status = 201 if result.created else 200
+    if target.subresource == "scale":
+        return JSONResponse(result.obj, status_code=status)
+    return object_response(request, result.obj, status=status, warnings=result.warnings)
+
+
+async def _delete_options(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    options: dict[str, Any] = {}
+    if raw.strip():
+        decoded = negotiation.decode_body(raw, request.headers.get("content-type"))
+        if not isinstance(decoded, dict):
+            raise bad_request("DeleteOptions must be a JSON object")
+        options = decoded
+    query = request.query_params
+    if query.get("gracePeriodSeconds"):
+        options["gracePeriodSeconds"] = query["gracePeriodSeconds"]
+    if query.get("propagationPolicy"):
+        options["propagationPolicy"] = query["propagationPolicy"]
+    return options
+
+
+async def delete_object(request: Request, registry: PatchingRegistry, target: Target) -> Response:
+    assert target.name is not None
+    options = await _delete_options(request)
+    obj = registry.delete(target.rt, target.namespace, target.name, options, dry_run=_dry_run(request))
+    return object_response(request, obj)
+
+
+async def delete_collection(request: Request, registry: PatchingRegistry, target: Target) -> Response:
+    options = await _delete_options(request)
+    query = request.query_params
+    labels = parse_label_selector(query["labelSelector"]) if query.get("labelSelector") else None
+    fields = parse_field_selector(query["fieldSelector"]) if query.get("fieldSelector") else None
+    page = registry.list(target.rt, target.namespace, labels=labels, fields=fields)
+    deleted = []
+    for obj in page.items:
+        meta = obj["metadata"]
+        try:
+            deleted.append(
+                registry.delete(
+                    target.rt, meta.get("namespace"), meta["name"], options, dry_run=_dry_run(request)
+                )
+            )
+        except ApiError as err:
+            if err.code != 404:
+                raise
+    body = {
+        "kind": f"{target.rt.kind}List",
+        "apiVersion": target.rt.api_version,
+        "metadata": {"resourceVersion": str(registry.store.current_revision())},
+        "items": deleted,
+    }
+    return JSONResponse(body)
+
+
+async def post_subresource(request: Request, registry: PatchingRegistry, target: Target) -> Response:
+    assert target.name is not None and target.namespace is not None
+    body = await _body(request)
+    if target.subresource == "binding":
+        registry.bind(target.namespace, target.name, body)
+    else:  # eviction: no disruption budgets yet, so an eviction is a delete
+        options = (body or {}).get("deleteOptions") or {}
+        registry.delete(target.rt, target.namespace, target.name, options)
+    return JSONResponse(
+        {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
+        status_code=201,
+    )

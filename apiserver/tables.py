@@ -1,0 +1,667 @@
+"""Server-side printing: the meta.k8s.io/v1 ``Table`` that ``kubectl get`` asks for.
+
+kubectl does not know how to print a Pod; it sends ``Accept: application/json;as=Table;...`` and
+prints whatever columns and cells the server returns (a plain list prints only NAME and AGE).
+So the columns and the cell values here follow Kubernetes' own printers: the same column names
+and priorities, the kubelet-style pod STATUS (``CrashLoopBackOff``, ``Init:0/1``,
+``Terminating``), ages in kubectl's HumanDuration rounding. The server always sends every
+column; kubectl hides the priority-1 ones unless ``-o wide``.
+
+Everything is a pure function of the wire objects and an injected ``now``, so tests pin time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from apimachinery.errors import bad_request
+
+__all__ = ["Column", "human_duration", "parse_time", "to_table"]
+
+Obj = dict[str, Any]
+Cell = str | int
+Printer = Callable[[Obj, datetime], list[Cell]]
+
+INCLUDE_OBJECT_VALUES = ("None", "Metadata", "Object")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One ``columnDefinitions`` entry; priority 1 columns show only with ``-o wide``."""
+
+    name: str
+    description: str
+    type: str = "string"
+    priority: int = 0
+    format: str = ""
+
+    def definition(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "format": self.format,
+            "description": self.description,
+            "priority": self.priority,
+        }
+
+
+# --- table assembly -------------------------------------------------------------------------
+
+
+def to_table(
+    kind: str,
+    objects: list[Obj],
+    *,
+    resource_version: str,
+    now: datetime,
+    include_object: str = "Metadata",
+    continue_token: str | None = None,
+) -> Obj:
+    """Render ``objects`` of ``kind`` as a Table; unknown kinds get the generic Name/Age table.
+
+    ``include_object`` is the request's ``includeObject`` option: kubectl needs at least the
+    metadata (``Metadata``, the default) to add the NAMESPACE column of ``get -A`` and to
+    match rows to watch events.
+    """
+    if include_object not in INCLUDE_OBJECT_VALUES:
+        raise bad_request(
+            f'unsupported includeObject "{include_object}": must be one of {", ".join(INCLUDE_OBJECT_VALUES)}'
+        )
+    columns, printer = _PRINTERS.get(kind, _GENERIC)
+    now = _aware(now)
+    metadata: Obj = {"resourceVersion": resource_version}
+    if continue_token:
+        metadata["continue"] = continue_token
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": metadata,
+        "columnDefinitions": [c.definition() for c in columns],
+        "rows": [_row(kind, obj, printer(obj, now), include_object) for obj in objects],
+    }
+
+
+def _row(kind: str, obj: Obj, cells: list[Cell], include_object: str) -> Obj:
+    row: Obj = {"cells": cells}
+    conditions = _pod_row_conditions(obj) if kind == "Pod" else None
+    if conditions:
+        row["conditions"] = conditions
+    if include_object == "Object":
+        row["object"] = obj
+    elif include_object == "Metadata":
+        row["object"] = {
+            "kind": "PartialObjectMetadata",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": obj.get("metadata") or {},
+        }
+    return row
+
+
+# --- small helpers shared by the printers ----------------------------------------------------
+
+
+def human_duration(seconds: float) -> str:
+    """kubectl's ``duration.HumanDuration``: about two significant figures, e.g. ``59s``, ``3m20s``, ``5d3h``.
+
+    Ages are compared across every ``kubectl get``, so the rounding must match Kubernetes' to
+    the second. Up to one second in the future reads as ``0s`` (clock skew between machines);
+    further ahead is ``<invalid>``.
+    """
+    whole = int(seconds)  # truncates toward zero, as Go's int(d.Seconds()) does
+    if whole < -1:
+        return "<invalid>"
+    if whole < 0:
+        return "0s"
+    if whole < 120:
+        return f"{whole}s"
+    minutes = whole // 60
+    if minutes < 10:
+        return f"{minutes}m{whole % 60}s" if whole % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = whole // 3600
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        years, days = divmod(hours // 24, 365)
+        return f"{years}y{days}d" if days else f"{years}y"
+    return f"{hours // 24 // 365}y"
+
+
+def parse_time(value: object) -> datetime | None:
+    """An RFC3339 timestamp as written by Go or Python clients, as an aware UTC datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return _aware(parsed)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _since(value: object, now: datetime) -> str:
+    """kubectl's ``translateTimestampSince``: ``<unknown>`` for a missing time."""
+    moment = parse_time(value)
+    if moment is None:
+        return "<unknown>"
+    return human_duration((now - moment).total_seconds())
+
+
+def _get(obj: object, *path: str) -> Any:
+    cur: Any = obj
+    for step in path:
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(step)
+    return cur
+
+
+def _name(obj: Obj) -> str:
+    return str(_get(obj, "metadata", "name") or "")
+
+
+def _age(obj: Obj, now: datetime) -> str:
+    return _since(_get(obj, "metadata", "creationTimestamp"), now)
+
+
+def _int(value: object, default: int = 0) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def format_labels(labels: dict[str, str] | None) -> str:
+    """``labels.FormatLabels``: sorted ``k=v`` pairs, ``<none>`` when empty."""
+    if not labels:
+        return "<none>"
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def selector_string(selector: Obj | None) -> str:
+    """A LabelSelector the way ``labels.Selector.String()`` prints it (requirements by key)."""
+    if not selector:
+        return ""
+    requirements: list[tuple[str, str]] = [
+        (k, f"{k}={v}") for k, v in (selector.get("matchLabels") or {}).items()
+    ]
+    for expr in selector.get("matchExpressions") or []:
+        key, op = expr.get("key", ""), expr.get("operator", "")
+        values = ",".join(sorted(expr.get("values") or []))
+        text = {
+            "In": f"{key} in ({values})",
+            "NotIn": f"{key} notin ({values})",
+            "Exists": key,
+            "DoesNotExist": f"!{key}",
+        }.get(op, f"{key} {op} ({values})")
+        requirements.append((key, text))
+    return ",".join(text for _, text in sorted(requirements, key=lambda r: r[0]))
+
+
+def _containers_and_images(template_spec: object) -> tuple[str, str]:
+    containers = _get(template_spec, "containers") or []
+    names = ",".join(str(c.get("name", "")) for c in containers)
+    images = ",".join(str(c.get("image", "")) for c in containers)
+    return names, images
+
+
+# --- columns ---------------------------------------------------------------------------------
+
+_NAME = Column("Name", "Name must be unique within a namespace.", format="name")
+_AGE = Column("Age", "CreationTimestamp is the time the object was created, shown as its age.")
+_CONTAINERS = Column("Containers", "Names of each container in the template.", priority=1)
+_IMAGES = Column("Images", "Images referenced by each container in the template.", priority=1)
+
+
+def _selector_column(priority: int = 1) -> Column:
+    return Column("Selector", "Label query over pods that the controller manages.", priority=priority)
+
+
+POD_COLUMNS = (
+    _NAME,
+    Column("Ready", "The aggregate readiness state of this pod for accepting traffic."),
+    Column("Status", "The aggregate status of the containers in this pod."),
+    Column(
+        "Restarts",
+        "The number of times the containers in this pod have been restarted and when the last "
+        "container in this pod has restarted.",
+    ),
+    _AGE,
+    Column("IP", "IP address allocated to the pod.", priority=1),
+    Column("Node", "The node the pod is bound to.", priority=1),
+    Column("Nominated Node", "The node the scheduler nominated for preemption.", priority=1),
+    Column("Readiness Gates", "Pod conditions evaluated for readiness, true/total.", priority=1),
+)
+DEPLOYMENT_COLUMNS = (
+    _NAME,
+    Column("Ready", "Number of the pod with ready state"),
+    Column("Up-to-date", "Total number of non-terminated pods with the desired template spec."),
+    Column("Available", "Total number of available pods (ready for at least minReadySeconds)."),
+    _AGE,
+    _CONTAINERS,
+    _IMAGES,
+    _selector_column(),
+)
+REPLICASET_COLUMNS = (
+    _NAME,
+    Column("Desired", "Number of desired pods.", type="integer"),
+    Column("Current", "The most recently observed number of replicas.", type="integer"),
+    Column("Ready", "The number of pods with a Ready condition.", type="integer"),
+    _AGE,
+    _CONTAINERS,
+    _IMAGES,
+    _selector_column(),
+)
+NODE_COLUMNS = (
+    _NAME,
+    Column("Status", "The status of the node"),
+    Column("Roles", "The roles of the node"),
+    _AGE,
+    Column("Version", "Kubelet Version reported by the node."),
+    Column("Internal-IP", "The node's InternalIP address.", priority=1),
+    Column("External-IP", "The node's ExternalIP address.", priority=1),
+    Column("OS-Image", "OS image reported by the node.", priority=1),
+    Column("Kernel-Version", "Kernel version reported by the node.", priority=1),
+    Column("Container-Runtime", "Container runtime version reported by the node.", priority=1),
+)
+EVENT_COLUMNS = (
+    Column("Last Seen", "The time at which the most recent occurrence of this event was recorded."),
+    Column("Type", "Type of this event (Normal, Warning)."),
+    Column("Reason", "Short, machine understandable string that gives the reason for the transition."),
+    Column("Object", "The object that this event is about."),
+    Column("Subobject", "The part of the object the event is about (fieldPath).", priority=1),
+    Column("Source", "The component reporting this event.", priority=1),
+    Column("Message", "A human-readable description of the status of this operation."),
+    Column("First Seen", "The time at which the event was first recorded.", priority=1),
+    Column("Count", "The number of times this event has occurred.", priority=1),
+    Column("Name", "Name must be unique within a namespace.", priority=1, format="name"),
+)
+NAMESPACE_COLUMNS = (_NAME, Column("Status", "The status of the namespace"), _AGE)
+LEASE_COLUMNS = (_NAME, Column("Holder", "The identity of the holder of the current lease."), _AGE)
+SERVICE_COLUMNS = (
+    _NAME,
+    Column("Type", "How the Service is exposed."),
+    Column("Cluster-IP", "The IP address of the service, usually assigned by the control plane."),
+    Column("External-IP", "IP addresses for which nodes also accept traffic for this service."),
+    Column("Port(s)", "The list of ports exposed by this service."),
+    _AGE,
+    Column(
+        "Selector",
+        "Route service traffic to pods with label keys and values matching this selector.",
+        priority=1,
+    ),
+)
+CONFIGMAP_COLUMNS = (_NAME, Column("Data", "Number of keys in data and binaryData."), _AGE)
+SECRET_COLUMNS = (
+    _NAME,
+    Column("Type", "Used to facilitate programmatic handling of secret data."),
+    Column("Data", "Number of keys in data."),
+    _AGE,
+)
+GENERIC_COLUMNS = (_NAME, _AGE)
+
+
+# --- pods ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _PodTally:
+    """What the pod printer accumulates while it walks the container statuses."""
+
+    reason: str
+    ready: int = 0
+    restarts: int = 0
+    last_restart: datetime | None = None
+    sidecar_restarts: int = 0
+    sidecar_last_restart: datetime | None = None
+
+
+def _later(current: datetime | None, candidate: object) -> datetime | None:
+    moment = parse_time(candidate)
+    if moment is None or (current is not None and current >= moment):
+        return current
+    return moment
+
+
+def _is_sidecar(container: object) -> bool:
+    """An init container with ``restartPolicy: Always`` runs beside the app containers."""
+    return _get(container, "restartPolicy") == "Always"
+
+
+def _terminated_reason(terminated: Obj, prefix: str = "") -> str:
+    if terminated.get("reason"):
+        return prefix + str(terminated["reason"])
+    if _int(terminated.get("signal")):
+        return f"{prefix}Signal:{terminated['signal']}"
+    return f"{prefix}ExitCode:{_int(terminated.get('exitCode'))}"
+
+
+def _scan_init_containers(pod: Obj, tally: _PodTally) -> bool:
+    """Walk init containers in order; the first unfinished one names the status. True while initializing."""
+    specs = {c.get("name"): c for c in _get(pod, "spec", "initContainers") or []}
+    total = len(specs)
+    for index, status in enumerate(_get(pod, "status", "initContainerStatuses") or []):
+        sidecar = _is_sidecar(specs.get(status.get("name")))
+        tally.restarts += _int(status.get("restartCount"))
+        finished = _get(status, "lastState", "terminated", "finishedAt")
+        tally.last_restart = _later(tally.last_restart, finished)
+        if sidecar:
+            tally.sidecar_restarts += _int(status.get("restartCount"))
+            tally.sidecar_last_restart = _later(tally.sidecar_last_restart, finished)
+        terminated = _get(status, "state", "terminated")
+        waiting_reason = _get(status, "state", "waiting", "reason")
+        if terminated is not None and _int(terminated.get("exitCode")) == 0:
+            continue
+        if sidecar and status.get("started"):
+            tally.ready += 1 if status.get("ready") else 0
+            continue
+        if terminated is not None:
+            tally.reason = _terminated_reason(terminated, "Init:")
+        elif waiting_reason and waiting_reason != "PodInitializing":
+            tally.reason = f"Init:{waiting_reason}"
+        else:
+            tally.reason = f"Init:{index}/{total}"
+        return True
+    return False
+
+
+def _condition_true(pod: Obj, condition_type: str) -> bool:
+    return any(
+        c.get("type") == condition_type and c.get("status") == "True"
+        for c in _get(pod, "status", "conditions") or []
+    )
+
+
+def _scan_containers(pod: Obj, tally: _PodTally) -> None:
+    """App containers, last to first, so the first container's state wins the STATUS column."""
+    tally.restarts = tally.sidecar_restarts
+    tally.last_restart = tally.sidecar_last_restart
+    has_running = False
+    for status in reversed(_get(pod, "status", "containerStatuses") or []):
+        tally.restarts += _int(status.get("restartCount"))
+        tally.last_restart = _later(tally.last_restart, _get(status, "lastState", "terminated", "finishedAt"))
+        state = status.get("state") or {}
+        waiting, terminated = state.get("waiting") or {}, state.get("terminated")
+        if waiting.get("reason"):
+            tally.reason = str(waiting["reason"])
+        elif terminated is not None:
+            tally.reason = _terminated_reason(terminated)
+        elif status.get("ready") and state.get("running") is not None:
+            has_running = True
+            tally.ready += 1
+    if tally.reason == "Completed" and has_running:
+        tally.reason = "Running" if _condition_true(pod, "Ready") else "NotReady"
+
+
+def pod_status(pod: Obj) -> _PodTally:
+    """The READY count, STATUS reason and RESTARTS tally kubectl shows for a pod."""
+    phase = str(_get(pod, "status", "phase") or "")
+    tally = _PodTally(reason=str(_get(pod, "status", "reason") or phase))
+    for condition in _get(pod, "status", "conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("reason") == "SchedulingGated":
+            tally.reason = "SchedulingGated"
+    initializing = _scan_init_containers(pod, tally)
+    if not initializing or _condition_true(pod, "Initialized"):
+        _scan_containers(pod, tally)
+    if _get(pod, "metadata", "deletionTimestamp"):
+        if _get(pod, "status", "reason") == "NodeLost":
+            tally.reason = "Unknown"
+        elif phase not in ("Succeeded", "Failed"):
+            tally.reason = "Terminating"
+    return tally
+
+
+def _pod_cells(pod: Obj, now: datetime) -> list[Cell]:
+    tally = pod_status(pod)
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    total = len(spec.get("containers") or []) + sum(
+        1 for c in spec.get("initContainers") or [] if _is_sidecar(c)
+    )
+    restarts = str(tally.restarts)
+    if tally.restarts and tally.last_restart is not None:
+        restarts = f"{tally.restarts} ({human_duration((now - tally.last_restart).total_seconds())} ago)"
+    pod_ips = status.get("podIPs") or []
+    ip = (pod_ips[0].get("ip") if pod_ips else None) or status.get("podIP") or "<none>"
+    return [
+        _name(pod),
+        f"{tally.ready}/{total}",
+        tally.reason,
+        restarts,
+        _age(pod, now),
+        ip,
+        spec.get("nodeName") or "<none>",
+        status.get("nominatedNodeName") or "<none>",
+        _readiness_gates(pod),
+    ]
+
+
+def _readiness_gates(pod: Obj) -> str:
+    gates = _get(pod, "spec", "readinessGates") or []
+    if not gates:
+        return "<none>"
+    true_count = sum(1 for g in gates if _condition_true(pod, str(g.get("conditionType"))))
+    return f"{true_count}/{len(gates)}"
+
+
+def _pod_row_conditions(pod: Obj) -> list[Obj] | None:
+    """Finished pods carry a ``Completed`` row condition, as Kubernetes' printer sets it."""
+    phase = _get(pod, "status", "phase")
+    if phase == "Succeeded":
+        message = "The pod has completed successfully."
+    elif phase == "Failed":
+        message = "The pod failed."
+    else:
+        return None
+    return [{"type": "Completed", "status": "True", "reason": phase, "message": message}]
+
+
+# --- workloads -------------------------------------------------------------------------------
+
+
+def _deployment_cells(obj: Obj, now: datetime) -> list[Cell]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    names, images = _containers_and_images(_get(spec, "template", "spec"))
+    desired = _int(spec.get("replicas"), 1)
+    return [
+        _name(obj),
+        f"{_int(status.get('readyReplicas'))}/{desired}",
+        _int(status.get("updatedReplicas")),
+        _int(status.get("availableReplicas")),
+        _age(obj, now),
+        names,
+        images,
+        selector_string(spec.get("selector")),
+    ]
+
+
+def _replicaset_cells(obj: Obj, now: datetime) -> list[Cell]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    names, images = _containers_and_images(_get(spec, "template", "spec"))
+    return [
+        _name(obj),
+        _int(spec.get("replicas"), 1),
+        _int(status.get("replicas")),
+        _int(status.get("readyReplicas")),
+        _age(obj, now),
+        names,
+        images,
+        selector_string(spec.get("selector")) or "<none>",
+    ]
+
+
+# --- nodes -----------------------------------------------------------------------------------
+
+
+def node_status(node: Obj) -> str:
+    """``Ready`` / ``NotReady`` / ``Unknown`` from the Ready condition, plus cordoning."""
+    parts = ["Unknown"]
+    for condition in _get(node, "status", "conditions") or []:
+        if condition.get("type") == "Ready":
+            parts = ["Ready" if condition.get("status") == "True" else "NotReady"]
+    if _get(node, "spec", "unschedulable"):
+        parts.append("SchedulingDisabled")
+    return ",".join(parts)
+
+
+def node_roles(node: Obj) -> str:
+    """Roles from ``node-role.kubernetes.io/<role>`` keys and ``kubernetes.io/role=<role>``."""
+    roles: set[str] = set()
+    for key, value in (_get(node, "metadata", "labels") or {}).items():
+        if key.startswith("node-role.kubernetes.io/") and key.removeprefix("node-role.kubernetes.io/"):
+            roles.add(key.removeprefix("node-role.kubernetes.io/"))
+        elif key == "kubernetes.io/role" and value:
+            roles.add(value)
+    return ",".join(sorted(roles)) or "<none>"
+
+
+def _node_address(node: Obj, address_type: str) -> str:
+    for address in _get(node, "status", "addresses") or []:
+        if address.get("type") == address_type:
+            return str(address.get("address", ""))
+    return "<none>"
+
+
+def _node_cells(node: Obj, now: datetime) -> list[Cell]:
+    info = _get(node, "status", "nodeInfo") or {}
+    return [
+        _name(node),
+        node_status(node),
+        node_roles(node),
+        _age(node, now),
+        str(info.get("kubeletVersion") or ""),
+        _node_address(node, "InternalIP"),
+        _node_address(node, "ExternalIP"),
+        info.get("osImage") or "<unknown>",
+        info.get("kernelVersion") or "<unknown>",
+        info.get("containerRuntimeVersion") or "<unknown>",
+    ]
+
+
+# --- events ----------------------------------------------------------------------------------
+
+
+def _event_cells(event: Obj, now: datetime) -> list[Cell]:
+    first = _since(event.get("firstTimestamp"), now)
+    if not event.get("firstTimestamp"):
+        first = _since(event.get("eventTime"), now)
+    last = _since(event.get("lastTimestamp"), now) if event.get("lastTimestamp") else first
+    count = _int(event.get("count"))
+    series = event.get("series")
+    if isinstance(series, dict):
+        last = _since(series.get("lastObservedTime"), now)
+        count = _int(series.get("count"))
+    elif count == 0:
+        count = 1  # singleton events from the events.k8s.io API carry no count
+    involved = event.get("involvedObject") or {}
+    kind = str(involved.get("kind") or "").lower()
+    target = f"{kind}/{involved['name']}" if involved.get("name") else kind
+    source = _event_source(event)
+    message = str(event.get("message") or "").strip()
+    return [
+        last,
+        str(event.get("type") or ""),
+        str(event.get("reason") or ""),
+        target,
+        str(involved.get("fieldPath") or ""),
+        source,
+        message,
+        first,
+        count,
+        _name(event),
+    ]
+
+
+def _event_source(event: Obj) -> str:
+    component = _get(event, "source", "component") or event.get("reportingComponent") or ""
+    host = _get(event, "source", "host") or event.get("reportingInstance") or ""
+    return f"{component}, {host}" if host else str(component)
+
+
+# --- services and the small kinds --------------------------------------------------------------
+
+
+def _service_external_ip(service: Obj) -> str:
+    spec = service.get("spec") or {}
+    external = list(spec.get("externalIPs") or [])
+    svc_type = spec.get("type") or "ClusterIP"
+    if svc_type in ("ClusterIP", "NodePort"):
+        return ",".join(external) or "<none>"
+    if svc_type == "LoadBalancer":
+        ingress = _get(service, "status", "loadBalancer", "ingress") or []
+        balancer = sorted(
+            {str(i.get("ip") or i.get("hostname")) for i in ingress if i.get("ip") or i.get("hostname")}
+        )
+        return ",".join(balancer + external) or "<pending>"
+    if svc_type == "ExternalName":
+        return str(spec.get("externalName") or "")
+    return "<unknown>"
+
+
+def _service_ports(service: Obj) -> str:
+    pieces = []
+    for port in _get(service, "spec", "ports") or []:
+        protocol = port.get("protocol") or "TCP"
+        node_port = _int(port.get("nodePort"))
+        prefix = f"{port.get('port')}:{node_port}" if node_port > 0 else f"{port.get('port')}"
+        pieces.append(f"{prefix}/{protocol}")
+    return ",".join(pieces) or "<none>"
+
+
+def _service_cells(service: Obj, now: datetime) -> list[Cell]:
+    spec = service.get("spec") or {}
+    cluster_ips = spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else [])
+    return [
+        _name(service),
+        str(spec.get("type") or "ClusterIP"),
+        cluster_ips[0] if cluster_ips else "<none>",
+        _service_external_ip(service),
+        _service_ports(service),
+        _age(service, now),
+        format_labels(spec.get("selector")),
+    ]
+
+
+def _namespace_cells(obj: Obj, now: datetime) -> list[Cell]:
+    return [_name(obj), str(_get(obj, "status", "phase") or ""), _age(obj, now)]
+
+
+def _lease_cells(obj: Obj, now: datetime) -> list[Cell]:
+    return [_name(obj), str(_get(obj, "spec", "holderIdentity") or ""), _age(obj, now)]
+
+
+def _configmap_cells(obj: Obj, now: datetime) -> list[Cell]:
+    return [_name(obj), len(obj.get("data") or {}) + len(obj.get("binaryData") or {}), _age(obj, now)]
+
+
+def _secret_cells(obj: Obj, now: datetime) -> list[Cell]:
+    keys = set(obj.get("data") or {}) | set(obj.get("stringData") or {})
+    return [_name(obj), str(obj.get("type") or "Opaque"), len(keys), _age(obj, now)]
+
+
+def _generic_cells(obj: Obj, now: datetime) -> list[Cell]:
+    return [_name(obj), _age(obj, now)]
+
+
+_GENERIC: tuple[tuple[Column, ...], Printer] = (GENERIC_COLUMNS, _generic_cells)
+_PRINTERS: dict[str, tuple[tuple[Column, ...], Printer]] = {
+    "Pod": (POD_COLUMNS, _pod_cells),
+    "Deployment": (DEPLOYMENT_COLUMNS, _deployment_cells),
+    "ReplicaSet": (REPLICASET_COLUMNS, _replicaset_cells),
+    "Node": (NODE_COLUMNS, _node_cells),
+    "Event": (EVENT_COLUMNS, _event_cells),
+    "Namespace": (NAMESPACE_COLUMNS, _namespace_cells),
+    "Lease": (LEASE_COLUMNS, _lease_cells),
+    "Service": (SERVICE_COLUMNS, _service_cells),
+    "ConfigMap": (CONFIGMAP_COLUMNS, _configmap_cells),
+    "Secret": (SECRET_COLUMNS, _secret_cells),
+}

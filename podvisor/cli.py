@@ -1,0 +1,150 @@
+"""Command line of the ``podvisor`` binary: server, apiserver, controllers, scheduler, kubelet."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="podvisor: a Kubernetes-compatible orchestrator.")
+
+DATA_DIR = Path("~/.podvisor")
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "docker", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _run(coro: object) -> None:
+    try:
+        asyncio.run(coro)  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def server(
+    data_dir: Path = typer.Option(DATA_DIR, help="State, certificates, tokens and kubeconfigs."),
+    bind: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(6443, help="HTTPS port of the API."),
+    with_kubelet: bool = typer.Option(False, "--with-kubelet", help="Also run a node agent (one-machine cluster)."),
+    node_name: str = typer.Option("", help="Node name of the embedded kubelet (default: host name)."),
+    node_grace_period: float = typer.Option(50.0, help="Seconds without a Lease renewal before a node is NotReady."),
+    eviction_timeout: int = typer.Option(300, help="Seconds pods tolerate an unreachable or not-ready node."),
+    restart_backoff_initial: float = typer.Option(1.0, help="Embedded kubelet: first crash-loop delay."),
+    restart_backoff_max: float = typer.Option(60.0, help="Embedded kubelet: crash-loop delay cap."),
+    restart_backoff_reset: float = typer.Option(600.0, help="Embedded kubelet: running time that resets back-off."),
+    disable: list[str] = typer.Option([], help="Components not to run: controllers, scheduler."),
+    verbose: bool = typer.Option(False, "-v", "--verbose"),
+) -> None:
+    """Run the control plane: apiserver, controllers and scheduler in one process."""
+    from podvisor.server import ServerOptions, run_server
+
+    _logging(verbose)
+    opts = ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port, toleration_seconds=eviction_timeout,
+                         node_grace_period=node_grace_period,
+                         components=[c for c in ("controllers", "scheduler") if c not in disable])
+    if with_kubelet:
+        from kubelet.config import KubeletConfig
+
+        cfg = KubeletConfig(kubeconfig=data_dir.expanduser() / "node.kubeconfig", node_name=node_name or _hostname(),
+                            backoff_initial=restart_backoff_initial, backoff_max=restart_backoff_max,
+                            backoff_reset=restart_backoff_reset)
+        opts.extra_components.append(_embedded_kubelet(cfg))
+    _run(run_server(opts))
+
+
+def _embedded_kubelet(cfg: object):  # type: ignore[no-untyped-def]
+    async def component(_: Path) -> None:
+        from kubelet.agent import run_kubelet
+
+        await run_kubelet(cfg)  # type: ignore[arg-type]
+
+    return component
+
+
+def _hostname() -> str:
+    import socket
+
+    return socket.gethostname().lower().split(".")[0]
+
+
+@app.command()
+def apiserver(
+    data_dir: Path = typer.Option(DATA_DIR, help="State, certificates, tokens and kubeconfigs."),
+    bind: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(6443),
+    eviction_timeout: int = typer.Option(300, help="Default tolerationSeconds added to pods."),
+    verbose: bool = typer.Option(False, "-v", "--verbose"),
+) -> None:
+    """Run only the API server."""
+    from podvisor.server import ServerOptions, run_server
+
+    _logging(verbose)
+    _run(run_server(ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port,
+                                  toleration_seconds=eviction_timeout, components=[])))
+
+
+@app.command()
+def controllers(
+    kubeconfig: Path = typer.Option(DATA_DIR / "admin.kubeconfig", help="Where the apiserver is and how to log in."),
+    node_grace_period: float = typer.Option(50.0),
+    eviction_timeout: float = typer.Option(300.0),
+    verbose: bool = typer.Option(False, "-v", "--verbose"),
+) -> None:
+    """Run the controller manager (deployment, replicaset, node lifecycle, garbage collector)."""
+    from controllers.manager import run_controllers
+
+    _logging(verbose)
+    _run(run_controllers(kubeconfig.expanduser(), node_grace_period=node_grace_period,
+                         eviction_timeout=eviction_timeout))
+
+
+@app.command()
+def scheduler(
+    kubeconfig: Path = typer.Option(DATA_DIR / "admin.kubeconfig"),
+    verbose: bool = typer.Option(False, "-v", "--verbose"),
+) -> None:
+    """Run the scheduler."""
+    from scheduler.runner import run_scheduler
+
+    _logging(verbose)
+    _run(run_scheduler(kubeconfig.expanduser()))
+
+
+@app.command()
+def kubelet(
+    kubeconfig: Path = typer.Option(DATA_DIR / "node.kubeconfig", help="Node kubeconfig written by the server."),
+    node_name: str = typer.Option("", help="This node's name (default: host name)."),
+    restart_backoff_initial: float = typer.Option(1.0, help="First crash-loop delay in seconds (0: immediate)."),
+    restart_backoff_max: float = typer.Option(60.0, help="Cap of the crash-loop delay in seconds."),
+    restart_backoff_reset: float = typer.Option(600.0, help="Seconds of running that reset the back-off."),
+    hollow: bool = typer.Option(False, help="Simulate the node with a fake runtime (scale tests)."),
+    hollow_nodes: int = typer.Option(1, help="With --hollow: how many nodes this process simulates."),
+    verbose: bool = typer.Option(False, "-v", "--verbose"),
+) -> None:
+    """Run a node agent that starts pods as Docker containers and supervises them."""
+    from kubelet.agent import run_kubelet, run_hollow_kubelets
+    from kubelet.config import KubeletConfig
+
+    _logging(verbose)
+    cfg = KubeletConfig(kubeconfig=kubeconfig.expanduser(), node_name=node_name or _hostname(),
+                        backoff_initial=restart_backoff_initial, backoff_max=restart_backoff_max,
+                        backoff_reset=restart_backoff_reset, hollow=hollow)
+    if hollow:
+        _run(run_hollow_kubelets(cfg, count=hollow_nodes))
+    else:
+        _run(run_kubelet(cfg))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""``podvisor server``: apiserver + controllers + scheduler (+ optionally a kubelet) in one process.
+
+On first start it creates the data directory: the SQLite database, a CA and serving
+certificate, an admin and a node-join token, and kubeconfigs for both, so ``podctl`` and the
+real kubectl work with no further set-up. Controllers and the scheduler connect back over
+HTTPS with the admin token, exactly as if they ran elsewhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from apimachinery.kubeconfig import write_kubeconfig
+from apiserver.app import AppSettings, create_app
+from apiserver.pki import ensure_pki, ensure_tokens
+from apiserver.store.sqlite import SqliteStore
+
+log = logging.getLogger("podvisor.server")
+
+Component = Callable[[Path], Awaitable[None]]  # given the admin kubeconfig path, runs forever
+
+
+@dataclass
+class ServerOptions:
+    data_dir: Path
+    bind: str = "127.0.0.1"
+    port: int = 6443
+    toleration_seconds: int = 300
+    node_grace_period: float = 50.0
+    history_retention: float = 300.0
+    synchronous: str = "FULL"
+    components: list[str] = field(default_factory=lambda: ["controllers", "scheduler"])
+    extra_components: list[Component] = field(default_factory=list)
+
+
+def advertised_host(bind: str) -> str:
+    return "127.0.0.1" if bind in ("0.0.0.0", "::", "") else bind
+
+
+def prepare_data_dir(opts: ServerOptions) -> tuple[Path, Path, dict[str, str], Path, Path]:
+    """Create (or reuse) PKI, tokens and kubeconfigs; return what the server needs to start."""
+    data = opts.data_dir.expanduser()
+    data.mkdir(parents=True, exist_ok=True)
+    data.chmod(0o700)
+    hosts = sorted({"127.0.0.1", "localhost", socket.gethostname(), advertised_host(opts.bind), opts.bind} - {"", "0.0.0.0", "::"})
+    pki = ensure_pki(data, hosts=hosts)
+    tokens = ensure_tokens(data)
+    url = f"https://{advertised_host(opts.bind)}:{opts.port}"
+    admin_kc = data / "admin.kubeconfig"
+    node_kc = data / "node.kubeconfig"
+    write_kubeconfig(admin_kc, server=url, token=tokens.admin, ca_pem=pki.ca_pem, user="admin")
+    write_kubeconfig(node_kc, server=url, token=tokens.node, ca_pem=pki.ca_pem, user="node")
+    return pki.cert_path, pki.key_path, {tokens.admin: "admin", tokens.node: "node"}, admin_kc, node_kc
+
+
+async def run_server(opts: ServerOptions) -> None:
+    cert, key, tokens, admin_kc, node_kc = prepare_data_dir(opts)
+    store = SqliteStore(opts.data_dir.expanduser() / "state.db", synchronous=opts.synchronous)
+    settings = AppSettings(tokens=tokens, toleration_seconds=opts.toleration_seconds,
+                           history_retention=opts.history_retention,
+                           node_token=next((t for t, role in tokens.items() if role == "node"), None))
+    app = create_app(store, settings)
+    config = uvicorn.Config(app, host=opts.bind, port=opts.port, ssl_certfile=str(cert), ssl_keyfile=str(key),
+                            log_level="warning", lifespan="on", timeout_graceful_shutdown=3)
+    server = uvicorn.Server(config)
+    url = f"https://{advertised_host(opts.bind)}:{opts.port}"
+    print(f"podvisor server listening on {url}", flush=True)
+    print(f"admin kubeconfig: {admin_kc}", flush=True)
+    print(f"node kubeconfig:  {node_kc}", flush=True)
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start_components() -> None:
+        while not server.started:
+            await asyncio.sleep(0.05)
+        for component in _components(opts) + opts.extra_components:
+            tasks.append(asyncio.create_task(component(admin_kc)))
+
+    starter = asyncio.create_task(start_components())
+    try:
+        await server.serve()
+    finally:
+        starter.cancel()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        store.close()
+
+
+def _components(opts: ServerOptions) -> list[Component]:
+    found: list[Component] = []
+    if "controllers" in opts.components:
+        from controllers.manager import run_controllers
+
+        async def controllers(kc: Path) -> None:
+            await run_controllers(kc, node_grace_period=opts.node_grace_period,
+                                  eviction_timeout=float(opts.toleration_seconds))
+
+        found.append(controllers)
+    if "scheduler" in opts.components:
+        from scheduler.runner import run_scheduler
+
+        found.append(run_scheduler)
+    return found
