@@ -18,8 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apimachinery.errors import bad_request
+from apimachinery.timeutil import human_age as human_duration  # kubectl's duration.HumanDuration
+from apimachinery.timeutil import parse_time
 
-__all__ = ["Column", "human_duration", "parse_time", "to_table"]
+__all__ = ["Column", "human_duration", "to_table"]
 
 Obj = dict[str, Any]
 Cell = str | int
@@ -103,49 +105,14 @@ def _row(kind: str, obj: Obj, cells: list[Cell], include_object: str) -> Obj:
 # --- small helpers shared by the printers ----------------------------------------------------
 
 
-def human_duration(seconds: float) -> str:
-    """kubectl's ``duration.HumanDuration``: about two significant figures, e.g. ``59s``, ``3m20s``, ``5d3h``.
-
-    Ages are compared across every ``kubectl get``, so the rounding must match Kubernetes' to
-    the second. Up to one second in the future reads as ``0s`` (clock skew between machines);
-    further ahead is ``<invalid>``.
-    """
-    whole = int(seconds)  # truncates toward zero, as Go's int(d.Seconds()) does
-    if whole < -1:
-        return "<invalid>"
-    if whole < 0:
-        return "0s"
-    if whole < 120:
-        return f"{whole}s"
-    minutes = whole // 60
-    if minutes < 10:
-        return f"{minutes}m{whole % 60}s" if whole % 60 else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = whole // 3600
-    if hours < 8:
-        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        years, days = divmod(hours // 24, 365)
-        return f"{years}y{days}d" if days else f"{years}y"
-    return f"{hours // 24 // 365}y"
-
-
-def parse_time(value: object) -> datetime | None:
-    """An RFC3339 timestamp as written by Go or Python clients, as an aware UTC datetime."""
+def _moment(value: object) -> datetime | None:
+    """A stored RFC3339 timestamp (``Z``, ``+00:00``, fractions), or None when absent or unreadable."""
     if not isinstance(value, str) or not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_time(value)
     except ValueError:
         return None
-    return _aware(parsed)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -154,7 +121,7 @@ def _aware(moment: datetime) -> datetime:
 
 def _since(value: object, now: datetime) -> str:
     """kubectl's ``translateTimestampSince``: ``<unknown>`` for a missing time."""
-    moment = parse_time(value)
+    moment = _moment(value)
     if moment is None:
         return "<unknown>"
     return human_duration((now - moment).total_seconds())
@@ -327,7 +294,7 @@ class _PodTally:
 
 
 def _later(current: datetime | None, candidate: object) -> datetime | None:
-    moment = parse_time(candidate)
+    moment = _moment(candidate)
     if moment is None or (current is not None and current >= moment):
         return current
     return moment

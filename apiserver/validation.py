@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -114,7 +114,7 @@ _SUBDOMAIN_MSG = (
     "and must start and end with an alphanumeric character"
 )
 _QUALIFIED_NAME_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
-_LABEL_VALUE_MSG = "a valid label must be an empty string or " + _QUALIFIED_NAME_MSG
+_LABEL_VALUE_MSG = "a valid label must be an empty string or " + _QUALIFIED_NAME_MSG.removeprefix("must ")
 _CONFIG_KEY_MSG = "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
 _PERCENT_MSG = "a valid percent string must be a numeric string followed by an ending '%'"
 
@@ -204,8 +204,10 @@ def _config_key_errors(value: str) -> list[str]:
     )
     if not _CONFIG_KEY_RE.fullmatch(value):
         errors.append(_regex_error(_CONFIG_KEY_MSG, CONFIG_KEY_FMT, "key.name", "KEY_NAME", "key-name"))
-    if value in (".", "..") or value.startswith(".."):
-        errors.append(f"must not {'be' if value in ('.', '..') else 'start with'} '{value[:2]}'")
+    if value in (".", ".."):
+        errors.append(f"must not be '{value}'")
+    elif value.startswith(".."):
+        errors.append("must not start with '..'")
     return errors
 
 
@@ -326,7 +328,7 @@ def _validate_annotations(annotations: Any, path: str) -> list[Cause]:
     total = 0
     for key, value in _d(annotations).items():
         causes += [_invalid(path, key, msg) for msg in _label_key_errors(key.lower())]
-        total += len(key) + len(value if isinstance(value, str) else "")
+        total += len(key.encode()) + len(value.encode() if isinstance(value, str) else b"")
     if total > TOTAL_ANNOTATION_SIZE_LIMIT:
         causes.append(_too_long(path, TOTAL_ANNOTATION_SIZE_LIMIT))
     return causes
@@ -621,6 +623,7 @@ def _validate_workload(kind: str, obj: Obj) -> list[Cause]:
     else:
         selector_causes = _validate_label_selector(_d(selector), "spec.selector")
         if not _d(selector).get("matchLabels") and not _d(selector).get("matchExpressions"):
+            # Kubernetes words it so for ReplicaSets too.
             selector_causes.append(
                 _invalid("spec.selector", selector, "empty selector is invalid for deployment")
             )
@@ -946,22 +949,24 @@ def _validate_service_update(new: Obj, old: Obj) -> list[Cause]:
     return []
 
 
-def _immutable_data_update(fields: Iterable[str]) -> Callable[[Obj, Obj], list[Cause]]:
+def _immutable_data_update(*fields: str) -> Callable[[Obj, Obj], list[Cause]]:
     """ConfigMaps and Secrets marked ``immutable: true`` keep their data and the mark."""
 
     def check(new: Obj, old: Obj) -> list[Cause]:
-        causes: list[Cause] = []
-        if "type" in fields and new.get("type") != old.get("type"):
-            causes.append(_invalid("type", new.get("type"), FIELD_IMMUTABLE))
         if old.get("immutable") is not True:
-            return causes
+            return []
         message = "field is immutable when `immutable` is set"
-        if new.get("immutable") is not True:
-            causes.append(_forbidden("immutable", message))
-        causes += [_forbidden(f, message) for f in fields if f != "type" and new.get(f) != old.get(f)]
-        return causes
+        causes = [] if new.get("immutable") is True else [_forbidden("immutable", message)]
+        return causes + [_forbidden(f, message) for f in fields if new.get(f) != old.get(f)]
 
     return check
+
+
+def _validate_secret_update(new: Obj, old: Obj) -> list[Cause]:
+    causes = (
+        [] if new.get("type") == old.get("type") else [_invalid("type", new.get("type"), FIELD_IMMUTABLE)]
+    )
+    return causes + _immutable_data_update("data")(new, old)
 
 
 _UPDATE_VALIDATORS: dict[str, Callable[[Obj, Obj], list[Cause]]] = {
@@ -969,6 +974,6 @@ _UPDATE_VALIDATORS: dict[str, Callable[[Obj, Obj], list[Cause]]] = {
     "Deployment": _validate_selector_update,
     "ReplicaSet": _validate_selector_update,
     "Service": _validate_service_update,
-    "ConfigMap": _immutable_data_update(("data", "binaryData")),
-    "Secret": _immutable_data_update(("type", "data")),
+    "ConfigMap": _immutable_data_update("data", "binaryData"),
+    "Secret": _validate_secret_update,
 }

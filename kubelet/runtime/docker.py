@@ -19,20 +19,18 @@ of Engine API round-trips; pod start latency is benchmarked against
 
 Docker errors are mapped to ``ContainerRuntimeError`` and its subclasses with
 the daemon's own explanation in the message, since that text ends up in pod
-status and events where users read it.
+status and events where users read it. Request building and response parsing
+are pure functions in ``dockerwire.py``; this module does the I/O.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import re
-import select
-import struct
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import docker
@@ -47,18 +45,19 @@ from kubelet.runtime.base import (
     ContainerNotFound,
     ContainerRuntimeError,
     ContainerSpec,
-    ContainerState,
     ImageNotFound,
     Mount,
-    PortBinding,
     RuntimeEvent,
 )
+from kubelet.runtime.dockerwire import (
+    event_from_json,
+    info_from_inspect,
+    info_from_list,
+    label_filter,
+    port_bindings,
+    read_frames,
+)
 
-# Event attributes Docker adds next to the container's labels.
-_EVENT_ATTRIBUTES = frozenset({"image", "name", "exitCode", "signal", "execDuration"})
-_STOPPED = frozenset({ContainerState.EXITED, ContainerState.DEAD, ContainerState.REMOVING})
-_STATUS_EXIT_CODE = re.compile(r"^(?:Exited|Restarting) \((-?\d+)\)")
-_ZERO_TIME_PREFIX = "0001-01-01"
 _MAX_POOL_SIZE = 64  # concurrent pod workers, log followers and the event stream
 
 
@@ -125,7 +124,7 @@ class DockerRuntime:
         api = self._api
         host_config = api.create_host_config(
             mounts=[_docker_mount(m) for m in spec.mounts] or None,
-            port_bindings=_port_bindings(spec.ports) or None,
+            port_bindings=port_bindings(spec.ports) or None,
             nano_cpus=spec.nano_cpus,
             mem_limit=spec.memory_bytes,
             # No swap beyond the limit, as the kubelet configures containers.
@@ -175,14 +174,14 @@ class DockerRuntime:
     def inspect_container(self, container_id: str) -> ContainerInfo | None:
         with _errors(f"inspect container {container_id}"):
             try:
-                return _info_from_inspect(self._api.inspect_container(container_id))
+                return info_from_inspect(self._api.inspect_container(container_id))
             except docker.errors.NotFound:
                 return None
 
     def list_containers(self, labels: dict[str, str]) -> list[ContainerInfo]:
         with _errors("list containers"):
-            items = self._api.containers(all=True, filters={"label": _label_filter(labels)})
-        return [_info_from_list(item) for item in items]
+            items = self._api.containers(all=True, filters={"label": label_filter(labels)})
+        return [info_from_list(item) for item in items]
 
     # -- networks and volumes ---------------------------------------------------
 
@@ -217,7 +216,7 @@ class DockerRuntime:
             exec_id = self._api.exec_create(container_id, command, stdout=True, stderr=True)["Id"]
             sock = self._api.exec_start(exec_id, socket=True)
             try:
-                output = _read_frames(sock, deadline)
+                output = read_frames(sock, deadline)
             finally:
                 sock.close()
             while True:
@@ -258,7 +257,7 @@ class DockerRuntime:
         """
         filters = {
             "type": ["container"],
-            "label": _label_filter(labels),
+            "label": label_filter(labels),
             "event": sorted(LIFECYCLE_ACTIONS),
         }
         with _errors("watch container events"):
@@ -275,7 +274,7 @@ class DockerRuntime:
                 if stop.is_set():
                     return
                 if raw.get("Type") == "container":
-                    yield _event(raw)
+                    yield event_from_json(raw)
         except Exception as err:  # a closed socket surfaces as any of several errors
             if stop.is_set():
                 return
@@ -307,7 +306,7 @@ def _errors(what: str) -> Iterator[None]:
     except docker.errors.APIError as err:
         raise ContainerRuntimeError(f"cannot {what}: {_explain(err)}") from err
     except (docker.errors.DockerException, requests.RequestException) as err:
-        raise ContainerRuntimeError(f"cannot {what}: Docker daemon unreachable: {err}") from err
+        raise ContainerRuntimeError(f"cannot {what}: request to the Docker daemon failed: {err}") from err
 
 
 @contextlib.contextmanager
@@ -330,99 +329,11 @@ def _pull_failed(image: str, reason: str) -> str:
 # -- request building --------------------------------------------------------------
 
 
-def _label_filter(labels: dict[str, str]) -> list[str]:
-    return [f"{key}={value}" for key, value in sorted(labels.items())]
-
-
 def _docker_mount(mount: Mount) -> docker.types.Mount:
     if mount.kind not in ("bind", "volume"):
         raise ContainerRuntimeError(f"unsupported mount kind {mount.kind!r} for {mount.target}")
     return docker.types.Mount(
         target=mount.target, source=mount.source, type=mount.kind, read_only=mount.read_only
-    )
-
-
-def _port_bindings(ports: Iterable[PortBinding]) -> dict[str, list[tuple[str, int]]]:
-    bindings: dict[str, list[tuple[str, int]]] = {}
-    for port in ports:
-        key = f"{port.container_port}/{port.protocol.lower()}"
-        bindings.setdefault(key, []).append((port.host_ip, port.host_port))
-    return bindings
-
-
-# -- response parsing --------------------------------------------------------------
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    """Docker's RFC 3339 nanosecond timestamps; its zero time means "never"."""
-    if not value or value.startswith(_ZERO_TIME_PREFIX):
-        return None
-    return datetime.fromisoformat(value).astimezone(UTC)
-
-
-def _network_ip(networks: dict[str, Any] | None, preferred: str | None) -> str | None:
-    networks = networks or {}
-    ordered = [networks[preferred]] if preferred in networks else []
-    for endpoint in [*ordered, *networks.values()]:
-        if endpoint and endpoint.get("IPAddress"):
-            return str(endpoint["IPAddress"])
-    return None
-
-
-def _info_from_inspect(data: dict[str, Any]) -> ContainerInfo:
-    state_data = data.get("State") or {}
-    state = ContainerState.parse(state_data.get("Status"))
-    settings = data.get("NetworkSettings") or {}
-    return ContainerInfo(
-        id=data["Id"],
-        name=str(data.get("Name", "")).lstrip("/"),
-        image=(data.get("Config") or {}).get("Image", ""),
-        image_id=data.get("Image", ""),
-        labels=(data.get("Config") or {}).get("Labels") or {},
-        state=state,
-        exit_code=int(state_data.get("ExitCode", 0)) if state in _STOPPED else None,
-        started_at=_parse_time(state_data.get("StartedAt")),
-        finished_at=_parse_time(state_data.get("FinishedAt")),
-        ip=_network_ip(settings.get("Networks"), (data.get("HostConfig") or {}).get("NetworkMode")),
-        oom_killed=bool(state_data.get("OOMKilled")),
-        error=state_data.get("Error") or "",
-        created_at=_parse_time(data.get("Created")),
-    )
-
-
-def _info_from_list(item: dict[str, Any]) -> ContainerInfo:
-    state = ContainerState.parse(item.get("State"))
-    exit_match = _STATUS_EXIT_CODE.match(item.get("Status") or "")
-    names = [name.lstrip("/") for name in item.get("Names") or []]
-    created = item.get("Created")
-    return ContainerInfo(
-        id=item["Id"],
-        # Legacy links add names like "other/alias"; the container's own name has no slash.
-        name=next((name for name in names if "/" not in name), names[0] if names else ""),
-        image=item.get("Image", ""),
-        image_id=item.get("ImageID", ""),
-        labels=item.get("Labels") or {},
-        state=state,
-        exit_code=int(exit_match.group(1)) if exit_match and state in _STOPPED else None,
-        started_at=None,
-        finished_at=None,
-        ip=_network_ip((item.get("NetworkSettings") or {}).get("Networks"), None),
-        created_at=datetime.fromtimestamp(created, UTC) if created else None,
-        detailed=False,
-    )
-
-
-def _event(raw: dict[str, Any]) -> RuntimeEvent:
-    actor = raw.get("Actor") or {}
-    attributes: dict[str, str] = actor.get("Attributes") or {}
-    exit_code = attributes.get("exitCode")
-    return RuntimeEvent(
-        container_id=str(actor.get("ID") or raw.get("id", "")),
-        # Some actions carry details after a colon, e.g. "health_status: healthy".
-        action=str(raw.get("Action") or raw.get("status", "")).split(":", 1)[0],
-        labels={k: v for k, v in attributes.items() if k not in _EVENT_ATTRIBUTES},
-        name=attributes.get("name", ""),
-        exit_code=int(exit_code) if exit_code is not None else None,
     )
 
 
@@ -444,33 +355,3 @@ def _close_on_stop(stream: Any, stop: threading.Event, done: threading.Event) ->
             with contextlib.suppress(Exception):
                 stream.close()
             return
-
-
-def _recv(sock: Any, size: int, deadline: float) -> bytes:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0 or not select.select([sock], [], [], remaining)[0]:
-        raise TimeoutError("exec did not finish in time")
-    data = sock.recv(size) if hasattr(sock, "recv") else sock.read(size)
-    return bytes(data or b"")
-
-
-def _recv_exactly(sock: Any, size: int, deadline: float) -> bytes | None:
-    data = b""
-    while len(data) < size:
-        chunk = _recv(sock, size - len(data), deadline)
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
-def _read_frames(sock: Any, deadline: float) -> bytes:
-    """Read Docker's multiplexed stdout/stderr frames (8-byte header + payload) until EOF."""
-    output = bytearray()
-    while (header := _recv_exactly(sock, 8, deadline)) is not None:
-        _, size = struct.unpack(">BxxxL", header)
-        payload = _recv_exactly(sock, size, deadline) if size else b""
-        if payload is None:
-            break
-        output += payload
-    return bytes(output)

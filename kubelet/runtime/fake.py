@@ -92,6 +92,7 @@ class FakeRuntime:
         self._cond = threading.Condition()
         self._clock = clock
         self._containers: dict[str, _Container] = {}
+        self._names: dict[str, str] = {}  # container name -> id
         self._images: dict[str, str] = {}
         self._networks: dict[str, dict[str, str]] = {}
         self._volumes: dict[str, dict[str, str]] = {}
@@ -152,9 +153,8 @@ class FakeRuntime:
     def create_container(self, spec: ContainerSpec) -> str:
         with self._cond:
             self._record("create_container", spec.name)
-            existing = self._find(spec.name)
-            if existing is not None:
-                return existing.id
+            if spec.name in self._names:
+                return self._names[spec.name]
             image_id = self._images.get(_normalize(spec.image))
             if image_id is None:
                 raise ImageNotFound(f"image {spec.image!r} is not present on this node")
@@ -168,6 +168,7 @@ class FakeRuntime:
                 image_id=image_id,
                 created_at=self._now(),
             )
+            self._names[spec.name] = container_id
             self._emit(self._containers[container_id], "create")
             return container_id
 
@@ -221,6 +222,7 @@ class FakeRuntime:
             if container.state in _ACTIVE:
                 self._terminate(container, 128 + signals.SIGKILL)
             del self._containers[container.id]
+            del self._names[container.spec.name]
             self._emit(container, "destroy")
 
     def inspect_container(self, container_id: str) -> ContainerInfo | None:
@@ -358,9 +360,8 @@ class FakeRuntime:
         """By id, then by name, then by unique id prefix, as Docker resolves references."""
         if ref in self._containers:
             return self._containers[ref]
-        for container in self._containers.values():
-            if container.spec.name == ref.lstrip("/"):
-                return container
+        if ref.lstrip("/") in self._names:
+            return self._containers[self._names[ref.lstrip("/")]]
         prefixed = [c for c in self._containers.values() if c.id.startswith(ref)] if ref else []
         return prefixed[0] if len(prefixed) == 1 else None
 
@@ -382,6 +383,8 @@ class FakeRuntime:
 
     def _check_ports(self, container: _Container) -> None:
         wanted = {(p.host_port, p.protocol.upper()) for p in container.spec.ports if p.host_port}
+        if not wanted:
+            return
         for other in self._containers.values():
             taken = {(p.host_port, p.protocol.upper()) for p in other.spec.ports}
             if other.state in _ACTIVE and wanted & taken:

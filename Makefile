@@ -1,0 +1,48 @@
+# podvisor: common tasks. `make help` lists them.
+PYTHON ?= python3
+DATA_DIR ?= $(HOME)/.podvisor
+
+.PHONY: help install images test test-unit lint demo demo-check down bench bench-quick clean
+
+# Installed once per change of pyproject.toml, so the quick-start commands work on a fresh clone.
+.installed: pyproject.toml
+	$(PYTHON) -m pip install -q -e '.[test,lint]'
+	@touch .installed
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+install:  ## Install podvisor with its test and lint extras (editable)
+	$(PYTHON) -m pip install -e '.[test,lint]'
+
+images:  ## Build the local busybox image used by tests and the demo
+	images/build.sh
+
+test: .installed images  ## Run every test, e2e on the real Docker daemon included
+	$(PYTHON) -m pytest -q
+
+test-unit: .installed  ## Run the tests that need no Docker daemon
+	$(PYTHON) -m pytest -q -m "not e2e"
+
+lint: .installed  ## ruff, mypy and the import-layer contracts
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m mypy
+	lint-imports
+
+demo: .installed images  ## Start a 3-node cluster on Docker, apply manifests/demo, keep running until Ctrl-C
+	$(PYTHON) -m demo run
+
+demo-check: .installed images  ## Run the demo non-interactively, check it, tear it down
+	$(PYTHON) -m demo check
+
+down:  ## Remove everything a crashed demo left behind
+	$(PYTHON) -m demo down
+
+bench: .installed images  ## Run all benchmarks (podvisor vs raw Docker, Docker restart policy, Swarm)
+	$(PYTHON) -m bench run
+
+bench-quick: .installed images  ## A short benchmark run (under 3 minutes)
+	$(PYTHON) -m bench run --quick
+
+clean:  ## Remove caches and build output
+	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,147 @@
+"""A whole podvisor cluster as real processes: one server and N kubelets on the Docker daemon.
+
+Node names carry a random suffix so parallel or leftover clusters never share containers;
+``stop()`` kills the processes and removes every container, network and volume of its nodes.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+NODE_LABEL = "io.podvisor.node"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Cluster:
+    def __init__(self, data_dir: Path, *, server_args: list[str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.suffix = secrets.token_hex(3)
+        self.server_args = server_args or []
+        self.server: subprocess.Popen[bytes] | None = None
+        self.kubelets: dict[str, subprocess.Popen[bytes]] = {}
+        self.kubelet_args: dict[str, list[str]] = {}
+        self.logs = data_dir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+
+    # -- processes -------------------------------------------------------------------------
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        out = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+        return subprocess.Popen([sys.executable, "-m", "podvisor.cli", *args], stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+    def start_server(self) -> None:
+        args = ["server", "--data-dir", str(self.data_dir), "--port", str(self.port), *self.server_args]
+        self.server = self._spawn("server", args)
+        self.wait_healthy()
+
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.server is not None and self.server.poll() is not None:
+                raise RuntimeError(f"server exited: {(self.logs / 'server.log').read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/readyz", verify=False, timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not become ready")
+
+    def node_name(self, base: str) -> str:
+        return f"{base}-{self.suffix}"
+
+    def start_kubelet(self, base: str, *extra: str) -> str:
+        """Start a kubelet for node ``<base>-<suffix>``; returns the node name."""
+        name = self.node_name(base)
+        args = ["kubelet", "--kubeconfig", str(self.data_dir / "node.kubeconfig"), "--node-name", name, *extra]
+        self.kubelet_args[name] = args
+        self.kubelets[name] = self._spawn(f"kubelet-{name}", args)
+        return name
+
+    def restart_kubelet(self, name: str) -> None:
+        self.kubelets[name] = self._spawn(f"kubelet-{name}", self.kubelet_args[name])
+
+    def kill_kubelet(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.kubelets[name]
+        os.kill(proc.pid, sig)
+        if sig == signal.SIGKILL:
+            proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        procs = [*self.kubelets.values(), *([self.server] if self.server else [])]
+        for proc in procs:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGCONT)
+                    proc.terminate()
+                except ProcessLookupError:
+                    pass
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.cleanup_docker()
+
+    def cleanup_docker(self) -> None:
+        for name in self.kubelet_args:
+            flt = f"label={NODE_LABEL}={name}"
+            ids = _docker("ps", "-aq", "--filter", flt)
+            if ids:
+                _docker("rm", "-f", "-v", *ids)
+            nets = _docker("network", "ls", "-q", "--filter", flt)
+            if nets:
+                _docker("network", "rm", *nets)
+            vols = _docker("volume", "ls", "-q", "--filter", flt)
+            if vols:
+                _docker("volume", "rm", "-f", *vols)
+
+    # -- API access ------------------------------------------------------------------------
+
+    @property
+    def token(self) -> str:
+        return (self.data_dir / "admin.token").read_text().strip()
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, verify=str(self.data_dir / "ca.crt"),
+                            headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+
+    def wait_for(self, what: str, check: Any, timeout: float = 60.0, interval: float = 0.2) -> Any:
+        """Poll ``check()`` until it returns a truthy value; fail with ``what`` and the logs."""
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            last = check()
+            if last:
+                return last
+            time.sleep(interval)
+        raise AssertionError(f"timed out waiting for {what} (last: {last!r})\n{self.log_tail()}")
+
+    def log_tail(self, chars: int = 4000) -> str:
+        parts = []
+        for path in sorted(self.logs.glob("*.log")):
+            parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-chars:]}")
+        return "\n".join(parts)
+
+
+def _docker(*args: str) -> list[str]:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120)
+    return done.stdout.split()
