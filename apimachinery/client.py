@@ -8,6 +8,7 @@ the Status the server sent.
 
 from __future__ import annotations
 
+import builtins
 import json
 import ssl
 from collections.abc import AsyncIterator
@@ -145,7 +146,7 @@ class ApiClient:
         label_selector: str | None = None,
         field_selector: str | None = None,
         limit: int = 0,
-    ) -> tuple[list[T], str]:
+    ) -> tuple[builtins.list[T], str]:
         items, rv = await self.list_raw(by_model(model), namespace, label_selector=label_selector,
                                         field_selector=field_selector, limit=limit)
         return [model.model_validate(i) for i in items], rv
@@ -192,7 +193,7 @@ class ApiClient:
                                      propagation=propagation, preconditions=preconditions)
 
     async def bind(self, namespace: str, pod: str, node: str, *, uid: str | None = None) -> None:
-        body = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod, "namespace": namespace},
+        body: dict[str, Any] = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod, "namespace": namespace},
                 "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
         if uid:
             body["metadata"]["uid"] = uid
@@ -208,9 +209,9 @@ class ApiClient:
         label_selector: str | None = None,
         field_selector: str | None = None,
         limit: int = 0,
-    ) -> tuple[list[dict[str, Any]], str]:
+    ) -> tuple[builtins.list[dict[str, Any]], str]:
         """All pages of a list; returns the items and the list's resourceVersion."""
-        items: list[dict[str, Any]] = []
+        items: builtins.list[dict[str, Any]] = []
         token = ""
         while True:
             params = {"labelSelector": label_selector, "fieldSelector": field_selector,

@@ -9,6 +9,7 @@ reconciled against the cache so handlers still see exact add/update/delete trans
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import random
 from collections.abc import Callable
@@ -63,13 +64,13 @@ class Informer(Generic[T]):
     def get(self, key: str) -> T | None:
         return self._cache.get(key)
 
-    def list(self) -> list[T]:
+    def list(self) -> builtins.list[T]:
         return list(self._cache.values())
 
-    def keys(self) -> list[str]:
+    def keys(self) -> builtins.list[str]:
         return list(self._cache)
 
-    def add_indexer(self, name: str, fn: Callable[[T], list[str]]) -> None:
+    def add_indexer(self, name: str, fn: Callable[[T], builtins.list[str]]) -> None:
         self._indexers[name] = fn
         index: dict[str, set[str]] = {}
         for key, obj in self._cache.items():
@@ -77,7 +78,7 @@ class Informer(Generic[T]):
                 index.setdefault(value, set()).add(key)
         self._indices[name] = index
 
-    def by_index(self, name: str, value: str) -> list[T]:
+    def by_index(self, name: str, value: str) -> builtins.list[T]:
         keys = self._indices.get(name, {}).get(value, set())
         return [self._cache[k] for k in keys if k in self._cache]
 
@@ -133,13 +134,13 @@ class Informer(Generic[T]):
             except Exception:  # a broken handler must not stop the informer
                 log.exception("%s informer handler failed", self.rt.plural)
 
-    def _replace(self, items: list[T]) -> None:
+    def _replace(self, items: builtins.list[T]) -> None:
         fresh = {object_key(o): o for o in items}
         for key in [k for k in self._cache if k not in fresh]:
             self._apply("DELETED", self._cache[key])
         for obj in items:
             old = self._cache.get(object_key(obj))
-            if old is None or old.metadata.resource_version != obj.metadata.resource_version:
+            if old is None or old.metadata.resource_version != obj.metadata.resource_version:  # type: ignore[attr-defined]
                 self._apply("MODIFIED" if old else "ADDED", obj)
 
     # -- list + watch loop -----------------------------------------------------------------

@@ -60,8 +60,11 @@ def image_pull_policy_for(image: str) -> str:
     """``Always`` for ``:latest`` or an untagged, undigested image, else ``IfNotPresent``.
 
     Mirrors how Kubernetes parses the reference: a ``:`` before the last ``/`` is a registry port,
-    not a tag, and a digest without a tag (``repo@sha256:...``) pins the image.
+    not a tag, and a digest without a tag (``repo@sha256:...``) pins the image. An empty reference
+    does not parse, which Kubernetes treats as "not latest".
     """
+    if not image:
+        return "IfNotPresent"
     name, _, digest = image.partition("@")
     last = name.rsplit("/", 1)[-1]
     tag = last.rsplit(":", 1)[1] if ":" in last else ""

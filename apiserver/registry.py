@@ -8,6 +8,7 @@ finalizers, and namespace lifecycle. Handlers in :mod:`apiserver.routes` only tr
 from __future__ import annotations
 
 import base64
+import builtins
 import copy
 import json
 import random
@@ -126,7 +127,7 @@ class Registry:
     ) -> ListPage:
         start_after, revision = self._decode_continue(continue_token)
         prefix = list_prefix(rt, namespace)
-        items: list[dict[str, Any]] = []
+        items: builtins.list[dict[str, Any]] = []
         while True:
             try:
                 page = self.store.list(prefix, start_after=start_after, limit=limit, revision=revision)
@@ -368,7 +369,7 @@ class Registry:
         current: KeyValue,
         obj: dict[str, Any],
         *,
-        finalizers: list[str],
+        finalizers: builtins.list[str],
         grace: int,
         dry_run: bool,
     ) -> dict[str, Any]:

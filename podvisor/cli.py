@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
@@ -21,10 +22,8 @@ def _logging(verbose: bool) -> None:
 
 
 def _run(coro: object) -> None:
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(coro)  # type: ignore[arg-type]
-    except KeyboardInterrupt:
-        pass
 
 
 @app.command()
@@ -129,7 +128,7 @@ def kubelet(
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run a node agent that starts pods as Docker containers and supervises them."""
-    from kubelet.agent import run_kubelet, run_hollow_kubelets
+    from kubelet.agent import run_hollow_kubelets, run_kubelet
     from kubelet.config import KubeletConfig
 
     _logging(verbose)

@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -25,7 +26,7 @@ from apiserver.store.sqlite import SqliteStore
 
 log = logging.getLogger("podvisor.server")
 
-Component = Callable[[Path], Awaitable[None]]  # given the admin kubeconfig path, runs forever
+Component = Callable[[Path], Coroutine[Any, Any, None]]  # given the admin kubeconfig path, runs forever
 
 
 @dataclass

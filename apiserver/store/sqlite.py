@@ -25,6 +25,7 @@ happen on the event-loop thread, which serialises writes and makes subscribe-the
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import sqlite3
 from collections.abc import AsyncIterator
@@ -171,7 +172,7 @@ class SqliteStore:
             " SELECT MAX(id) AS mid FROM log WHERE name > ? AND name >= ? AND name < ? AND id <= ?"
             " GROUP BY name) m ON l.id = m.mid WHERE l.deleted = 0 ORDER BY l.name"
         )
-        params: list[Any] = [start_after, prefix, prefix + "\xff", revision]
+        params: builtins.list[Any] = [start_after, prefix, prefix + "\xff", revision]
         if limit:
             sql += " LIMIT ?"
             params.append(limit + 1)
@@ -273,7 +274,7 @@ class SqliteStore:
     def _unsubscribe(self, watcher: SqliteWatch) -> None:
         self._watchers.discard(watcher)
 
-    def _replay(self, prefix: str, after: int) -> list[StoreEvent]:
+    def _replay(self, prefix: str, after: int) -> builtins.list[StoreEvent]:
         if after >= self._revision:
             return []
         rows = self._db.execute(

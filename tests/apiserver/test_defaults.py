@@ -362,6 +362,7 @@ def test_malformed_subtrees_are_left_for_validation() -> None:
         ("nginx@sha256:" + "a" * 64, "IfNotPresent"),
         ("nginx:latest@sha256:" + "a" * 64, "Always"),
         ("nginx:1.27@sha256:" + "a" * 64, "IfNotPresent"),
+        ("", "IfNotPresent"),
     ],
     ids=[
         "untagged",
@@ -374,6 +375,7 @@ def test_malformed_subtrees_are_left_for_validation() -> None:
         "digest",
         "latest-and-digest",
         "tag-and-digest",
+        "empty",
     ],
 )
 def test_image_pull_policy_for(image: str, policy: str) -> None:
