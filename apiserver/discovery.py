@@ -28,7 +28,7 @@ from apimachinery.resources import ALL_VERBS, RESOURCES, ResourceType, group_ver
 Doc = dict[str, Any]
 
 KUBERNETES_MAJOR = "1"
-KUBERNETES_MINOR = "31"
+KUBERNETES_MINOR = "37"
 # Build metadata ("+podvisor"), not a pre-release suffix: semver range checks such as Helm's
 # kubeVersion ">=1.25.0" reject pre-releases, and this *is* the 1.31.0 API, not a preview of it.
 GIT_VERSION = f"v{KUBERNETES_MAJOR}.{KUBERNETES_MINOR}.0+podvisor"

@@ -57,6 +57,10 @@ class ContainerSpec:
     ``command`` and ``args`` follow Kubernetes: ``command`` replaces the image's
     ENTRYPOINT (and then the image's CMD is ignored too), ``args`` replaces CMD.
     An empty list means "not set", as in Kubernetes.
+
+    ``network`` is a network name, or ``container:<id or name>`` to join another
+    container's network namespace (a pod's sandbox); a joining container cannot
+    set ``hostname``, ``ports`` or ``network_aliases``: those belong to the owner.
     """
 
     name: str
@@ -149,6 +153,9 @@ class ContainerNotFound(ContainerRuntimeError):
     """The container does not exist (any more)."""
 
 
+#: ``ContainerSpec.network`` prefix that joins another container's network namespace.
+CONTAINER_NETWORK_PREFIX = "container:"
+
 #: Container event actions a runtime delivers from ``events``; exec and health
 #: events are left out so that probes do not wake the sync loop.
 LIFECYCLE_ACTIONS: frozenset[str] = frozenset(
@@ -169,6 +176,10 @@ class ContainerRuntime(Protocol):
 
     def pull_image(self, image: str) -> str:
         """Pull ``image`` and return its id; ImageNotFound when that fails."""
+        ...
+
+    def import_image(self, name: str, rootfs_tar: bytes, *, command: list[str]) -> str:
+        """Create image ``name`` from a root file system tar with ``command`` as its CMD; returns its id."""
         ...
 
     def create_container(self, spec: ContainerSpec) -> str:

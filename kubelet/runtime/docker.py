@@ -40,6 +40,7 @@ import docker.utils
 import requests
 
 from kubelet.runtime.base import (
+    CONTAINER_NETWORK_PREFIX,
     LIFECYCLE_ACTIONS,
     ContainerInfo,
     ContainerNotFound,
@@ -105,6 +106,16 @@ class DockerRuntime:
             raise ImageNotFound(_pull_failed(image, "the daemon reported success but has no such image"))
         return found
 
+    def import_image(self, name: str, rootfs_tar: bytes, *, command: list[str]) -> str:
+        repository, tag = docker.utils.parse_repository_tag(name)
+        cmd = "CMD [" + ", ".join(f'"{part}"' for part in command) + "]"
+        with _errors(f"import image {name}"):
+            self._api.import_image_from_data(rootfs_tar, repository=repository, tag=tag or "latest", changes=[cmd])
+            found = self.image_id(name)
+        if found is None:
+            raise ContainerRuntimeError(f"cannot import image {name}: the daemon has no such image afterwards")
+        return found
+
     # -- containers -----------------------------------------------------------
 
     def create_container(self, spec: ContainerSpec) -> str:
@@ -133,7 +144,7 @@ class DockerRuntime:
             network_mode=spec.network,
         )
         networking_config = None
-        if spec.network:
+        if spec.network and not spec.network.startswith(CONTAINER_NETWORK_PREFIX):
             endpoint = api.create_endpoint_config(aliases=list(spec.network_aliases) or None)
             networking_config = api.create_networking_config({spec.network: endpoint})
         return {

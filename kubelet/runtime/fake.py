@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from kubelet.runtime.base import (
+    CONTAINER_NETWORK_PREFIX,
     ContainerInfo,
     ContainerNotFound,
     ContainerRuntimeError,
@@ -148,6 +149,10 @@ class FakeRuntime:
             )
         return self.add_image(image)
 
+    def import_image(self, name: str, rootfs_tar: bytes, *, command: list[str]) -> str:
+        self._record("import_image", name)
+        return self.add_image(name)
+
     # -- containers -------------------------------------------------------------------
 
     def create_container(self, spec: ContainerSpec) -> str:
@@ -180,17 +185,13 @@ class FakeRuntime:
                 return
             if container.state not in (ContainerState.CREATED, ContainerState.EXITED):
                 raise ContainerRuntimeError(f"cannot start container {container_id}: it is {container.state}")
-            network = container.spec.network
-            if network and network not in self._networks:
-                raise ContainerRuntimeError(
-                    f"cannot start container {container_id}: network {network} not found"
-                )
+            ip = self._network_ip(container)
             self._check_ports(container)
             container.state = ContainerState.RUNNING
             container.exit_code = None
             container.oom_killed = False
             container.started_at = self._now()
-            container.ip = self._allocate_ip(container.spec.network)
+            container.ip = ip
             self._emit(container, "start")
             exit_code = self.on_start(container.spec) if self.on_start else None
             if exit_code is not None:
@@ -391,6 +392,20 @@ class FakeRuntime:
                 raise ContainerRuntimeError(
                     f"cannot start container {container.id}: port {sorted(wanted & taken)} is already allocated"
                 )
+
+    def _network_ip(self, container: _Container) -> str:
+        """The IP a starting container gets: its own, or that of the running container it joins."""
+        network = container.spec.network
+        if network and network.startswith(CONTAINER_NETWORK_PREFIX):
+            owner = self._find(network.removeprefix(CONTAINER_NETWORK_PREFIX))
+            if owner is None or owner.state is not ContainerState.RUNNING or owner.ip is None:
+                raise ContainerRuntimeError(
+                    f"cannot start container {container.id}: joined container {network} is not running"
+                )
+            return owner.ip
+        if network and network not in self._networks:
+            raise ContainerRuntimeError(f"cannot start container {container.id}: network {network} not found")
+        return self._allocate_ip(network)
 
     def _allocate_ip(self, network: str | None) -> str:
         subnet = 17 if network is None else 18 + int(_digest(network)[:4], 16) % 200

@@ -18,8 +18,8 @@ def entries(group: str, version: str) -> dict[str, dict[str, Any]]:
 
 def test_version_info() -> None:
     info = discovery.version_info()
-    assert (info["major"], info["minor"]) == ("1", "31")
-    assert info["gitVersion"].startswith("v1.31.0")
+    assert (info["major"], info["minor"]) == ("1", "37")
+    assert info["gitVersion"].startswith("v1.37.0")
     assert "podvisor" in info["gitVersion"]
     assert {"goVersion", "platform", "compiler", "gitCommit", "buildDate"} <= set(info)
     assert "/" in info["platform"]

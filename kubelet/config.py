@@ -1,0 +1,40 @@
+"""The kubelet's settings: one dataclass, filled by the CLI (``podvisor kubelet``) or by tests.
+
+Every interval is here rather than a module constant so tests and hollow-node simulations can
+shrink or stretch them without patching.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from kubelet.restart import Backoff
+
+
+@dataclass
+class KubeletConfig:
+    kubeconfig: Path
+    node_name: str
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+    backoff_reset: float = 600.0
+    hollow: bool = False
+    port: int = 0  # kubelet API port; 0 picks a free one
+    address: str = "127.0.0.1"  # the node's InternalIP and the kubelet API's listen address
+    lease_interval: float = 5.0
+    relist_interval: float = 10.0
+    lease_duration: int = 40
+    node_status_interval: float = 60.0  # full node status report even without a change
+    image_backoff_initial: float = 2.0  # failed pulls: ErrImagePull, then ImagePullBackOff
+    image_backoff_max: float = 60.0
+    pull_failure_memory: float = 30.0  # Always policy: skip re-pulling an image that just failed
+    max_pods: int = 110
+    docker_host: str | None = None  # None: DOCKER_HOST or the local socket
+
+    def backoff(self) -> Backoff:
+        """The crash-loop back-off of every container on this node."""
+        return Backoff(initial=self.backoff_initial, maximum=self.backoff_max, reset_after=self.backoff_reset)
+
+    def image_backoff(self) -> Backoff:
+        return Backoff(initial=self.image_backoff_initial, maximum=self.image_backoff_max, reset_after=600.0)
