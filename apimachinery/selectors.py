@@ -36,7 +36,7 @@ _MODEL_OPERATORS = {"In": IN, "NotIn": NOT_IN, "Exists": EXISTS, "DoesNotExist":
 _SET_OPERATORS = (IN, NOT_IN)
 _NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_NAME_RULE = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+_CHARSET = "alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def _key_problem(key: str) -> str | None:
     if len(name) > 63:
         return "name part must be no more than 63 characters"
     if not _NAME.match(name):
-        return f"name part {_NAME_RULE}"
+        return f"name part must consist of {_CHARSET}"
     return None
 
 
@@ -140,7 +140,7 @@ def _value_problem(value: str) -> str | None:
     if len(value) > 63:
         return "must be no more than 63 characters"
     if value and not _NAME.match(value):
-        return f"a valid label value must be an empty string or {_NAME_RULE[5:]}"
+        return f"a valid label value must be an empty string or consist of {_CHARSET}"
     return None
 
 
