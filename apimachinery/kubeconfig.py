@@ -107,7 +107,7 @@ def _write(path: Path, config: dict[str, Any]) -> None:
         raise
 
 
-def _named(entries: Any, name: str, field: str) -> dict[str, Any] | None:
+def _named(entries: Any, name: str, *, field: str) -> dict[str, Any] | None:
     """The ``field`` body of the entry called ``name`` in a kubeconfig list."""
     for entry in entries or []:
         if isinstance(entry, dict) and entry.get("name") == name:
@@ -116,7 +116,7 @@ def _named(entries: Any, name: str, field: str) -> dict[str, Any] | None:
     return None
 
 
-def _upsert(entries: Any, name: str, field: str, body: dict[str, Any]) -> list[Any]:
+def _upsert(entries: Any, name: str, *, field: str, body: dict[str, Any]) -> list[Any]:
     kept = [e for e in entries or [] if not (isinstance(e, dict) and e.get("name") == name)]
     return [*kept, {"name": name, field: body}]
 
@@ -143,10 +143,10 @@ def write_kubeconfig(
     config.update(
         apiVersion="v1",
         kind="Config",
-        clusters=_upsert(config.get("clusters"), cluster, "cluster", cluster_body),
-        users=_upsert(config.get("users"), user, "user", {"token": token}),
-        contexts=_upsert(config.get("contexts"), context, "context",
-                         {"cluster": cluster, "user": user, "namespace": namespace}),
+        clusters=_upsert(config.get("clusters"), cluster, field="cluster", body=cluster_body),
+        users=_upsert(config.get("users"), user, field="user", body={"token": token}),
+        contexts=_upsert(config.get("contexts"), context, field="context",
+                         body={"cluster": cluster, "user": user, "namespace": namespace}),
     )
     config["current-context"] = context
     config.setdefault("preferences", {})
@@ -160,13 +160,13 @@ def load_kubeconfig(path: Path | None = None, context: str | None = None) -> Cli
     name = context or config.get("current-context") or ""
     if not name:
         raise KubeconfigError(f"{resolved}: no context given and no current-context set")
-    ctx = _named(config.get("contexts"), name, "context")
+    ctx = _named(config.get("contexts"), name, field="context")
     if ctx is None:
         raise KubeconfigError(f'{resolved}: context "{name}" not found')
-    cluster = _named(config.get("clusters"), ctx.get("cluster", ""), "cluster")
+    cluster = _named(config.get("clusters"), ctx.get("cluster", ""), field="cluster")
     if cluster is None or not cluster.get("server"):
         raise KubeconfigError(f'{resolved}: cluster "{ctx.get("cluster", "")}" of context "{name}" has no server')
-    user = _named(config.get("users"), ctx.get("user", ""), "user") or {}
+    user = _named(config.get("users"), ctx.get("user", ""), field="user") or {}
     return ClientConfig(
         server=str(cluster["server"]).rstrip("/"),
         token=_token(user, resolved),
@@ -232,7 +232,7 @@ def set_current_context(path: Path | None, name: str) -> None:
     """``config use-context``: make ``name`` current; raises if the file does not define it."""
     resolved = resolve_path(path)
     config = _read(resolved)
-    if _named(config.get("contexts"), name, "context") is None:
+    if _named(config.get("contexts"), name, field="context") is None:
         raise KubeconfigError(f'{resolved}: no context exists with the name: "{name}"')
     config["current-context"] = name
     _write(resolved, config)

@@ -58,30 +58,30 @@ def json_patch(doc: Any, ops: list[Any]) -> Any:
         )
     result = copy.deepcopy(doc)
     for number, op in enumerate(ops):
-        result = _apply_operation(result, op, number)
+        result = _apply_operation(result, op, number=number)
     return result
 
 
-def _apply_operation(doc: Any, op: Any, number: int) -> Any:
+def _apply_operation(doc: Any, op: Any, *, number: int) -> Any:
     name, path, source = _check_operation(op, number)
     where = f'JSON patch operation {number} ({name} "{op["path"]}")'
     if name == "add":
-        return _add(doc, path, copy.deepcopy(op["value"]), where)
+        return _add(doc, path, copy.deepcopy(op["value"]), where=where)
     if name == "remove":
-        return _remove(doc, path, where)
+        return _remove(doc, path, where=where)
     if name == "replace":
-        return _replace(doc, path, copy.deepcopy(op["value"]), where)
+        return _replace(doc, path, copy.deepcopy(op["value"]), where=where)
     if name == "test":
-        if not _json_equal(_resolve(doc, path, where), op["value"]):
+        if not _json_equal(_resolve(doc, path, where=where), op["value"]):
             raise _unprocessable(f"{where}: test failed, the value differs")
         return doc
     assert source is not None
-    value = _resolve(doc, source, where)
+    value = _resolve(doc, source, where=where)
     if name == "copy":
-        return _add(doc, path, copy.deepcopy(value), where)
+        return _add(doc, path, copy.deepcopy(value), where=where)
     if path[: len(source)] == source and len(path) > len(source):
         raise _unprocessable(f'{where}: cannot move "{op["from"]}" into one of its own children')
-    return doc if path == source else _add(_remove(doc, source, where), path, value, where)
+    return doc if path == source else _add(_remove(doc, source, where=where), path, value, where=where)
 
 
 def _check_operation(op: Any, number: int) -> tuple[str, list[str], list[str] | None]:
@@ -116,7 +116,7 @@ def parse_pointer(pointer: str) -> list[str]:
     return [token.replace("~1", "/").replace("~0", "~") for token in tokens]
 
 
-def _list_index(container: list[Any], token: str, where: str, *, allow_end: bool) -> int:
+def _list_index(container: list[Any], token: str, *, where: str, allow_end: bool) -> int:
     if token == "-" and allow_end:
         return len(container)
     if not token.isdigit() or (token != "0" and token.startswith("0")):
@@ -127,52 +127,52 @@ def _list_index(container: list[Any], token: str, where: str, *, allow_end: bool
     return index
 
 
-def _resolve(doc: Any, path: list[str], where: str) -> Any:
+def _resolve(doc: Any, path: list[str], *, where: str) -> Any:
     current = doc
     for token in path:
         if isinstance(current, dict) and token in current:
             current = current[token]
         elif isinstance(current, list):
-            current = current[_list_index(current, token, where, allow_end=False)]
+            current = current[_list_index(current, token, where=where, allow_end=False)]
         else:
             raise _unprocessable(f"{where}: path not found")
     return current
 
 
-def _add(doc: Any, path: list[str], value: Any, where: str) -> Any:
+def _add(doc: Any, path: list[str], value: Any, *, where: str) -> Any:
     if not path:
         return value
-    parent = _resolve(doc, path[:-1], where)
+    parent = _resolve(doc, path[:-1], where=where)
     if isinstance(parent, dict):
         parent[path[-1]] = value
     elif isinstance(parent, list):
-        parent.insert(_list_index(parent, path[-1], where, allow_end=True), value)
+        parent.insert(_list_index(parent, path[-1], where=where, allow_end=True), value)
     else:
         raise _unprocessable(f"{where}: the parent is not an object or an array")
     return doc
 
 
-def _replace(doc: Any, path: list[str], value: Any, where: str) -> Any:
+def _replace(doc: Any, path: list[str], value: Any, *, where: str) -> Any:
     if not path:
         return value
-    parent = _resolve(doc, path[:-1], where)
+    parent = _resolve(doc, path[:-1], where=where)
     if isinstance(parent, dict) and path[-1] in parent:
         parent[path[-1]] = value
     elif isinstance(parent, list):
-        parent[_list_index(parent, path[-1], where, allow_end=False)] = value
+        parent[_list_index(parent, path[-1], where=where, allow_end=False)] = value
     else:
         raise _unprocessable(f"{where}: path not found")
     return doc
 
 
-def _remove(doc: Any, path: list[str], where: str) -> Any:
+def _remove(doc: Any, path: list[str], *, where: str) -> Any:
     if not path:
         raise _unprocessable(f"{where}: cannot remove the whole document")
-    parent = _resolve(doc, path[:-1], where)
+    parent = _resolve(doc, path[:-1], where=where)
     if isinstance(parent, dict) and path[-1] in parent:
         del parent[path[-1]]
     elif isinstance(parent, list):
-        del parent[_list_index(parent, path[-1], where, allow_end=False)]
+        del parent[_list_index(parent, path[-1], where=where, allow_end=False)]
     else:
         raise _unprocessable(f"{where}: path not found")
     return doc
@@ -272,7 +272,9 @@ def strategic_merge_patch(doc: dict[str, Any], patch: dict[str, Any], kind: str)
     """Apply a strategic merge patch to an object of ``kind``."""
     if not isinstance(patch, dict):
         raise bad_request("a strategic merge patch must be a JSON object")
-    merged = _merge_map(copy.deepcopy(doc) if isinstance(doc, dict) else {}, patch, "", merge_keys_for(kind))
+    merged = _merge_map(
+        copy.deepcopy(doc) if isinstance(doc, dict) else {}, patch, path="", keys=merge_keys_for(kind)
+    )
     return {} if merged is None else merged
 
 
@@ -280,47 +282,55 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _merge_map(original: dict[str, Any], patch: dict[str, Any], path: str, keys: Mapping[str, str]) -> dict[str, Any] | None:
+def _merge_map(
+    original: dict[str, Any], patch: dict[str, Any], *, path: str, keys: Mapping[str, str]
+) -> dict[str, Any] | None:
     """Merge ``patch`` into ``original`` (owned by the caller); None means "delete this map"."""
     directive = patch.get(DIRECTIVE)
     if directive == "replace":
-        return _merge_map({}, {k: v for k, v in patch.items() if k != DIRECTIVE}, path, keys)
+        return _merge_map({}, {k: v for k, v in patch.items() if k != DIRECTIVE}, path=path, keys=keys)
     if directive == "delete":
         return None
     if directive is not None:
         raise bad_request(f"{path or 'the patch'}: unknown {DIRECTIVE} directive {directive!r}")
-    _retain_keys(original, patch, path)
+    _retain_keys(original, patch, path=path)
     for key, value in patch.items():
         if key == RETAIN_KEYS or key.startswith(SET_ELEMENT_ORDER):
             continue
         if key.startswith(DELETE_FROM_PRIMITIVE_LIST):
-            _delete_from_primitive_list(original, key[len(DELETE_FROM_PRIMITIVE_LIST):], value, path)
+            _delete_from_primitive_list(original, key[len(DELETE_FROM_PRIMITIVE_LIST):], value, path=path)
         elif value is None:
             original.pop(key, None)
         else:
-            _merge_field(original, key, value, patch.get(SET_ELEMENT_ORDER + key), _join(path, key), keys)
+            _merge_field(
+                original, key, value, order=patch.get(SET_ELEMENT_ORDER + key), path=_join(path, key), keys=keys
+            )
     for key, order in patch.items():
         field = key[len(SET_ELEMENT_ORDER):]
         if key.startswith(SET_ELEMENT_ORDER) and field not in patch and isinstance(original.get(field), list):
-            original[field] = _merge_list(original[field], [], order, _join(path, field), keys)
+            original[field] = _merge_list(original[field], [], order=order, path=_join(path, field), keys=keys)
     return original
 
 
-def _merge_field(original: dict[str, Any], key: str, value: Any, order: Any, path: str, keys: Mapping[str, str]) -> None:
+def _merge_field(
+    original: dict[str, Any], key: str, value: Any, *, order: Any, path: str, keys: Mapping[str, str]
+) -> None:
     current = original.get(key)
     if isinstance(value, dict):
-        merged = _merge_map(current if isinstance(current, dict) else {}, value, path, keys)
+        merged = _merge_map(current if isinstance(current, dict) else {}, value, path=path, keys=keys)
         if merged is None:
             original.pop(key, None)
         else:
             original[key] = merged
     elif isinstance(value, list):
-        original[key] = _merge_list(current if isinstance(current, list) else [], value, order, path, keys)
+        original[key] = _merge_list(
+            current if isinstance(current, list) else [], value, order=order, path=path, keys=keys
+        )
     else:
         original[key] = value
 
 
-def _retain_keys(original: dict[str, Any], patch: dict[str, Any], path: str) -> None:
+def _retain_keys(original: dict[str, Any], patch: dict[str, Any], *, path: str) -> None:
     """``$retainKeys``: drop every key of ``original`` not listed (a union member switch)."""
     retain = patch.get(RETAIN_KEYS)
     if retain is None:
@@ -334,7 +344,7 @@ def _retain_keys(original: dict[str, Any], patch: dict[str, Any], path: str) -> 
         del original[key]
 
 
-def _delete_from_primitive_list(original: dict[str, Any], field: str, values: Any, path: str) -> None:
+def _delete_from_primitive_list(original: dict[str, Any], field: str, values: Any, *, path: str) -> None:
     if not field or not isinstance(values, list):
         raise bad_request(f"{path or 'the patch'}: {DELETE_FROM_PRIMITIVE_LIST}<field> needs a field and a list")
     current = original.get(field)
@@ -342,10 +352,12 @@ def _delete_from_primitive_list(original: dict[str, Any], field: str, values: An
         original[field] = [item for item in current if not any(_json_equal(item, v) for v in values)]
 
 
-def _merge_list(original: list[Any], patch: list[Any], order: Any, path: str, keys: Mapping[str, str]) -> list[Any]:
+def _merge_list(
+    original: list[Any], patch: list[Any], *, order: Any, path: str, keys: Mapping[str, str]
+) -> list[Any]:
     merge_key = keys.get(path)
     if merge_key is None:
-        return _replace_list(patch, path)
+        return _replace_list(patch, path=path)
     key_of: Callable[[Any], Hashable]
     if all(not isinstance(item, dict | list) for item in original + patch):
         merged, key_of = _union(original, patch), _scalar_key
@@ -353,17 +365,18 @@ def _merge_list(original: list[Any], patch: list[Any], order: Any, path: str, ke
     elif merge_key == SET:
         raise bad_request(f"{path}: a list of scalars cannot hold objects")
     else:
-        merged, replaced = _merge_object_list(original, patch, merge_key, path, keys)
-        key_of = _element_key(merge_key, path)
+        merged, replaced = _merge_object_list(original, patch, merge_key=merge_key, path=path, keys=keys)
+        key_of = _element_key(merge_key)
         wanted = [] if replaced else [key_of(item) for item in patch if DIRECTIVE not in item]
     server = [key_of(item) for item in original]
-    merged = _normalize_order(merged, wanted, server, key_of)
+    merged = _normalize_order(merged, wanted=wanted, server=server, key_of=key_of)
     if order is not None:
-        merged = _normalize_order(merged, _order_keys(order, merge_key, path), server, key_of)
+        wanted = _order_keys(order, merge_key, path=path)
+        merged = _normalize_order(merged, wanted=wanted, server=server, key_of=key_of)
     return merged
 
 
-def _replace_list(patch: list[Any], path: str) -> list[Any]:
+def _replace_list(patch: list[Any], *, path: str) -> list[Any]:
     """A list without merge semantics is replaced; ``$patch: replace`` markers are dropped."""
     items = []
     for item in patch:
@@ -387,7 +400,7 @@ def _union(original: list[Any], patch: list[Any]) -> list[Any]:
 
 
 def _merge_object_list(
-    original: list[Any], patch: list[Any], merge_key: str, path: str, keys: Mapping[str, str]
+    original: list[Any], patch: list[Any], *, merge_key: str, path: str, keys: Mapping[str, str]
 ) -> tuple[list[Any], bool]:
     """Delete, then merge or append, elements by merge key; True when ``$patch: replace`` was set."""
     result, plain, replace = list(original), [], False
@@ -396,9 +409,9 @@ def _merge_object_list(
             raise bad_request(f"{path}: expected objects keyed by {merge_key!r}, found {item!r}")
         directive = item.get(DIRECTIVE)
         if directive is None:
-            plain.append(_require_key(item, merge_key, path))
+            plain.append(_require_key(item, merge_key, path=path))
         elif directive == "delete":
-            target = _require_key(item, merge_key, path)[merge_key]
+            target = _require_key(item, merge_key, path=path)[merge_key]
             result = [e for e in result if not (isinstance(e, dict) and _json_equal(e.get(merge_key), target))]
         elif directive == "replace":
             replace = True
@@ -409,7 +422,7 @@ def _merge_object_list(
     for item in plain:
         index = next((i for i, e in enumerate(result)
                       if isinstance(e, dict) and _json_equal(e.get(merge_key), item[merge_key])), None)
-        merged = _merge_map(result[index] if index is not None else {}, item, path, keys)
+        merged = _merge_map(result[index] if index is not None else {}, item, path=path, keys=keys)
         if index is None:
             result.append(merged if merged is not None else {})
         else:
@@ -417,7 +430,7 @@ def _merge_object_list(
     return result, replace
 
 
-def _require_key(item: dict[str, Any], merge_key: str, path: str) -> dict[str, Any]:
+def _require_key(item: dict[str, Any], merge_key: str, *, path: str) -> dict[str, Any]:
     if merge_key not in item:
         raise bad_request(f"{path}: element {item!r} does not contain merge key {merge_key!r}")
     return item
@@ -430,23 +443,23 @@ def _scalar_key(value: Any) -> Hashable:
     return (isinstance(value, bool), value)
 
 
-def _element_key(merge_key: str, path: str) -> Callable[[Any], Hashable]:
+def _element_key(merge_key: str) -> Callable[[Any], Hashable]:
     def key_of(element: Any) -> Hashable:
         return _scalar_key(element.get(merge_key) if isinstance(element, dict) else None)
 
     return key_of
 
 
-def _order_keys(order: Any, merge_key: str, path: str) -> list[Hashable]:
+def _order_keys(order: Any, merge_key: str, *, path: str) -> list[Hashable]:
     if not isinstance(order, list):
         raise bad_request(f"{path}: {SET_ELEMENT_ORDER}<list> must be a list")
     if merge_key == SET or not all(isinstance(entry, dict) for entry in order):
         return [_scalar_key(entry) for entry in order]
-    return [_scalar_key(_require_key(entry, merge_key, path)[merge_key]) for entry in order]
+    return [_scalar_key(_require_key(entry, merge_key, path=path)[merge_key]) for entry in order]
 
 
 def _normalize_order(
-    items: list[Any], wanted: list[Hashable], server: list[Hashable], key_of: Callable[[Any], Hashable]
+    items: list[Any], *, wanted: list[Hashable], server: list[Hashable], key_of: Callable[[Any], Hashable]
 ) -> list[Any]:
     """Order ``items`` the way Kubernetes does.
 

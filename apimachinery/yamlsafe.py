@@ -226,7 +226,7 @@ def _json_key(key: Any, node: Node) -> str:
     raise _NodeError(f"mapping key {key!r} has no JSON spelling; quote it", node.start_mark)
 
 
-def _as_text(data: str | bytes, source: str, max_bytes: int) -> str:
+def _as_text(data: str | bytes, *, source: str, max_bytes: int) -> str:
     size = len(data)
     if isinstance(data, str) and size <= max_bytes < size * 4:
         size = len(data.encode("utf-8", "surrogatepass"))  # only encode when characters could tip it over
@@ -240,7 +240,7 @@ def _as_text(data: str | bytes, source: str, max_bytes: int) -> str:
         raise ManifestError(f"input is not UTF-8 (byte {exc.start})", source=source) from None
 
 
-def _yaml_error(exc: yaml.YAMLError, source: str, document: int) -> ManifestError:
+def _yaml_error(exc: yaml.YAMLError, *, source: str, document: int) -> ManifestError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     if isinstance(exc, yaml.MarkedYAMLError):
         message = "; ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
@@ -260,7 +260,7 @@ def _iter_documents(text: str, source: str) -> Iterator[tuple[int, int, Any]]:
     except _NodeError as exc:
         raise ManifestError(exc.message, source=source, document=composer.document or None, line=exc.line) from None
     except yaml.YAMLError as exc:
-        raise _yaml_error(exc, source, composer.document) from None
+        raise _yaml_error(exc, source=source, document=composer.document) from None
 
 
 def load_documents(
@@ -268,7 +268,7 @@ def load_documents(
 ) -> list[dict[str, Any]]:
     """Every non-empty document of a multi-document manifest, each a JSON-ready mapping."""
     objects: list[dict[str, Any]] = []
-    for number, line, value in _iter_documents(_as_text(text, source, max_bytes), source):
+    for number, line, value in _iter_documents(_as_text(text, source=source, max_bytes=max_bytes), source):
         if value is None:
             continue
         if not isinstance(value, dict):
@@ -304,7 +304,7 @@ def load_json_or_yaml(
     if media in _JSON_TYPES or media.endswith("+json"):
         return _load_json(body, source)
     if media in _YAML_TYPES or media.endswith("+yaml"):
-        return _load_yaml_body(body, source, max_bytes)
+        return _load_yaml_body(body, source=source, max_bytes=max_bytes)
     raise ApiError(
         415,
         "UnsupportedMediaType",
@@ -314,7 +314,7 @@ def load_json_or_yaml(
     )
 
 
-def _load_yaml_body(body: bytes, source: str, max_bytes: int) -> Any:
+def _load_yaml_body(body: bytes, *, source: str, max_bytes: int) -> Any:
     if body.lstrip()[:1] == b"{":
         try:
             return _load_json(body, source)

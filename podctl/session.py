@@ -57,6 +57,9 @@ class Output:
     def progress(self, text: str) -> None:
         click.echo(paint(text, "cyan", enabled=self.err_colour), file=self.err)
 
+    def error(self, text: str) -> None:
+        click.echo(paint(text, "red", enabled=self.err_colour), file=self.err)
+
     def warn(self, text: str) -> None:
         click.echo(paint(f"Warning: {text}", "yellow", enabled=self.err_colour), file=self.err)
 

@@ -1,0 +1,187 @@
+"""Translate a Pod into runtime ``ContainerSpec`` values: the sandbox and each container.
+
+The sandbox owns the pod's network identity (node network, DNS alias = pod name, hostname,
+published host ports); the pod's containers join its network namespace and carry the
+process-level settings (command, env, mounts, limits). Everything here is pure, so the
+translation is unit-tested without a runtime.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from apimachinery.models.core import Container, EnvVar, Pod
+from apimachinery.quantity import cpu_millis, memory_bytes
+from kubelet import naming
+from kubelet.naming import PodRef
+from kubelet.pause import PAUSE_COMMAND, PAUSE_IMAGE
+from kubelet.runtime.base import CONTAINER_NETWORK_PREFIX, ContainerSpec, Mount, PortBinding
+
+_VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+
+
+class PodSpecError(ValueError):
+    """The pod asks for something this kubelet cannot run (the message goes to the pod's status)."""
+
+
+def pod_ref(pod: Pod) -> PodRef:
+    meta = pod.metadata
+    return PodRef(namespace=meta.namespace or "default", name=meta.name or "", uid=meta.uid or "")
+
+
+def sandbox_spec(pod: Pod, *, node: str, attempt: int) -> ContainerSpec:
+    """The pod's sandbox: joins the node network under the pod's name and publishes its host ports."""
+    ref = pod_ref(pod)
+    hostname = pod.spec.hostname or ref.name
+    return ContainerSpec(
+        name=naming.container_name(ref, naming.SANDBOX_NAME, attempt),
+        image=PAUSE_IMAGE,
+        labels=naming.container_labels(node=node, pod=ref, container=naming.SANDBOX_NAME, attempt=attempt, init=False),
+        command=list(PAUSE_COMMAND),
+        network=naming.network_name(node),
+        network_aliases=tuple(dict.fromkeys([ref.name, hostname])),
+        hostname=hostname[:63],
+        ports=tuple(host_ports(pod)),
+    )
+
+
+def host_ports(pod: Pod) -> list[PortBinding]:
+    """Every ``hostPort`` of the pod's containers, published on the sandbox."""
+    bindings = []
+    for container in [*(pod.spec.init_containers or []), *pod.spec.containers]:
+        for port in container.ports or []:
+            if port.host_port:
+                bindings.append(
+                    PortBinding(
+                        container_port=port.container_port,
+                        host_port=port.host_port,
+                        protocol=(port.protocol or "TCP").upper(),
+                        host_ip=port.host_ip or "",
+                    )
+                )
+    return bindings
+
+
+def container_spec(
+    pod: Pod, container: Container, *, node: str, attempt: int, init: bool, sandbox_id: str, field_values: dict[str, str]
+) -> ContainerSpec:
+    """One container of the pod, joined to the sandbox's network namespace."""
+    ref = pod_ref(pod)
+    env = resolve_env(container.env or [], field_values=field_values)
+    limits = (container.resources.limits if container.resources else None) or {}
+    return ContainerSpec(
+        name=naming.container_name(ref, container.name, attempt),
+        image=container.image or "",
+        labels=naming.container_labels(node=node, pod=ref, container=container.name, attempt=attempt, init=init),
+        command=expand_all(container.command, env),
+        args=expand_all(container.args, env),
+        env=env,
+        working_dir=container.working_dir or None,
+        mounts=tuple(mounts(pod, container)),
+        network=f"{CONTAINER_NETWORK_PREFIX}{sandbox_id}",
+        nano_cpus=cpu_millis(limits["cpu"]) * 1_000_000 if limits.get("cpu") else None,
+        memory_bytes=memory_bytes(limits["memory"]) if limits.get("memory") else None,
+    )
+
+
+def field_values(pod: Pod, *, node: str, pod_ip: str, host_ip: str) -> dict[str, str]:
+    """The downward-API fields an env ``fieldRef`` may name."""
+    meta = pod.metadata
+    values = {
+        "metadata.name": meta.name or "",
+        "metadata.namespace": meta.namespace or "default",
+        "metadata.uid": meta.uid or "",
+        "spec.nodeName": pod.spec.node_name or node,
+        "spec.serviceAccountName": pod.spec.service_account_name or "",
+        "status.podIP": pod_ip,
+        "status.podIPs": pod_ip,
+        "status.hostIP": host_ip,
+        "status.hostIPs": host_ip,
+    }
+    for key, value in (meta.labels or {}).items():
+        values[f"metadata.labels['{key}']"] = value
+    for key, value in (meta.annotations or {}).items():
+        values[f"metadata.annotations['{key}']"] = value
+    return values
+
+
+def resolve_env(env: Iterable[EnvVar], *, field_values: dict[str, str]) -> dict[str, str]:
+    """Env in order: ``value`` (expanding ``$(VAR)`` of earlier entries) or a ``fieldRef``."""
+    resolved: dict[str, str] = {}
+    for var in env:
+        source = var.value_from
+        if source is not None and source.field_ref is not None:
+            path = source.field_ref.field_path
+            if path not in field_values:
+                raise PodSpecError(f"env {var.name}: unsupported fieldRef {path!r}")
+            resolved[var.name] = field_values[path]
+        elif source is not None:
+            raise PodSpecError(f"env {var.name}: only value and fieldRef are supported")
+        else:
+            resolved[var.name] = expand(var.value or "", resolved)
+    return resolved
+
+
+def expand(text: str, env: dict[str, str]) -> str:
+    """Kubernetes' ``$(VAR)`` expansion: known names are replaced, ``$$`` escapes, others stay."""
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        return env.get(match.group(1), match.group(0))
+
+    return _VAR_REF.sub(replace, text)
+
+
+def expand_all(items: list[str] | None, env: dict[str, str]) -> list[str] | None:
+    return [expand(item, env) for item in items] if items else None
+
+
+def mounts(pod: Pod, container: Container) -> list[Mount]:
+    """emptyDir -> the pod's named volume; hostPath -> a bind mount."""
+    volumes = {v.name: v for v in pod.spec.volumes or []}
+    ref = pod_ref(pod)
+    out = []
+    for mount in container.volume_mounts or []:
+        volume = volumes.get(mount.name)
+        if volume is None:
+            raise PodSpecError(f"container {container.name}: volume {mount.name!r} is not defined in the pod")
+        if mount.sub_path:
+            raise PodSpecError(f"container {container.name}: subPath is not supported ({mount.name})")
+        read_only = bool(mount.read_only)
+        if volume.host_path is not None:
+            out.append(Mount(source=volume.host_path.path, target=mount.mount_path, read_only=read_only, kind="bind"))
+        elif volume.empty_dir is not None or is_empty_dir(volume.model_dump(exclude_none=True)):
+            out.append(
+                Mount(source=naming.volume_name(ref, volume.name), target=mount.mount_path,
+                      read_only=read_only, kind="volume")
+            )
+        else:
+            raise PodSpecError(f"volume {volume.name!r}: only emptyDir and hostPath volumes are supported")
+    return out
+
+
+def empty_dir_volumes(pod: Pod) -> list[str]:
+    """Runtime volume names of the pod's emptyDir volumes."""
+    ref = pod_ref(pod)
+    return [
+        naming.volume_name(ref, v.name)
+        for v in pod.spec.volumes or []
+        if v.empty_dir is not None or is_empty_dir(v.model_dump(exclude_none=True))
+    ]
+
+
+def is_empty_dir(volume: dict[str, object]) -> bool:
+    """A volume with no source at all is an emptyDir, as Kubernetes defaults it."""
+    return set(volume) <= {"name"}
+
+
+def needs_pod_ip(pod: Pod) -> bool:
+    """Whether some container's env reads the pod IP (it must wait for the sandbox's address)."""
+    for container in [*(pod.spec.init_containers or []), *pod.spec.containers]:
+        for var in container.env or []:
+            ref = var.value_from.field_ref if var.value_from else None
+            if ref is not None and ref.field_path in ("status.podIP", "status.podIPs"):
+                return True
+    return False
