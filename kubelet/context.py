@@ -1,0 +1,92 @@
+"""What every pod worker of a node shares: settings, runtime, API access, image manager, clock.
+
+The API side is a Protocol (``PodApi``) with the real implementation over ``ApiClient`` and
+``EventRecorder`` here and an in-memory fake in the tests, so the worker's decisions are
+tested without an apiserver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from apimachinery.client import ApiClient
+from apimachinery.errors import ApiError
+from apimachinery.events import EventRecorder
+from apimachinery.models.core import Pod
+from apimachinery.timeutil import Clock
+from kubelet.config import KubeletConfig
+from kubelet.images import ImageManager
+from kubelet.naming import PodRef
+from kubelet.runtime.base import ContainerRuntime
+from kubelet.threads import Runner
+
+
+class PodApi(Protocol):
+    """The apiserver as a pod worker sees it."""
+
+    async def replace_status(self, pod: Pod) -> Pod:
+        """PUT the pod's status; raises ApiError (409 on a stale resourceVersion, 404 if gone)."""
+        ...
+
+    async def get_pod(self, namespace: str, name: str) -> Pod | None: ...
+
+    async def delete_pod(self, ref: PodRef) -> None:
+        """Remove the pod object now (gracePeriodSeconds=0), only if its uid is still ``ref.uid``."""
+        ...
+
+    def event(self, pod: Pod, type_: str, reason: str, message: str, *, field_path: str | None = None) -> None:
+        """Record an Event about the pod in the background."""
+        ...
+
+
+class ClientPodApi:
+    """``PodApi`` over the real API client."""
+
+    def __init__(self, client: ApiClient, recorder: EventRecorder) -> None:
+        self.client = client
+        self.recorder = recorder
+
+    async def replace_status(self, pod: Pod) -> Pod:
+        return await self.client.replace_status(pod)
+
+    async def get_pod(self, namespace: str, name: str) -> Pod | None:
+        try:
+            return await self.client.get(Pod, name, namespace)
+        except ApiError as err:
+            if err.code == 404:
+                return None
+            raise
+
+    async def delete_pod(self, ref: PodRef) -> None:
+        try:
+            await self.client.delete(Pod, ref.name, ref.namespace, grace_period=0, preconditions={"uid": ref.uid})
+        except ApiError as err:
+            if err.code not in (404, 409):  # gone already, or a new pod of the same name
+                raise
+
+    def event(self, pod: Pod, type_: str, reason: str, message: str, *, field_path: str | None = None) -> None:
+        self.recorder.event(pod, type_, reason, message, field_path=field_path)
+
+
+@dataclass
+class NodeContext:
+    """Shared by the pod workers of one node."""
+
+    cfg: KubeletConfig
+    runtime: ContainerRuntime
+    run: Runner
+    api: PodApi
+    images: ImageManager
+    clock: Clock
+    lookup: Callable[[str], Pod | None]  # "ns/name" -> the desired pod, from the informer cache
+    runtime_scheme: str = "docker"
+
+    @property
+    def node(self) -> str:
+        return self.cfg.node_name
+
+    @property
+    def host_ip(self) -> str:
+        return self.cfg.address

@@ -1,0 +1,190 @@
+"""Starting one container of a pod, and the per-container memory of the kubelet.
+
+``ContainerRecord`` is what the kubelet remembers about a spec container between syncs (its
+restart tracker, the waiting reason it imposes, image pull back-off, probe verdicts); it is
+rebuilt empty after a kubelet restart, and everything that must survive a restart lives in
+the containers' labels instead. ``start_container`` is the create + start path with the
+image pull policy, idempotent because container names are per attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass, field
+
+from apimachinery.models.core import Container, Pod
+from kubelet import podspec
+from kubelet.context import NodeContext
+from kubelet.probes import ProbeKind
+from kubelet.restart import (
+    CRASH_LOOP_BACK_OFF,
+    CREATE_CONTAINER_ERROR,
+    IMAGE_PULL_BACK_OFF,
+    RUN_CONTAINER_ERROR,
+    RestartPolicy,
+    RestartState,
+    RestartTracker,
+)
+from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ImageNotFound
+from kubelet.status import Waiting
+
+CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
+START_FAILED_EXIT_CODE = 128
+CONFIG_RETRY = 10.0
+
+
+@dataclass
+class ContainerRecord:
+    """The kubelet's in-memory knowledge of one spec container."""
+
+    tracker: RestartTracker
+    waiting: Waiting | None = None
+    retry_at: float | None = None  # monotonic time of the next timed action (back-off ends)
+    started_id: str | None = None  # the container whose start the tracker knows
+    exit_seen: str | None = None  # the container whose exit the tracker knows
+    start_failed: str | None = None  # a created container whose start failed
+    backoff_reported: str | None = None
+    image_failures: int = 0
+    image_id: str = ""
+    probe_id: str | None = None  # the container the probers run against
+    probers: list[asyncio.Task[None]] = field(default_factory=list)
+    ready: bool = True
+    liveness_failed: str | None = None  # a container whose liveness probe failed
+
+    def stop_probers(self) -> None:
+        for task in self.probers:
+            task.cancel()
+        self.probers = []
+        self.probe_id = None
+
+    def on_probe(self, kind: ProbeKind, healthy: bool, container_id: str) -> None:
+        if self.probe_id != container_id:
+            return
+        if kind is ProbeKind.READINESS:
+            self.ready = healthy
+        elif not healthy:
+            self.liveness_failed = container_id
+
+
+def policy_for(pod: Pod, *, init: bool) -> RestartPolicy:
+    """Init containers are retried on failure unless the pod says Never."""
+    policy = RestartPolicy(pod.spec.restart_policy or "Always")
+    if init and policy is RestartPolicy.ALWAYS:
+        return RestartPolicy.ON_FAILURE
+    return policy
+
+
+def decide_exit(
+    ctx: NodeContext, pod: Pod, container: Container, rec: ContainerRecord, info: ContainerInfo
+) -> RestartState:
+    """Tell the tracker about an exit (once) and apply its decision to the record."""
+    if rec.exit_seen != info.id:
+        if rec.started_id != info.id:
+            rec.tracker.on_start()  # adopted after a kubelet restart: it did run
+            rec.started_id = info.id
+        code = START_FAILED_EXIT_CODE if rec.start_failed == info.id else info.exit_code or 0
+        rec.tracker.on_exit(code)
+        rec.exit_seen = info.id
+        state, delay = rec.tracker.decide()
+        if state is RestartState.RESTART_AFTER:
+            name = podspec.pod_ref(pod).full_name
+            message = f"back-off {math.ceil(delay):d}s restarting failed container={container.name} pod={name}"
+            rec.waiting = Waiting(CRASH_LOOP_BACK_OFF, message)
+    state, delay = rec.tracker.decide()
+    if state is RestartState.RESTART_AFTER:
+        rec.retry_at = ctx.clock.monotonic() + delay
+        if rec.backoff_reported != info.id:
+            rec.backoff_reported = info.id
+            name = podspec.pod_ref(pod).full_name
+            ctx.api.event(pod, "Warning", "BackOff",
+                          f"Back-off restarting failed container {container.name} in pod {name}",
+                          field_path=field_path(pod, container))
+    elif state is RestartState.NO_RESTART and rec.start_failed != info.id:
+        rec.waiting = None
+    return state
+
+
+async def start_container(
+    ctx: NodeContext,
+    pod: Pod,
+    container: Container,
+    rec: ContainerRecord,
+    *,
+    attempt: int,
+    init: bool,
+    sandbox: ContainerInfo,
+) -> str | None:
+    """Create and start attempt ``attempt``; on failure set the record's waiting reason and retry time."""
+    now = ctx.clock.monotonic()
+    if rec.retry_at is not None and rec.retry_at > now and rec.image_failures:
+        rec.waiting = Waiting(IMAGE_PULL_BACK_OFF, f'Back-off pulling image "{container.image}"')
+        return None
+    if not await _ensure_image(ctx, pod, container, rec):
+        return None
+    try:
+        values = podspec.field_values(pod, node=ctx.node, pod_ip=sandbox.ip or "", host_ip=ctx.host_ip)
+        spec = podspec.container_spec(pod, container, node=ctx.node, attempt=attempt, init=init,
+                                      sandbox_id=sandbox.id, field_values=values)
+    except (podspec.PodSpecError, ValueError) as err:
+        return _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=CONFIG_RETRY)
+    try:
+        container_id = await ctx.run(ctx.runtime.create_container, spec)
+    except (ImageNotFound, ContainerRuntimeError) as err:
+        return _fail(ctx, pod, container, rec, CREATE_CONTAINER_ERROR, str(err), retry=CONFIG_RETRY)
+    ctx.api.event(pod, "Normal", "Created", f"Created container: {container.name}",
+                  field_path=field_path(pod, container))
+    return await _start(ctx, pod, container, rec, container_id)
+
+
+async def start_existing(ctx: NodeContext, pod: Pod, container: Container, rec: ContainerRecord, info: ContainerInfo) -> None:
+    """Start a container created by an earlier sync (or a kubelet that died before starting it)."""
+    await _start(ctx, pod, container, rec, info.id)
+
+
+async def _start(ctx: NodeContext, pod: Pod, container: Container, rec: ContainerRecord, container_id: str) -> str | None:
+    try:
+        await ctx.run(ctx.runtime.start_container, container_id)
+    except ContainerRuntimeError as err:
+        rec.start_failed = container_id
+        rec.tracker.on_start()
+        rec.started_id = container_id
+        ctx.api.event(pod, "Warning", "Failed", f"Error: {err}", field_path=field_path(pod, container))
+        rec.waiting = Waiting(RUN_CONTAINER_ERROR, str(err))
+        return None
+    rec.tracker.on_start()
+    rec.started_id = container_id
+    rec.waiting = None
+    rec.retry_at = None
+    ctx.api.event(pod, "Normal", "Started", f"Started container {container.name}",
+                  field_path=field_path(pod, container))
+    return container_id
+
+
+async def _ensure_image(ctx: NodeContext, pod: Pod, container: Container, rec: ContainerRecord) -> bool:
+    check = await ctx.images.ensure(container.image or "", container.image_pull_policy)
+    for type_, reason, message in check.events:
+        ctx.api.event(pod, type_, reason, message, field_path=field_path(pod, container))
+    if check.error is None:
+        rec.image_failures = 0
+        rec.image_id = check.image_id or ""
+        return True
+    backoff = ctx.cfg.image_backoff()
+    rec.retry_at = ctx.clock.monotonic() + max(backoff.delay(rec.image_failures), 0.5)
+    rec.image_failures += 1
+    rec.waiting = check.error
+    return False
+
+
+def _fail(ctx: NodeContext, pod: Pod, container: Container, rec: ContainerRecord, reason: str, message: str,
+          *, retry: float) -> None:
+    ctx.api.event(pod, "Warning", "Failed", f"Error: {message}", field_path=field_path(pod, container))
+    rec.waiting = Waiting(reason, message)
+    rec.retry_at = ctx.clock.monotonic() + retry
+    return None
+
+
+def field_path(pod: Pod, container: Container) -> str:
+    init_names = {c.name for c in pod.spec.init_containers or []}
+    kind = "initContainers" if container.name in init_names else "containers"
+    return f"spec.{kind}{{{container.name}}}"
