@@ -635,7 +635,7 @@ class PatchingRegistry(Registry):
                 ],
                 group="autoscaling",
             )
-        obj = self.get(rt, namespace, name)
+        obj = copy.deepcopy(self.get(rt, namespace, name))  # get() shares the store's cached value
         expected = (scale.get("metadata") or {}).get("resourceVersion")
         if expected and str(expected) != obj["metadata"]["resourceVersion"]:
             raise conflict(rt.plural, name, group=rt.group)

@@ -22,7 +22,8 @@ from apimachinery.resources import NAMESPACES, PODS
 from bench.dockerops import IMAGE
 from tests.e2e.cluster import Cluster
 
-__all__ = ["Cluster", "PodObserver", "admin_client", "bench_cluster", "missing_components", "pod_manifest"]
+__all__ = ["Cluster", "PodObserver", "admin_client", "bench_cluster", "missing_components", "pod_manifest",
+           "wait_node_ready"]
 
 
 def missing_components(*modules: str) -> list[str]:
@@ -43,8 +44,11 @@ def missing_components(*modules: str) -> list[str]:
 @contextlib.contextmanager
 def bench_cluster(*, server_args: list[str] | None = None) -> Iterator[Cluster]:
     """A started podvisor server in a temporary data dir; stopped and cleaned up on exit."""
+    args = list(server_args or [])
+    if missing_components("controllers.manager:run_controllers"):
+        args += ["--disable", "controllers"]  # not written yet: run what exists
     with tempfile.TemporaryDirectory(prefix="podvisor-bench-") as tmp:
-        cluster = Cluster(Path(tmp) / "cluster", server_args=server_args)
+        cluster = Cluster(Path(tmp) / "cluster", server_args=args)
         try:
             cluster.start_server()
             yield cluster
@@ -63,6 +67,21 @@ async def ensure_namespace(client: ApiClient, name: str) -> None:
     except ApiError as err:
         if err.code != 409:
             raise
+
+
+async def wait_node_ready(client: ApiClient, node: str, *, timeout: float = 60) -> None:
+    """Until the kubelet has registered ``node`` with Ready=True."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            obj = await client.request("GET", f"/api/v1/nodes/{node}")
+            conds = (obj.get("status") or {}).get("conditions") or []
+            if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds):
+                return
+        except Exception:  # noqa: BLE001 - not registered yet
+            pass
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"node {node} not Ready after {timeout:.0f} s")
 
 
 def pod_manifest(name: str, *, namespace: str = "default", node: str | None = None,

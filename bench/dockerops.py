@@ -117,13 +117,16 @@ class EventLog:
         with self._cond:
             return len(self._events)
 
-    def wait(self, match: Callable[[dict[str, Any]], bool], *, after: int, timeout: float) -> tuple[float, dict[str, Any]]:
-        """The first matching event received after position ``after``: (receipt time, event)."""
+    def wait(self, match: Callable[[dict[str, Any]], bool], *, after: int, timeout: float,
+             count: int = 1) -> tuple[float, dict[str, Any]]:
+        """The ``count``-th matching event received after position ``after``: (receipt time, event)."""
         end = time.monotonic() + timeout
+        seen = 0
         with self._cond:
             while True:
                 for stamp, event in self._events[after:]:
-                    if match(event):
+                    seen += match(event)
+                    if seen >= count:
                         return stamp, event
                 after = len(self._events)
                 left = end - time.monotonic()

@@ -154,14 +154,14 @@ def markdown(rows: Sequence[Comparison], info: RunInfo) -> str:
     for group in _groups(rows):
         lines += [f"## {group}", "",
                   "| benchmark | podvisor median | podvisor p99 | baseline | baseline median | baseline p99 "
-                  "| ratio | n |",
+                  "| ratio | n (podvisor/baseline) |",
                   "|---|---:|---:|---|---:|---:|---:|---:|"]
         for r in (r for r in rows if r.group == group):
             p, b = r.podvisor, r.baseline
             lines.append(
                 f"| {r.name} | {format_value(p and p.median, r.unit)} | {format_value(p and p.p99, r.unit)} "
                 f"| {r.baseline_name} | {format_value(b and b.median, r.unit)} | {format_value(b and b.p99, r.unit)} "
-                f"| {'-' if r.ratio is None else f'{r.ratio:.2f}'} | {p.n if p else 0} |")
+                f"| {'-' if r.ratio is None else f'{r.ratio:.2f}'} | {p.n if p else 0}/{b.n if b else 0} |")
         notes = [f"- {r.name}: {r.note}" for r in rows if r.group == group and r.note]
         if info.notes.get(group):
             notes.insert(0, info.notes[group])

@@ -27,6 +27,7 @@ from kubelet.restart import (
     RestartTracker,
 )
 from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ImageNotFound
+from kubelet.sandbox import SandboxHandle
 from kubelet.status import Waiting
 
 CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
@@ -113,33 +114,47 @@ async def start_container(
     *,
     attempt: int,
     init: bool,
-    sandbox: ContainerInfo,
+    sandbox: SandboxHandle,
 ) -> str | None:
     """Create and start attempt ``attempt``; on failure set the record's waiting reason and retry time."""
-    now = ctx.clock.monotonic()
-    if rec.retry_at is not None and rec.retry_at > now and rec.image_failures:
-        rec.waiting = Waiting(IMAGE_PULL_BACK_OFF, f'Back-off pulling image "{container.image}"')
-        return None
+    if rec.retry_at is not None and rec.retry_at > ctx.clock.monotonic():
+        if rec.image_failures:
+            rec.waiting = Waiting(IMAGE_PULL_BACK_OFF, f'Back-off pulling image "{container.image}"')
+        return None  # still backing off (image pull or a create error): the worker wakes at retry_at
     if not await _ensure_image(ctx, pod, container, rec):
         return None
+    pod_ip = ""
+    if podspec.needs_pod_ip(pod):
+        running = await sandbox.wait()
+        if running is None:
+            return None
+        pod_ip = running.ip or ""
     try:
-        values = podspec.field_values(pod, node=ctx.node, pod_ip=sandbox.ip or "", host_ip=ctx.host_ip)
+        values = podspec.field_values(pod, node=ctx.node, pod_ip=pod_ip, host_ip=ctx.host_ip)
         spec = podspec.container_spec(pod, container, node=ctx.node, attempt=attempt, init=init,
-                                      sandbox_id=sandbox.id, field_values=values)
+                                      sandbox=sandbox.name, field_values=values)
     except (podspec.PodSpecError, ValueError) as err:
-        return _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=CONFIG_RETRY)
+        _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=CONFIG_RETRY)
+        return None
     try:
         container_id = await ctx.run(ctx.runtime.create_container, spec)
     except (ImageNotFound, ContainerRuntimeError) as err:
-        return _fail(ctx, pod, container, rec, CREATE_CONTAINER_ERROR, str(err), retry=CONFIG_RETRY)
+        _fail(ctx, pod, container, rec, CREATE_CONTAINER_ERROR, str(err), retry=CONFIG_RETRY)
+        return None
     ctx.api.event(pod, "Normal", "Created", f"Created container: {container.name}",
                   field_path=field_path(pod, container))
+    if await sandbox.wait() is None:
+        return None  # created; the next sync starts it once the sandbox runs
     return await _start(ctx, pod, container, rec, container_id)
 
 
-async def start_existing(ctx: NodeContext, pod: Pod, container: Container, rec: ContainerRecord, info: ContainerInfo) -> None:
+async def start_existing(
+    ctx: NodeContext, pod: Pod, container: Container, rec: ContainerRecord, info: ContainerInfo, sandbox: SandboxHandle
+) -> bool:
     """Start a container created by an earlier sync (or a kubelet that died before starting it)."""
-    await _start(ctx, pod, container, rec, info.id)
+    if await sandbox.wait() is None:
+        return False
+    return await _start(ctx, pod, container, rec, info.id) is not None
 
 
 async def _start(ctx: NodeContext, pod: Pod, container: Container, rec: ContainerRecord, container_id: str) -> str | None:
@@ -181,7 +196,6 @@ def _fail(ctx: NodeContext, pod: Pod, container: Container, rec: ContainerRecord
     ctx.api.event(pod, "Warning", "Failed", f"Error: {message}", field_path=field_path(pod, container))
     rec.waiting = Waiting(reason, message)
     rec.retry_at = ctx.clock.monotonic() + retry
-    return None
 
 
 def field_path(pod: Pod, container: Container) -> str:

@@ -64,7 +64,7 @@ def host_ports(pod: Pod) -> list[PortBinding]:
 
 
 def container_spec(
-    pod: Pod, container: Container, *, node: str, attempt: int, init: bool, sandbox_id: str, field_values: dict[str, str]
+    pod: Pod, container: Container, *, node: str, attempt: int, init: bool, sandbox: str, field_values: dict[str, str]
 ) -> ContainerSpec:
     """One container of the pod, joined to the sandbox's network namespace."""
     ref = pod_ref(pod)
@@ -79,7 +79,7 @@ def container_spec(
         env=env,
         working_dir=container.working_dir or None,
         mounts=tuple(mounts(pod, container)),
-        network=f"{CONTAINER_NETWORK_PREFIX}{sandbox_id}",
+        network=f"{CONTAINER_NETWORK_PREFIX}{sandbox}",
         nano_cpus=cpu_millis(limits["cpu"]) * 1_000_000 if limits.get("cpu") else None,
         memory_bytes=memory_bytes(limits["memory"]) if limits.get("memory") else None,
     )

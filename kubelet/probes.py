@@ -87,7 +87,7 @@ async def run_probe(probe: Probe, target: ProbeTarget, *, runtime: ContainerRunt
             return await _http(probe, target, timeout)
         if probe.tcp_socket is not None:
             return await _tcp(probe, target, timeout)
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         return False, f"probe timed out after {timeout:g}s"
     except (ContainerRuntimeError, OSError, httpx.HTTPError, ValueError) as err:
         return False, str(err) or type(err).__name__

@@ -182,9 +182,8 @@ async def _print_objects(session: Session, selections: list[Selection], opts: Ge
         objects.extend(found)
         errors.extend(failed)
     single = len(selections) == 1 and len(selections[0].names) == 1
-    if objects or opts.output != "name":
-        if objects or not errors:
-            session.output.write(format_objects(objects, opts.output, single=single and bool(objects)))
+    if objects or not errors:
+        session.output.write(format_objects(objects, opts.output, single=single and bool(objects)))
     for message in errors:
         session.output.error(message)
     return 1 if errors else 0

@@ -3,9 +3,10 @@
 The work per pod is O(nodes) at most, and less on large clusters: as Kubernetes does
 (``percentageOfNodesToScore``), the search stops once it has found "enough" feasible nodes,
 100 or a share of the cluster shrinking from 50% towards 5% as it grows. Each search starts
-where the previous one stopped, so over a run every node gets examined and load spreads; on
-small clusters (every node examined) the start still moves one node per pod, and since ties
-go to the first node visited, equally good nodes take turns.
+one node past where the previous one stopped, so over a run every node gets examined. Ties go
+to the first node visited (Kubernetes picks one at random; this is deterministic), and since
+the start keeps moving, equally good nodes take turns instead of the same window head winning
+every time the scores are equal (they are 0-100 integers, so equal is common).
 
 When nothing fits, the reasons of every node are counted and worded exactly like Kubernetes'
 FitError: ``0/3 nodes are available: 1 node(s) had untolerated taint {k: v}, 2 Insufficient cpu.``
@@ -13,11 +14,12 @@ FitError: ``0/3 nodes are available: 1 node(s) had untolerated taint {k: v}, 2 I
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass
 
 from scheduler.cache import NodeInfo, SchedulerCache
-from scheduler.plugins import FILTERS, Filter, run_filters, score
+from scheduler.plugins import Score, pod_filters, run_filters, score
 from scheduler.podinfo import PodInfo
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
@@ -55,11 +57,9 @@ class Decision:
 class Algorithm:
     """Filter + score over the cache's nodes, with sampling and a rotating start."""
 
-    def __init__(self, cache: SchedulerCache, *, percentage_of_nodes_to_score: int = 0,
-                 filters: tuple[Filter, ...] = FILTERS) -> None:
+    def __init__(self, cache: SchedulerCache, *, percentage_of_nodes_to_score: int = 0) -> None:
         self.cache = cache
         self.percentage = percentage_of_nodes_to_score
-        self.filters = filters
         self._next_start = 0
 
     def find_node(self, pod: PodInfo) -> Decision:
@@ -67,29 +67,26 @@ class Algorithm:
         total = len(nodes)
         if total == 0:
             return Decision(None, NO_NODES_AVAILABLE)
-        feasible, reasons, visited = self._feasible(pod, nodes)
-        if not feasible:
-            return Decision(None, fit_error_message(total, reasons), evaluated=visited)
-        best = min(feasible, key=lambda n: score(pod, n))  # min keeps the first of equals
-        return Decision(best.name, evaluated=visited, feasible=len(feasible))
-
-    def _feasible(self, pod: PodInfo, nodes: list[NodeInfo]) -> tuple[list[NodeInfo], Counter[str], int]:
-        total = len(nodes)
         wanted = num_feasible_nodes_to_find(total, self.percentage)
         start = self._next_start % total
-        feasible: list[NodeInfo] = []
+        checks = pod_filters(pod)
         reasons: Counter[str] = Counter()
-        visited = 0
-        filters = self.filters
-        for i in range(total):
-            node = nodes[(start + i) % total]
+        best: NodeInfo | None = None
+        best_score: Score | None = None
+        feasible = visited = 0
+        for node in itertools.chain(itertools.islice(nodes, start, None), itertools.islice(nodes, start)):
             visited += 1
-            failed = run_filters(pod, node, filters)
+            failed = run_filters(pod, node, checks)
             if failed:
                 reasons.update(failed)
-            else:
-                feasible.append(node)
-                if len(feasible) >= wanted:
-                    break
-        self._next_start = (start + (visited if visited < total else 1)) % total
-        return feasible, reasons, visited
+                continue
+            node_score = score(pod, node)
+            if best_score is None or node_score < best_score:  # strict: the first of equals wins
+                best, best_score = node, node_score
+            feasible += 1
+            if feasible >= wanted:
+                break
+        self._next_start = (start + visited + 1) % total
+        if best is None:
+            return Decision(None, fit_error_message(total, reasons), evaluated=visited)
+        return Decision(best.name, evaluated=visited, feasible=feasible)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from apimachinery.conditions import is_true
 from apimachinery.models.core import Node, Taint
 from apimachinery.quantity import cpu_millis, memory_bytes
-from scheduler.podinfo import ANY_IP, CPU, MEMORY, PODS, PodInfo, Resources
+from scheduler.podinfo import ANY_IP, CPU, PODS, PodInfo, Resources
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,8 @@ def parse_allocatable(node: Node) -> Resources:
 class NodeInfo:
     """One node and the running totals of the pods placed on it (assumed ones included)."""
 
-    __slots__ = ("name", "node", "labels", "taints", "unschedulable", "ready", "allocatable", "_raw_allocatable",
-                 "requested", "nonzero_cpu", "nonzero_memory", "pods", "ports", "owners")
+    __slots__ = ("name", "node", "labels", "taints", "unschedulable", "ready", "plain", "allocatable", "max_pods",
+                 "_raw_allocatable", "requested", "nonzero_cpu", "nonzero_memory", "pods", "ports", "owners")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -58,7 +58,9 @@ class NodeInfo:
         self.taints: tuple[Taint, ...] = ()
         self.unschedulable = False
         self.ready = False
+        self.plain = False  # Ready, not cordoned, no taints: the node-state filters cannot fail
         self.allocatable: Resources = {}
+        self.max_pods = 0
         self._raw_allocatable: dict[str, str] | None = None
         self.requested: Resources = {}
         self.nonzero_cpu = 0
@@ -73,10 +75,12 @@ class NodeInfo:
         self.taints = tuple(node.spec.taints or ())
         self.unschedulable = bool(node.spec.unschedulable)
         self.ready = is_true(node.status.conditions if node.status else None, "Ready")
+        self.plain = self.ready and not self.unschedulable and not self.taints
         raw = (node.status.allocatable or node.status.capacity) if node.status else None
         if raw != self._raw_allocatable:  # heartbeats rewrite status; skip the re-parse
             self._raw_allocatable = dict(raw) if raw else None
             self.allocatable = parse_allocatable(node)
+            self.max_pods = self.allocatable.get(PODS, 0)
 
     @property
     def pod_count(self) -> int:
@@ -122,9 +126,6 @@ class NodeInfo:
         if not ips:
             return False
         return ip == ANY_IP or ip in ips or ANY_IP in ips
-
-    def allocatable_pods(self) -> int:
-        return self.allocatable.get(PODS, 0)
 
     def free(self, resource: str) -> int:
         return self.allocatable.get(resource, 0) - self.requested.get(resource, 0)

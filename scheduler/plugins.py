@@ -111,20 +111,43 @@ def node_ports(pod: PodInfo, node: NodeInfo) -> Reasons:
 
 def node_resources_fit(pod: PodInfo, node: NodeInfo) -> Reasons:
     """Pod count and every requested resource against allocatable minus what is already requested."""
-    if node.pod_count + 1 > node.allocatable_pods():
+    if len(node.pods) >= node.max_pods:
         return (REASON_TOO_MANY_PODS,)
-    short = [f"Insufficient {name}" for name, value in pod.requests.items() if value > 0 and value > node.free(name)]
-    return tuple(short)
+    allocatable, requested = node.allocatable, node.requested
+    short: Reasons = PASS
+    for name, value in pod.positive_requests:
+        if value > allocatable.get(name, 0) - requested.get(name, 0):
+            short += (f"Insufficient {name}",)
+    return short
 
 
-FILTERS: tuple[Filter, ...] = (
-    node_unschedulable, taint_toleration, node_ready, node_affinity, node_ports, node_resources_fit,
-)
+NODE_STATE_FILTERS: tuple[Filter, ...] = (node_unschedulable, taint_toleration, node_ready)
+FILTERS: tuple[Filter, ...] = (*NODE_STATE_FILTERS, node_affinity, node_ports, node_resources_fit)
 
 
-def run_filters(pod: PodInfo, node: NodeInfo, filters: tuple[Filter, ...] = FILTERS) -> Reasons:
-    """The reasons of the first filter that fails; an empty tuple when the node fits."""
-    for check in filters:
+def pod_filters(pod: PodInfo) -> tuple[Filter, ...]:
+    """The pod-dependent filters worth running for this pod (no selector, no ports: no check)."""
+    checks: list[Filter] = []
+    if pod.node_selector or pod.affinity_terms is not None:
+        checks.append(node_affinity)
+    if pod.host_ports:
+        checks.append(node_ports)
+    checks.append(node_resources_fit)
+    return tuple(checks)
+
+
+def run_filters(pod: PodInfo, node: NodeInfo, checks: tuple[Filter, ...] | None = None) -> Reasons:
+    """The reasons of the first filter (in :data:`FILTERS` order) that fails; empty when the node fits.
+
+    ``checks`` is :func:`pod_filters` of the pod, computed once per pod by the caller; the
+    node-state filters are skipped for nodes that are Ready, uncordoned and untainted.
+    """
+    if not node.plain:
+        for check in NODE_STATE_FILTERS:
+            reasons = check(pod, node)
+            if reasons:
+                return reasons
+    for check in pod_filters(pod) if checks is None else checks:
         reasons = check(pod, node)
         if reasons:
             return reasons
@@ -160,4 +183,5 @@ def least_allocated(pod: PodInfo, node: NodeInfo) -> int:
 
 def score(pod: PodInfo, node: NodeInfo) -> Score:
     """Smaller is better; see the module docstring for the order of the criteria."""
-    return (prefer_no_schedule_count(pod, node), siblings(pod, node), -least_allocated(pod, node))
+    taints = prefer_no_schedule_count(pod, node) if node.taints else 0
+    return (taints, siblings(pod, node), -least_allocated(pod, node))

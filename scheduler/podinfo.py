@@ -81,24 +81,27 @@ class PodInfo:
     node_selector: dict[str, str]
     affinity_terms: tuple[NodeSelectorTerm, ...] | None  # None: no required node affinity
     tolerations: tuple[Toleration, ...] = field(default=())
+    positive_requests: tuple[tuple[str, int], ...] = field(default=())  # what the resource filter checks
 
     @classmethod
     def from_pod(cls, pod: Pod) -> PodInfo:
         meta, spec = pod.metadata, pod.spec
         owner = meta.controller_ref()
         nonzero = pod_requests(pod, default_cpu=DEFAULT_MILLI_CPU_REQUEST, default_memory=DEFAULT_MEMORY_REQUEST)
+        requests = pod_requests(pod)
         return cls(
             pod=pod,
             key=f"{meta.namespace}/{meta.name}",
             uid=meta.uid or f"{meta.namespace}/{meta.name}",
             owner_uid=owner.uid if owner else None,
-            requests=pod_requests(pod),
+            requests=requests,
             nonzero_cpu=nonzero.get(CPU, 0),
             nonzero_memory=nonzero.get(MEMORY, 0),
             host_ports=host_ports(pod),
             node_selector=dict(spec.node_selector or {}),
             affinity_terms=required_node_affinity(spec.affinity),
             tolerations=tuple(spec.tolerations or ()),
+            positive_requests=tuple((name, value) for name, value in requests.items() if value > 0),
         )
 
 

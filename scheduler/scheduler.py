@@ -143,14 +143,20 @@ class Scheduler:
             self._slots.release()
             self.queue.done(key)
             return None
-        info = PodInfo.from_pod(pod)
-        decision = self.algorithm.find_node(info)
+        try:
+            info = PodInfo.from_pod(pod)
+            decision = self.algorithm.find_node(info)
+            if decision.node is not None:
+                self.cache.assume(info, decision.node)
+        except Exception:
+            self._slots.release()
+            self.queue.add_backoff(key)
+            raise
         if decision.node is None:
             self.failed += 1
             self.queue.add_unschedulable(key, cycle)
             self._spawn(self._report_unschedulable(pod, decision.message))
         else:
-            self.cache.assume(info, decision.node)
             self._spawn(self._bind(pod, info, decision.node))
         return decision
 

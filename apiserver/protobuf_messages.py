@@ -1,0 +1,279 @@
+"""Field tables of the Kubernetes protobuf messages that ``kubectl create`` sends.
+
+Numbers and JSON names are those of Kubernetes' ``generated.proto`` files
+(``k8s.io/api/core/v1``, ``k8s.io/api/apps/v1``, ``k8s.io/apimachinery/pkg/apis/meta/v1``,
+``.../util/intstr``, ``.../api/resource``). Protobuf field numbers never change once released,
+so the tables stay valid as Kubernetes adds fields; a field missing here is skipped on decode.
+
+``pointer`` marks Go pointer fields (``replicas *int32``): the Go encoder writes them only when
+set, so a zero value on the wire is meaningful (``replicas: 0``). Every other scalar is written
+even when empty, and is dropped when zero, as ``omitempty`` does in JSON.
+
+Status messages are left out on purpose: a create resets status, so decoding it would be waste.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Kind(enum.Enum):
+    STRING = "string"
+    BYTES = "bytes"  # base64 in JSON
+    INT = "int"  # int32 / int64 varint
+    BOOL = "bool"
+    MESSAGE = "message"
+    INLINE = "inline"  # embedded message whose fields JSON puts in the parent (Probe.handler)
+    MAP = "map"  # map<string, value>: repeated entries {1: key, 2: value}
+    TIME = "time"  # meta.v1.Time {1: seconds, 2: nanos} -> RFC 3339
+    QUANTITY = "quantity"  # resource.Quantity {1: string} -> "500m"
+    INT_OR_STRING = "intorstr"  # intstr.IntOrString {1: type, 2: intVal, 3: strVal}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: Kind = Kind.STRING
+    message: str = ""  # nested message name, for MESSAGE and INLINE
+    repeated: bool = False
+    pointer: bool = False
+    value: Kind = Kind.STRING  # the value kind of a MAP
+
+
+Table = dict[int, Field]
+
+
+def string(name: str, *, pointer: bool = False) -> Field:
+    return Field(name, Kind.STRING, pointer=pointer)
+
+
+def strings(name: str) -> Field:
+    return Field(name, Kind.STRING, repeated=True)
+
+
+def integer(name: str, *, pointer: bool = False) -> Field:
+    return Field(name, Kind.INT, pointer=pointer)
+
+
+def integers(name: str) -> Field:
+    return Field(name, Kind.INT, repeated=True)
+
+
+def boolean(name: str, *, pointer: bool = False) -> Field:
+    return Field(name, Kind.BOOL, pointer=pointer)
+
+
+def message(name: str, of: str) -> Field:
+    return Field(name, Kind.MESSAGE, of)
+
+
+def messages(name: str, of: str) -> Field:
+    return Field(name, Kind.MESSAGE, of, repeated=True)
+
+
+def inline(of: str) -> Field:
+    return Field("", Kind.INLINE, of)
+
+
+def string_map(name: str) -> Field:
+    return Field(name, Kind.MAP, value=Kind.STRING)
+
+
+def bytes_map(name: str) -> Field:
+    return Field(name, Kind.MAP, value=Kind.BYTES)
+
+
+def quantity_map(name: str) -> Field:
+    return Field(name, Kind.MAP, value=Kind.QUANTITY)
+
+
+def timestamp(name: str) -> Field:
+    return Field(name, Kind.TIME)
+
+
+def quantity(name: str) -> Field:
+    return Field(name, Kind.QUANTITY, pointer=True)
+
+
+def int_or_string(name: str, *, pointer: bool = False) -> Field:
+    return Field(name, Kind.INT_OR_STRING, pointer=pointer)
+
+
+META: dict[str, Table] = {
+    "ObjectMeta": {
+        1: string("name"), 2: string("generateName"), 3: string("namespace"), 4: string("selfLink"),
+        5: string("uid"), 6: string("resourceVersion"), 7: integer("generation"),
+        8: timestamp("creationTimestamp"), 9: timestamp("deletionTimestamp"),
+        10: integer("deletionGracePeriodSeconds", pointer=True), 11: string_map("labels"),
+        12: string_map("annotations"), 13: messages("ownerReferences", "OwnerReference"),
+        14: strings("finalizers"),
+    },
+    "OwnerReference": {
+        5: string("apiVersion"), 1: string("kind"), 3: string("name"), 4: string("uid"),
+        6: boolean("controller", pointer=True), 7: boolean("blockOwnerDeletion", pointer=True),
+    },
+    "LabelSelector": {1: string_map("matchLabels"), 2: messages("matchExpressions", "LabelSelectorRequirement")},
+    "LabelSelectorRequirement": {1: string("key"), 2: string("operator"), 3: strings("values")},
+}
+
+CORE_OBJECTS: dict[str, Table] = {
+    "Namespace": {1: message("metadata", "ObjectMeta"), 2: message("spec", "NamespaceSpec"),
+                  3: message("status", "NamespaceStatus")},
+    "NamespaceSpec": {1: strings("finalizers")},
+    "NamespaceStatus": {1: string("phase")},
+    "ConfigMap": {1: message("metadata", "ObjectMeta"), 2: string_map("data"), 3: bytes_map("binaryData"),
+                  4: boolean("immutable", pointer=True)},
+    "Secret": {1: message("metadata", "ObjectMeta"), 2: bytes_map("data"), 4: string_map("stringData"),
+               3: string("type"), 5: boolean("immutable", pointer=True)},
+    "Service": {1: message("metadata", "ObjectMeta"), 2: message("spec", "ServiceSpec")},
+    "ServiceSpec": {
+        1: messages("ports", "ServicePort"), 2: string_map("selector"), 3: string("clusterIP"),
+        18: strings("clusterIPs"), 4: string("type"), 5: strings("externalIPs"), 7: string("sessionAffinity"),
+        8: string("loadBalancerIP"), 9: strings("loadBalancerSourceRanges"), 10: string("externalName"),
+        11: string("externalTrafficPolicy"), 12: integer("healthCheckNodePort"),
+        13: boolean("publishNotReadyAddresses"), 19: strings("ipFamilies"),
+        17: string("ipFamilyPolicy", pointer=True), 20: boolean("allocateLoadBalancerNodePorts", pointer=True),
+        21: string("loadBalancerClass", pointer=True), 22: string("internalTrafficPolicy", pointer=True),
+        23: string("trafficDistribution", pointer=True),
+    },
+    "ServicePort": {
+        1: string("name"), 2: string("protocol"), 6: string("appProtocol", pointer=True), 3: integer("port"),
+        4: int_or_string("targetPort"), 5: integer("nodePort"),
+    },
+    "Pod": {1: message("metadata", "ObjectMeta"), 2: message("spec", "PodSpec")},
+    "PodTemplateSpec": {1: message("metadata", "ObjectMeta"), 2: message("spec", "PodSpec")},
+}
+
+POD_SPEC: dict[str, Table] = {
+    "PodSpec": {
+        1: messages("volumes", "Volume"), 20: messages("initContainers", "Container"),
+        2: messages("containers", "Container"), 3: string("restartPolicy"),
+        4: integer("terminationGracePeriodSeconds", pointer=True),
+        5: integer("activeDeadlineSeconds", pointer=True), 6: string("dnsPolicy"), 7: string_map("nodeSelector"),
+        8: string("serviceAccountName"), 9: string("serviceAccount"),
+        21: boolean("automountServiceAccountToken", pointer=True), 10: string("nodeName"),
+        11: boolean("hostNetwork"), 12: boolean("hostPID"), 13: boolean("hostIPC"),
+        27: boolean("shareProcessNamespace", pointer=True), 14: message("securityContext", "PodSecurityContext"),
+        15: messages("imagePullSecrets", "LocalObjectReference"), 16: string("hostname"),
+        17: string("subdomain"), 19: string("schedulerName"), 22: messages("tolerations", "Toleration"),
+        23: messages("hostAliases", "HostAlias"), 24: string("priorityClassName"),
+        25: integer("priority", pointer=True), 26: message("dnsConfig", "PodDNSConfig"),
+        28: messages("readinessGates", "PodReadinessGate"), 29: string("runtimeClassName", pointer=True),
+        30: boolean("enableServiceLinks", pointer=True), 31: string("preemptionPolicy", pointer=True),
+        32: quantity_map("overhead"), 35: boolean("setHostnameAsFQDN", pointer=True), 36: message("os", "PodOS"),
+        37: boolean("hostUsers", pointer=True),
+    },
+    "Container": {
+        1: string("name"), 2: string("image"), 3: strings("command"), 4: strings("args"), 5: string("workingDir"),
+        6: messages("ports", "ContainerPort"), 19: messages("envFrom", "EnvFromSource"),
+        7: messages("env", "EnvVar"), 8: message("resources", "ResourceRequirements"),
+        23: messages("resizePolicy", "ContainerResizePolicy"), 24: string("restartPolicy", pointer=True),
+        9: messages("volumeMounts", "VolumeMount"), 10: message("livenessProbe", "Probe"),
+        11: message("readinessProbe", "Probe"), 22: message("startupProbe", "Probe"),
+        12: message("lifecycle", "Lifecycle"), 13: string("terminationMessagePath"),
+        20: string("terminationMessagePolicy"), 14: string("imagePullPolicy"),
+        15: message("securityContext", "SecurityContext"), 16: boolean("stdin"), 17: boolean("stdinOnce"),
+        18: boolean("tty"),
+    },
+    "ContainerPort": {1: string("name"), 2: integer("hostPort"), 3: integer("containerPort"),
+                      4: string("protocol"), 5: string("hostIP")},
+    "ContainerResizePolicy": {1: string("resourceName"), 2: string("restartPolicy")},
+    "EnvVar": {1: string("name"), 2: string("value"), 3: message("valueFrom", "EnvVarSource")},
+    "EnvVarSource": {1: message("fieldRef", "ObjectFieldSelector"),
+                     2: message("resourceFieldRef", "ResourceFieldSelector"),
+                     3: message("configMapKeyRef", "ConfigMapKeySelector"),
+                     4: message("secretKeyRef", "SecretKeySelector")},
+    "ObjectFieldSelector": {1: string("apiVersion"), 2: string("fieldPath")},
+    "ResourceFieldSelector": {1: string("containerName"), 2: string("resource"), 3: quantity("divisor")},
+    "ConfigMapKeySelector": {1: inline("LocalObjectReference"), 2: string("key"),
+                             3: boolean("optional", pointer=True)},
+    "SecretKeySelector": {1: inline("LocalObjectReference"), 2: string("key"), 3: boolean("optional", pointer=True)},
+    "EnvFromSource": {1: string("prefix"), 2: message("configMapRef", "ConfigMapEnvSource"),
+                      3: message("secretRef", "SecretEnvSource")},
+    "ConfigMapEnvSource": {1: inline("LocalObjectReference"), 2: boolean("optional", pointer=True)},
+    "SecretEnvSource": {1: inline("LocalObjectReference"), 2: boolean("optional", pointer=True)},
+    "LocalObjectReference": {1: string("name")},
+    "ResourceRequirements": {1: quantity_map("limits"), 2: quantity_map("requests"),
+                             3: messages("claims", "ResourceClaim")},
+    "ResourceClaim": {1: string("name"), 2: string("request")},
+    "VolumeMount": {1: string("name"), 2: boolean("readOnly"), 7: string("recursiveReadOnly", pointer=True),
+                    3: string("mountPath"), 4: string("subPath"), 5: string("mountPropagation", pointer=True),
+                    6: string("subPathExpr")},
+    "Probe": {1: inline("ProbeHandler"), 2: integer("initialDelaySeconds"), 3: integer("timeoutSeconds"),
+              4: integer("periodSeconds"), 5: integer("successThreshold"), 6: integer("failureThreshold"),
+              7: integer("terminationGracePeriodSeconds", pointer=True)},
+    "ProbeHandler": {1: message("exec", "ExecAction"), 2: message("httpGet", "HTTPGetAction"),
+                     3: message("tcpSocket", "TCPSocketAction"), 4: message("grpc", "GRPCAction")},
+    "Lifecycle": {1: message("postStart", "LifecycleHandler"), 2: message("preStop", "LifecycleHandler"),
+                  3: string("stopSignal", pointer=True)},
+    "LifecycleHandler": {1: message("exec", "ExecAction"), 2: message("httpGet", "HTTPGetAction"),
+                         3: message("tcpSocket", "TCPSocketAction"), 4: message("sleep", "SleepAction")},
+    "ExecAction": {1: strings("command")},
+    "HTTPGetAction": {1: string("path"), 2: int_or_string("port"), 3: string("host"), 4: string("scheme"),
+                      5: messages("httpHeaders", "HTTPHeader")},
+    "HTTPHeader": {1: string("name"), 2: string("value")},
+    "TCPSocketAction": {1: int_or_string("port"), 2: string("host")},
+    "GRPCAction": {1: integer("port"), 2: string("service", pointer=True)},
+    "SleepAction": {1: integer("seconds")},
+    "SecurityContext": {
+        1: message("capabilities", "Capabilities"), 2: boolean("privileged", pointer=True),
+        4: integer("runAsUser", pointer=True), 8: integer("runAsGroup", pointer=True),
+        5: boolean("runAsNonRoot", pointer=True), 6: boolean("readOnlyRootFilesystem", pointer=True),
+        7: boolean("allowPrivilegeEscalation", pointer=True), 9: string("procMount", pointer=True),
+    },
+    "Capabilities": {1: strings("add"), 2: strings("drop")},
+    "PodSecurityContext": {
+        2: integer("runAsUser", pointer=True), 6: integer("runAsGroup", pointer=True),
+        3: boolean("runAsNonRoot", pointer=True), 4: integers("supplementalGroups"),
+        5: integer("fsGroup", pointer=True), 9: string("fsGroupChangePolicy", pointer=True),
+    },
+    "Toleration": {1: string("key"), 2: string("operator"), 3: string("value"), 4: string("effect"),
+                   5: integer("tolerationSeconds", pointer=True)},
+    "HostAlias": {1: string("ip"), 2: strings("hostnames")},
+    "PodDNSConfig": {1: strings("nameservers"), 2: strings("searches"), 3: messages("options", "PodDNSConfigOption")},
+    "PodDNSConfigOption": {1: string("name"), 2: string("value", pointer=True)},
+    "PodReadinessGate": {1: string("conditionType")},
+    "PodOS": {1: string("name")},
+    "Volume": {1: string("name"), 2: inline("VolumeSource")},
+    "VolumeSource": {1: message("hostPath", "HostPathVolumeSource"), 2: message("emptyDir", "EmptyDirVolumeSource"),
+                     6: message("secret", "SecretVolumeSource"), 19: message("configMap", "ConfigMapVolumeSource"),
+                     10: message("persistentVolumeClaim", "PersistentVolumeClaimVolumeSource")},
+    "HostPathVolumeSource": {1: string("path"), 2: string("type", pointer=True)},
+    "EmptyDirVolumeSource": {1: string("medium"), 2: quantity("sizeLimit")},
+    "SecretVolumeSource": {1: string("secretName"), 2: messages("items", "KeyToPath"),
+                           3: integer("defaultMode", pointer=True), 4: boolean("optional", pointer=True)},
+    "ConfigMapVolumeSource": {1: inline("LocalObjectReference"), 2: messages("items", "KeyToPath"),
+                              3: integer("defaultMode", pointer=True), 4: boolean("optional", pointer=True)},
+    "KeyToPath": {1: string("key"), 2: string("path"), 3: integer("mode", pointer=True)},
+    "PersistentVolumeClaimVolumeSource": {1: string("claimName"), 2: boolean("readOnly")},
+}
+
+APPS: dict[str, Table] = {
+    "Deployment": {1: message("metadata", "ObjectMeta"), 2: message("spec", "DeploymentSpec")},
+    "DeploymentSpec": {
+        1: integer("replicas", pointer=True), 2: message("selector", "LabelSelector"),
+        3: message("template", "PodTemplateSpec"), 4: message("strategy", "DeploymentStrategy"),
+        5: integer("minReadySeconds"), 6: integer("revisionHistoryLimit", pointer=True), 7: boolean("paused"),
+        9: integer("progressDeadlineSeconds", pointer=True),
+    },
+    "DeploymentStrategy": {1: string("type"), 2: message("rollingUpdate", "RollingUpdateDeployment")},
+    "RollingUpdateDeployment": {1: int_or_string("maxUnavailable", pointer=True),
+                                2: int_or_string("maxSurge", pointer=True)},
+    "ReplicaSet": {1: message("metadata", "ObjectMeta"), 2: message("spec", "ReplicaSetSpec")},
+    "ReplicaSetSpec": {1: integer("replicas", pointer=True), 4: integer("minReadySeconds"),
+                       2: message("selector", "LabelSelector"), 3: message("template", "PodTemplateSpec")},
+}
+
+MESSAGES: dict[str, Table] = {**META, **CORE_OBJECTS, **POD_SPEC, **APPS}
+
+# (apiVersion, kind) of a request body -> its top-level message.
+TOP_LEVEL: dict[tuple[str, str], str] = {
+    ("v1", "Namespace"): "Namespace",
+    ("v1", "ConfigMap"): "ConfigMap",
+    ("v1", "Secret"): "Secret",
+    ("v1", "Service"): "Service",
+    ("v1", "Pod"): "Pod",
+    ("apps/v1", "Deployment"): "Deployment",
+    ("apps/v1", "ReplicaSet"): "ReplicaSet",
+}

@@ -1,0 +1,194 @@
+"""What every controller is built from: a client, informer caches, a recorder and a clock.
+
+Controllers never construct their own I/O. They receive a :class:`ControllerContext` - the API
+client, the shared informer caches, an event-recorder factory and a clock - so the controller
+manager wires real informers over HTTPS while unit tests hand in the in-memory fakes of
+:mod:`controllers.testing` and call ``sync(key)`` directly. The Protocols below are the exact
+surface the controllers use; :class:`apimachinery.client.ApiClient`,
+:class:`apimachinery.informer.Informer` and :class:`apimachinery.workqueue.WorkQueue` satisfy them.
+
+The standard indexes (by namespace, node, uid, owner uid) are registered once here so every
+controller asks the same questions of the same caches.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from apimachinery.events import EventRecorder
+from apimachinery.models.apps import Deployment, Lease, ReplicaSet
+from apimachinery.models.base import TypedObject
+from apimachinery.models.core import Node, Pod
+from apimachinery.models.meta import OwnerReference
+from apimachinery.timeutil import Clock, format_rfc3339
+
+T = TypeVar("T", bound=TypedObject)
+
+NAMESPACE_INDEX = "namespace"
+NODE_INDEX = "node"
+UID_INDEX = "uid"
+OWNER_UID_INDEX = "owner-uid"
+CONTROLLER_UID_INDEX = "controller-uid"
+
+
+class Client(Protocol):
+    """The typed calls of :class:`apimachinery.client.ApiClient` the controllers make."""
+
+    async def get(self, model: type[T], name: str, namespace: str | None = None) -> T: ...
+
+    async def create(self, obj: T, namespace: str | None = None) -> T: ...
+
+    async def replace(self, obj: T, *, subresource: str | None = None) -> T: ...
+
+    async def replace_status(self, obj: T) -> T: ...
+
+    async def patch(
+        self,
+        model: type[T],
+        name: str,
+        patch: Any,
+        namespace: str | None = None,
+        *,
+        patch_type: str = "merge",
+        subresource: str | None = None,
+    ) -> T: ...
+
+    async def delete(
+        self,
+        model: type[TypedObject],
+        name: str,
+        namespace: str | None = None,
+        *,
+        grace_period: int | None = None,
+        propagation: str | None = None,
+        preconditions: dict[str, str] | None = None,
+    ) -> dict[str, Any]: ...
+
+
+class Cache(Protocol[T]):
+    """An informer's read side: a keyed cache with indexes and change notifications."""
+
+    def get(self, key: str) -> T | None: ...
+
+    def list(self) -> builtins.list[T]: ...
+
+    def add_indexer(self, name: str, fn: Callable[[T], builtins.list[str]]) -> None: ...
+
+    def by_index(self, name: str, value: str) -> builtins.list[T]: ...
+
+    def add_handler(
+        self,
+        on_add: Callable[[Any], None] | None = None,
+        on_update: Callable[[Any, Any], None] | None = None,
+        on_delete: Callable[[Any], None] | None = None,
+    ) -> None: ...
+
+
+class Queue(Protocol):
+    """What a controller's handlers and ``sync`` do with its work queue."""
+
+    def add(self, key: str) -> None: ...
+
+    def add_after(self, key: str, delay: float) -> None: ...
+
+
+class Recorder(Protocol):
+    def event(self, obj: Any, type_: str, reason: str, message: str) -> None: ...
+
+
+@dataclass
+class Informers:
+    """The shared caches, built once and read by every controller."""
+
+    pods: Cache[Pod]
+    replicasets: Cache[ReplicaSet]
+    deployments: Cache[Deployment]
+    nodes: Cache[Node]
+    leases: Cache[Lease]  # node heartbeats in kube-node-lease
+
+    def add_standard_indexers(self) -> None:
+        for cache in (self.pods, self.replicasets, self.deployments):
+            cache.add_indexer(NAMESPACE_INDEX, _namespace_of)
+            cache.add_indexer(UID_INDEX, _uid_of)
+            cache.add_indexer(OWNER_UID_INDEX, _owner_uids)
+            cache.add_indexer(CONTROLLER_UID_INDEX, _controller_uid)
+        self.pods.add_indexer(NODE_INDEX, _node_of)
+
+
+@dataclass
+class ControllerContext:
+    """The small bundle a controller is constructed from."""
+
+    client: Client
+    informers: Informers
+    recorder_for: Callable[[str], Recorder]
+    clock: Clock
+
+
+def api_recorder(client: Any, host: str | None = None) -> Callable[[str], Recorder]:
+    """Events written through the API, one recorder (source component) per controller."""
+    return lambda component: EventRecorder(client, component, host)
+
+
+# --- index functions ----------------------------------------------------------------------------
+
+
+def _namespace_of(obj: TypedObject) -> list[str]:
+    return [obj.metadata.namespace or ""]  # type: ignore[attr-defined]
+
+
+def _uid_of(obj: TypedObject) -> list[str]:
+    uid = obj.metadata.uid  # type: ignore[attr-defined]
+    return [uid] if uid else []
+
+
+def _owner_uids(obj: TypedObject) -> list[str]:
+    return [ref.uid for ref in obj.metadata.owner_references or []]  # type: ignore[attr-defined]
+
+
+def _controller_uid(obj: TypedObject) -> list[str]:
+    ref = obj.metadata.controller_ref()  # type: ignore[attr-defined]
+    return [ref.uid] if ref is not None else []
+
+
+def _node_of(pod: Pod) -> list[str]:
+    return [pod.spec.node_name] if pod.spec.node_name else []
+
+
+# --- small helpers every controller needs -------------------------------------------------------
+
+
+def key_of(obj: Any) -> str:
+    """``namespace/name`` (or ``name`` for cluster-scoped objects), as informers key them."""
+    meta = obj.metadata
+    return f"{meta.namespace}/{meta.name}" if meta.namespace else str(meta.name)
+
+
+def rfc3339_at(seconds: float) -> str:
+    """An epoch instant as Kubernetes writes timestamps (``2026-11-26T02:45:24Z``)."""
+    return format_rfc3339(datetime.fromtimestamp(seconds, UTC))
+
+
+def split_key(key: str) -> tuple[str | None, str]:
+    namespace, _, name = key.rpartition("/")
+    return (namespace or None), name
+
+
+def controller_ref_to(owner: Any) -> OwnerReference:
+    """The ownerReference a controller puts on what it creates or adopts."""
+    return OwnerReference(api_version=owner.api_version, kind=owner.kind, name=owner.metadata.name,
+                          uid=owner.metadata.uid, controller=True, block_owner_deletion=True)
+
+
+def resolve_controller(cache: Cache[T], namespace: str | None, ref: OwnerReference | None, kind: str) -> T | None:
+    """The cached owner a controller reference points at, only when its uid matches."""
+    if ref is None or ref.kind != kind:
+        return None
+    owner = cache.get(f"{namespace}/{ref.name}" if namespace else ref.name)
+    if owner is None or owner.metadata.uid != ref.uid:  # type: ignore[attr-defined]
+        return None
+    return owner

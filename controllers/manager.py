@@ -1,0 +1,112 @@
+"""The controller manager: shared informers, leader election, and every controller's workers.
+
+``run_controllers`` is what ``podvisor server`` runs in-process and ``podvisor controllers``
+runs alone; either way it is an ordinary API client. Only the Lease holder
+(``kube-system/podvisor-controller-manager``) runs controllers, so two managers never act at
+once. Each leadership term builds its informers and controllers afresh: a term that ends (lease
+lost) leaves no queue, expectation or timer behind to act on a stale view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from apimachinery.client import ApiClient
+from apimachinery.informer import Informer
+from apimachinery.models.apps import Deployment, Lease, ReplicaSet
+from apimachinery.models.core import Node, Pod
+from apimachinery.timeutil import SystemClock
+from apimachinery.workqueue import WorkQueue, run_worker
+from controllers.base import ControllerContext, Informers, api_recorder
+from controllers.deployment import DeploymentController
+from controllers.garbagecollector import GarbageCollector
+from controllers.leaderelection import LeaderElector
+from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
+from controllers.replicaset import ReplicaSetController
+from controllers.tainteviction import TaintEvictionController
+
+log = logging.getLogger("podvisor.controllers")
+
+LEASE_NAME = "podvisor-controller-manager"
+LEASE_NAMESPACE_SYSTEM = "kube-system"
+SYNC_TIMEOUT = 60.0
+
+
+class Controller(Protocol):
+    name: str
+    workers: int
+    queue: Any
+
+    async def sync(self, key: str) -> None: ...
+
+
+def build_informers(client: ApiClient) -> tuple[Informers, list[Informer[Any]]]:
+    """The shared caches (with their standard indexes) and the informers to run."""
+    pods = Informer(client, Pod)
+    replicasets = Informer(client, ReplicaSet)
+    deployments = Informer(client, Deployment)
+    nodes = Informer(client, Node)
+    leases = Informer(client, Lease, namespace=LEASE_NAMESPACE)
+    informers = Informers(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes, leases=leases)
+    informers.add_standard_indexers()
+    return informers, [pods, replicasets, deployments, nodes, leases]
+
+
+def build_controllers(ctx: ControllerContext, *, node_grace_period: float) -> list[Controller]:
+    return [
+        ReplicaSetController(ctx),
+        DeploymentController(ctx),
+        GarbageCollector(ctx),
+        NodeLifecycleController(ctx, grace_period=node_grace_period),
+        TaintEvictionController(ctx),
+    ]
+
+
+async def run_term(client: ApiClient, *, node_grace_period: float) -> None:
+    """One leadership term: informers, then controllers' workers, until cancelled."""
+    informers, runnable = build_informers(client)
+    ctx = ControllerContext(client=client, informers=informers, recorder_for=api_recorder(client, socket.gethostname()),
+                            clock=SystemClock())
+    controllers = build_controllers(ctx, node_grace_period=node_grace_period)
+    tasks = [asyncio.create_task(inf.run(), name=f"informer-{inf.rt.plural}") for inf in runnable]
+    try:
+        await asyncio.gather(*(inf.wait_synced(SYNC_TIMEOUT) for inf in runnable))
+        log.info("caches synced; starting %s", ", ".join(c.name for c in controllers))
+        for controller in controllers:
+            for n in range(controller.workers):
+                tasks.append(asyncio.create_task(run_worker(controller.queue, controller.sync, name=controller.name),
+                                                 name=f"{controller.name}-{n}"))
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for controller in controllers:
+            if isinstance(controller.queue, WorkQueue):
+                await controller.queue.shut_down()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def run_controllers(kubeconfig: Path, *, node_grace_period: float, eviction_timeout: float,
+                          identity: str | None = None) -> None:
+    """Run the controller manager until cancelled.
+
+    ``eviction_timeout`` is the apiserver's default toleration of unreachable/not-ready nodes;
+    the controllers read each pod's own tolerations, so it is only logged here."""
+    client = ApiClient.from_kubeconfig(kubeconfig, user_agent="podvisor-controller-manager")
+    identity = identity or f"{socket.gethostname()}_{uuid.uuid4()}"
+    log.info("controller manager %s: node grace period %.1fs, eviction timeout %.1fs",
+             identity, node_grace_period, eviction_timeout)
+    elector = LeaderElector(client, LEASE_NAMESPACE_SYSTEM, LEASE_NAME, identity)
+    leading: Callable[[], Awaitable[None]] = lambda: run_term(client, node_grace_period=node_grace_period)  # noqa: E731
+    try:
+        await elector.run(leading)
+    finally:
+        with contextlib.suppress(Exception):
+            await client.close()

@@ -1,0 +1,322 @@
+"""The ReplicaSet controller: keep ``spec.replicas`` active pods matching the selector.
+
+One idempotent ``sync(key)``: re-read the ReplicaSet from the cache, claim its pods (adopt matching
+orphans, release pods whose labels drifted), remove its finished pods, create or delete the
+difference, then write the status computed by the pure :func:`calculate_status` when it changed.
+
+Two Kubernetes safeguards keep the counting honest while informers lag behind our own writes:
+*expectations* (no second round of creations until the first is observed) and *slow start*
+(create in batches of 1, 2, 4, ... and stop at the first error, so a quota or admission failure
+costs one request, not five hundred). Errors propagate so the work queue retries with back-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from apimachinery.errors import ApiError
+from apimachinery.events import NORMAL, WARNING
+from apimachinery.models.apps import ReplicaSet, ReplicaSetStatus
+from apimachinery.models.core import Pod
+from apimachinery.models.meta import Condition, ObjectMeta
+from apimachinery.selectors import LabelSelector, selector_from_model
+from apimachinery.workqueue import WorkQueue
+from controllers import podutil
+from controllers.base import (
+    CONTROLLER_UID_INDEX,
+    NAMESPACE_INDEX,
+    ControllerContext,
+    Queue,
+    controller_ref_to,
+    key_of,
+    resolve_controller,
+    rfc3339_at,
+)
+from controllers.expectations import Expectations
+from controllers.ownership import claim, plan_claims
+
+log = logging.getLogger(__name__)
+
+BURST_REPLICAS = 500
+REPLICA_FAILURE = "ReplicaFailure"
+FAILED_CREATE, FAILED_DELETE = "FailedCreate", "FailedDelete"
+
+
+def calculate_status(
+    rs: ReplicaSet, pods: list[Pod], *, now: float, failure: tuple[str, str] | None = None
+) -> ReplicaSetStatus:
+    """The status the ReplicaSet should show for these (active, owned) pods at ``now``.
+
+    ``failure`` is (reason, message) of a failed create/delete round: it sets the ReplicaFailure
+    condition, and a clean round removes it.
+    """
+    template_labels = (rs.spec.template.metadata.labels if rs.spec.template and rs.spec.template.metadata else None) or {}
+    min_ready = rs.spec.min_ready_seconds or 0
+    labeled = sum(1 for p in pods if all((p.metadata.labels or {}).get(k) == v for k, v in template_labels.items()))
+    ready = [p for p in pods if podutil.is_ready(p)]
+    available = sum(1 for p in ready if podutil.is_available(p, min_ready, now))
+    old = rs.status or ReplicaSetStatus()
+    conditions = [c for c in old.conditions or [] if c.type != REPLICA_FAILURE]
+    if failure is not None:
+        existing = next((c for c in old.conditions or [] if c.type == REPLICA_FAILURE), None)
+        conditions.append(existing or Condition(type=REPLICA_FAILURE, status="True", reason=failure[0],
+                                                message=failure[1], last_transition_time=rfc3339_at(now)))
+    return ReplicaSetStatus(
+        replicas=len(pods),
+        fully_labeled_replicas=labeled or None,
+        ready_replicas=len(ready) or None,
+        available_replicas=available or None,
+        observed_generation=rs.metadata.generation,
+        conditions=conditions or None,
+    )
+
+
+class ManageError(Exception):
+    def __init__(self, reason: str, cause: ApiError) -> None:
+        super().__init__(str(cause))
+        self.reason = reason
+        self.cause = cause
+
+
+async def slow_start_batch(count: int, *, initial: int, fn: Callable[[], Awaitable[None]]) -> tuple[int, ApiError | None]:
+    """Call ``fn`` ``count`` times in growing concurrent batches; stop after a failing batch.
+
+    Returns (successes, first error)."""
+    done, batch = 0, min(count, initial)
+    while batch > 0:
+        results = await asyncio.gather(*(fn() for _ in range(batch)), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        done += batch - len(errors)
+        if errors:
+            first = errors[0]
+            if not isinstance(first, ApiError):
+                raise first
+            return done, first
+        batch = min(2 * batch, count - done)
+    return done, None
+
+
+class ReplicaSetController:
+    name = "replicaset-controller"
+    workers = 5
+
+    def __init__(self, ctx: ControllerContext, *, queue: Queue | None = None, burst: int = BURST_REPLICAS) -> None:
+        self.client = ctx.client
+        self.clock = ctx.clock
+        self.pods = ctx.informers.pods
+        self.replicasets = ctx.informers.replicasets
+        self.recorder = ctx.recorder_for(self.name)
+        self.queue: Queue = queue if queue is not None else WorkQueue()
+        self.burst = burst
+        self.expectations = Expectations(ctx.clock)
+        self.replicasets.add_handler(self._enqueue, lambda old, new: self._enqueue(new), self._on_rs_delete)
+        self.pods.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
+
+    # -- event handlers: they only enqueue keys (and record what expectations observed) --------
+
+    def _enqueue(self, rs: ReplicaSet) -> None:
+        self.queue.add(key_of(rs))
+
+    def _on_rs_delete(self, rs: ReplicaSet) -> None:
+        self.expectations.forget(key_of(rs))
+        self.queue.add(key_of(rs))
+
+    def _owner_of(self, pod: Pod) -> ReplicaSet | None:
+        return resolve_controller(self.replicasets, pod.metadata.namespace, pod.metadata.controller_ref(), "ReplicaSet")
+
+    def _matching(self, pod: Pod) -> list[ReplicaSet]:
+        """ReplicaSets that could adopt this orphan."""
+        return [rs for rs in self.replicasets.list()
+                if rs.metadata.namespace == pod.metadata.namespace
+                and selector_from_model(rs.spec.selector).matches(pod.metadata.labels)]
+
+    def _on_pod_add(self, pod: Pod) -> None:
+        owner = self._owner_of(pod)
+        if owner is not None:
+            self.expectations.creation_observed(key_of(owner))
+        if pod.metadata.deletion_timestamp is not None:
+            self._on_pod_delete(pod)
+        elif owner is not None:
+            self._enqueue(owner)
+        elif pod.metadata.controller_ref() is None:
+            for rs in self._matching(pod):
+                self._enqueue(rs)
+
+    def _on_pod_update(self, old: Pod, new: Pod) -> None:
+        if old.metadata.resource_version == new.metadata.resource_version:
+            return
+        if new.metadata.deletion_timestamp is not None:
+            self._on_pod_delete(new)
+            if old.metadata.labels != new.metadata.labels:
+                self._on_pod_delete(old)
+            return
+        old_owner, new_owner = self._owner_of(old), self._owner_of(new)
+        if old_owner is not None and (new_owner is None or key_of(old_owner) != key_of(new_owner)):
+            self._enqueue(old_owner)
+        if new_owner is not None:
+            self._enqueue(new_owner)
+            min_ready = new_owner.spec.min_ready_seconds or 0
+            if min_ready and not podutil.is_ready(old) and podutil.is_ready(new):
+                self.queue.add_after(key_of(new_owner), min_ready + 1)  # re-check availability
+        elif new.metadata.controller_ref() is None:
+            for rs in self._matching(new):
+                self._enqueue(rs)
+
+    def _on_pod_delete(self, pod: Pod) -> None:
+        owner = self._owner_of(pod)
+        if owner is not None:
+            self.expectations.deletion_observed(key_of(owner), key_of(pod))
+            self._enqueue(owner)
+
+    # -- sync ----------------------------------------------------------------------------------
+
+    async def sync(self, key: str) -> None:
+        """Bring the ReplicaSet's active pods to spec.replicas, then record what was observed."""
+        cached = self.replicasets.get(key)
+        if cached is None:
+            self.expectations.forget(key)
+            return  # deleted; the garbage collector removes its pods
+        rs = cached.model_copy(deep=True)
+        needs_sync = self.expectations.satisfied(key)
+        selector = selector_from_model(rs.spec.selector)
+        pods = await self._claim_pods(rs, selector)
+        failure: ManageError | None = None
+        if needs_sync and rs.metadata.deletion_timestamp is None:
+            try:
+                await self._manage_replicas(rs, pods)
+            except ManageError as err:
+                failure = err
+        active = [p for p in pods if podutil.is_active(p)]
+        status = calculate_status(rs, active, now=self.clock.time(),
+                                  failure=(failure.reason, str(failure.cause)) if failure else None)
+        updated = await self._write_status(rs, status)
+        if failure is not None:
+            raise failure.cause
+        self._requeue_for_availability(key, updated)
+
+    async def _claim_pods(self, rs: ReplicaSet, selector: LabelSelector) -> list[Pod]:
+        """Owned pods (terminal ones included), after adopting orphans and releasing mismatches."""
+        namespace_pods = self.pods.by_index(NAMESPACE_INDEX, rs.metadata.namespace or "")
+        owned = [p for p in self.pods.by_index(CONTROLLER_UID_INDEX, rs.metadata.uid or "")
+                 if p.metadata.namespace == rs.metadata.namespace]
+        orphans = [p for p in namespace_pods if p.metadata.controller_ref() is None and podutil.is_active(p)]
+        plan = plan_claims(rs, selector, [*owned, *orphans])
+        return await claim(self.client, rs, plan)
+
+    async def _manage_replicas(self, rs: ReplicaSet, pods: list[Pod]) -> None:
+        await self._delete_finished(rs, [p for p in pods if podutil.is_terminal(p)])
+        active = [p for p in pods if podutil.is_active(p)]
+        diff = len(active) - (rs.spec.replicas if rs.spec.replicas is not None else 1)
+        if diff < 0:
+            await self._create_pods(rs, min(-diff, self.burst))
+        elif diff > 0:
+            await self._delete_pods(rs, active, min(diff, self.burst))
+
+    async def _create_pods(self, rs: ReplicaSet, count: int) -> None:
+        key = key_of(rs)
+        self.expectations.expect_creations(key, count)
+        created, error = await slow_start_batch(count, initial=1, fn=lambda: self._create_pod(rs))
+        for _ in range(count - created):
+            self.expectations.creation_observed(key)  # those will never show up
+        if error is not None:
+            raise ManageError(FAILED_CREATE, error)
+
+    async def _create_pod(self, rs: ReplicaSet) -> None:
+        pod = pod_from_template(rs)
+        try:
+            made = await self.client.create(pod, rs.metadata.namespace)
+        except ApiError as err:
+            self.recorder.event(rs, WARNING, FAILED_CREATE, f"Error creating: {err.message}")
+            raise
+        self.recorder.event(rs, NORMAL, "SuccessfulCreate", f"Created pod: {made.metadata.name}")
+
+    async def _delete_pods(self, rs: ReplicaSet, active: list[Pod], count: int) -> None:
+        key = key_of(rs)
+        victims = podutil.pods_to_delete(active, self._related_pods(rs), count)
+        self.expectations.expect_deletions(key, [key_of(p) for p in victims])
+        results = await asyncio.gather(*(self._delete_pod(rs, p) for p in victims), return_exceptions=True)
+        errors = []
+        for pod, result in zip(victims, results, strict=True):
+            if isinstance(result, BaseException):
+                self.expectations.deletion_observed(key, key_of(pod))
+                if not (isinstance(result, ApiError) and result.code == 404):
+                    errors.append(result)
+        if errors:
+            first = errors[0]
+            if not isinstance(first, ApiError):
+                raise first
+            raise ManageError(FAILED_DELETE, first)
+
+    async def _delete_pod(self, rs: ReplicaSet, pod: Pod) -> None:
+        try:
+            await self.client.delete(Pod, pod.metadata.name or "", pod.metadata.namespace,
+                                     preconditions={"uid": pod.metadata.uid or ""})
+        except ApiError as err:
+            if err.code != 404:
+                self.recorder.event(rs, WARNING, FAILED_DELETE, f"Error deleting: {err.message}")
+            raise
+        self.recorder.event(rs, NORMAL, "SuccessfulDelete", f"Deleted pod: {pod.metadata.name}")
+
+    async def _delete_finished(self, rs: ReplicaSet, finished: list[Pod]) -> None:
+        """Pods that ended (Succeeded/Failed) are removed; replacements are counted separately."""
+        for pod in finished:
+            if pod.metadata.deletion_timestamp is not None:
+                continue
+            try:
+                await self._delete_pod(rs, pod)
+            except ApiError as err:
+                if err.code not in (404, 409):
+                    raise
+
+    def _related_pods(self, rs: ReplicaSet) -> list[Pod]:
+        """Active pods of this ReplicaSet and of its siblings (same owning Deployment)."""
+        owner = rs.metadata.controller_ref()
+        siblings = [rs]
+        if owner is not None:
+            siblings = [s for s in self.replicasets.by_index(CONTROLLER_UID_INDEX, owner.uid)
+                        if s.metadata.namespace == rs.metadata.namespace]
+        pods: list[Pod] = []
+        for sibling in siblings:
+            pods.extend(self.pods.by_index(CONTROLLER_UID_INDEX, sibling.metadata.uid or ""))
+        return [p for p in pods if podutil.is_active(p)]
+
+    async def _write_status(self, rs: ReplicaSet, status: ReplicaSetStatus) -> ReplicaSet:
+        """Write when changed; on a conflict (our cache lags our own last write) re-read once."""
+        for attempt in range(2):
+            if rs.status is not None and status == rs.status:
+                return rs
+            rs.status = status
+            try:
+                return await self.client.replace_status(rs)
+            except ApiError as err:
+                if err.code != 409 or attempt:
+                    raise
+                rs = await self.client.get(ReplicaSet, rs.metadata.name or "", rs.metadata.namespace)
+        return rs
+
+    def _requeue_for_availability(self, key: str, rs: ReplicaSet) -> None:
+        """Ready pods become available minReadySeconds later; look again then."""
+        status = rs.status or ReplicaSetStatus()
+        min_ready = rs.spec.min_ready_seconds or 0
+        desired = rs.spec.replicas if rs.spec.replicas is not None else 1
+        if min_ready > 0 and (status.ready_replicas or 0) == desired and (status.available_replicas or 0) != desired:
+            self.queue.add_after(key, float(min_ready))
+
+
+def pod_from_template(rs: ReplicaSet) -> Pod:
+    """A new pod of the ReplicaSet: its template, ``<rs>-<5 random chars>``, controlled by it."""
+    template = rs.spec.template
+    if template is None:
+        raise ApiError(422, "Invalid", f"replicaset {rs.metadata.name} has no pod template")
+    template_meta = template.metadata or ObjectMeta()
+    meta = ObjectMeta(
+        generate_name=f"{rs.metadata.name}-",
+        namespace=rs.metadata.namespace,
+        labels=dict(template_meta.labels) if template_meta.labels else None,
+        annotations=dict(template_meta.annotations) if template_meta.annotations else None,
+        finalizers=list(template_meta.finalizers) if template_meta.finalizers else None,
+        owner_references=[controller_ref_to(rs)],
+    )
+    return Pod(metadata=meta, spec=template.spec.model_copy(deep=True))

@@ -1,0 +1,245 @@
+"""The node agent's entry points: ``run_kubelet`` (one real node) and ``run_hollow_kubelets``.
+
+``Kubelet`` wires one node from injected parts (API client, runtime, pod informer, clock), so
+the same class runs a real node on Docker and a hollow node on the in-memory runtime. Start-up
+order matters for re-adoption after a restart: subscribe to runtime events, then learn the
+desired pods, and only then treat unknown containers as orphans.
+
+Shutdown (cancellation) stops the kubelet's own tasks and leaves the containers running: a
+restarted kubelet finds them by label and adopts them without restarting any.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass, field, replace
+
+from apimachinery.client import ApiClient
+from apimachinery.events import EventRecorder
+from apimachinery.informer import Informer
+from apimachinery.kubeconfig import load_kubeconfig
+from apimachinery.models.core import Node, Pod
+from apimachinery.timeutil import Clock, SystemClock
+from kubelet import naming
+from kubelet.config import KubeletConfig
+from kubelet.context import ClientPodApi, NodeContext
+from kubelet.images import ImageManager
+from kubelet.node import MachineInfo, NodeAgent, node_status
+from kubelet.podmanager import PodManager
+from kubelet.runtime.base import ContainerRuntime, ContainerRuntimeError
+from kubelet.sandbox import ensure_pause_image
+from kubelet.server import NodeLogs, bind_socket, create_app, serve
+from kubelet.threads import InlineRunner, Runner, ThreadRunner
+
+log = logging.getLogger(__name__)
+_STARTUP_RETRY = 1.0
+
+
+@dataclass
+class Kubelet:
+    """One node: registration and heartbeat, the pod sync loop, runtime events and relists."""
+
+    cfg: KubeletConfig
+    client: ApiClient
+    runtime: ContainerRuntime
+    run: Runner
+    pods: Informer[Pod]
+    clock: Clock = field(default_factory=SystemClock)
+    machine: MachineInfo = field(default_factory=MachineInfo.detect)
+    watch_runtime_events: bool = True
+    port: int = 0
+    ctx: NodeContext = field(init=False)
+    manager: PodManager = field(init=False)
+    agent: NodeAgent = field(init=False)
+
+    def __post_init__(self) -> None:
+        recorder = EventRecorder(self.client, "kubelet", host=self.cfg.node_name)
+        images = ImageManager(runtime=self.runtime, run=self.run, clock=self.clock.monotonic,
+                              pull_failure_memory=self.cfg.pull_failure_memory)
+        self.ctx = NodeContext(cfg=self.cfg, runtime=self.runtime, run=self.run,
+                               api=ClientPodApi(self.client, recorder), images=images, clock=self.clock,
+                               lookup=self.pods.get)
+        self.manager = PodManager(self.ctx)
+
+    def logs_for(self, namespace: str, name: str) -> NodeLogs | None:
+        pod = self.pods.get(f"{namespace}/{name}")
+        if pod is not None and pod.spec.node_name not in (None, self.cfg.node_name):
+            return None
+        return NodeLogs(node=self.cfg.node_name, runtime=self.runtime, run=self.run, pod=pod)
+
+    async def prepare(self) -> None:
+        """Everything before pods: runtime facts, the Node, the network and the sandbox image."""
+        version = await self.run(self.runtime.version)
+        self.ctx.runtime_scheme = version.split("://", 1)[0] or "docker"
+        status = node_status(machine=self.machine, address=self.cfg.address, port=self.port,
+                             runtime_version=version, max_pods=self.cfg.max_pods)
+        self.agent = NodeAgent(
+            client=self.client, name=self.cfg.node_name, status=lambda: status, clock=self.clock,
+            lease_interval=self.cfg.lease_interval, lease_duration=self.cfg.lease_duration,
+            status_interval=self.cfg.node_status_interval, labels=self._node_labels(),
+        )
+        await _retry(self.agent.register, what=f"register node {self.cfg.node_name}")
+        network = naming.network_name(self.cfg.node_name)
+        await self.run(self.runtime.ensure_network, network, naming.node_labels(self.cfg.node_name))
+        await ensure_pause_image(self.ctx)
+
+    def _node_labels(self) -> dict[str, str]:
+        arch = self.machine.architecture
+        return {"kubernetes.io/hostname": self.cfg.node_name, "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": arch, "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": arch,
+                **self.machine.extra_labels}
+
+    def start_pods(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Hook the pod informer to the sync loop (its cached pods get workers at once)."""
+        self.pods.add_handler(self.manager.on_pod, self.manager.on_pod_update, self.manager.on_pod_deleted)
+        if self.watch_runtime_events:
+            tasks.append(asyncio.create_task(self.manager.pump_events(), name="runtime-events"))
+
+    async def adopt(self, tasks: list[asyncio.Task[None]]) -> None:
+        """After the desired pods are known: orphans get torn down, then relist periodically."""
+        self.manager.ready = True
+        await _retry(self.manager.relist, what="list the node's containers")
+        tasks.append(asyncio.create_task(self.manager.relist_forever(self.cfg.relist_interval), name="relist"))
+        tasks.append(asyncio.create_task(self.agent.run(), name="node-heartbeat"))
+
+    async def stop(self) -> None:
+        await self.manager.stop()
+
+
+async def _retry(fn, *, what: str) -> None:  # type: ignore[no-untyped-def]
+    """Start-up steps wait for the apiserver and the runtime instead of failing the kubelet."""
+    delay = _STARTUP_RETRY
+    while True:
+        try:
+            await fn()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # noqa: BLE001 - anything transient at start-up
+            log.warning("cannot %s yet: %s; retrying in %.0fs", what, err, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+async def run_kubelet(cfg: KubeletConfig) -> None:
+    """Run one node on Docker until cancelled."""
+    from kubelet.runtime.docker import DockerRuntime
+
+    client = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent=f"kubelet/{cfg.node_name}")
+    token = load_kubeconfig(cfg.kubeconfig).token or None
+    runtime = DockerRuntime(cfg.docker_host)
+    runner = ThreadRunner()
+    sock = bind_socket(cfg.address, cfg.port)
+    pods: Informer[Pod] = Informer(client, Pod, field_selector=f"spec.nodeName={cfg.node_name}")
+    kubelet = Kubelet(cfg=cfg, client=client, runtime=runtime, run=runner, pods=pods, port=sock.getsockname()[1])
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        await kubelet.prepare()
+        app = create_app(resolve=kubelet.logs_for, token=token)
+        tasks.append(asyncio.create_task(serve(app, sock), name="kubelet-api"))
+        tasks.append(asyncio.create_task(_watch_own_node(client, kubelet), name="node-watch"))
+        kubelet.start_pods(tasks)
+        tasks.append(asyncio.create_task(pods.run(), name="pod-informer"))
+        await pods.wait_synced()
+        await kubelet.adopt(tasks)
+        log.info("kubelet %s ready (API on %s:%d)", cfg.node_name, cfg.address, kubelet.port)
+        await asyncio.Event().wait()
+    finally:
+        await _shutdown(tasks, kubelet)
+        await client.close()
+        runner.shutdown()
+        runtime.close()
+        sock.close()
+
+
+async def _watch_own_node(client: ApiClient, kubelet: Kubelet) -> None:
+    """Re-register at once if someone deletes this Node."""
+    nodes: Informer[Node] = Informer(client, Node, field_selector=f"metadata.name={kubelet.cfg.node_name}")
+    nodes.add_handler(on_delete=lambda _node: kubelet.agent.node_deleted())
+    await nodes.run()
+
+
+async def _shutdown(tasks: list[asyncio.Task[None]], *kubelets: Kubelet) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for kubelet in kubelets:
+        with contextlib.suppress(Exception):
+            await kubelet.stop()
+
+
+async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
+    """Simulate ``count`` nodes ``{node_name}-{i}`` in this process (kubemark's hollow nodes).
+
+    Shaped to scale to about 1000 nodes and 30000 pods: one pod informer (one watch) for all
+    nodes, routed by ``spec.nodeName``; one in-memory runtime per node, called inline (no
+    threads); no runtime event threads (fake containers only change when told, and the
+    relist catches that); one API client and one log server shared by all nodes.
+    """
+    from kubelet.hollow import HollowRuntime
+
+    client = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", max_connections=200)
+    token = load_kubeconfig(cfg.kubeconfig).token or None
+    sock = bind_socket(cfg.address, cfg.port)
+    pods: Informer[Pod] = Informer(client, Pod)
+    machine = MachineInfo.detect()
+    kubelets: dict[str, Kubelet] = {}
+    for i in range(count):
+        node_cfg = replace(cfg, node_name=f"{cfg.node_name}-{i}", hollow=True)
+        kubelets[node_cfg.node_name] = Kubelet(
+            cfg=node_cfg, client=client, runtime=HollowRuntime(), run=InlineRunner(), pods=pods, machine=machine,
+            watch_runtime_events=False, port=sock.getsockname()[1],
+        )
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        await asyncio.gather(*(k.prepare() for k in kubelets.values()))
+        tasks.append(asyncio.create_task(serve(create_app(resolve=_hollow_resolver(pods, kubelets), token=token), sock)))
+        pods.add_handler(*_route(kubelets))
+        tasks.append(asyncio.create_task(pods.run(), name="pod-informer"))
+        await pods.wait_synced()
+        for kubelet in kubelets.values():
+            await kubelet.adopt(tasks)
+            await asyncio.sleep(random.uniform(0, 0.01))  # spread the heartbeats
+        log.info("%d hollow kubelets ready", count)
+        await asyncio.Event().wait()
+    finally:
+        await _shutdown(tasks, *kubelets.values())
+        await client.close()
+        sock.close()
+
+
+def _route(kubelets: dict[str, Kubelet]):  # type: ignore[no-untyped-def]
+    """Informer handlers that hand each pod event to the kubelet of the pod's node only."""
+
+    def manager(pod: Pod) -> PodManager | None:
+        kubelet = kubelets.get(pod.spec.node_name or "")
+        return kubelet.manager if kubelet is not None else None
+
+    def on_add(pod: Pod) -> None:
+        if (m := manager(pod)) is not None:
+            m.on_pod(pod)
+
+    def on_update(old: Pod, new: Pod) -> None:
+        if (m := manager(new)) is not None:
+            m.on_pod(new)
+
+    def on_delete(pod: Pod) -> None:
+        if (m := manager(pod)) is not None:
+            m.on_pod_deleted(pod)
+
+    return on_add, on_update, on_delete
+
+
+def _hollow_resolver(pods: Informer[Pod], kubelets: dict[str, Kubelet]):  # type: ignore[no-untyped-def]
+    def resolve(namespace: str, name: str) -> NodeLogs | None:
+        pod = pods.get(f"{namespace}/{name}")
+        kubelet = kubelets.get(pod.spec.node_name or "") if pod is not None else None
+        return kubelet.logs_for(namespace, name) if kubelet is not None else None
+
+    return resolve
+
+
+__all__ = ["Kubelet", "KubeletConfig", "run_hollow_kubelets", "run_kubelet", "ContainerRuntimeError"]

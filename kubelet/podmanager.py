@@ -1,0 +1,135 @@
+"""The node's sync loop: one worker per pod uid, woken by the pod informer, runtime events and relists.
+
+* Pod informer events (``spec.nodeName=<node>``) create the pod's worker on first sight and
+  wake it on every change, so a new pod starts without waiting for any timer.
+* Runtime events ("die", "oom", ...) arrive from a thread and wake the worker of the pod
+  named in the container's labels.
+* Every ``relist_interval`` seconds the node's containers are listed: workers are woken (an
+  event may have been missed) and containers whose pod no longer exists get a worker that
+  finds no pod and tears them down. Containers without the node's labels are never listed,
+  so never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+from collections.abc import Iterable
+
+from apimachinery.informer import object_key
+from apimachinery.models.core import Pod
+from kubelet import naming
+from kubelet.context import NodeContext
+from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, RuntimeEvent
+from kubelet.worker import PodWorker
+
+log = logging.getLogger(__name__)
+_EVENT_RESUBSCRIBE = 1.0
+
+
+class PodManager:
+    def __init__(self, ctx: NodeContext) -> None:
+        self.ctx = ctx
+        self.workers: dict[str, PodWorker] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.ready = False  # set once desired pods are known: before that, no container is an orphan
+
+    # -- wiring ------------------------------------------------------------------------------
+
+    def on_pod(self, pod: Pod) -> None:
+        """Informer add/update: make sure the pod has a worker, and wake it."""
+        if pod.spec.node_name != self.ctx.node or not pod.metadata.uid:
+            return
+        self.worker_for(object_key(pod), pod.metadata.uid).wake()
+
+    def on_pod_update(self, _old: Pod, new: Pod) -> None:
+        self.on_pod(new)
+
+    def on_pod_deleted(self, pod: Pod) -> None:
+        worker = self.workers.get(pod.metadata.uid or "")
+        if worker is not None:
+            worker.wake()
+
+    def on_runtime_event(self, event: RuntimeEvent) -> None:
+        worker = self.workers.get(event.labels.get(naming.POD_UID, ""))
+        if worker is not None:
+            worker.wake()
+
+    def worker_for(self, key: str, uid: str) -> PodWorker:
+        worker = self.workers.get(uid)
+        if worker is None:
+            worker = PodWorker(self.ctx, key=key, uid=uid)
+            self.workers[uid] = worker
+            task = asyncio.get_running_loop().create_task(worker.run(), name=f"pod-worker {key}")
+            self._tasks[uid] = task
+            task.add_done_callback(functools.partial(self._finished, uid))
+        return worker
+
+    def _finished(self, uid: str, _task: object = None) -> None:
+        self.workers.pop(uid, None)
+        self._tasks.pop(uid, None)
+
+    # -- relist --------------------------------------------------------------------------------
+
+    async def relist(self) -> None:
+        """Wake every worker; give containers of vanished pods a worker that removes them."""
+        containers = await self.ctx.run(self.ctx.runtime.list_containers, naming.node_labels(self.ctx.node))
+        self.adopt(containers)
+        for worker in list(self.workers.values()):
+            worker.wake()
+
+    def adopt(self, containers: Iterable[ContainerInfo]) -> None:
+        for info in containers:
+            uid = naming.pod_uid_of(info)
+            if not uid or uid in self.workers or not self.ready:
+                continue
+            key = f"{info.labels.get(naming.POD_NAMESPACE, '')}/{info.labels.get(naming.POD_NAME, '')}"
+            self.worker_for(key, uid).wake()
+
+    async def relist_forever(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.relist()
+            except ContainerRuntimeError as err:
+                log.warning("relist failed: %s", err)
+
+    # -- runtime events ------------------------------------------------------------------------
+
+    async def pump_events(self) -> None:
+        """Forward runtime events from a thread to the loop; resubscribe (and relist) when the stream ends."""
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+        try:
+            while True:
+                subscribed = asyncio.Event()
+                thread = loop.run_in_executor(None, self._read_events, loop, stop, subscribed)
+                await thread
+                await asyncio.sleep(_EVENT_RESUBSCRIBE)
+                if subscribed.is_set():
+                    await self.relist()
+        finally:
+            stop.set()
+
+    def _read_events(self, loop: asyncio.AbstractEventLoop, stop: threading.Event, subscribed: asyncio.Event) -> None:
+        try:
+            stream = self.ctx.runtime.events(naming.node_labels(self.ctx.node), stop)
+            loop.call_soon_threadsafe(subscribed.set)
+            for event in stream:
+                loop.call_soon_threadsafe(self.on_runtime_event, event)
+        except ContainerRuntimeError as err:
+            if not stop.is_set():
+                log.warning("runtime event stream ended: %s", err)
+        except RuntimeError:  # the loop closed under us during shutdown
+            stop.set()
+
+    async def stop(self) -> None:
+        """Stop all workers (containers keep running; a restarted kubelet adopts them)."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for worker in list(self.workers.values()):
+            worker.supervision.stop()

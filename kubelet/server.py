@@ -1,0 +1,196 @@
+"""The kubelet's HTTP API: container logs (proxied by the apiserver) and health.
+
+``GET /containerLogs/{namespace}/{pod}/{container}`` takes the query parameters of
+``pods/{name}/log`` (follow, tailLines, timestamps, sinceSeconds, sinceTime, previous,
+limitBytes) and answers text/plain, streaming when following. Which container: the one the
+pod's status names (``containerID``, or ``lastState.terminated.containerID`` with
+``previous``), exactly what ``kubectl logs`` would show; without a status, the newest attempt
+(or the one before it). Requests must carry ``Authorization: Bearer <node token>``; the
+apiserver sends that token when it proxies.
+
+The server is a small FastAPI app served by uvicorn inside the kubelet's event loop, without
+uvicorn's signal handling: the kubelet's owner decides when to stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from starlette.concurrency import iterate_in_threadpool
+
+from apimachinery.errors import ApiError, bad_request
+from apimachinery.models.core import ContainerStatus, Pod
+from apimachinery.timeutil import parse_time
+from kubelet import naming
+from kubelet.runtime.base import ContainerInfo, ContainerRuntime
+from kubelet.threads import Runner
+
+
+@dataclass(frozen=True)
+class NodeLogs:
+    """Where one pod's logs are: its node, that node's runtime, and the pod as last seen."""
+
+    node: str
+    runtime: ContainerRuntime
+    run: Runner
+    pod: Pod | None
+
+
+#: (namespace, pod name) -> where its logs are; None when no node served here runs the pod.
+LogResolver = Callable[[str, str], NodeLogs | None]
+
+
+def create_app(*, resolve: LogResolver, token: str | None) -> FastAPI:
+    """The API of one kubelet, or of many hollow ones (``resolve`` picks the node by pod)."""
+    app = FastAPI(title="podvisor kubelet", openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, err: ApiError) -> JSONResponse:
+        return JSONResponse(err.status(), status_code=err.code)
+
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next: Any) -> Any:
+        if request.url.path != "/healthz" and token is not None:
+            header = request.headers.get("authorization", "")
+            if not secrets.compare_digest(header.encode(), f"Bearer {token}".encode()):
+                err = ApiError(401, "Unauthorized", "Unauthorized")
+                return JSONResponse(err.status(), status_code=401)
+        return await call_next(request)
+
+    @app.get("/healthz")
+    async def healthz() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    @app.get("/containerLogs/{namespace}/{pod}/{container}")
+    async def container_logs(namespace: str, pod: str, container: str, request: Request) -> StreamingResponse:
+        params = LogParams.parse(request.query_params)
+        where = resolve(namespace, pod)
+        if where is None:
+            raise ApiError(404, "NotFound", f'pod "{pod}" in namespace "{namespace}" is not on this node')
+        labels = {**naming.node_labels(where.node), naming.POD_NAMESPACE: namespace, naming.POD_NAME: pod,
+                  naming.CONTAINER: container}
+        found = await where.run(where.runtime.list_containers, labels)
+        target = choose_container(found, where.pod, container, previous=params.previous)
+        if target is None and params.previous:
+            raise bad_request(f'previous terminated container "{container}" in pod "{pod}" not found')
+        if target is None:
+            raise ApiError(404, "NotFound", f'container "{container}" in pod "{pod}" is not available')
+        lines = await where.run(where.runtime.logs, target.id, tail=params.tail, since=params.since,
+                          timestamps=params.timestamps, follow=params.follow)
+        return StreamingResponse(_limited(lines, params.limit_bytes), media_type="text/plain")
+
+    return app
+
+
+class LogParams:
+    """The query of a log request, validated."""
+
+    def __init__(self, *, follow: bool, tail: int | None, timestamps: bool, since: datetime | None,
+                 previous: bool, limit_bytes: int | None) -> None:
+        self.follow, self.tail, self.timestamps = follow, tail, timestamps
+        self.since, self.previous, self.limit_bytes = since, previous, limit_bytes
+
+    @classmethod
+    def parse(cls, query: Any) -> LogParams:
+        since: datetime | None = None
+        try:
+            if query.get("sinceSeconds"):
+                since = datetime.now(UTC) - timedelta(seconds=int(query["sinceSeconds"]))
+            elif query.get("sinceTime"):
+                since = parse_time(query["sinceTime"])
+            tail = int(query["tailLines"]) if query.get("tailLines") not in (None, "") else None
+            limit = int(query["limitBytes"]) if query.get("limitBytes") not in (None, "") else None
+        except ValueError as err:
+            raise bad_request(f"invalid log options: {err}") from None
+        return cls(follow=_flag(query.get("follow")), tail=tail, timestamps=_flag(query.get("timestamps")),
+                   since=since, previous=_flag(query.get("previous")), limit_bytes=limit)
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("true", "1", "yes")
+
+
+def choose_container(found: list[ContainerInfo], pod: Pod | None, name: str, *, previous: bool) -> ContainerInfo | None:
+    """The container ``kubectl logs [--previous]`` means, from the pod's status if it names one."""
+    if pod is not None:
+        found = [c for c in found if naming.pod_uid_of(c) == pod.metadata.uid] or found
+    by_id = {c.id: c for c in found}
+    status = _status_of(pod, name)
+    if status is not None:
+        if previous:
+            last = status.last_state.terminated if status.last_state is not None else None
+            wanted = last.container_id if last is not None else None
+        else:
+            wanted = status.container_id
+        match = by_id.get((wanted or "").split("://", 1)[-1])
+        if match is not None:
+            return match
+    attempts = sorted(found, key=naming.attempt_of, reverse=True)
+    index = 1 if previous else 0
+    return attempts[index] if len(attempts) > index else None
+
+
+def _status_of(pod: Pod | None, name: str) -> ContainerStatus | None:
+    if pod is None or pod.status is None:
+        return None
+    statuses = [*(pod.status.container_statuses or []), *(pod.status.init_container_statuses or [])]
+    return next((s for s in statuses if s.name == name), None)
+
+
+async def _limited(lines: Iterator[bytes], limit: int | None) -> AsyncIterator[bytes]:
+    sent = 0
+    iterator = iterate_in_threadpool(lines)
+    try:
+        async for line in iterator:
+            if limit is not None and sent + len(line) > limit:
+                yield line[: max(limit - sent, 0)]
+                return
+            sent += len(line)
+            yield line
+    finally:
+        with contextlib.suppress(Exception):
+            await iterator.aclose()  # type: ignore[attr-defined]
+        with contextlib.suppress(Exception):
+            close = getattr(lines, "close", None)
+            if close is not None:
+                close()
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without signal handlers: the kubelet runs inside someone else's process and loop."""
+
+    def install_signal_handlers(self) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind_socket(address: str, port: int) -> socket.socket:
+    """Bind now so the real port (``port`` 0 picks one) is known before the Node is registered."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((address, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(app: FastAPI, sock: socket.socket) -> None:
+    """Serve until cancelled."""
+    server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+    try:
+        await server.serve(sockets=[sock])
+    finally:
+        server.should_exit = True

@@ -1,0 +1,120 @@
+"""Watching a pod's running containers: probes, liveness kills, old attempts, the sandbox's end.
+
+Per running app container the worker starts one prober task per probe (liveness, readiness)
+bound to that container's id; a verdict change wakes the worker. A liveness failure is acted
+on here: event Killing, then a graceful stop in the background (the stop may take the whole
+grace period and must not block the worker); the exit that follows goes through the restart
+policy like any other. Old attempts are garbage: only the latest and the one before it (for
+``kubectl logs --previous``) are kept per container.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from apimachinery.models.core import Container, Pod
+from kubelet import naming
+from kubelet.context import NodeContext
+from kubelet.lifecycle import ContainerRecord, field_path
+from kubelet.probes import ProbeKind, Prober, ProbeTarget, run_probe
+from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ContainerState
+
+if TYPE_CHECKING:
+    from kubelet.worker import PodWorker
+
+log = logging.getLogger(__name__)
+KEEP_ATTEMPTS = 2  # the current container and the previous one
+
+
+class Supervision:
+    def __init__(self, ctx: NodeContext, worker: PodWorker) -> None:
+        self.ctx = ctx
+        self.worker = worker
+        self.killing: dict[str, asyncio.Task[None]] = {}
+
+    def supervise(
+        self, pod: Pod, container: Container, rec: ContainerRecord, info: ContainerInfo, sandbox: ContainerInfo
+    ) -> None:
+        """A running app container: adopt it, keep its probers, act on a failed liveness probe."""
+        if rec.started_id != info.id:
+            rec.tracker.on_start()  # started by an earlier kubelet, or the start raced a die event
+            rec.started_id = info.id
+        rec.waiting = None
+        rec.retry_at = None
+        if rec.probe_id != info.id:
+            self._start_probers(pod, container, rec, info, sandbox)
+        if rec.liveness_failed == info.id and info.id not in self.killing:
+            message = f"Container {container.name} failed liveness probe, will be restarted"
+            self.ctx.api.event(pod, "Normal", "Killing", message, field_path=field_path(pod, container))
+            grace = _grace(pod, container)
+            self.killing[info.id] = asyncio.get_running_loop().create_task(self._stop(info.id, grace))
+
+    def _start_probers(
+        self, pod: Pod, container: Container, rec: ContainerRecord, info: ContainerInfo, sandbox: ContainerInfo
+    ) -> None:
+        rec.stop_probers()
+        rec.probe_id = info.id
+        rec.ready = container.readiness_probe is None
+        named = {p.name: p.container_port for p in container.ports or [] if p.name}
+        target = ProbeTarget(container_id=info.id, ip=sandbox.ip, named_ports=named)
+        for kind, probe in ((ProbeKind.LIVENESS, container.liveness_probe), (ProbeKind.READINESS, container.readiness_probe)):
+            if probe is None:
+                continue
+
+            async def check(probe=probe):  # type: ignore[no-untyped-def]
+                return await run_probe(probe, target, runtime=self.ctx.runtime, run=self.ctx.run)
+
+            def changed(kind: ProbeKind, healthy: bool, cid: str = info.id) -> None:
+                rec.on_probe(kind, healthy, cid)
+                self.worker.wake()
+
+            def failed(kind: ProbeKind, detail: str) -> None:
+                self.ctx.api.event(pod, "Warning", "Unhealthy", f"{kind.value} probe failed: {detail}",
+                                   field_path=field_path(pod, container))
+
+            prober = Prober(kind=kind, probe=probe, check=check, on_change=changed, on_failure=failed)
+            rec.probers.append(asyncio.get_running_loop().create_task(prober.run()))
+
+    async def _stop(self, container_id: str, grace: float) -> None:
+        try:
+            await self.ctx.run(self.ctx.runtime.stop_container, container_id, grace)
+        except ContainerRuntimeError as err:
+            log.warning("cannot stop container %s: %s", container_id, err)
+        finally:
+            self.killing.pop(container_id, None)
+            self.worker.wake()
+
+    async def collect_garbage(self, infos: list[ContainerInfo]) -> None:
+        """Remove exited attempts older than the previous one, per container (and old sandboxes)."""
+        by_name: dict[str, list[ContainerInfo]] = {}
+        for info in infos:
+            by_name.setdefault(naming.container_of(info), []).append(info)
+        doomed = []
+        for name, attempts in by_name.items():
+            attempts.sort(key=naming.attempt_of, reverse=True)
+            keep = 1 if name == naming.SANDBOX_NAME else KEEP_ATTEMPTS
+            doomed += [i for i in attempts[keep:] if i.state is not ContainerState.RUNNING]
+        if doomed:
+            await asyncio.gather(*(self.ctx.run(self.ctx.runtime.remove_container, i.id) for i in doomed))
+            infos[:] = [i for i in infos if i not in doomed]
+
+    async def stop_sandbox(self, groups: dict[str, list[ContainerInfo]]) -> None:
+        """A finished pod keeps its exited containers (logs) but not its sandbox."""
+        for info in groups.get(naming.SANDBOX_NAME, []):
+            if info.state is ContainerState.RUNNING:
+                await self.ctx.run(self.ctx.runtime.kill_container, info.id, "SIGKILL")
+
+    def stop(self) -> None:
+        for rec in self.worker.records.values():
+            rec.stop_probers()
+
+
+def _grace(pod: Pod, container: Container) -> float:
+    probe = container.liveness_probe
+    if probe is not None and probe.termination_grace_period_seconds is not None:
+        return float(probe.termination_grace_period_seconds)
+    if pod.spec.termination_grace_period_seconds is not None:
+        return float(pod.spec.termination_grace_period_seconds)
+    return 30.0

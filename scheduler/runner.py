@@ -1,0 +1,85 @@
+"""``run_scheduler``: the scheduler process, wired to the apiserver through the API client.
+
+Three informers feed it (see :mod:`scheduler.handlers`): pending pods, assigned pods (both
+leaving out finished pods, which hold no resources) and nodes. They run whether or not this
+instance leads, so a standby has a warm cache; only the leader pops the queue and binds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from pathlib import Path
+
+from apimachinery.client import ApiClient
+from apimachinery.events import EventRecorder
+from apimachinery.informer import Informer
+from apimachinery.models.core import Node, Pod
+from scheduler.handlers import Handlers
+from scheduler.leaderelection import LeaderElector
+from scheduler.scheduler import DEFAULT_PARALLELISM, DEFAULT_SCHEDULER_NAME, Scheduler
+
+log = logging.getLogger(__name__)
+
+LEASE_NAMESPACE = "kube-system"
+LEASE_NAME = "podvisor-scheduler"
+NOT_FINISHED = "status.phase!=Succeeded,status.phase!=Failed"
+PENDING_PODS = f"spec.nodeName=,{NOT_FINISHED}"
+ASSIGNED_PODS = f"spec.nodeName!=,{NOT_FINISHED}"
+SYNC_TIMEOUT = 60.0
+
+
+def default_identity() -> str:
+    """``<host>_<random>``: unique per process, readable in ``kubectl get lease``."""
+    return f"{socket.gethostname()}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+async def run_scheduler(kubeconfig: Path | str | None = None, *, identity: str | None = None,
+                        parallelism: int = DEFAULT_PARALLELISM, leader_elect: bool = True) -> None:
+    """Run the scheduler against the apiserver named by ``kubeconfig`` until cancelled."""
+    client = ApiClient.from_kubeconfig(kubeconfig, user_agent="podvisor-scheduler",
+                                       max_connections=max(parallelism * 2, 32))
+    async with client:
+        await run_with_client(client, identity=identity or default_identity(), parallelism=parallelism,
+                              leader_elect=leader_elect)
+
+
+async def run_with_client(client: ApiClient, *, identity: str, parallelism: int = DEFAULT_PARALLELISM,
+                          leader_elect: bool = True) -> None:
+    pending: Informer[Pod] = Informer(client, Pod, field_selector=PENDING_PODS)
+    assigned: Informer[Pod] = Informer(client, Pod, field_selector=ASSIGNED_PODS)
+    nodes: Informer[Node] = Informer(client, Node)
+    recorder = EventRecorder(client, DEFAULT_SCHEDULER_NAME, identity)
+    scheduler = Scheduler(client, pending, recorder=recorder, parallelism=parallelism)
+    Handlers(scheduler).connect(unscheduled=pending, assigned=assigned, nodes=nodes)
+    tasks = [asyncio.create_task(inf.run(), name=f"informer-{name}")
+             for name, inf in (("nodes", nodes), ("assigned-pods", assigned), ("pending-pods", pending))]
+    try:
+        await _wait_synced(nodes, assigned, pending)
+        if leader_elect:
+            elector = LeaderElector(client, namespace=LEASE_NAMESPACE, name=LEASE_NAME, identity=identity)
+            await elector.run(scheduler.run)
+        else:
+            await scheduler.run()
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await recorder.flush()
+
+
+async def _wait_synced(*informers: Informer[Pod] | Informer[Node]) -> None:
+    """Nodes and assigned pods first, so the first decisions see the real usage of every node."""
+    for informer in informers:
+        while True:
+            try:
+                await informer.wait_synced(SYNC_TIMEOUT)
+                break
+            except TimeoutError:
+                log.warning("%s informer not synced after %.0fs; still waiting", informer.rt.plural, SYNC_TIMEOUT)
