@@ -7,6 +7,8 @@ tested without an apiserver.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -42,11 +44,17 @@ class PodApi(Protocol):
 
 
 class ClientPodApi:
-    """``PodApi`` over the real API client."""
+    """``PodApi`` over the real API client.
 
-    def __init__(self, client: ApiClient, recorder: EventRecorder) -> None:
+    Events are recorded ``event_delay`` seconds later: the apiserver commits every write, and
+    on the pod start path the Created/Started events would otherwise queue in front of the
+    status write that users (and controllers) wait for.
+    """
+
+    def __init__(self, client: ApiClient, recorder: EventRecorder, *, event_delay: float = 0.3) -> None:
         self.client = client
         self.recorder = recorder
+        self.event_delay = event_delay
 
     async def replace_status(self, pod: Pod) -> Pod:
         return await self.client.replace_status(pod)
@@ -67,7 +75,9 @@ class ClientPodApi:
                 raise
 
     def event(self, pod: Pod, type_: str, reason: str, message: str, *, field_path: str | None = None) -> None:
-        self.recorder.event(pod, type_, reason, message, field_path=field_path)
+        asyncio.get_running_loop().call_later(
+            self.event_delay, functools.partial(self.recorder.event, pod, type_, reason, message, field_path=field_path)
+        )
 
 
 @dataclass

@@ -23,7 +23,8 @@ ROUNDS = 10
 
 def raw_docker_start_seconds(rounds: int) -> list[float]:
     api = docker.APIClient(version="auto")
-    times = []
+    times: list[float] = []
+    ids: list[str] = []
     try:
         for _ in range(rounds):
             started = time.perf_counter()
@@ -31,17 +32,21 @@ def raw_docker_start_seconds(rounds: int) -> list[float]:
                                            labels={"podvisor.test": "1"})
             api.start(created["Id"])
             times.append(time.perf_counter() - started)
-            api.remove_container(created["Id"], force=True)
+            ids.append(created["Id"])
+            time.sleep(0.5)
     finally:
+        for container_id in ids:
+            api.remove_container(container_id, force=True)
         api.close()
     return times
 
 
-def pod_start_seconds(cluster: Cluster, node: str, rounds: int) -> list[float]:
+def pod_start_seconds(cluster: Cluster, node: str, rounds: int, prefix: str) -> list[float]:
+    """One pod at a time; all are deleted at the end so teardown never overlaps a start."""
     times = []
     with cluster.http() as h:
         for i in range(rounds):
-            name = f"lat-{i}"
+            name = f"{prefix}-{i}"
             pod = make_pod(name, node, [{"name": "c", "command": ["sleep", "3600"]}], terminationGracePeriodSeconds=0)
             started = time.perf_counter()
             created = h.post(PODS, json=pod).json()
@@ -53,16 +58,18 @@ def pod_start_seconds(cluster: Cluster, node: str, rounds: int) -> list[float]:
                     if ((event.get("object") or {}).get("status") or {}).get("phase") == "Running":
                         break
             times.append(time.perf_counter() - started)
-            h.delete(f"{PODS}/{name}")
+            time.sleep(0.5)  # let the start's trailing work (events) finish before the next one
+        for i in range(rounds):
+            h.delete(f"{PODS}/{prefix}-{i}")
     return times
 
 
 def test_pod_start_latency_close_to_raw_docker(cluster: Cluster, docker_cleanup: None) -> None:
     node = cluster.start_kubelet("node-1")
     wait_node(cluster, node)
-    pod_start_seconds(cluster, node, 2)  # warm-up: network, sandbox image, connections
+    pod_start_seconds(cluster, node, 2, "warm")  # warm-up: network, sandbox image, connections
     raw_docker_start_seconds(2)
-    pods = pod_start_seconds(cluster, node, ROUNDS)
+    pods = pod_start_seconds(cluster, node, ROUNDS, "lat")
     raw = raw_docker_start_seconds(ROUNDS)
     pod_median, raw_median = statistics.median(pods), statistics.median(raw)
     print(f"\npod create -> Running (watch): median {pod_median * 1000:.0f} ms "

@@ -62,9 +62,16 @@ def test_node_selector_waits_until_a_node_is_labelled(cluster: Cluster) -> None:
 def test_cordoned_node_gets_nothing(cluster: Cluster) -> None:
     cordoned, open_node = start_nodes(cluster, "node-1", "node-2")
     with cluster.http() as http:
-        patch_node(http, cordoned, {"spec": {"unschedulable": True}})
+        patch_node(http, cordoned, {"metadata": {"labels": {"e2e-cordoned": "yes"}}, "spec": {"unschedulable": True}})
+        # a canary that only the cordoned node could take shows when the scheduler has seen the cordon
+        create_pod(http, pod_manifest("canary", node_selector={"e2e-cordoned": "yes"}))
+        expected = ("0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, "
+                    "1 node(s) were unschedulable.")
+        cluster.wait_for("the canary refused by the cordon",
+                         lambda: (pod_scheduled(http, "canary") or {}).get("message") == expected, timeout=30)
         names = [f"cordon-{i}" for i in range(4)]
         for name in names:
             create_pod(http, pod_manifest(name))
         cluster.wait_for("all pods bound", lambda: all(node_of(http, n) for n in names), timeout=30)
         assert {node_of(http, n) for n in names} == {open_node}
+        assert node_of(http, "canary") is None

@@ -46,7 +46,7 @@ async def test_new_pod_gets_a_sandbox_and_its_container_running() -> None:
     sandbox = runtime.list_containers({naming.POD_UID: UID, naming.CONTAINER: naming.SANDBOX_NAME})
     assert len(sandbox) == 1 and sandbox[0].labels[naming.NODE] == NODE
     app = app_containers(runtime)[0]
-    assert app.name == f"pv_web_default_11111111_app_0"
+    assert app.name == "pv_web_default_11111111_app_0"
     assert {k: app.labels[k] for k in (naming.MANAGED, naming.ATTEMPT, naming.INIT)} == {
         naming.MANAGED: "true", naming.ATTEMPT: "0", naming.INIT: "false"}
     assert [r for r in api.reasons() if r in ("Created", "Started")] == ["Created", "Started"]

@@ -20,8 +20,8 @@ import pytest
 from click.testing import CliRunner
 
 from podctl.cli import cli
+from tests.e2e import conftest as e2e_fixtures
 from tests.e2e.cluster import Cluster
-from tests.e2e.conftest import cluster  # noqa: F401  (the e2e fixture, reused by the kubelet tests)
 
 
 @dataclass
@@ -34,10 +34,10 @@ class Result:
 class Podctl:
     """Runs podctl against one cluster, in one namespace unless told otherwise."""
 
-    def __init__(self, cluster: Cluster, namespace: str) -> None:
-        self.cluster = cluster
+    def __init__(self, control_plane: Cluster, namespace: str) -> None:
+        self.cluster = control_plane
         self.namespace = namespace
-        self.kubeconfig = cluster.data_dir / "admin.kubeconfig"
+        self.kubeconfig = control_plane.data_dir / "admin.kubeconfig"
 
     def __call__(self, *args: str, namespace: bool = True, stdin: str | None = None) -> Result:
         flags = [] if "--kubeconfig" in args else ["--kubeconfig", str(self.kubeconfig)]
@@ -72,6 +72,10 @@ class Podctl:
         return f"/apis/{parts[0]}/{parts[1]}/namespaces/{self.namespace}/{'/'.join(parts[2:])}"
 
 
+# The e2e suite's cluster fixture (server process, busybox image, kubelets added per test).
+cluster = e2e_fixtures.cluster
+
+
 @pytest.fixture(scope="module")
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """One control plane per test module; tests separate themselves by namespace.
@@ -80,16 +84,16 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     writes and a resourceVersion that did not move proves podctl wrote nothing).
     """
     args = [str(a) for a in getattr(request.module, "SERVER_ARGS", [])]
-    cluster = Cluster(tmp_path_factory.mktemp("podctl") / "cluster", server_args=args)
-    cluster.start_server()
+    control_plane = Cluster(tmp_path_factory.mktemp("podctl") / "cluster", server_args=args)
+    control_plane.start_server()
     try:
-        yield cluster
+        yield control_plane
     finally:
-        cluster.stop()
+        control_plane.stop()
 
 
-def create_namespace(cluster: Cluster, name: str) -> None:
-    with cluster.http() as client:
+def create_namespace(control_plane: Cluster, name: str) -> None:
+    with control_plane.http() as client:
         response = client.post("/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace",
                                                            "metadata": {"name": name}})
         assert response.status_code in (201, 409), response.text

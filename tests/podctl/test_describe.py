@@ -9,7 +9,7 @@ from podctl.describe import describe_deployment, describe_node, describe_pod, de
 from podctl.describe_format import Sheet, timestamp
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
-TEMPLATE = {"metadata": {"labels": {"app": "web"}},
+TEMPLATE: dict[str, Any] = {"metadata": {"labels": {"app": "web"}},
             "spec": {"containers": [{"name": "web", "image": "busybox", "ports": [{"containerPort": 80}],
                                      "env": [{"name": "MODE", "value": "prod"}]}]}}
 

@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from apimachinery.patch import strategic_merge_patch
-from podctl.merge import LAST_APPLIED, last_applied_json, read_last_applied, three_way_patch, with_last_applied
+from podctl.merge import (
+    LAST_APPLIED,
+    last_applied_json,
+    read_last_applied,
+    three_way_patch,
+    with_last_applied,
+)
 
 
 def deployment(*, env: list[dict[str, Any]] | None = None, labels: dict[str, str] | None = None,
