@@ -449,6 +449,10 @@ class Registry:
         if current is None:
             raise not_found("pods", name)
         pod = copy.deepcopy(current.value)
+        uid = (body.get("metadata") or {}).get("uid")
+        if uid and uid != pod["metadata"].get("uid"):
+            raise ApiError(409, "Conflict", f"Operation cannot be fulfilled on pods/binding \"{name}\": "
+                           f"the UID in the binding ({uid}) does not match the pod's", name=name, kind="pods")
         if pod["metadata"].get("deletionTimestamp"):
             raise ApiError(
                 409,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from apimachinery.errors import ApiError
 from apimachinery.models.core import Container, Pod, PodStatus
@@ -87,6 +88,13 @@ class PodWorker:
 
     async def sync(self) -> None:
         """One pass: observe, act, report."""
+        began = time.perf_counter()
+        try:
+            await self._sync()
+        finally:
+            log.debug("pod %s synced in %.3fs", self.key, time.perf_counter() - began)
+
+    async def _sync(self) -> None:
         self.next_delay = None
         pod = self.desired_pod()
         infos = await self.observe()

@@ -80,6 +80,8 @@ async def apply_all(session: Session, manifests: list[Manifest], opts: ApplyOpti
 def _contextual(err: ApiError, manifest: Manifest) -> str:
     """kubectl's ``Error from server (Invalid): error when applying "web.yaml": ...``."""
     text = format_api_error(err)
+    if text.startswith("error: "):
+        return text  # never reached the server: the manifest is not at fault
     head, sep, message = text.partition(": ")
     where = f'error when applying "{manifest.source}" (document {manifest.document})'
     return f"{head}: {where}: {message}" if sep else text

@@ -6,6 +6,7 @@ logs, scale); :mod:`podctl.cli_ops` adds rollout, node, config and discovery com
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable
 
 import click
@@ -184,7 +185,17 @@ cli_ops.register(cli)
 
 
 def main() -> None:
-    cli(prog_name="podctl")
+    """The console script: kubectl's exit codes (usage errors exit 1, not click's 2)."""
+    try:
+        code = cli.main(prog_name="podctl", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(1)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

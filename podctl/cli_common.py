@@ -77,6 +77,10 @@ def duration(text: str) -> float:
     try:
         return float(text)
     except ValueError:
+        pass
+    try:
         return parse_duration(text)
+    except PodctlError as err:
+        raise click.BadParameter(str(err), param_hint="'--timeout'") from None
 
 

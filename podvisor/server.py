@@ -81,8 +81,8 @@ async def run_server(opts: ServerOptions) -> None:
     async def start_components() -> None:
         while not server.started:
             await asyncio.sleep(0.05)
-        for component in _components(opts) + opts.extra_components:
-            tasks.append(asyncio.create_task(component(admin_kc)))
+        for name, component in _components(opts) + [("extra", c) for c in opts.extra_components]:
+            tasks.append(asyncio.create_task(_supervised(name, component, admin_kc)))
 
     starter = asyncio.create_task(start_components())
     try:
@@ -97,18 +97,36 @@ async def run_server(opts: ServerOptions) -> None:
         store.close()
 
 
-def _components(opts: ServerOptions) -> list[Component]:
-    found: list[Component] = []
+async def _supervised(name: str, component: Component, kubeconfig: Path) -> None:
+    """Run one component; a crash is logged and the component restarted after a pause."""
+    while True:
+        try:
+            await component(kubeconfig)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s failed; restarting it in 2s", name)
+            await asyncio.sleep(2)
+
+
+def _components(opts: ServerOptions) -> list[tuple[str, Component]]:
+    found: list[tuple[str, Component]] = []
     if "controllers" in opts.components:
-        from controllers.manager import run_controllers
 
         async def controllers(kc: Path) -> None:
+            from controllers.manager import run_controllers
+
             await run_controllers(kc, node_grace_period=opts.node_grace_period,
                                   eviction_timeout=float(opts.toleration_seconds))
 
-        found.append(controllers)
+        found.append(("controllers", controllers))
     if "scheduler" in opts.components:
-        from scheduler.runner import run_scheduler
 
-        found.append(run_scheduler)
+        async def scheduler(kc: Path) -> None:
+            from scheduler.runner import run_scheduler
+
+            await run_scheduler(kc)
+
+        found.append(("scheduler", scheduler))
     return found

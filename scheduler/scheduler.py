@@ -137,7 +137,11 @@ class Scheduler:
 
     async def schedule_one(self, key: str, cycle: int = 0) -> Decision | None:
         """One scheduling cycle for the pod under ``key``; its I/O continues in the background."""
-        await self._slots.acquire()
+        try:
+            await self._slots.acquire()
+        except asyncio.CancelledError:
+            self.queue.add_backoff(key)  # popped but never tried: keep it for the next leader term
+            raise
         pod = self.pods.get(key)
         if pod is None or not responsible_for(pod, self.name) or self.cache.knows(pod.metadata.uid or key):
             self._slots.release()
@@ -191,8 +195,9 @@ class Scheduler:
             self.cache.forget(info.uid)
             self.queue.add_backoff(info.key)
             raise
-        except ApiError as err:
-            self._binding_failed(pod, info, err)
+        except Exception as err:  # an unexpected error must still undo the assumption and requeue
+            failure = err if isinstance(err, ApiError) else ApiError(500, "InternalError", repr(err))
+            self._binding_failed(pod, info, failure)
             return
         self.cache.finish_binding(info.uid)
         self.queue.done(info.key)

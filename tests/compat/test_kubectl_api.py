@@ -162,23 +162,28 @@ def test_scale_replace_and_conflicts(kubectl: Kubectl, tmp_path: Path) -> None:
     precondition = kubectl.run("scale", "deploy", "replaced", "--replicas=1", "--current-replicas=2", rc=1)
     assert "Expected replicas to be 2, was 5" in precondition.stderr
 
+    # replace on a ConfigMap: no controller writes it, so only this test moves its resourceVersion
+    kubectl.run("create", "configmap", "settings", "--from-literal=mode=a")
+    live = kubectl.json("get", "configmap", "settings")
     stale = tmp_path / "stale.json"
     stale.write_text(json.dumps(live))
-    live["spec"]["replicas"] = 2
+    live["data"]["mode"] = "b"
     (tmp_path / "fresh.json").write_text(json.dumps(live))
-    assert kubectl.out("replace", "-f", str(tmp_path / "fresh.json")).strip() == "deployment.apps/replaced replaced"
+    assert kubectl.out("replace", "-f", str(tmp_path / "fresh.json")).strip() == "configmap/settings replaced"
     conflict = kubectl.run("replace", "-f", str(stale), rc=1)
     assert "Error from server (Conflict)" in conflict.stderr and "the object has been modified" in conflict.stderr
-    assert kubectl.out("get", "deploy", "replaced", "-o", "jsonpath={.spec.replicas}") == "2"
-    assert kubectl.out("replace", "--force", "-f", str(stale)).strip().endswith("replaced")
-
-    missing = kubectl.run("get", "deploy", "nope", rc=1)
-    assert missing.stderr.strip() == 'Error from server (NotFound): deployments.apps "nope" not found'
-    assert 'pods "nope" not found' in kubectl.run("delete", "pod", "nope", rc=1).stderr
+    assert kubectl.out("get", "configmap", "settings", "-o", "jsonpath={.data.mode}") == "b"
+    forced = kubectl.out("replace", "--force", "-f", str(stale)).splitlines()  # delete, then create
+    assert forced == ['configmap "settings" deleted from default namespace', "configmap/settings replaced"]
+    assert kubectl.out("get", "configmap", "settings", "-o", "jsonpath={.data.mode}") == "a"
     del live["metadata"]["resourceVersion"]
     (tmp_path / "again.json").write_text(json.dumps(live))
     exists = kubectl.run("create", "-f", str(tmp_path / "again.json"), rc=1)
     assert "Error from server (AlreadyExists)" in exists.stderr
+
+    missing = kubectl.run("get", "deploy", "nope", rc=1)
+    assert missing.stderr.strip() == 'Error from server (NotFound): deployments.apps "nope" not found'
+    assert 'pods "nope" not found' in kubectl.run("delete", "pod", "nope", rc=1).stderr
 
 
 def test_create_sends_protobuf_bodies(kubectl: Kubectl, tmp_path: Path) -> None:

@@ -20,7 +20,8 @@ pytestmark = [pytest.mark.compat, pytest.mark.e2e]
 
 NODES = ("node-1", "node-2")
 IMAGE = "podvisor/busybox:latest"
-TICKER = "echo started; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.5; done"
+# exits on SIGTERM (a shell as PID 1 ignores it otherwise), so deletes and drains take seconds
+TICKER = "trap 'exit 0' TERM; echo started; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.5; done"
 
 
 def deployment(name: str, *, replicas: int, command: str = TICKER) -> dict[str, Any]:

@@ -34,13 +34,27 @@ def api(compat_cluster: Cluster) -> Iterator[client.ApiClient]:
 def pod_template(app: str, command: list[str]) -> client.V1PodTemplateSpec:
     return client.V1PodTemplateSpec(
         metadata=client.V1ObjectMeta(labels={"app": app}),
-        spec=client.V1PodSpec(containers=[client.V1Container(name="main", image=IMAGE, command=command)]),
+        spec=client.V1PodSpec(containers=[client.V1Container(name="main", image=IMAGE, command=command)],
+                              termination_grace_period_seconds=1),
     )
 
 
 def new_namespace(api: client.ApiClient, name: str) -> str:
     client.CoreV1Api(api).create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     return name
+
+
+def replace_image(apps: client.AppsV1Api, ns: str, name: str, image: str) -> tuple[Any, Any]:
+    """Read, modify, replace; retried on 409 as clients must (controllers write status meanwhile)."""
+    for _ in range(20):
+        current = apps.read_namespaced_deployment(name, ns)
+        current.spec.template.spec.containers[0].image = image
+        try:
+            return current, apps.replace_namespaced_deployment(name, ns, current)
+        except ApiException as err:
+            if err.status != 409:
+                raise
+    raise AssertionError("replace kept conflicting")
 
 
 def test_deployment_crud(api: client.ApiClient) -> None:
@@ -66,9 +80,7 @@ def test_deployment_crud(api: client.ApiClient) -> None:
     assert isinstance(scale, client.V1Scale) and scale.spec.replicas == 3 and scale.status.selector == "app=web"
     assert apps.read_namespaced_deployment_scale("web", ns).spec.replicas == 3
 
-    current = apps.read_namespaced_deployment("web", ns)
-    current.spec.template.spec.containers[0].image = "podvisor/busybox:v2"
-    replaced = apps.replace_namespaced_deployment("web", ns, current)  # sends +00:00 timestamps
+    current, replaced = replace_image(apps, ns, "web", "podvisor/busybox:v2")  # sends +00:00 timestamps
     assert replaced.spec.template.spec.containers[0].image == "podvisor/busybox:v2"
     assert replaced.metadata.generation == 4
     current.spec.replicas = 9  # the resourceVersion it carries is now stale

@@ -41,10 +41,7 @@ async def settle(cluster: FakeCluster, *, available_lag: bool = True) -> None:
     for rs in cluster.client.all(ReplicaSet):
         want = rs.spec.replicas or 0
         before = rs.status or ReplicaSetStatus()
-        if available_lag:
-            available = min(want, before.replicas)
-        else:
-            available = want
+        available = min(want, before.replicas) if available_lag else want
         status = ReplicaSetStatus(replicas=want, ready_replicas=available or None, available_replicas=available or None,
                                   fully_labeled_replicas=want or None, observed_generation=rs.metadata.generation)
         if status != rs.status:

@@ -122,7 +122,8 @@ async def test_adopts_matching_orphans_and_releases_mismatched_pods() -> None:
     assert patches["orphan"]["metadata"]["ownerReferences"][0]["uid"] == rs.metadata.uid
     assert patches["drifted"] == {"metadata": {"ownerReferences": [{"$patch": "delete", "uid": rs.metadata.uid}]}}
     assert cluster.client.calls("create", "pods") == []  # orphan + owned = 2
-    assert cluster.client.stored(Pod, "drifted", NS).metadata.owner_references in (None, [])  # type: ignore[union-attr]
+    drifted = cluster.client.stored(Pod, "drifted", NS)
+    assert drifted is not None and not drifted.metadata.owner_references
 
 
 async def test_pods_of_other_controllers_are_left_alone() -> None:

@@ -156,7 +156,7 @@ def test_hostile_manifests_are_refused_quickly(podctl: Podctl, tmp_path: Path, k
     result = podctl("apply", "-f", str(path))
     elapsed = time.monotonic() - start
     assert result.code == 1
-    assert elapsed < 0.5, f"took {elapsed:.2f}s"
+    assert elapsed < 1.0, f"took {elapsed:.2f}s"  # the loader itself: < 0.1 s (test_resolve_and_manifests)
     expected = "anchors (&a) are not allowed" if kind == "billion-laughs" else "tag !!python/object/apply:os.system is not allowed"
     assert result.err.startswith(f"error: {path}: document 1, line ") and expected in result.err
     assert not marker.exists()
@@ -169,4 +169,4 @@ def test_hostile_manifest_through_the_real_entry_point(podctl: Podctl, tmp_path:
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 1 and out == ""
     assert "anchors (&a) are not allowed" in err
-    assert time.monotonic() - start < 3.0  # interpreter start-up included
+    assert time.monotonic() - start < 10.0  # interpreter start-up included; an expanded bomb would never end

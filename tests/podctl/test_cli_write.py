@@ -166,3 +166,12 @@ def test_kubeconfig_from_environment_and_unreachable_server(podctl: Podctl, tmp_
     assert result.code == 1 and result.err.startswith("error: cannot reach the apiserver at https://127.0.0.1:1")
     absent = podctl("get", "pods", "--kubeconfig", str(tmp_path / "none"), namespace=False)
     assert absent.code == 1 and "cannot read kubeconfig" in absent.err
+
+
+def test_exit_codes_of_the_real_entry_point(podctl: Podctl) -> None:
+    for args, code in ((("get", "namespaces"), 0), (("get", "pods", "--bogus"), 1), (("get", "pod", "nope"), 1),
+                       (("delete", "cm", "x", "--timeout", "5x"), 1)):
+        proc = podctl.process(*args)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == code, (args, out, err)
+        assert "\x1b[" not in out + err, "no colour when not on a terminal"

@@ -1,0 +1,188 @@
+"""Scale with hollow nodes (kubemark): many simulated nodes, many pods, one real control plane.
+
+``podvisor kubelet --hollow --hollow-nodes N`` registers N nodes that heartbeat (Lease renewals
+and node status) and report pods Running without Docker, so what is measured is the control
+plane: apiserver + store, scheduler, watch fan-out. Pods are created through the API by 32
+concurrent connections; a watch records when each is bound and when it is Running.
+
+There is no second orchestrator to run at this size on this machine, so the baseline column
+holds the Kubernetes scalability SLO / CI thresholds, named as such: scheduler throughput
+270 pods/s (as seconds per pod), pod startup p99 5 s, mutating API call p99 1 s, and for the
+database the etcd default space quota (2 GiB).
+
+Database size after an hour of heartbeats is projected, not waited for: after the pods run,
+the revision counter is sampled over an idle window to get the heartbeat write rate; the
+store keeps ``retention`` seconds of history (compaction every 30 s), so after an hour it
+holds the live objects plus ``rate * retention`` history rows; without compaction it would
+hold ``rate * 3600``. Rows are converted to bytes with the database's own bytes per row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from apimachinery.client import ApiClient
+from apimachinery.resources import NODES, PODS
+from bench.cluster import (
+    Cluster,
+    PodObserver,
+    admin_client,
+    bench_cluster,
+    ensure_namespace,
+    missing_components,
+)
+from bench.cluster import pod_manifest as base_manifest
+from bench.harness import Comparison, RunInfo, Stat, percentile
+
+NAME = "hollow"
+NAMESPACE = "bench-hollow"
+NEEDS = ("kubelet.agent:run_hollow_kubelets", "scheduler.runner:run_scheduler")
+CREATORS = 32
+RETENTION = 300.0  # the server's default history retention (ServerOptions.history_retention)
+SLO_THROUGHPUT = 270.0
+SLO_STARTUP_P99 = 5.0
+SLO_MUTATING_P99 = 1.0
+ETCD_QUOTA = 2 * 2**30
+
+
+def pod_manifest(name: str) -> dict[str, Any]:
+    pod = base_manifest(name, namespace=NAMESPACE)
+    pod["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "1m", "memory": "1Mi"}}
+    return pod
+
+
+async def wait_nodes_ready(client: ApiClient, count: int, *, timeout: float) -> float:
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        items, _ = await client.list_raw(NODES)
+        ready = sum(any(c.get("type") == "Ready" and c.get("status") == "True"
+                        for c in (n.get("status") or {}).get("conditions") or []) for n in items)
+        if ready >= count:
+            return time.perf_counter() - start
+        await asyncio.sleep(1.0)
+    raise TimeoutError(f"fewer than {count} hollow nodes Ready after {timeout:.0f} s")
+
+
+async def create_pods(cluster: Cluster, names: list[str], sent: dict[str, float]) -> list[float]:
+    """POST every pod from ``CREATORS`` connections; returns each request's latency."""
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for name in names:
+        queue.put_nowait(name)
+    latencies: list[float] = []
+    path = PODS.path(NAMESPACE)
+
+    async def creator() -> None:
+        async with httpx.AsyncClient(base_url=cluster.url, verify=str(cluster.data_dir / "ca.crt"), timeout=60,
+                                     headers={"Authorization": f"Bearer {cluster.token}"}) as http:
+            while not queue.empty():
+                name = queue.get_nowait()
+                start = sent[name] = time.perf_counter()
+                response = await http.post(path, json=pod_manifest(name))
+                latencies.append(time.perf_counter() - start)
+                if response.status_code >= 400:
+                    raise RuntimeError(f"create {name}: {response.status_code} {response.text[:300]}")
+
+    await asyncio.gather(*(creator() for _ in range(CREATORS)))
+    return latencies
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(value.split()[0]) * 1024
+    return out
+
+
+def db_facts(data_dir: Path) -> dict[str, float]:
+    """File size (db + WAL) and row counts of the server's store, read-only."""
+    db = data_dir / "state.db"
+    size = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = conn.execute("SELECT COUNT(*) FROM log").fetchone()[0]
+        live = conn.execute("SELECT COUNT(*) FROM (SELECT name FROM log GROUP BY name)").fetchone()[0]
+    finally:
+        conn.close()
+    return {"bytes": float(size), "rows": float(rows), "keys": float(live)}
+
+
+async def heartbeat_rate(client: ApiClient, window: float) -> float:
+    """Writes per second while nothing but heartbeats happens (revision counter delta)."""
+    _, rv0 = await client.list_raw(PODS, "default", limit=1)
+    await asyncio.sleep(window)
+    _, rv1 = await client.list_raw(PODS, "default", limit=1)
+    return (int(rv1) - int(rv0)) / window
+
+
+async def _scale(cluster: Cluster, nodes: int, pods: int, window: float) -> dict[str, Any]:
+    cluster.start_kubelet("hollow", "--hollow", "--hollow-nodes", str(nodes))
+    client = admin_client(cluster)
+    try:
+        register = await wait_nodes_ready(client, nodes, timeout=600)
+        await ensure_namespace(client, NAMESPACE)
+        observer = PodObserver(client, NAMESPACE)
+        await observer.start()
+        names, sent = [f"h-{i}" for i in range(pods)], {}
+        began = time.perf_counter()
+        latencies = await create_pods(cluster, names, sent)
+        created = time.perf_counter() - began
+        await observer.until(lambda: len(observer.running_at) >= pods, timeout=max(600.0, pods / 10))
+        await observer.stop()
+        rate = await heartbeat_rate(client, window)
+        assert cluster.server is not None
+        return {"register": register, "created": created, "create_latency": latencies, "sent": sent,
+                "bound": dict(observer.bound_at), "running": dict(observer.running_at), "rate": rate,
+                "mem": proc_status(cluster.server.pid), "db": db_facts(cluster.data_dir)}
+    finally:
+        await client.close()
+
+
+def _rows(r: dict[str, Any], nodes: int, pods: int) -> list[Comparison]:
+    bound = sorted(r["bound"].values())
+    sched_span = max(bound[-1] - min(r["sent"].values()), 1e-9)
+    startup = [r["running"][n] - r["sent"][n] for n in r["running"] if n in r["sent"]]
+    create_p99 = percentile(r["create_latency"], 99)
+    db = r["db"]
+    per_row = db["bytes"] / max(db["rows"], 1)
+    hour_rows = db["keys"] + r["rate"] * RETENTION
+    size = f"{nodes} nodes, {pods} pods"
+    return [
+        Comparison(f"scheduler throughput ({size}), time per pod", "s/op", Stat.value(sched_span / len(bound), n=len(bound)),
+                   Stat.value(1 / SLO_THROUGHPUT), "k8s SLO/CI threshold 270 pods/s", group=NAME,
+                   note=f"{len(bound) / sched_span:.0f} pods/s, first create -> last bind"),
+        Comparison(f"pod startup latency p99 ({size})", "s", Stat.value(percentile(startup, 99), n=len(startup)),
+                   Stat.value(SLO_STARTUP_P99), "k8s SLO p99 <= 5 s", group=NAME,
+                   note=f"p50 {percentile(startup, 50):.2f} s; created -> Running seen on a watch"),
+        Comparison(f"mutating API latency p99 under load ({size})", "s", Stat.value(create_p99, n=len(r['create_latency'])),
+                   Stat.value(SLO_MUTATING_P99), "k8s SLO p99 <= 1 s", group=NAME,
+                   note=f"pod creates from {CREATORS} connections; p50 {percentile(r['create_latency'], 50) * 1000:.0f} ms"),
+        Comparison(f"apiserver RSS ({size})", "bytes", Stat.value(r["mem"].get("VmRSS", 0)), None, "-", group=NAME,
+                   note=f"peak {r['mem'].get('VmHWM', 0) / 2**20:.0f} MiB (server process: apiserver+scheduler+controllers)"),
+        Comparison(f"database after 1 h of heartbeats, projected ({size})", "bytes", Stat.value(hour_rows * per_row),
+                   Stat.value(ETCD_QUOTA), "etcd default quota 2 GiB", group=NAME,
+                   note=(f"{r['rate']:.0f} heartbeat writes/s; now {db['bytes'] / 2**20:.1f} MiB, {db['rows']:.0f} rows "
+                         f"for {db['keys']:.0f} keys ({per_row:.0f} B/row); 1 h keeps {hour_rows:.0f} rows with "
+                         f"{RETENTION:.0f} s retention, {db['keys'] + r['rate'] * 3600:.0f} without compaction")),
+        Comparison(f"node registration ({nodes} hollow nodes -> Ready)", "s", Stat.value(r["register"]), None, "-",
+                   group=NAME),
+    ]
+
+
+def run(*, quick: bool, info: RunInfo) -> list[Comparison]:
+    nodes, pods, window = (100, 2000, 10.0) if quick else (1000, 30000, 30.0)
+    missing = missing_components(*NEEDS)
+    if missing:
+        info.errors[NAME] = f"not importable yet: {', '.join(missing)}"
+        return []
+    with bench_cluster() as cluster:
+        result = asyncio.run(_scale(cluster, nodes, pods, window))
+    info.notes[NAME] = __doc__.split("\n\n")[2].replace("\n", " ") if __doc__ else ""
+    return _rows(result, nodes, pods)

@@ -1,0 +1,64 @@
+"""Pod -> ContainerSpec translation: names, labels, env, mounts, ports, limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from apimachinery.models.core import EnvVar
+from kubelet import naming, podspec
+from kubelet.runtime.base import Mount, PortBinding
+from tests.kubelet.fakes import IMAGE, NODE, make_pod
+
+
+def test_container_spec_carries_labels_env_mounts_and_limits() -> None:
+    pod = make_pod(
+        containers=[{
+            "name": "app", "image": IMAGE, "command": ["sh", "-c", "echo $(GREETING)"], "args": ["$(MISSING)"],
+            "workingDir": "/w",
+            "env": [{"name": "GREETING", "value": "hi"},
+                    {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                    {"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+                    {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+            "resources": {"limits": {"cpu": "500m", "memory": "64Mi"}},
+            "volumeMounts": [{"name": "data", "mountPath": "/data"}, {"name": "host", "mountPath": "/h", "readOnly": True}],
+        }],
+        volumes=[{"name": "data", "emptyDir": {}}, {"name": "host", "hostPath": {"path": "/tmp"}}],
+    )
+    values = podspec.field_values(pod, node=NODE, pod_ip="172.18.0.2", host_ip="127.0.0.1")
+    spec = podspec.container_spec(pod, pod.spec.containers[0], node=NODE, attempt=3, init=False,
+                                  sandbox="sb", field_values=values)
+    assert spec.name == "pv_web_default_11111111_app_3"
+    assert spec.labels[naming.ATTEMPT] == "3" and spec.labels[naming.POD_UID] == pod.metadata.uid
+    assert spec.command == ["sh", "-c", "echo hi"] and spec.args == ["$(MISSING)"]
+    assert spec.env == {"GREETING": "hi", "POD": "web", "NODE": NODE, "IP": "172.18.0.2"}
+    assert spec.working_dir == "/w" and spec.network == "container:sb"
+    assert spec.nano_cpus == 500_000_000 and spec.memory_bytes == 64 * 1024 * 1024
+    assert spec.mounts == (Mount(source="pv-11111111-data", target="/data", kind="volume"),
+                           Mount(source="/tmp", target="/h", read_only=True, kind="bind"))
+    assert not spec.ports and spec.hostname is None
+
+
+def test_sandbox_owns_hostname_alias_and_host_ports() -> None:
+    pod = make_pod(containers=[{"name": "app", "image": IMAGE,
+                                "ports": [{"containerPort": 80, "hostPort": 8080}, {"containerPort": 81}]}])
+    spec = podspec.sandbox_spec(pod, node=NODE, attempt=0)
+    assert spec.network == f"podvisor-{NODE}" and spec.network_aliases == ("web",) and spec.hostname == "web"
+    assert spec.ports == (PortBinding(container_port=80, host_port=8080, protocol="TCP"),)
+    assert spec.labels[naming.SANDBOX] == "true" and spec.labels[naming.CONTAINER] == naming.SANDBOX_NAME
+
+
+@pytest.mark.parametrize(("text", "expected"), [("$(A)-$(B)", "1-$(B)"), ("$$(A)", "$(A)"), ("plain", "plain")])
+def test_variable_expansion(text: str, expected: str) -> None:
+    assert podspec.expand(text, {"A": "1"}) == expected
+
+
+def test_unsupported_env_source_is_a_pod_spec_error() -> None:
+    env = [EnvVar.model_validate({"name": "X", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}})]
+    with pytest.raises(podspec.PodSpecError):
+        podspec.resolve_env(env, field_values={})
+
+
+def test_undefined_volume_is_a_pod_spec_error() -> None:
+    pod = make_pod(containers=[{"name": "app", "image": IMAGE, "volumeMounts": [{"name": "nope", "mountPath": "/x"}]}])
+    with pytest.raises(podspec.PodSpecError):
+        podspec.mounts(pod, pod.spec.containers[0])
