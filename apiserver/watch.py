@@ -198,7 +198,7 @@ async def _live(
                 next_bookmark = loop.time() + BOOKMARK_INTERVAL
                 # The queue is drained and writes happen on this thread: nothing up to the
                 # store's current revision is pending for this watcher.
-                yield _encode("BOOKMARK", _bookmark(target, max(last, store.current_revision())), None)
+                yield _encode("BOOKMARK", _bookmark(target, max(last, store.committed_revision())), None)
             continue
         last = event.revision
         translated = flt.translate(event)

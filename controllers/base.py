@@ -111,7 +111,7 @@ class Informers:
     leases: Cache[Lease]  # node heartbeats in kube-node-lease
 
     def add_standard_indexers(self) -> None:
-        for cache in (self.pods, self.replicasets, self.deployments):
+        for cache in (self.pods, self.replicasets, self.deployments, self.nodes, self.leases):
             cache.add_indexer(NAMESPACE_INDEX, _namespace_of)
             cache.add_indexer(UID_INDEX, _uid_of)
             cache.add_indexer(OWNER_UID_INDEX, _owner_uids)

@@ -202,8 +202,8 @@ class DeploymentController(RolloutSteps):
         self, d: Deployment, rss: list[ReplicaSet], *, create: bool
     ) -> tuple[Deployment, ReplicaSet | None, list[ReplicaSet]]:
         """(deployment, new ReplicaSet or None, old ReplicaSets), syncing revisions on the way."""
-        old = du.old_replica_sets(rss, du.find_new_replica_set(d, rss))
         existing = du.find_new_replica_set(d, rss)
+        old = du.old_replica_sets(rss, existing)
         new_revision = du.max_revision(old) + 1
         if existing is not None:
             new_rs, d = await self._sync_existing_new_rs(d, existing, new_revision)
@@ -267,7 +267,7 @@ class DeploymentController(RolloutSteps):
 
     async def _on_name_taken(self, d: Deployment, rs: ReplicaSet, err: ApiError) -> tuple[ReplicaSet, Deployment]:
         """Ours already (a lagging cache): use it. Someone else's: a hash collision, bump the count."""
-        existing = self.replicasets.get(key_of(rs))
+        existing = await self.client.get(ReplicaSet, rs.metadata.name or "", rs.metadata.namespace)
         ref = existing.metadata.controller_ref() if existing is not None else None
         if existing is not None and ref is not None and ref.uid == d.metadata.uid \
                 and du.equal_ignore_hash(existing.spec.template, d.spec.template):

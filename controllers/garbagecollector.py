@@ -21,7 +21,7 @@ from typing import Any
 
 from apimachinery.errors import ApiError
 from apimachinery.models.meta import OwnerReference
-from apimachinery.resources import DEPLOYMENTS, PODS, REPLICASETS, ResourceType, by_kind
+from apimachinery.resources import DEPLOYMENTS, LEASES, NODES, PODS, REPLICASETS, ResourceType, by_kind
 from apimachinery.workqueue import WorkQueue
 from controllers.base import OWNER_UID_INDEX, UID_INDEX, Cache, ControllerContext, Queue, key_of, split_key
 
@@ -43,9 +43,11 @@ class GarbageCollector:
     def __init__(self, ctx: ControllerContext, *, queue: Queue | None = None) -> None:
         self.client = ctx.client
         informers = ctx.informers
-        # The kinds that have owners here; adding a kind is one entry.
+        # The kinds that have (or are) owners here; adding a kind is one entry. Node Leases are
+        # owned by their Node, so a deleted Node takes its Lease with it.
         self.caches: dict[ResourceType, Cache[Any]] = {
             PODS: informers.pods, REPLICASETS: informers.replicasets, DEPLOYMENTS: informers.deployments,
+            NODES: informers.nodes, LEASES: informers.leases,
         }
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self._by_name = {rt.group_resource: rt for rt in self.caches}

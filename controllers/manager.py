@@ -37,6 +37,7 @@ log = logging.getLogger("podvisor.controllers")
 LEASE_NAME = "podvisor-controller-manager"
 LEASE_NAMESPACE_SYSTEM = "kube-system"
 SYNC_TIMEOUT = 60.0
+RESTART_DELAY = 2.0
 
 
 class Controller(Protocol):
@@ -106,7 +107,14 @@ async def run_controllers(kubeconfig: Path, *, node_grace_period: float, evictio
     elector = LeaderElector(client, LEASE_NAMESPACE_SYSTEM, LEASE_NAME, identity)
     leading: Callable[[], Awaitable[None]] = lambda: run_term(client, node_grace_period=node_grace_period)  # noqa: E731
     try:
-        await elector.run(leading)
+        while True:
+            try:
+                await elector.run(leading)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a term that crashed (e.g. caches never synced) must not end the manager
+                log.exception("controller manager term failed; competing again in %.0fs", RESTART_DELAY)
+                await asyncio.sleep(RESTART_DELAY)
     finally:
         with contextlib.suppress(Exception):
             await client.close()

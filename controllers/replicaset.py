@@ -179,6 +179,9 @@ class ReplicaSetController:
             self.expectations.forget(key)
             return  # deleted; the garbage collector removes its pods
         rs = cached.model_copy(deep=True)
+        if rs.spec.selector is None:
+            log.warning("replicaset %s has no selector; ignoring it", key)
+            return
         needs_sync = self.expectations.satisfied(key)
         selector = selector_from_model(rs.spec.selector)
         pods = await self._claim_pods(rs, selector)

@@ -80,6 +80,10 @@ class TaintEvictionController:
 
     def _on_node_update(self, old: Node, new: Node) -> None:
         if _no_execute(old) != _no_execute(new):
+            name = new.metadata.name or ""
+            keys = {t.key for t in _no_execute(new)}
+            for seen in [s for s in self._first_seen if s[0] == name and s[1] not in keys]:
+                del self._first_seen[seen]
             self._on_node(new)
 
     async def sync(self, key: str) -> None:

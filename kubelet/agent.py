@@ -82,6 +82,7 @@ class Kubelet:
             status_interval=self.cfg.node_status_interval, labels=self._node_labels(),
         )
         await _retry(self.agent.register, what=f"register node {self.cfg.node_name}")
+        await _retry(self.agent.renew_lease, what=f"create the lease of node {self.cfg.node_name}")
         network = naming.network_name(self.cfg.node_name)
         await self.run(self.runtime.ensure_network, network, naming.node_labels(self.cfg.node_name))
         await ensure_pause_image(self.ctx)

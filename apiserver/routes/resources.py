@@ -35,6 +35,16 @@ async def group_api(request: Request, group: str, version: str, path: str) -> Re
 
 
 async def dispatch(request: Request, group: str, version: str, path: str) -> Response:
+    """Serve one request; it reads only durable state and is answered only once its writes are."""
+    store = request.app.state.store
+    await store.sync()
+    response = await _dispatch(request, group, version, path)
+    if request.method != "GET":
+        await store.sync()
+    return response
+
+
+async def _dispatch(request: Request, group: str, version: str, path: str) -> Response:
     segments = path.strip("/").split("/")
     watch_prefix = segments[:1] == ["watch"]
     if watch_prefix:

@@ -17,9 +17,16 @@ The latest non-deleted row of every key is also kept in memory (the apiserver's 
 gets and lists at the current revision never touch the disk. Lists at an older revision (paging
 with a continue token) read the log.
 
-Watchers are in-process: a write is committed (fsync in WAL mode with ``synchronous=FULL``)
-*before* the event is published, so a watcher never sees a change a crash could lose. All calls
-happen on the event-loop thread, which serialises writes and makes subscribe-then-replay atomic.
+Group commit. A write is checked and applied to the in-memory state at once (so the next
+request sees it and optimistic concurrency stays exact), and its row joins a batch. A committer
+task writes each batch in one transaction, in a worker thread so the event loop never waits for
+``fsync`` (WAL mode, ``synchronous=FULL``). Callers ``await store.sync()`` before acknowledging a
+write, and watchers get events only after their batch committed: nothing a client was told, and
+no event a watcher saw, can be lost to ``kill -9``. Under concurrency many writes share one
+fsync; a single writer pays one fsync per write, as before.
+
+Store methods run on the event-loop thread (which serialises them and makes subscribe-then-
+replay atomic); only the committer thread touches the writer connection, under a lock.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ from __future__ import annotations
 import asyncio
 import builtins
 import json
+import logging
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -61,6 +70,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 
 WATCH_QUEUE_LIMIT = 50_000
 
+log = logging.getLogger(__name__)
+
 
 def _bucket(key: str) -> str:
     """``/registry/pods/default/x`` -> ``pods``: the resource a key belongs to."""
@@ -72,24 +83,31 @@ def _dumps(value: dict[str, Any]) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-class SqliteWatch:
-    """One subscriber: replayed history first, then live events, strictly in revision order."""
+Row = tuple[int, str, int, int, int, int, str]  # id, name, created, deleted, create_rev, prev, value
 
-    def __init__(self, store: SqliteStore, prefix: str, backlog: list[StoreEvent]) -> None:
+
+class SqliteWatch:
+    """One subscriber: replayed history first, then live events, strictly in revision order.
+
+    ``after`` is the revision the subscriber already has: published events at or below it
+    (a batch that committed while history was being replayed) are dropped, never repeated.
+    """
+
+    def __init__(self, store: SqliteStore, prefix: str, backlog: builtins.list[StoreEvent], *, after: int) -> None:
         self._store = store
         self.prefix = prefix
         self._queue: asyncio.Queue[StoreEvent | None] = asyncio.Queue()
         for event in backlog:
             self._queue.put_nowait(event)
+        self._after = max([after, *(e.revision for e in backlog)])
         self._overflowed = False
         self._closed = False
 
     def publish(self, event: StoreEvent) -> None:
-        if self._closed:
+        if self._closed or event.revision <= self._after:
             return
         if self._queue.qsize() >= WATCH_QUEUE_LIMIT:
             self._overflowed = True
-            self._queue.put_nowait(None)
             self.close()
             return
         self._queue.put_nowait(event)
@@ -126,22 +144,38 @@ class SqliteStore:
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
         self.path = str(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute(f"PRAGMA synchronous = {synchronous}")
+        self._db = self._connect(synchronous)
         self._db.executescript(SCHEMA)
+        self._reader = self._db if self.path == ":memory:" else self._connect(synchronous)
+        self._write_lock = threading.Lock()
         self._live: dict[str, dict[str, KeyValue]] = {}
         self._watchers: set[SqliteWatch] = set()
         self._revision = self._load_revision()
+        self._committed = self._revision
         self._compacted = self._meta("compacted")
+        self._pending: builtins.list[tuple[Row, StoreEvent]] = []
+        self._pending_tombstones: dict[str, int] = {}
+        self._waiters: builtins.list[tuple[int, asyncio.Future[None]]] = []
+        self._wakeup: asyncio.Event | None = None
+        self._committer: asyncio.Task[None] | None = None
+        self._failed: BaseException | None = None
         self._load_live()
+
+    def _connect(self, synchronous: str) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        if self.path != ":memory:":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute(f"PRAGMA synchronous = {synchronous}")
+        return db
 
     # -- reading ---------------------------------------------------------------------------
 
     def current_revision(self) -> int:
         return self._revision
+
+    def committed_revision(self) -> int:
+        return self._committed
 
     def compacted_revision(self) -> int:
         return self._compacted
@@ -167,6 +201,8 @@ class SqliteStore:
     def _list_at(self, prefix: str, *, start_after: str, limit: int, revision: int) -> ListResult:
         if revision < self._compacted:
             raise CompactedError(revision, self._compacted)
+        if revision > self._committed:
+            raise CompactedError(revision, self._compacted)  # not durable yet: the client re-lists
         sql = (
             "SELECT l.name, l.value, l.create_revision, l.id, l.deleted FROM log l JOIN ("
             " SELECT MAX(id) AS mid FROM log WHERE name > ? AND name >= ? AND name < ? AND id <= ?"
@@ -176,7 +212,7 @@ class SqliteStore:
         if limit:
             sql += " LIMIT ?"
             params.append(limit + 1)
-        rows = self._db.execute(sql, params).fetchall()
+        rows = self._reader.execute(sql, params).fetchall()
         more = bool(limit) and len(rows) > limit
         items = [KeyValue(r[0], json.loads(r[1]), r[2] or r[3], r[3]) for r in rows[: limit or None]]
         return ListResult(items, revision, more)
@@ -186,10 +222,10 @@ class SqliteStore:
     def create(self, key: str, value: dict[str, Any]) -> KeyValue:
         if self.get(key) is not None:
             raise KeyExistsError(key)
-        prev = self._latest_row_id(key)  # a tombstone's id, or 0 for a key never seen
-        rev = self._insert(key, value, created=True, deleted=False, create_revision=0, prev=prev)
+        prev = self._pending_tombstones.get(key) or self._latest_row_id(key)
+        rev = self._stage(key, value, created=True, deleted=False, create_revision=0, prev=prev)
         kv = KeyValue(key, value, rev, rev)
-        self._commit_event(StoreEvent("ADDED", kv, None))
+        self._apply(StoreEvent("ADDED", kv, None))
         return kv
 
     def update(self, key: str, value: dict[str, Any], *, expected_revision: int) -> KeyValue:
@@ -198,16 +234,11 @@ class SqliteStore:
             raise KeyNotFoundError(key)
         if expected_revision and old.mod_revision != expected_revision:
             raise RevisionConflictError(key)
-        rev = self._insert(
-            key,
-            value,
-            created=False,
-            deleted=False,
-            create_revision=old.create_revision,
-            prev=old.mod_revision,
+        rev = self._stage(
+            key, value, created=False, deleted=False, create_revision=old.create_revision, prev=old.mod_revision
         )
         kv = KeyValue(key, value, old.create_revision, rev)
-        self._commit_event(StoreEvent("MODIFIED", kv, old))
+        self._apply(StoreEvent("MODIFIED", kv, old))
         return kv
 
     def delete(self, key: str, *, expected_revision: int = 0) -> KeyValue:
@@ -216,49 +247,121 @@ class SqliteStore:
             raise KeyNotFoundError(key)
         if expected_revision and old.mod_revision != expected_revision:
             raise RevisionConflictError(key)
-        rev = self._insert(
-            key,
-            old.value,
-            created=False,
-            deleted=True,
-            create_revision=old.create_revision,
-            prev=old.mod_revision,
+        rev = self._stage(
+            key, old.value, created=False, deleted=True, create_revision=old.create_revision, prev=old.mod_revision
         )
+        self._pending_tombstones[key] = rev
         kv = KeyValue(key, old.value, old.create_revision, rev)
-        self._commit_event(StoreEvent("DELETED", kv, old))
+        self._apply(StoreEvent("DELETED", kv, old))
         return kv
 
-    def _insert(
-        self,
-        key: str,
-        value: dict[str, Any],
-        *,
-        created: bool,
-        deleted: bool,
-        create_revision: int,
-        prev: int,
+    def _stage(
+        self, key: str, value: dict[str, Any], *, created: bool, deleted: bool, create_revision: int, prev: int
     ) -> int:
-        try:
-            cur = self._db.execute(
-                "INSERT INTO log (name, created, deleted, create_revision, prev_revision, value)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (key, int(created), int(deleted), create_revision, prev, _dumps(value)),
-            )
-        except sqlite3.IntegrityError as err:
-            raise RevisionConflictError(key) from err
-        rev = int(cur.lastrowid or 0)
+        if self._failed is not None:
+            raise RuntimeError("the store cannot write: an earlier commit failed") from self._failed
+        rev = self._revision + 1
         self._revision = rev
+        row: Row = (rev, key, int(created), int(deleted), create_revision, prev, _dumps(value))
+        self._pending.append((row, _PLACEHOLDER))
         return rev
 
-    def _commit_event(self, event: StoreEvent) -> None:
+    def _apply(self, event: StoreEvent) -> None:
+        """Make the write visible to readers at once; watchers hear of it after the commit."""
+        row, _ = self._pending[-1]
+        self._pending[-1] = (row, event)
         bucket = self._live.setdefault(_bucket(event.kv.key), {})
         if event.type == "DELETED":
             bucket.pop(event.kv.key, None)
         else:
             bucket[event.kv.key] = event.kv
-        for watcher in list(self._watchers):
-            if event.kv.key.startswith(watcher.prefix):
-                watcher.publish(event)
+        self._kick()
+
+    # -- committing ------------------------------------------------------------------------
+
+    def _kick(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush_blocking()  # no event loop (start-up, scripts): commit right away
+            return
+        if self._committer is None or self._committer.done() or self._committer.get_loop() is not loop:
+            self._wakeup = asyncio.Event()
+            self._committer = loop.create_task(self._commit_loop())
+        assert self._wakeup is not None
+        self._wakeup.set()
+
+    async def sync(self) -> None:
+        """Return once every write made so far is durable (or raise if committing failed)."""
+        if self._failed is not None:
+            raise RuntimeError("the store cannot write: an earlier commit failed") from self._failed
+        if self._committed >= self._revision:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((self._revision, future))
+        await future
+
+    async def _commit_loop(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    await asyncio.to_thread(self._write_batch, [row for row, _ in batch])
+                except BaseException as err:  # the log and memory disagree now: stop writing
+                    log.critical("commit failed; the apiserver stops accepting writes: %s", err)
+                    self._failed = err
+                    self._release_waiters(error=err)
+                    raise
+                self._committed = batch[-1][0][0]
+                self._publish([event for _, event in batch])
+                self._release_waiters()
+
+    def _write_batch(self, rows: builtins.list[Row]) -> None:
+        with self._write_lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT INTO log (id, name, created, deleted, create_revision, prev_revision, value)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def flush_blocking(self) -> None:
+        """Commit pending writes on the calling thread (no event loop running)."""
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        self._write_batch([row for row, _ in batch])
+        self._committed = batch[-1][0][0]
+        self._publish([event for _, event in batch])
+
+    def _publish(self, events: builtins.list[StoreEvent]) -> None:
+        for key in [k for k, rev in self._pending_tombstones.items() if rev <= self._committed]:
+            del self._pending_tombstones[key]
+        for event in events:
+            for watcher in builtins.list(self._watchers):
+                if event.kv.key.startswith(watcher.prefix):
+                    watcher.publish(event)
+
+    def _release_waiters(self, *, error: BaseException | None = None) -> None:
+        keep = []
+        for revision, future in self._waiters:
+            if future.done():
+                continue
+            if error is not None:
+                future.set_exception(RuntimeError(f"commit failed: {error}"))
+            elif revision <= self._committed:
+                future.set_result(None)
+            else:
+                keep.append((revision, future))
+        self._waiters = keep
 
     # -- watching --------------------------------------------------------------------------
 
@@ -267,7 +370,7 @@ class SqliteStore:
         if after_revision and after_revision < self._compacted:
             raise CompactedError(after_revision, self._compacted)
         backlog = self._replay(prefix, after_revision) if after_revision else []
-        watcher = SqliteWatch(self, prefix, backlog)
+        watcher = SqliteWatch(self, prefix, backlog, after=after_revision or self._revision)
         self._watchers.add(watcher)
         return watcher
 
@@ -275,9 +378,9 @@ class SqliteStore:
         self._watchers.discard(watcher)
 
     def _replay(self, prefix: str, after: int) -> builtins.list[StoreEvent]:
-        if after >= self._revision:
+        if after >= self._committed:
             return []
-        rows = self._db.execute(
+        rows = self._reader.execute(
             "SELECT l.id, l.name, l.created, l.deleted, l.create_revision, l.value, p.id, p.value"
             " FROM log l LEFT JOIN log p ON p.id = l.prev_revision"
             " WHERE l.id > ? AND l.name >= ? AND l.name < ? ORDER BY l.id",
@@ -298,35 +401,41 @@ class SqliteStore:
 
         Incremental: only rows written since the last compaction can supersede older rows, so
         we delete the predecessors of rows in (compacted, revision] and then the tombstones in
-        that window. Reads at revisions >= ``revision`` still see a consistent snapshot.
+        that window. Reads at revisions >= ``revision`` still see a consistent snapshot. Only
+        committed history is compacted.
         """
-        revision = min(revision, self._revision)
+        revision = min(revision, self._committed)
         if revision <= self._compacted:
             return self._compacted
         window = (self._compacted, revision)
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.execute(
-                "DELETE FROM log WHERE id IN (SELECT prev_revision FROM log"
-                " WHERE id > ? AND id <= ? AND prev_revision > 0)",
-                window,
-            )
-            self._db.execute("DELETE FROM log WHERE id > ? AND id <= ? AND deleted = 1", window)
-            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('compacted', ?)", (revision,))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("PRAGMA incremental_vacuum")
+        with self._write_lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "DELETE FROM log WHERE id IN (SELECT prev_revision FROM log"
+                    " WHERE id > ? AND id <= ? AND prev_revision > 0)",
+                    window,
+                )
+                self._db.execute("DELETE FROM log WHERE id > ? AND id <= ? AND deleted = 1", window)
+                self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('compacted', ?)", (revision,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("PRAGMA incremental_vacuum")
         self._compacted = revision
         return revision
 
     def history_rows(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM log").fetchone()[0])
+        return int(self._reader.execute("SELECT COUNT(*) FROM log").fetchone()[0])
 
     def close(self) -> None:
-        for watcher in list(self._watchers):
+        if self._pending and self._failed is None:
+            self.flush_blocking()
+        for watcher in builtins.list(self._watchers):
             watcher.close()
+        if self._reader is not self._db:
+            self._reader.close()
         self._db.close()
 
     # -- loading ---------------------------------------------------------------------------
@@ -340,7 +449,7 @@ class SqliteStore:
         return int(row[0]) if row else 0
 
     def _latest_row_id(self, key: str) -> int:
-        row = self._db.execute("SELECT MAX(id) FROM log WHERE name = ?", (key,)).fetchone()
+        row = self._reader.execute("SELECT MAX(id) FROM log WHERE name = ?", (key,)).fetchone()
         return int(row[0] or 0)
 
     def _load_live(self) -> None:
@@ -349,6 +458,7 @@ class SqliteStore:
             " SELECT MAX(id) AS mid FROM log GROUP BY name) m ON l.id = m.mid WHERE l.deleted = 0"
         )
         for name, value, create_rev, rid in rows:
-            self._live.setdefault(_bucket(name), {})[name] = KeyValue(
-                name, json.loads(value), create_rev or rid, rid
-            )
+            self._live.setdefault(_bucket(name), {})[name] = KeyValue(name, json.loads(value), create_rev or rid, rid)
+
+
+_PLACEHOLDER = StoreEvent("ADDED", KeyValue("", {}, 0, 0), None)

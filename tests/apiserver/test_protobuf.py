@@ -15,6 +15,7 @@ import pytest
 
 from apimachinery.errors import ApiError
 from apiserver.protobuf import decode_protobuf
+from apiserver.protobuf_messages import MESSAGES, TOP_LEVEL, Kind
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 
@@ -327,3 +328,17 @@ def test_malformed_protobuf_over_http_is_a_400_status(http: httpx.Client, body: 
     status = response.json()
     assert (status["kind"], status["reason"], status["code"]) == ("Status", "BadRequest", 400)
     assert message in status["message"]
+
+
+def test_field_tables_are_consistent() -> None:
+    """Every referenced message exists, and no table maps two numbers to one JSON name."""
+    for name, table in MESSAGES.items():
+        names = [f.name for f in table.values() if f.kind is not Kind.INLINE]
+        assert len(names) == len(set(names)), name
+        for number, field in table.items():
+            assert number > 0, name
+            if field.kind in (Kind.MESSAGE, Kind.INLINE):
+                assert field.message in MESSAGES, f"{name}.{field.name} -> {field.message}"
+            if field.kind is Kind.MAP:
+                assert field.value in (Kind.STRING, Kind.BYTES, Kind.QUANTITY), f"{name}.{field.name}"
+    assert set(TOP_LEVEL.values()) <= set(MESSAGES)

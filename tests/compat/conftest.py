@@ -38,13 +38,14 @@ class Kubectl:
         self.record = record
         self.env = {**os.environ, "HOME": str(home), "KUBECONFIG": str(cluster.data_dir / "admin.kubeconfig")}
 
-    def run(self, *args: str, stdin: str | None = None, rc: int = 0, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, stdin: str | None = None, rc: int = 0, timeout: float = 90,
+            env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """Run ``kubectl args``; fail with its output unless it exits with ``rc``."""
         if KUBECTL is None:
             pytest.fail("kubectl is not installed: pip install -e '.[compat]'")
         started = time.monotonic()
         done = subprocess.run([KUBECTL, *args], input=stdin, capture_output=True, text=True, timeout=timeout,
-                              env=self.env, cwd=self.home)
+                              env={**self.env, **(env_extra or {})}, cwd=self.home)
         self._note(args, done, time.monotonic() - started)
         if done.returncode != rc:
             pytest.fail(f"kubectl {' '.join(args)} exited {done.returncode} (wanted {rc})\n"

@@ -113,6 +113,36 @@ def test_rollout_lifecycle(kubectl: Kubectl, nodes: list[str]) -> None:
     assert "deployment.apps/app" in everything and "replicaset.apps/" in everything and "pod/app-" in everything
 
 
+def test_pause_resume_set_and_edit(kubectl: Kubectl, nodes: list[str]) -> None:
+    kubectl.apply(deployment("knobs", replicas=1))
+    rolled_out(kubectl, "knobs")
+    assert kubectl.out("rollout", "pause", "deployment/knobs").strip() == "deployment.apps/knobs paused"
+    assert kubectl.out("set", "env", "deployment/knobs", "MODE=paused").strip() == "deployment.apps/knobs env updated"
+    stalled = kubectl.run("rollout", "status", "deployment/knobs", "--timeout=3s", rc=1)
+    assert "0 out of 1 new replicas have been updated" in stalled.stdout  # paused: no new ReplicaSet
+    assert len(kubectl.json("get", "rs", "-l", "app=knobs")["items"]) == 1
+    assert kubectl.out("rollout", "resume", "deployment/knobs").strip() == "deployment.apps/knobs resumed"
+    rolled_out(kubectl, "knobs")
+    assert [p["spec"]["containers"][0]["env"] for p in pods_of(kubectl, "knobs")] == [[{"name": "MODE",
+                                                                                        "value": "paused"}]]
+    kubectl.run("set", "resources", "deployment/knobs", "-c", "web", "--limits=cpu=200m,memory=64Mi",
+                "--requests=cpu=100m")
+    rolled_out(kubectl, "knobs")
+    resources = pods_of(kubectl, "knobs")[0]["spec"]["containers"][0]["resources"]
+    assert resources["limits"] == {"cpu": "200m", "memory": "64Mi"} and resources["requests"]["cpu"] == "100m"
+
+    watcher = kubectl.popen("get", "pods", "-l", "app=knobs", "-w")
+    edited = kubectl.run("edit", "deployment/knobs", env_extra={"EDITOR": "sed -i s/replicas:\\ 1/replicas:\\ 2/"})
+    assert edited.stdout.strip() == "deployment.apps/knobs edited"
+    lines = read_lines(watcher, want=lambda got: sum("Running" in line for line in got) >= 2, timeout=60)
+    assert lines[0].split()[:3] == ["NAME", "READY", "STATUS"] and sum("Running" in x for x in lines) >= 2, lines
+    rolled_out(kubectl, "knobs")
+    running = kubectl.out("get", "pods", "-l", "app=knobs", "--field-selector=status.phase=Running", "-o", "name")
+    assert len(running.split()) == 2
+    events = kubectl.out("events", "--for", "deployment/knobs")
+    assert "ScalingReplicaSet" in events and "Deployment/knobs" in events
+
+
 def test_logs(kubectl: Kubectl, nodes: list[str]) -> None:
     kubectl.run("run", "talker", f"--image={IMAGE}", "--restart=Never", "--",
                 "sh", "-c", "for i in 1 2 3 4 5; do echo line $i; done; " + TICKER)

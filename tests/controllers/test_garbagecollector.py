@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from apimachinery.models.apps import Deployment, ReplicaSet
-from apimachinery.models.core import Pod
+from apimachinery.models.apps import Deployment, Lease, ReplicaSet
+from apimachinery.models.core import Node, Pod
 from controllers.garbagecollector import GarbageCollector
 from controllers.testing import FakeCluster, FakeQueue, fake_context
-from tests.controllers.objects import NS, deployment, pod, ref_to, replicaset
+from tests.controllers.objects import NS, deployment, node, pod, ref_to, replicaset
 
 
 def setup() -> tuple[FakeCluster, GarbageCollector, FakeQueue]:
@@ -143,3 +143,20 @@ async def test_owner_of_an_unserved_kind_never_causes_deletion() -> None:
     cluster.client.seed(pod("a", refs=refs))
     await gc.sync(pod_key("a"))
     assert cluster.client.calls("delete") == []
+
+
+async def test_a_deleted_node_takes_its_lease_along() -> None:
+    cluster, gc, queue = setup()
+    n1 = cluster.client.seed(node("n1"))
+    lease = Lease.model_validate({"metadata": {"name": "n1", "namespace": "kube-node-lease",
+                                               "ownerReferences": [ref_to(n1, controller=False)]},
+                                  "spec": {"holderIdentity": "n1"}})
+    cluster.client.seed(lease)
+    await gc.sync("leases.coordination.k8s.io/kube-node-lease/n1")
+    assert cluster.client.calls("delete") == []
+    queue.clear()
+    await cluster.client.delete(Node, "n1")
+    cluster.client.deliver()
+    assert queue.added == ["leases.coordination.k8s.io/kube-node-lease/n1"]
+    await gc.sync(queue.added[0])
+    assert cluster.client.stored(Lease, "n1", "kube-node-lease") is None

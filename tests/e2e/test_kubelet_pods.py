@@ -33,7 +33,7 @@ def test_liveness_failure_restarts_and_readiness_failure_does_not(cluster: Clust
     live = {"exec": {"command": ["cat", "/tmp/healthy"]}, "periodSeconds": 1, "failureThreshold": 2}
     create(cluster, make_pod("live", node, [{
         "name": "c", "command": ["sh", "-c", "touch /tmp/healthy; sleep 3; rm /tmp/healthy; sleep 3600"],
-        "livenessProbe": live}]))
+        "livenessProbe": live}], terminationGracePeriodSeconds=2))
     ready_probe = {"httpGet": {"path": "/index.html", "port": 8080}, "periodSeconds": 1, "failureThreshold": 1}
     create(cluster, make_pod("ready", node, [{
         "name": "web", "command": ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && httpd -f -p 8080 -h /www"],
