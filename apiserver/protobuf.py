@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apimachinery.errors import ApiError, bad_request
-from apiserver.protobuf_messages import MESSAGES, TOP_LEVEL, Field, Kind
+from apiserver.protobuf_messages import ANY_VERSION, MESSAGES, TOP_LEVEL, Field, Kind
 
 MAGIC = b"k8s\x00"
 VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
@@ -41,7 +41,7 @@ def decode_protobuf(raw: bytes) -> dict[str, Any]:
     try:
         envelope = decode_envelope(raw[len(MAGIC):])
         api_version, kind = envelope["apiVersion"], envelope["kind"]
-        top = TOP_LEVEL.get((api_version, kind))
+        top = TOP_LEVEL.get((api_version, kind)) or ANY_VERSION.get(kind)
         if top is None:
             raise ApiError(
                 415,

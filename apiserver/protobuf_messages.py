@@ -1,5 +1,8 @@
 """Field tables of the Kubernetes protobuf messages that ``kubectl create`` sends.
 
+Besides the objects of ``kubectl create``, the request bodies client-go sends as protobuf when a
+client is configured for it are covered too: DeleteOptions, Eviction and Binding.
+
 Numbers and JSON names are those of Kubernetes' ``generated.proto`` files
 (``k8s.io/api/core/v1``, ``k8s.io/api/apps/v1``, ``k8s.io/apimachinery/pkg/apis/meta/v1``,
 ``.../util/intstr``, ``.../api/resource``). Protobuf field numbers never change once released,
@@ -115,6 +118,12 @@ META: dict[str, Table] = {
     },
     "LabelSelector": {1: string_map("matchLabels"), 2: messages("matchExpressions", "LabelSelectorRequirement")},
     "LabelSelectorRequirement": {1: string("key"), 2: string("operator"), 3: strings("values")},
+    "DeleteOptions": {
+        1: integer("gracePeriodSeconds", pointer=True), 2: message("preconditions", "Preconditions"),
+        3: boolean("orphanDependents", pointer=True), 4: string("propagationPolicy", pointer=True),
+        5: strings("dryRun"),
+    },
+    "Preconditions": {1: string("uid", pointer=True), 2: string("resourceVersion", pointer=True)},
 }
 
 CORE_OBJECTS: dict[str, Table] = {
@@ -142,6 +151,10 @@ CORE_OBJECTS: dict[str, Table] = {
         4: int_or_string("targetPort"), 5: integer("nodePort"),
     },
     "Pod": {1: message("metadata", "ObjectMeta"), 2: message("spec", "PodSpec")},
+    "Binding": {1: message("metadata", "ObjectMeta"), 2: message("target", "ObjectReference")},
+    "ObjectReference": {1: string("kind"), 2: string("namespace"), 3: string("name"), 4: string("uid"),
+                        5: string("apiVersion"), 6: string("resourceVersion"), 7: string("fieldPath")},
+    "Eviction": {1: message("metadata", "ObjectMeta"), 2: message("deleteOptions", "DeleteOptions")},
     "PodTemplateSpec": {1: message("metadata", "ObjectMeta"), 2: message("spec", "PodSpec")},
 }
 
@@ -276,4 +289,9 @@ TOP_LEVEL: dict[tuple[str, str], str] = {
     ("v1", "Pod"): "Pod",
     ("apps/v1", "Deployment"): "Deployment",
     ("apps/v1", "ReplicaSet"): "ReplicaSet",
+    ("v1", "Binding"): "Binding",
+    ("policy/v1", "Eviction"): "Eviction",
 }
+
+# Kinds every group version registers: their body may name any apiVersion.
+ANY_VERSION: dict[str, str] = {"DeleteOptions": "DeleteOptions"}

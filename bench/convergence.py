@@ -31,7 +31,7 @@ from bench.cluster import (
     pod_manifest,
     wait_node_ready,
 )
-from bench.dockerops import EventLog, started
+from bench.dockerops import EventLog, start_of
 from bench.harness import Comparison, RunInfo, Stat, deadline_wait
 
 NAME = "convergence"
@@ -56,7 +56,7 @@ def swarm_tuned(events: EventLog, replicas: int, tag: str) -> float:
     mark = events.mark()
     start = time.perf_counter()
     dockerops.service_create(name, replicas=replicas, detach=True, tuned=True)
-    stamp, _event = events.wait(lambda e: started(e, **label), after=mark, timeout=300, count=replicas)
+    stamp, _event = events.wait(start_of(label), after=mark, timeout=300, count=replicas)
     took = stamp - start
     _service_rm(name)
     return took

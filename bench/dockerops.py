@@ -8,6 +8,7 @@ on loopback only and always left again (:func:`swarm`), also on errors and Ctrl-
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -134,17 +135,31 @@ class EventLog:
                     raise TimeoutError("no matching docker event")
                 self._cond.wait(left)
 
+    def since(self, after: int) -> list[tuple[float, dict[str, Any]]]:
+        """Every event received after position ``after``."""
+        with self._cond:
+            return list(self._events[after:])
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._stream.close()
 
 
-def started(event: dict[str, Any], **labels: str) -> bool:
+def started(event: dict[str, Any], labels: dict[str, str] | None = None) -> bool:
     """A container ``start`` event whose attributes carry all ``labels``."""
     if event.get("Type") != "container" or event.get("Action") != "start":
         return False
     attrs = (event.get("Actor") or {}).get("Attributes") or {}
-    return all(attrs.get(k) == v for k, v in labels.items())
+    return all(attrs.get(k) == v for k, v in (labels or {}).items())
+
+
+def start_of(labels: dict[str, str]) -> Callable[[dict[str, Any]], bool]:
+    """A predicate for :meth:`EventLog.wait`: the start of a container carrying ``labels``."""
+    return functools.partial(_started_with, labels)
+
+
+def _started_with(labels: dict[str, str], event: dict[str, Any]) -> bool:
+    return started(event, labels)
 
 
 # -- swarm -----------------------------------------------------------------------------------

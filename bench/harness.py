@@ -158,9 +158,11 @@ def markdown(rows: Sequence[Comparison], info: RunInfo) -> str:
                   "|---|---:|---:|---|---:|---:|---:|---:|"]
         for r in (r for r in rows if r.group == group):
             p, b = r.podvisor, r.baseline
+            pm, pp = (p.median, p.p99) if p else (None, None)
+            bm, bp = (b.median, b.p99) if b else (None, None)
             lines.append(
-                f"| {r.name} | {format_value(p and p.median, r.unit)} | {format_value(p and p.p99, r.unit)} "
-                f"| {r.baseline_name} | {format_value(b and b.median, r.unit)} | {format_value(b and b.p99, r.unit)} "
+                f"| {r.name} | {format_value(pm, r.unit)} | {format_value(pp, r.unit)} "
+                f"| {r.baseline_name} | {format_value(bm, r.unit)} | {format_value(bp, r.unit)} "
                 f"| {'-' if r.ratio is None else f'{r.ratio:.2f}'} | {p.n if p else 0}/{b.n if b else 0} |")
         notes = [f"- {r.name}: {r.note}" for r in rows if r.group == group and r.note]
         if info.notes.get(group):

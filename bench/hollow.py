@@ -20,6 +20,7 @@ hold ``rate * 3600``. Rows are converted to bytes with the database's own bytes 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from pathlib import Path
@@ -39,6 +40,8 @@ from bench.cluster import (
 )
 from bench.cluster import pod_manifest as base_manifest
 from bench.harness import Comparison, RunInfo, Stat, percentile
+
+log = logging.getLogger(__name__)
 
 NAME = "hollow"
 NAMESPACE = "bench-hollow"
@@ -122,19 +125,30 @@ async def heartbeat_rate(client: ApiClient, window: float) -> float:
     return (int(rv1) - int(rv0)) / window
 
 
-async def _scale(cluster: Cluster, nodes: int, pods: int, window: float) -> dict[str, Any]:
+async def _scale(cluster: Cluster, nodes: int, pods: int, window: float, deadline: float) -> dict[str, Any]:
     cluster.start_kubelet("hollow", "--hollow", "--hollow-nodes", str(nodes))
     client = admin_client(cluster)
     try:
         register = await wait_nodes_ready(client, nodes, timeout=600)
+        log.info("%d hollow nodes Ready after %.1f s", nodes, register)
         await ensure_namespace(client, NAMESPACE)
         observer = PodObserver(client, NAMESPACE)
         await observer.start()
-        names, sent = [f"h-{i}" for i in range(pods)], {}
+        names, sent = [f"h-{i}" for i in range(pods)], dict[str, float]()
         began = time.perf_counter()
         latencies = await create_pods(cluster, names, sent)
         created = time.perf_counter() - began
-        await observer.until(lambda: len(observer.running_at) >= pods, timeout=max(600.0, pods / 10))
+        log.info("%d pods created in %.1f s; %d bound, %d running", pods, created, len(observer.bound_at),
+                 len(observer.running_at))
+        progress = asyncio.create_task(_progress(observer))
+        try:
+            await observer.until(lambda: len(observer.running_at) >= pods, timeout=deadline)
+            log.info("all running after %.1f s", time.perf_counter() - began)
+        except TimeoutError:
+            log.warning("only %d of %d pods Running after %.0f s: reporting those", len(observer.running_at),
+                        pods, deadline)
+        finally:
+            progress.cancel()
         await observer.stop()
         rate = await heartbeat_rate(client, window)
         assert cluster.server is not None
@@ -145,8 +159,16 @@ async def _scale(cluster: Cluster, nodes: int, pods: int, window: float) -> dict
         await client.close()
 
 
+async def _progress(observer: PodObserver) -> None:
+    while True:
+        await asyncio.sleep(10)
+        log.info("... %d bound, %d running", len(observer.bound_at), len(observer.running_at))
+
+
 def _rows(r: dict[str, Any], nodes: int, pods: int) -> list[Comparison]:
     bound = sorted(r["bound"].values())
+    if not bound or not r["running"]:
+        raise RuntimeError(f"no pod bound ({len(bound)}) or Running ({len(r['running'])}) in time")
     sched_span = max(bound[-1] - min(r["sent"].values()), 1e-9)
     startup = [r["running"][n] - r["sent"][n] for n in r["running"] if n in r["sent"]]
     create_p99 = percentile(r["create_latency"], 99)
@@ -154,6 +176,8 @@ def _rows(r: dict[str, Any], nodes: int, pods: int) -> list[Comparison]:
     per_row = db["bytes"] / max(db["rows"], 1)
     hour_rows = db["keys"] + r["rate"] * RETENTION
     size = f"{nodes} nodes, {pods} pods"
+    if len(r["running"]) < pods:
+        size += f", only {len(r['running'])} Running in time"
     return [
         Comparison(f"scheduler throughput ({size}), time per pod", "s/op", Stat.value(sched_span / len(bound), n=len(bound)),
                    Stat.value(1 / SLO_THROUGHPUT), "k8s SLO/CI threshold 270 pods/s", group=NAME,
@@ -177,12 +201,12 @@ def _rows(r: dict[str, Any], nodes: int, pods: int) -> list[Comparison]:
 
 
 def run(*, quick: bool, info: RunInfo) -> list[Comparison]:
-    nodes, pods, window = (100, 2000, 10.0) if quick else (1000, 30000, 30.0)
+    nodes, pods, window, deadline = (100, 2000, 10.0, 90.0) if quick else (1000, 30000, 30.0, 1200.0)
     missing = missing_components(*NEEDS)
     if missing:
         info.errors[NAME] = f"not importable yet: {', '.join(missing)}"
         return []
     with bench_cluster() as cluster:
-        result = asyncio.run(_scale(cluster, nodes, pods, window))
+        result = asyncio.run(_scale(cluster, nodes, pods, window, deadline))
     info.notes[NAME] = __doc__.split("\n\n")[2].replace("\n", " ") if __doc__ else ""
     return _rows(result, nodes, pods)

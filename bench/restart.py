@@ -18,6 +18,7 @@ first restart, unaffected by back-off growth.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import Any
 
@@ -35,7 +36,7 @@ from bench.cluster import (
     restart_count,
     wait_node_ready,
 )
-from bench.dockerops import EventLog, crash, started
+from bench.dockerops import EventLog, crash, start_of, started
 from bench.harness import Comparison, RunInfo, Stat, deadline_wait
 
 NAME = "restart"
@@ -43,6 +44,10 @@ NAMESPACE = "bench-restart"
 NEEDS = ("kubelet.agent:run_kubelet",)
 POD_NAME_LABEL = "io.podvisor.pod.name"
 CONTAINER_LABEL = "io.podvisor.container"
+
+
+def _started_id(cid: str, event: dict[str, Any]) -> bool:
+    return started(event) and event.get("id") == cid
 
 
 def docker_restart_always(events: EventLog, count: int) -> list[float]:
@@ -54,7 +59,7 @@ def docker_restart_always(events: EventLog, count: int) -> list[float]:
         mark = events.mark()
         start = time.perf_counter()
         crash(pid)
-        stamp, _ = events.wait(lambda e, cid=cid: started(e) and e.get("id") == cid, after=mark, timeout=60)
+        stamp, _ = events.wait(functools.partial(_started_id, cid), after=mark, timeout=60)
         samples.append(stamp - start)
     dockerops.remove(client, ids)
     return samples
@@ -73,7 +78,7 @@ def swarm_restart(events: EventLog, count: int, *, delay: str | None, tag: str) 
         mark = events.mark()
         start = time.perf_counter()
         crash(pid)
-        stamp, _ = events.wait(lambda e, n=name: started(e, **{"com.docker.swarm.service.name": n}),
+        stamp, _ = events.wait(start_of({"com.docker.swarm.service.name": name}),
                                after=mark, timeout=120)
         samples.append(stamp - start)
     dockerops.run("service", "rm", *names, check=False)
@@ -105,9 +110,8 @@ async def podvisor_restarts(client: ApiClient, observer: PodObserver, events: Ev
             return restart_count(pod) > b and container_running(pod)
 
         seen = await observer.until(again, timeout=120)
-        stamp, _ = await asyncio.to_thread(
-            events.wait, lambda e, n=name: started(e, **{POD_NAME_LABEL: n, CONTAINER_LABEL: "main"}),
-            after=mark, timeout=60)
+        match = start_of({POD_NAME_LABEL: name, CONTAINER_LABEL: "main"})
+        stamp, _ = await asyncio.to_thread(events.wait, match, after=mark, timeout=60)
         via_api.append(seen - start)
         via_docker.append(stamp - start)
     return via_api, via_docker
@@ -140,30 +144,30 @@ async def _podvisor(events: EventLog, count: int) -> dict[str, list[float]]:
             await client.close()
 
 
-def _measure(reps: int, info: RunInfo) -> dict[str, list[float]]:
+def _measure(reps: int, warmup: int, info: RunInfo) -> dict[str, list[float]]:
     client = dockerops.api()
     events = EventLog(client, filters={"type": "container", "event": "start"})
     samples: dict[str, list[float]] = {}
     try:
-        # one extra victim per contender: the first restart of each is a dropped warm-up
-        samples["docker"] = docker_restart_always(events, reps + 1)[1:]
+        # ``warmup`` extra victims per contender: their restarts are dropped
+        samples["docker"] = docker_restart_always(events, reps + warmup)[warmup:]
         with dockerops.swarm():
-            samples["swarm0"] = swarm_restart(events, reps + 1, delay="0s", tag="d0")[1:]
-            samples["swarm"] = swarm_restart(events, reps + 1, delay=None, tag="def")[1:]
+            samples["swarm0"] = swarm_restart(events, reps + warmup, delay="0s", tag="d0")[warmup:]
+            samples["swarm"] = swarm_restart(events, reps + warmup, delay=None, tag="def")[warmup:]
         missing = missing_components(*NEEDS)
         if missing:
             info.errors[f"{NAME} (podvisor side)"] = f"not importable yet: {', '.join(missing)}"
         else:
-            pv = asyncio.run(_podvisor(events, reps + 1))
-            samples.update({k: v[1:] for k, v in pv.items()})
+            pv = asyncio.run(_podvisor(events, reps + warmup))
+            samples.update({k: v[warmup:] for k, v in pv.items()})
     finally:
         events.close()
     return samples
 
 
 def run(*, quick: bool, info: RunInfo) -> list[Comparison]:
-    reps = 3 if quick else 10
-    s = _measure(reps, info)
+    reps, warmup = (3, 0) if quick else (10, 1)
+    s = _measure(reps, warmup, info)
 
     def stat(key: str) -> Stat | None:
         return Stat.of(s[key]) if s.get(key) else None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from apimachinery.errors import ApiError
 from apimachinery.events import EventRecorder
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
 from apimachinery.models.base import TypedObject
@@ -176,6 +177,14 @@ def rfc3339_at(seconds: float) -> str:
 def split_key(key: str) -> tuple[str | None, str]:
     namespace, _, name = key.rpartition("/")
     return (namespace or None), name
+
+
+def is_stale_write(err: ApiError) -> bool:
+    """A compare-and-swap lost to a newer version of the object.
+
+    The newer version is on its way through the informer, and its event enqueues the key again,
+    so a sync that hits this can simply end: retrying now would only repeat the stale view."""
+    return err.code == 409 and err.reason == "Conflict"
 
 
 def controller_ref_to(owner: Any) -> OwnerReference:

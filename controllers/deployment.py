@@ -37,6 +37,7 @@ from controllers.base import (
     ControllerContext,
     Queue,
     controller_ref_to,
+    is_stale_write,
     key_of,
     resolve_controller,
 )
@@ -121,6 +122,14 @@ class DeploymentController(RolloutSteps):
 
     async def sync(self, key: str) -> None:
         """One step towards the Deployment's spec, then the status that step observed."""
+        try:
+            await self._sync(key)
+        except ApiError as err:
+            if not is_stale_write(err):
+                raise
+            log.debug("deployment %s: %s; the newer version's event brings it back", key, err.message)
+
+    async def _sync(self, key: str) -> None:
         cached = self.deployments.get(key)
         if cached is None:
             return  # deleted; the garbage collector removes its ReplicaSets

@@ -30,6 +30,7 @@ from controllers.base import (
     ControllerContext,
     Queue,
     controller_ref_to,
+    is_stale_write,
     key_of,
     resolve_controller,
     rfc3339_at,
@@ -184,7 +185,12 @@ class ReplicaSetController:
             return
         needs_sync = self.expectations.satisfied(key)
         selector = selector_from_model(rs.spec.selector)
-        pods = await self._claim_pods(rs, selector)
+        try:
+            pods = await self._claim_pods(rs, selector)
+        except ApiError as err:
+            if not is_stale_write(err):
+                raise
+            return  # a pod changed under an adoption: its event brings the ReplicaSet back
         failure: ManageError | None = None
         if needs_sync and rs.metadata.deletion_timestamp is None:
             try:

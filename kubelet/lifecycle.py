@@ -118,8 +118,11 @@ async def start_container(
 ) -> str | None:
     """Create and start attempt ``attempt``; on failure set the record's waiting reason and retry time."""
     if rec.retry_at is not None and rec.retry_at > ctx.clock.monotonic():
-        if rec.image_failures:
-            rec.waiting = Waiting(IMAGE_PULL_BACK_OFF, f'Back-off pulling image "{container.image}"')
+        if rec.image_failures and (rec.waiting is None or rec.waiting.reason != IMAGE_PULL_BACK_OFF):
+            message = f'Back-off pulling image "{container.image}"'
+            rec.waiting = Waiting(IMAGE_PULL_BACK_OFF, message)
+            ctx.api.event(pod, "Normal", "BackOff", message, field_path=field_path(pod, container))
+            ctx.api.event(pod, "Warning", "Failed", f"Error: {IMAGE_PULL_BACK_OFF}", field_path=field_path(pod, container))
         return None  # still backing off (image pull or a create error): the worker wakes at retry_at
     if not await _ensure_image(ctx, pod, container, rec):
         return None

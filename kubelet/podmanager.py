@@ -74,11 +74,19 @@ class PodManager:
     # -- relist --------------------------------------------------------------------------------
 
     async def relist(self) -> None:
-        """Wake every worker; give containers of vanished pods a worker that removes them."""
+        """Wake the workers whose containers changed unseen; give orphans a worker that removes them.
+
+        One list call for the whole node. Workers whose containers look as they last saw them
+        are left alone, so a relist costs little even with thousands of (hollow) pods.
+        """
         containers = await self.ctx.run(self.ctx.runtime.list_containers, naming.node_labels(self.ctx.node))
         self.adopt(containers)
-        for worker in list(self.workers.values()):
-            worker.wake()
+        by_uid: dict[str, list[ContainerInfo]] = {}
+        for info in containers:
+            by_uid.setdefault(naming.pod_uid_of(info), []).append(info)
+        for uid, worker in list(self.workers.items()):
+            if worker.differs(by_uid.get(uid, [])):
+                worker.wake()
 
     def adopt(self, containers: Iterable[ContainerInfo]) -> None:
         for info in containers:

@@ -135,6 +135,12 @@ class PodWorker:
         self._details = {k: v for k, v in self._details.items() if k in listed_ids}
         return [self._details[i.id] for i in listed if i.id in self._details]
 
+    def differs(self, listed: list[ContainerInfo]) -> bool:
+        """Whether a listing of the pod's containers shows something this worker has not seen."""
+        if {i.id for i in listed} != set(self._details):
+            return True
+        return any(self._stale(info) for info in listed)
+
     def _stale(self, listed: ContainerInfo) -> bool:
         known = self._details.get(listed.id)
         return known is None or known.state is not listed.state or known.exit_code != listed.exit_code

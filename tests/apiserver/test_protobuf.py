@@ -342,3 +342,27 @@ def test_field_tables_are_consistent() -> None:
             if field.kind is Kind.MAP:
                 assert field.value in (Kind.STRING, Kind.BYTES, Kind.QUANTITY), f"{name}.{field.name}"
     assert set(TOP_LEVEL.values()) <= set(MESSAGES)
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "raw", "expected"),
+    [
+        pytest.param("v1", "DeleteOptions", num(1, 0) + ld(4, "Foreground") + ld(2, ld(1, "u-1")) + ld(5, "All"),
+                     {"gracePeriodSeconds": 0, "propagationPolicy": "Foreground", "preconditions": {"uid": "u-1"},
+                      "dryRun": ["All"]}, id="delete-options"),
+        pytest.param("apps/v1", "DeleteOptions", num(3, 1), {"orphanDependents": True}, id="delete-options-any-group"),
+        pytest.param("policy/v1", "Eviction", meta("p") + ld(2, num(1, 5)),
+                     {"metadata": {"name": "p"}, "deleteOptions": {"gracePeriodSeconds": 5}}, id="eviction"),
+        pytest.param("v1", "Binding", meta("p") + ld(2, ld(1, "Node"), ld(3, "node-1")),
+                     {"metadata": {"name": "p"}, "target": {"kind": "Node", "name": "node-1"}}, id="binding"),
+    ],
+)
+def test_client_go_request_bodies(api_version: str, kind: str, raw: bytes, expected: dict[str, Any]) -> None:
+    assert decode_protobuf(envelope(api_version, kind, raw)) == {"apiVersion": api_version, "kind": kind, **expected}
+
+
+def test_protobuf_delete_options_over_http(http: httpx.Client) -> None:
+    assert http.post("/api/v1/namespaces", json={"metadata": {"name": "gone"}}).status_code == 201
+    options = envelope("v1", "DeleteOptions", ld(4, "Background"))
+    deleted = http.request("DELETE", "/api/v1/namespaces/gone", content=options, headers={"Content-Type": PROTOBUF})
+    assert deleted.status_code == 200, deleted.text

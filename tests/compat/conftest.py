@@ -66,7 +66,7 @@ class Kubectl:
         """Start a long-running kubectl (``-w``, ``logs -f``); the caller stops it."""
         assert KUBECTL is not None
         self.record.append(f"kubectl {' '.join(args)}  [streamed]")
-        return subprocess.Popen([KUBECTL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        return subprocess.Popen([KUBECTL, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                 env=self.env, cwd=self.home)
 
     def _note(self, args: tuple[str, ...], done: subprocess.CompletedProcess[str], seconds: float) -> None:

@@ -171,6 +171,14 @@ def test_logs(kubectl: Kubectl, nodes: list[str]) -> None:
     absent = kubectl.run("logs", "talker", "-c", "nope", rc=1)
     assert "container nope is not valid for pod talker" in absent.stderr
 
+    kubectl.run("run", "crasher", f"--image={IMAGE}", "--", "sh", "-c", "echo boom; exit 3")
+    kubectl.wait_for("a restart of crasher", lambda: kubectl.json("get", "pod", "crasher")["status"].get(
+        "containerStatuses", [{}])[0].get("restartCount", 0) >= 1)
+    assert kubectl.out("logs", "crasher", "--previous") == "boom\n"
+    row = kubectl.out("get", "pod", "crasher").splitlines()[1].split()
+    assert row[0] == "crasher" and int(row[3]) >= 1, row  # RESTARTS counts the crash loop
+    kubectl.run("delete", "pod", "crasher", "--grace-period=0", "--force")
+
     deleted = kubectl.out("delete", "pod", "talker", timeout=60)  # waits until the kubelet removed it
     assert deleted.strip() == 'pod "talker" deleted from default namespace'
     assert 'pods "talker" not found' in kubectl.run("get", "pod", "talker", rc=1).stderr

@@ -305,3 +305,25 @@ async def test_deleted_deployment_is_not_an_error() -> None:
     cluster, dc, _ = setup()
     await dc.sync(KEY)
     assert cluster.client.actions == []
+
+
+async def test_a_write_lost_to_a_newer_version_ends_the_sync_and_its_event_brings_the_key_back() -> None:
+    cluster = fake_context(auto_deliver=False)
+    queue = FakeQueue()
+    dc = DeploymentController(cluster.ctx, queue=queue)
+    cluster.client.seed(deployment(replicas=2))
+    await dc.sync(KEY)
+    cluster.client.deliver()
+    (rs,) = cluster.client.all(ReplicaSet)
+    rs.status = ReplicaSetStatus(replicas=2, ready_replicas=2, available_replicas=2, observed_generation=1)
+    await cluster.client.replace_status(rs)
+    cluster.client.deliver()  # the cache knows the pods are up ...
+    await cluster.client.patch(Deployment, "web", {"metadata": {"labels": {"team": "a"}}}, NS)  # ... not this
+    queue.clear()
+    await dc.sync(KEY)  # the status write is a stale compare-and-swap: 409, and no error
+    assert cluster.client.calls("update-status", "deployments")[-1].body.status.available_replicas == 2
+    assert (current(cluster).status.available_replicas or 0) == 0  # type: ignore[union-attr]
+    cluster.client.deliver()
+    assert KEY in queue.added
+    await dc.sync(KEY)
+    assert current(cluster).status.available_replicas == 2  # type: ignore[union-attr]

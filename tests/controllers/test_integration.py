@@ -208,3 +208,60 @@ async def test_leader_election_on_the_real_server(api_url: str) -> None:
         assert await a.try_acquire_or_renew()
         held = await client.get(Lease, "election-test", "kube-system")
         assert held.spec.holder_identity == "a"
+
+
+async def test_silent_node_is_marked_tainted_and_its_pods_evicted(api_url: str) -> None:
+    """Three nodes, one of which never renews its Lease: Unknown, pods Ready=False, taint, eviction."""
+    async with ApiClient(api_url) as client:
+        for name in ("n1", "n2", "n3"):
+            await client.create(Node.model_validate({"metadata": {"name": name}, "status": {"conditions": [
+                {"type": "Ready", "status": "True", "lastHeartbeatTime": "2026-01-01T00:00:00Z"}]}}))
+        pod = Pod.model_validate({"metadata": {"name": "p", "namespace": NS}, "spec": {
+            "containers": [{"name": "c", "image": "busybox"}],
+            "tolerations": [{"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute",
+                             "tolerationSeconds": 1}]}})
+        await client.create(pod, NS)
+        await client.bind(NS, "p", "n1")
+        bound = await client.get(Pod, "p", NS)
+        wire = bound.to_dict()
+        wire["status"] = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+        await client.replace_status(Pod.model_validate(wire))
+
+        async def heartbeats() -> None:
+            while True:
+                for name in ("n2", "n3"):
+                    lease = Lease.model_validate({"metadata": {"name": name, "namespace": "kube-node-lease"},
+                                                  "spec": {"holderIdentity": name,
+                                                           "renewTime": f"2026-01-01T00:00:00.{time.time_ns() % 10**6:06d}Z"}})
+                    with contextlib.suppress(ApiError):
+                        current = await client.get(Lease, name, "kube-node-lease")
+                        lease.metadata = current.metadata
+                        await client.replace(lease)
+                        continue
+                    with contextlib.suppress(ApiError):
+                        await client.create(lease, "kube-node-lease")
+                await asyncio.sleep(0.2)
+
+        tasks = [asyncio.create_task(run_term(client, node_grace_period=1.5)), asyncio.create_task(heartbeats())]
+        try:
+            async def marked() -> bool:
+                node = await client.get(Node, "n1")
+                ready = next(c for c in node.status.conditions or [] if c.type == "Ready")  # type: ignore[union-attr]
+                taints = [t.key for t in node.spec.taints or []]
+                return ready.status == "Unknown" and taints == ["node.kubernetes.io/unreachable"]
+
+            await eventually("n1 Unknown and tainted", marked, timeout=15)
+
+            async def evicted() -> bool:
+                p = await client.get(Pod, "p", NS)
+                ready = next(c for c in p.status.conditions or [] if c.type == "Ready")  # type: ignore[union-attr]
+                return ready.status == "False" and p.metadata.deletion_timestamp is not None
+
+            await eventually("pod not ready, then evicted", evicted, timeout=15)
+            for name in ("n2", "n3"):
+                node = await client.get(Node, name)
+                assert not node.spec.taints
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

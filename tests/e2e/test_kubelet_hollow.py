@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.cluster import Cluster
-from tests.e2e.kubelet_helpers import PODS, container_status, create, make_pod, wait_gone, wait_node, wait_status
+from tests.e2e.kubelet_helpers import (
+    PODS,
+    container_status,
+    create,
+    make_pod,
+    wait_gone,
+    wait_node,
+    wait_status,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +29,7 @@ def test_hollow_nodes_register_and_run_pods(cluster: Cluster) -> None:
         assert lease["holderIdentity"] == nodes[1] and lease["leaseDurationSeconds"] == 40
     for i, node in enumerate(nodes):
         create(cluster, make_pod(f"h{i}", node, [{"name": "c", "image": "anything/at-all:7"}]))
-    for i, node in enumerate(nodes):
+    for i in range(len(nodes)):
         st = wait_status(cluster, f"h{i}", lambda s: s.get("phase") == "Running", "Running on a hollow node")
         assert container_status(st, "c")["ready"] and st["podIP"]
     with cluster.http() as h:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 
-from tests.e2e.cluster import Cluster
+from tests.e2e.cluster import Cluster, free_port
 from tests.e2e.kubelet_helpers import (
     PODS,
     container_status,
@@ -145,10 +146,12 @@ def test_missing_image_reports_err_image_pull(cluster: Cluster) -> None:
     assert any(e["reason"] == "Failed" for e in events_of(cluster, "ghost"))
 
 
-def test_pods_reach_each_other_by_name(cluster: Cluster) -> None:
+def test_pods_reach_each_other_by_name_and_host_ports_are_published(cluster: Cluster) -> None:
     node = cluster.start_kubelet("node-1")
+    host_port = free_port()
     create(cluster, make_pod("server", node, [{"name": "s", "command": [
-        "sh", "-c", "mkdir -p /w && echo pong > /w/index.html && httpd -f -p 80 -h /w"]}]))
+        "sh", "-c", "mkdir -p /w && echo pong > /w/index.html && httpd -f -p 80 -h /w"],
+        "ports": [{"containerPort": 80, "hostPort": host_port}]}]))
     create(cluster, make_pod("caller", node, [{"name": "c", "command": ["sleep", "3600"]}]))
     wait_status(cluster, "server", lambda s: s.get("phase") == "Running", "Running")
     st = wait_status(cluster, "caller", lambda s: s.get("phase") == "Running", "Running")
@@ -158,3 +161,11 @@ def test_pods_reach_each_other_by_name(cluster: Cluster) -> None:
         return docker("exec", caller, "sh", "-c", "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc server 80")
 
     assert "pong" in cluster.wait_for("DNS by pod name", fetch, timeout=20)
+
+    def from_host() -> str:
+        try:
+            return httpx.get(f"http://127.0.0.1:{host_port}/", timeout=2).text
+        except httpx.HTTPError:
+            return ""
+
+    assert "pong" in cluster.wait_for("the host port", from_host, timeout=20)
