@@ -8,6 +8,8 @@ import click
 
 from podctl import config, nodes, rollout
 from podctl.cli_common import connection, connection_flags, duration, execute, local
+from podctl.errors import PodctlError
+from podctl.resolve import resource_type
 from podctl.session import Output, Session
 
 
@@ -144,9 +146,33 @@ def _config_group() -> click.Group:
     return group
 
 
+def _set_group() -> click.Group:
+    @click.group("set")
+    def set_() -> None:
+        """Change a field of a workload (image)."""
+
+    @set_.command("image")
+    @click.argument("target")
+    @click.argument("images", nargs=-1, required=True)
+    @connection_flags
+    @click.pass_context
+    def image(ctx: click.Context, target: str, images: tuple[str, ...]) -> None:
+        """Set container images: TYPE/NAME CONTAINER=IMAGE ... (``*=IMAGE`` for all containers)."""
+        def command(session: Session) -> Awaitable[int]:
+            kind, sep, name = target.partition("/")
+            if not sep or not name:
+                raise PodctlError("expected TYPE/NAME, e.g. deployment/web")
+            return rollout.set_image(session, resource_type(kind), name, rollout.parse_image_updates(images))
+
+        execute(ctx, command)
+
+    return set_
+
+
 def register(cli: click.Group) -> None:
     """Add the operational commands to the ``podctl`` group."""
     cli.add_command(_rollout_group())
+    cli.add_command(_set_group())
     cli.add_command(_config_group())
     _node_commands(cli)
 

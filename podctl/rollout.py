@@ -230,3 +230,34 @@ async def scale(session: Session, rt: ResourceType, name: str, *, replicas: int)
                         subresource="scale")
     session.output.line(f"{object_ref(rt, name)} scaled")
     return 0
+
+
+def parse_image_updates(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``name=image`` pairs as ``set image`` takes them (``*=image`` sets every container)."""
+    updates: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, image = pair.partition("=")
+        if not sep or not name or not image:
+            raise PodctlError(f"expected CONTAINER=IMAGE, got {pair!r}")
+        updates[name] = image
+    if not updates:
+        raise PodctlError("at least one image update is required, e.g. web=podvisor/busybox:v2")
+    return updates
+
+
+async def set_image(session: Session, rt: ResourceType, name: str, updates: dict[str, str]) -> int:
+    """Change container images of a workload's pod template with a strategic merge patch."""
+    obj = await session.get(rt, name)
+    spec = (obj.get("spec") or {}).get("template", {}).get("spec") if rt.kind != "Pod" else obj.get("spec")
+    containers = [c["name"] for c in (spec or {}).get("containers") or []]
+    unknown = [c for c in updates if c != "*" and c not in containers]
+    if unknown:
+        raise PodctlError(f"unable to find container named {unknown[0]!r} in {object_ref(rt, name)}")
+    patched = [{"name": c, "image": updates.get(c, updates.get("*"))} for c in containers
+               if c in updates or "*" in updates]
+    body: dict[str, Any] = {"spec": {"containers": patched}}
+    if rt.kind != "Pod":
+        body = {"spec": {"template": body}}
+    await session.patch(rt, name, session.ns(rt), body, patch_type="strategic")
+    session.output.line(f"{object_ref(rt, name)} image updated")
+    return 0

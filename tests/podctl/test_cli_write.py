@@ -175,3 +175,14 @@ def test_exit_codes_of_the_real_entry_point(podctl: Podctl) -> None:
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == code, (args, out, err)
         assert "\x1b[" not in out + err, "no colour when not on a terminal"
+
+
+def test_set_image_changes_only_the_named_container(podctl: Podctl, tmp_path: Path) -> None:
+    podctl("apply", "-f", str(write(tmp_path / "d.yaml", DEPLOYMENT.format(tag="latest"))))
+    container = podctl.obj("apps/v1/deployments/web")["spec"]["template"]["spec"]["containers"][0]["name"]
+    result = podctl("set", "image", "deployment/web", f"{container}=podvisor/busybox:v2")
+    assert result.out == "deployment.apps/web image updated\n", result.err
+    spec = podctl.obj("apps/v1/deployments/web")["spec"]["template"]["spec"]
+    assert [c["image"] for c in spec["containers"]] == ["podvisor/busybox:v2"]
+    missing = podctl("set", "image", "deployment/web", "nope=x:1")
+    assert missing.code == 1 and "unable to find container named 'nope'" in missing.err
