@@ -58,24 +58,26 @@ def swarm_tuned(events: EventLog, replicas: int, tag: str) -> float:
     dockerops.service_create(name, replicas=replicas, detach=True, tuned=True)
     stamp, _event = events.wait(start_of(label), after=mark, timeout=300, count=replicas)
     took = stamp - start
-    _service_rm(name)
+    _service_rm(name, wait=True)
     return took
 
 
-def swarm_default(replicas: int, tag: str) -> float:
+def swarm_default(replicas: int, tag: str, *, last: bool) -> float:
     name = f"bench-conv-{tag}"
     start = time.perf_counter()
     dockerops.service_create(name, replicas=replicas, detach=False)
     took = time.perf_counter() - start
-    _service_rm(name)
+    _service_rm(name, wait=not last)
     return took
 
 
-def _service_rm(name: str) -> None:
+def _service_rm(name: str, *, wait: bool) -> None:
+    """Remove the service; ``wait`` until its containers are gone, so they do not load the next contender."""
     client = dockerops.api()
     dockerops.run("service", "rm", name, check=False)
-    deadline_wait(lambda: not dockerops.service_containers(client, name, running_only=False), timeout=180,
-                  what=f"containers of {name} removed")
+    if wait:
+        deadline_wait(lambda: not dockerops.service_containers(client, name, running_only=False), timeout=180,
+                      what=f"containers of {name} removed")
 
 
 def deployment(name: str, replicas: int) -> dict[str, Any]:
@@ -85,7 +87,8 @@ def deployment(name: str, replicas: int) -> dict[str, Any]:
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}}, "template": template}}
 
 
-async def podvisor_converge(client: ApiClient, observer: PodObserver, replicas: int, name: str) -> float:
+async def podvisor_converge(client: ApiClient, observer: PodObserver, replicas: int, name: str, *,
+                            last: bool) -> float:
     def running() -> list[str]:
         return [n for n, p in observer.pods.items()
                 if (p["metadata"].get("labels") or {}).get("app") == name and n in observer.running_at]
@@ -93,6 +96,8 @@ async def podvisor_converge(client: ApiClient, observer: PodObserver, replicas: 
     start = time.perf_counter()
     await client.request("POST", DEPLOYMENTS.path(NAMESPACE), body=deployment(name, replicas))
     done = await observer.until(lambda: len(running()) >= replicas, timeout=600)
+    if last:
+        return done - start  # the cluster's teardown removes its containers
     await client.delete_raw(DEPLOYMENTS, name, NAMESPACE, propagation="Background")
     await observer.until(lambda: not any((p["metadata"].get("labels") or {}).get("app") == name
                                          for p in observer.pods.values()), timeout=600)
@@ -114,11 +119,12 @@ async def _rounds(cluster: Cluster | None, sizes: list[int], reps: int, info: Ru
         for size in sizes:
             for i in range(reps):
                 tag = f"{size}-{i}"
+                last = size == sizes[-1] and i == reps - 1
                 samples.setdefault(f"raw/{size}", []).append(raw_parallel(size))
                 samples.setdefault(f"tuned/{size}", []).append(swarm_tuned(events, size, f"t{tag}"))
-                samples.setdefault(f"default/{size}", []).append(swarm_default(size, f"d{tag}"))
+                samples.setdefault(f"default/{size}", []).append(swarm_default(size, f"d{tag}", last=last))
                 if client and observer:
-                    took = await podvisor_converge(client, observer, size, f"conv-{tag}")
+                    took = await podvisor_converge(client, observer, size, f"conv-{tag}", last=last)
                     samples.setdefault(f"podvisor/{size}", []).append(took)
     finally:
         events.close()

@@ -8,6 +8,10 @@ Rolling update invariants (for D desired replicas, surge S, unavailable U):
 * scale down: old ReplicaSets shrink only while at least D - U pods stay available, counting
   the new ReplicaSet's not-yet-available pods against the budget; old pods that are not
   available are removed first, since they cost no availability.
+
+One deliberate difference from Kubernetes: a ReplicaSet counts as at most ``spec.replicas``
+available pods. Right after a scale-down its status still shows the pods it is about to lose;
+trusting that stale count would let the next step remove more than maxUnavailable allows.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ class RolloutSteps:
         if du.total_spec(old) == 0:
             return False
         min_available = du.desired(d) - du.max_unavailable(d)
-        new_unavailable = du.replicas(new_rs) - du.total_status([new_rs], "available_replicas")
+        new_unavailable = du.replicas(new_rs) - du.settled_available([new_rs])
         max_scaled_down = du.total_spec(all_rss) - min_available - new_unavailable
         if max_scaled_down <= 0:
             return False
@@ -82,7 +86,7 @@ class RolloutSteps:
         """Shrink old ReplicaSets by their unavailable pods first: removing those costs nothing."""
         result, total = [], 0
         for rs in du.by_creation(old):
-            unhealthy = du.replicas(rs) - du.total_status([rs], "available_replicas")
+            unhealthy = du.replicas(rs) - du.settled_available([rs])
             if total >= budget or du.replicas(rs) == 0 or unhealthy <= 0:
                 result.append(rs)
                 continue
@@ -94,7 +98,7 @@ class RolloutSteps:
     async def _scale_down_old(self, d: Deployment, all_rss: list[ReplicaSet | None], old: list[ReplicaSet]) -> int:
         """Shrink old ReplicaSets, oldest first, down to what availability allows."""
         min_available = du.desired(d) - du.max_unavailable(d)
-        available = du.total_status(all_rss, "available_replicas")
+        available = du.settled_available(all_rss)
         if available <= min_available:
             return 0
         budget, total = available - min_available, 0

@@ -128,6 +128,12 @@ def total_status(rss: Iterable[ReplicaSet | None], field: str) -> int:
     return sum(int(getattr(rs.status, field) or 0) for rs in rss if rs is not None and rs.status is not None)
 
 
+def settled_available(rss: Iterable[ReplicaSet | None]) -> int:
+    """Available pods the ReplicaSets will keep: never more than each one's spec.replicas, since
+    a ReplicaSet just scaled down still reports the pods it is deleting (unavailable ones go first)."""
+    return sum(min(replicas(rs), total_status([rs], "available_replicas")) for rs in rss if rs is not None)
+
+
 def revision(obj: Any) -> int:
     raw = (obj.metadata.annotations or {}).get(REVISION, "")
     try:

@@ -143,7 +143,7 @@ class LeaderElector:
             lease_duration_seconds=int(self.lease_duration),
             acquire_time=spec.acquire_time if mine and spec.acquire_time else micro_time(now_wall),
             renew_time=micro_time(now_wall),
-            lease_transitions=(spec.lease_transitions or 0) + (0 if mine or not spec.holder_identity else 1),
+            lease_transitions=(spec.lease_transitions or 0) + (0 if mine else 1),
         )
         try:
             self._lease = await self.client.replace(updated)

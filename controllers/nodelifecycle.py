@@ -173,13 +173,14 @@ class NodeLifecycleController:
         node = cached.model_copy(deep=True)
         now = self.clock.monotonic()
         heard = self._observe(node, now)
-        if now - heard.at > self.grace_period:
+        silent = now - heard.at > self.grace_period
+        if silent:
             node = await self._mark_unknown(node)
         else:
             self.queue.add_after(key, heard.at + self.grace_period - now + 0.1)
         self._update_disruption(node, now)
         await self._reconcile_taints(node)
-        if ready_status(node) == UNKNOWN:
+        if silent:  # (a kubelet that is back reports its pods itself)
             await self._mark_pods_not_ready(node)
 
     def _observe(self, node: Node, now: float) -> _Heard:

@@ -51,6 +51,7 @@ class Kubelet:
     machine: MachineInfo = field(default_factory=MachineInfo.detect)
     watch_runtime_events: bool = True
     port: int = 0
+    heartbeat_client: ApiClient | None = None  # its own connection pool: pod traffic never delays the Lease
     ctx: NodeContext = field(init=False)
     manager: PodManager = field(init=False)
     agent: NodeAgent = field(init=False)
@@ -77,7 +78,7 @@ class Kubelet:
         status = node_status(machine=self.machine, address=self.cfg.address, port=self.port,
                              runtime_version=version, max_pods=self.cfg.max_pods)
         self.agent = NodeAgent(
-            client=self.client, name=self.cfg.node_name, status=lambda: status, clock=self.clock,
+            client=self.heartbeat_client or self.client, name=self.cfg.node_name, status=lambda: status, clock=self.clock,
             lease_interval=self.cfg.lease_interval, lease_duration=self.cfg.lease_duration,
             status_interval=self.cfg.node_status_interval, labels=self._node_labels(),
         )
@@ -130,12 +131,15 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
     from kubelet.runtime.docker import DockerRuntime
 
     client = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent=f"kubelet/{cfg.node_name}")
+    heartbeat = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent=f"kubelet/{cfg.node_name}", timeout=10.0,
+                                          max_connections=4)
     token = load_kubeconfig(cfg.kubeconfig).token or None
     runtime = DockerRuntime(cfg.docker_host)
     runner = ThreadRunner()
     sock = bind_socket(cfg.address, cfg.port)
     pods: Informer[Pod] = Informer(client, Pod, field_selector=f"spec.nodeName={cfg.node_name}")
-    kubelet = Kubelet(cfg=cfg, client=client, runtime=runtime, run=runner, pods=pods, port=sock.getsockname()[1])
+    kubelet = Kubelet(cfg=cfg, client=client, runtime=runtime, run=runner, pods=pods, port=sock.getsockname()[1],
+                      heartbeat_client=heartbeat)
     tasks: list[asyncio.Task[None]] = []
     try:
         await kubelet.prepare()
@@ -151,6 +155,7 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
     finally:
         await _shutdown(tasks, kubelet)
         await client.close()
+        await heartbeat.close()
         runner.shutdown()
         runtime.close()
         sock.close()
@@ -182,7 +187,9 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
     """
     from kubelet.hollow import HollowRuntime
 
-    client = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", max_connections=200)
+    client = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", max_connections=100)
+    heartbeat = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", timeout=10.0,
+                                          max_connections=50)
     token = load_kubeconfig(cfg.kubeconfig).token or None
     sock = bind_socket(cfg.address, cfg.port)
     pods: Informer[Pod] = Informer(client, Pod)
@@ -192,7 +199,7 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
         node_cfg = replace(cfg, node_name=f"{cfg.node_name}-{i}", hollow=True)
         kubelets[node_cfg.node_name] = Kubelet(
             cfg=node_cfg, client=client, runtime=HollowRuntime(), run=InlineRunner(), pods=pods, machine=machine,
-            watch_runtime_events=False, port=sock.getsockname()[1],
+            watch_runtime_events=False, port=sock.getsockname()[1], heartbeat_client=heartbeat,
         )
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -209,6 +216,7 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
     finally:
         await _shutdown(tasks, *kubelets.values())
         await client.close()
+        await heartbeat.close()
         sock.close()
 
 

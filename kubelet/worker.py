@@ -21,20 +21,13 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import UTC, datetime
 
 from apimachinery.errors import ApiError
 from apimachinery.models.core import Container, Pod, PodStatus
 from kubelet import naming, podspec
 from kubelet.context import NodeContext
-from kubelet.lifecycle import (
-    ContainerRecord,
-    decide_exit,
-    field_path,
-    policy_for,
-    start_container,
-    start_existing,
-)
-from kubelet.naming import PodRef
+from kubelet.lifecycle import ContainerRecord, decide_exit, policy_for, start_container, start_existing
 from kubelet.restart import RestartState, RestartTracker
 from kubelet.runtime.base import ContainerInfo, ContainerState
 from kubelet.sandbox import SandboxHandle, ensure_sandbox, remove_pod_resources, sandbox_name, stop_containers
@@ -309,9 +302,7 @@ class PodWorker:
             delay = max(min(due), 0.001)
             self.next_delay = delay if self.next_delay is None else min(self.next_delay, delay)
 
-    def _now(self):  # type: ignore[no-untyped-def]
-        from datetime import UTC, datetime
-
+    def _now(self) -> datetime:
         return datetime.fromtimestamp(self.ctx.clock.time(), UTC)
 
     # -- termination ---------------------------------------------------------------------------
@@ -320,20 +311,21 @@ class PodWorker:
         """Stop (gracefully), remove everything of the pod, then delete the pod object."""
         self.supervision.stop()
         known = pod or self.pod
-        if pod is not None:
-            grace = pod.metadata.deletion_grace_period_seconds
-            if grace is None:
-                grace = pod.spec.termination_grace_period_seconds if pod.spec.termination_grace_period_seconds is not None else 30
-        else:
-            grace = FORCED_DELETE_GRACE
-        await stop_containers(self.ctx, known, infos, grace=float(grace))
+        await stop_containers(self.ctx, known, infos, grace=_grace_period(pod))
         await remove_pod_resources(self.ctx, known, infos)
         if pod is not None:
-            await self.ctx.api.delete_pod(self.ref(pod))
+            await self.ctx.api.delete_pod(podspec.pod_ref(pod))
         self.done = True
 
-    def ref(self, pod: Pod) -> PodRef:
-        return podspec.pod_ref(pod)
+
+def _grace_period(pod: Pod | None) -> float:
+    """The pod's deletion grace period; a pod that vanished without one gets a short grace."""
+    if pod is None:
+        return float(FORCED_DELETE_GRACE)
+    for seconds in (pod.metadata.deletion_grace_period_seconds, pod.spec.termination_grace_period_seconds):
+        if seconds is not None:
+            return float(seconds)
+    return 30.0
 
 
 def group_by_container(infos: list[ContainerInfo]) -> dict[str, list[ContainerInfo]]:
@@ -357,5 +349,3 @@ def _revision(pod: Pod) -> int:
     except ValueError:
         return -1
 
-
-__all__ = ["PodWorker", "field_path", "group_by_container"]

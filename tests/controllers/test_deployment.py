@@ -327,3 +327,15 @@ async def test_a_write_lost_to_a_newer_version_ends_the_sync_and_its_event_bring
     assert KEY in queue.added
     await dc.sync(KEY)
     assert current(cluster).status.available_replicas == 2  # type: ignore[union-attr]
+
+
+async def test_a_just_shrunk_replica_set_is_not_trusted_for_more_than_its_spec() -> None:
+    """Old RS scaled 4 -> 3 but its status still shows 4 available: only one more may go, not two."""
+    cluster, dc, _ = setup()
+    d = cluster.client.seed(deployment(replicas=4, surge=1, unavailable=1, image="busybox:2"))
+    old = _rs_for(d, deployment(image="busybox:1"), name="old", replicas=3, available=4, revision=1,
+                  created="2026-01-01T00:00:00Z")
+    cluster.client.seed(old)
+    cluster.client.seed(_rs_for(d, d, name="new", replicas=2, available=1, revision=2, created="2026-01-02T00:00:00Z"))
+    await dc.sync(KEY)
+    assert du.replicas(replica_sets(cluster)["old"]) == 2
