@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from apimachinery.client import ApiClient
 from apimachinery.informer import Informer
+from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
 from apimachinery.models.core import Node, Pod
 from apimachinery.timeutil import SystemClock
@@ -27,7 +28,6 @@ from apimachinery.workqueue import WorkQueue, run_worker
 from controllers.base import ControllerContext, Informers, api_recorder
 from controllers.deployment import DeploymentController
 from controllers.garbagecollector import GarbageCollector
-from controllers.leaderelection import LeaderElector
 from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
 from controllers.replicaset import ReplicaSetController
 from controllers.tainteviction import TaintEvictionController

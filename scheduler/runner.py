@@ -18,9 +18,9 @@ from pathlib import Path
 from apimachinery.client import ApiClient
 from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer
+from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.core import Node, Pod
 from scheduler.handlers import Handlers
-from scheduler.leaderelection import LeaderElector
 from scheduler.scheduler import DEFAULT_PARALLELISM, DEFAULT_SCHEDULER_NAME, Scheduler
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ async def run_with_client(client: ApiClient, *, identity: str, parallelism: int 
     try:
         await _wait_synced(nodes, assigned, pending)
         if leader_elect:
-            elector = LeaderElector(client, namespace=LEASE_NAMESPACE, name=LEASE_NAME, identity=identity)
+            elector = LeaderElector(client, LEASE_NAMESPACE, LEASE_NAME, identity)
             await elector.run(scheduler.run)
         else:
             await scheduler.run()

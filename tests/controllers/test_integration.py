@@ -21,12 +21,12 @@ import uvicorn
 
 from apimachinery.client import ApiClient
 from apimachinery.errors import ApiError
+from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
 from apimachinery.models.core import Node, Pod
 from apiserver.app import AppSettings, create_app
 from apiserver.store.sqlite import SqliteStore
 from controllers import deployment_util as du
-from controllers.leaderelection import LeaderElector
 from controllers.manager import run_term
 from tests.controllers.objects import NS, deployment
 

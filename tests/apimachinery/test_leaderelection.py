@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.apps import Lease
 from apimachinery.timeutil import FakeClock
-from controllers.leaderelection import LeaderElector
 from controllers.testing import FakeClient
 
 NS, NAME = "kube-system", "podvisor-controller-manager"
