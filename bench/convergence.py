@@ -41,7 +41,7 @@ POOL = 16
 
 
 def raw_parallel(replicas: int) -> float:
-    client = dockerops.api()
+    client = dockerops.api(pool=POOL)
     with ThreadPoolExecutor(POOL) as pool:
         start = time.perf_counter()
         ids = list(pool.map(lambda _: dockerops.create_start(client), range(replicas)))

@@ -28,9 +28,9 @@ LABELS = {LABEL: "1"}
 SLEEP = ["sleep", "3600"]
 
 
-def api() -> docker.APIClient:
-    """The low-level SDK client: one HTTP call per operation, nothing hidden."""
-    return docker.APIClient(timeout=120)
+def api(*, pool: int = 10) -> docker.APIClient:
+    """The low-level SDK client: one HTTP call per operation, nothing hidden (``pool``: connections kept)."""
+    return docker.APIClient(timeout=120, max_pool_size=pool)
 
 
 def run(*args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:

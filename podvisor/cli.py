@@ -24,15 +24,16 @@ def _logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _run(coro: Coroutine[Any, Any, None]) -> None:
+def _run(coro: Coroutine[Any, Any, None], *, cancel_on_signal: bool = True) -> None:
     """Run a component until it returns or SIGTERM/SIGINT arrive; either signal cancels it,
-    so components release their leases and stop their tasks on the way out."""
+    so components release their leases and stop their tasks on the way out. (The server
+    handles the signals itself, to shut down in order.)"""
 
     async def main() -> None:
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT) if cancel_on_signal else ():
             loop.add_signal_handler(sig, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
             await coro
@@ -70,7 +71,7 @@ def server(
                             backoff_initial=restart_backoff_initial, backoff_max=restart_backoff_max,
                             backoff_reset=restart_backoff_reset)
         opts.extra_components.append(_embedded_kubelet(cfg))
-    _run(run_server(opts))
+    _run(run_server(opts), cancel_on_signal=False)
 
 
 def _embedded_kubelet(cfg: object):  # type: ignore[no-untyped-def]
@@ -101,7 +102,7 @@ def apiserver(
 
     _logging(verbose)
     _run(run_server(ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port,
-                                  toleration_seconds=eviction_timeout, components=[])))
+                                  toleration_seconds=eviction_timeout, components=[])), cancel_on_signal=False)
 
 
 @app.command()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import socket
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,12 +72,20 @@ async def run_server(opts: ServerOptions) -> None:
     app = create_app(store, settings)
     config = uvicorn.Config(app, host=opts.bind, port=opts.port, ssl_certfile=str(cert), ssl_keyfile=str(key),
                             log_level="warning", lifespan="on", timeout_graceful_shutdown=3)
-    server = uvicorn.Server(config)
+    tasks: list[asyncio.Task[None]] = []
+
+    async def stop_components() -> None:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    server = _ApiServer(config, store, before_shutdown=stop_components)
     url = f"https://{advertised_host(opts.bind)}:{opts.port}"
     print(f"podvisor server listening on {url}", flush=True)
     print(f"admin kubeconfig: {admin_kc}", flush=True)
     print(f"node kubeconfig:  {node_kc}", flush=True)
-    tasks: list[asyncio.Task[None]] = []
 
     async def start_components() -> None:
         while not server.started:
@@ -89,12 +98,40 @@ async def run_server(opts: ServerOptions) -> None:
         await server.serve()
     finally:
         starter.cancel()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_components()
         store.close()
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn with an orderly shutdown on SIGTERM/SIGINT.
+
+    Components in the process (controllers, scheduler, kubelet) stop first, while the API still
+    answers, so they can release their Leases; then watch streams end, then uvicorn stops.
+    uvicorn's own signal capture would re-raise the signal after serving; here a signal only
+    asks the server to exit, and the caller's clean-up runs to the end.
+    """
+
+    def __init__(self, config: uvicorn.Config, store: SqliteStore,
+                 before_shutdown: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        super().__init__(config)
+        self.store = store
+        self.before_shutdown = before_shutdown
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        await self.before_shutdown()
+        self.store.close_watches()
+        await super().shutdown(sockets)
 
 
 async def _supervised(name: str, component: Component, kubeconfig: Path) -> None:

@@ -6,7 +6,6 @@ Implementations: :mod:`apiserver.store.sqlite` (default, also used in-memory for
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -69,8 +68,6 @@ class ListResult:
 
 
 class Watch(Protocol):
-    def __aiter__(self) -> AsyncIterator[StoreEvent]: ...
-
     async def next(self, timeout: float) -> StoreEvent | None: ...
 
     def close(self) -> None: ...
@@ -104,5 +101,9 @@ class Store(Protocol):
     def watch(self, prefix: str, *, after_revision: int) -> Watch: ...
 
     def compact(self, revision: int) -> int: ...
+
+    def close_watches(self) -> None: ...
+
+    def close_watches(self) -> None: ...
 
     def close(self) -> None: ...
