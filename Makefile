@@ -2,23 +2,29 @@
 PYTHON ?= python3
 DATA_DIR ?= $(HOME)/.podvisor
 
-.PHONY: help install images test test-unit lint demo demo-check down bench bench-quick clean
+.PHONY: help install images postgres-binaries test test-unit lint demo demo-check down bench bench-quick clean
 
 # Installed once per change of pyproject.toml, so the quick-start commands work on a fresh clone.
 .installed: pyproject.toml
-	$(PYTHON) -m pip install -q -e '.[test,lint]'
+	$(PYTHON) -m pip install -q -e '.[test,lint,compat,postgres]'
 	@touch .installed
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-install:  ## Install podvisor with its test and lint extras (editable)
-	$(PYTHON) -m pip install -e '.[test,lint]'
+install:  ## Install podvisor with its test, lint, compatibility and PostgreSQL extras (editable)
+	$(PYTHON) -m pip install -e '.[test,lint,compat,postgres]'
 
 images:  ## Build the local busybox image used by tests and the demo
 	images/build.sh
 
-test: .installed images  ## Run every test, e2e on the real Docker daemon included
+# The PostgreSQL store's tests start a throwaway server from Debian's binaries.
+postgres-binaries:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null || \
+	   sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
+
+test: .installed images postgres-binaries  ## Run every test, e2e on the real Docker daemon included
 	$(PYTHON) -m pytest -q
 
 test-unit: .installed  ## Run the tests that need no Docker daemon

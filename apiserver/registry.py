@@ -105,7 +105,11 @@ class Registry:
     def ensure_system_namespaces(self) -> None:
         for name in SYSTEM_NAMESPACES:
             if self.store.get(object_key(res.NAMESPACES, None, name)) is None:
-                self.create(res.NAMESPACES, None, {"metadata": {"name": name}})
+                try:
+                    self.create(res.NAMESPACES, None, {"metadata": {"name": name}})
+                except ApiError as err:
+                    if err.reason != "AlreadyExists":  # another apiserver on the same database won
+                        raise
 
     # -- reads -----------------------------------------------------------------------------
 

@@ -167,7 +167,7 @@ async def measure_watch(server: Server, watchers: int, events: int, tag: str) ->
 
 
 async def _measure(quick: bool, tmp: Path, info: RunInfo) -> list[Comparison]:
-    duration, events = (1.0, 20) if quick else (6.0, 200)
+    duration, events = (0.6, 15) if quick else (6.0, 200)
     podvisor, bare = start_servers(tmp)
     rows: list[Comparison] = []
     try:

@@ -146,7 +146,7 @@ async def _measure(sizes: list[int], reps: int, info: RunInfo) -> dict[str, list
 
 
 def run(*, quick: bool, info: RunInfo) -> list[Comparison]:
-    sizes, reps = ([20], 1) if quick else ([20, 50], 3)
+    sizes, reps = ([20], 1) if quick else ([20, 50], 2)
     s = asyncio.run(_measure(sizes, reps, info))
 
     def stat(key: str) -> Stat | None:

@@ -145,7 +145,7 @@ async def _scale(cluster: Cluster, nodes: int, pods: int, window: float, deadlin
     cluster.start_kubelet("hollow", "--hollow", "--hollow-nodes", str(nodes))
     client = admin_client(cluster)
     try:
-        register = await wait_nodes_ready(client, nodes, timeout=600)
+        register = await wait_nodes_ready(client, nodes, timeout=max(60.0, nodes * 0.18))
         log.info("%d hollow nodes Ready after %.1f s", nodes, register)
         await ensure_namespace(client, NAMESPACE)
         observer = PodObserver(client, NAMESPACE)
@@ -235,7 +235,7 @@ def _database(r: dict[str, Any], size: str) -> Comparison:
 
 
 def run(*, quick: bool, info: RunInfo) -> list[Comparison]:
-    nodes, pods, window, deadline = (100, 2000, 10.0, 30.0) if quick else (1000, 30000, 30.0, 300.0)
+    nodes, pods, window, deadline = (100, 2000, 5.0, 30.0) if quick else (1000, 30000, 30.0, 300.0)
     missing = missing_components(*NEEDS)
     if missing:
         info.errors[NAME] = f"not importable yet: {', '.join(missing)}"

@@ -122,7 +122,7 @@ async def _measure(reps: int, info: RunInfo) -> dict[str, list[float]]:
 
 
 def run(*, quick: bool, info: RunInfo) -> list[Comparison]:
-    reps = 5 if quick else 20
+    reps = 4 if quick else 20
     samples = asyncio.run(_measure(reps, info))
     pv = Stat.of(samples["podvisor"]) if samples["podvisor"] else None
     info.notes[NAME] = ("Created (POST, no nodeName) -> phase Running received on a watch; one kubelet with "

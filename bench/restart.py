@@ -166,7 +166,7 @@ def _measure(reps: int, warmup: int, info: RunInfo) -> dict[str, list[float]]:
 
 
 def run(*, quick: bool, info: RunInfo) -> list[Comparison]:
-    reps, warmup = (3, 0) if quick else (10, 1)
+    reps, warmup = (2, 0) if quick else (10, 1)
     s = _measure(reps, warmup, info)
 
     def stat(key: str) -> Stat | None:

@@ -29,13 +29,17 @@ from kubelet.context import ClientPodApi, NodeContext
 from kubelet.images import ImageManager
 from kubelet.node import MachineInfo, NodeAgent, node_status
 from kubelet.podmanager import PodManager
-from kubelet.runtime.base import ContainerRuntime, ContainerRuntimeError
+from kubelet.runtime.base import ContainerRuntime
 from kubelet.sandbox import ensure_pause_image
 from kubelet.server import NodeLogs, bind_socket, create_app, serve
 from kubelet.threads import InlineRunner, Runner, ThreadRunner
 
 log = logging.getLogger(__name__)
 _STARTUP_RETRY = 1.0
+# httpx matches each request against every pooled connection, so a small pool is cheaper; pod
+# API calls queue on a semaphore below it, leaving room for the informers' watch streams.
+API_CONNECTIONS = 16
+API_CALLS = 12
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Kubelet:
     watch_runtime_events: bool = True
     port: int = 0
     heartbeat_client: ApiClient | None = None  # its own connection pool: pod traffic never delays the Lease
+    api_limit: asyncio.Semaphore | None = None  # concurrent pod API calls, shared by the nodes of a process
     ctx: NodeContext = field(init=False)
     manager: PodManager = field(init=False)
     agent: NodeAgent = field(init=False)
@@ -61,7 +66,9 @@ class Kubelet:
         images = ImageManager(runtime=self.runtime, run=self.run, clock=self.clock.monotonic,
                               pull_failure_memory=self.cfg.pull_failure_memory)
         self.ctx = NodeContext(cfg=self.cfg, runtime=self.runtime, run=self.run,
-                               api=ClientPodApi(self.client, recorder), images=images, clock=self.clock,
+                               api=ClientPodApi(self.client, recorder, limit=self.api_limit or asyncio.Semaphore(API_CALLS),
+                                                clock=self.clock.monotonic),
+                               images=images, clock=self.clock,
                                lookup=self.pods.get)
         self.manager = PodManager(self.ctx)
 
@@ -130,7 +137,8 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
     """Run one node on Docker until cancelled."""
     from kubelet.runtime.docker import DockerRuntime
 
-    client = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent=f"kubelet/{cfg.node_name}")
+    client = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent=f"kubelet/{cfg.node_name}",
+                                       max_connections=API_CONNECTIONS)
     heartbeat = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent=f"kubelet/{cfg.node_name}", timeout=10.0,
                                           max_connections=4)
     token = load_kubeconfig(cfg.kubeconfig).token or None
@@ -187,19 +195,20 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
     """
     from kubelet.hollow import HollowRuntime
 
-    client = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", max_connections=100)
+    client = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", max_connections=API_CONNECTIONS)
     heartbeat = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", timeout=10.0,
-                                          max_connections=50)
+                                          max_connections=8)
     token = load_kubeconfig(cfg.kubeconfig).token or None
     sock = bind_socket(cfg.address, cfg.port)
     pods: Informer[Pod] = Informer(client, Pod)
     machine = MachineInfo.detect()
     kubelets: dict[str, Kubelet] = {}
+    limit = asyncio.Semaphore(API_CALLS)
     for i in range(count):
         node_cfg = replace(cfg, node_name=f"{cfg.node_name}-{i}", hollow=True)
         kubelets[node_cfg.node_name] = Kubelet(
             cfg=node_cfg, client=client, runtime=HollowRuntime(), run=InlineRunner(), pods=pods, machine=machine,
-            watch_runtime_events=False, port=sock.getsockname()[1], heartbeat_client=heartbeat,
+            watch_runtime_events=False, port=sock.getsockname()[1], heartbeat_client=heartbeat, api_limit=limit,
         )
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -251,4 +260,4 @@ def _hollow_resolver(pods: Informer[Pod], kubelets: dict[str, Kubelet]):  # type
     return resolve
 
 
-__all__ = ["Kubelet", "KubeletConfig", "run_hollow_kubelets", "run_kubelet", "ContainerRuntimeError"]
+__all__ = ["Kubelet", "KubeletConfig", "run_hollow_kubelets", "run_kubelet"]

@@ -55,6 +55,8 @@ def server(
     restart_backoff_max: float = typer.Option(60.0, help="Embedded kubelet: crash-loop delay cap."),
     restart_backoff_reset: float = typer.Option(600.0, help="Embedded kubelet: running time that resets back-off."),
     disable: list[str] = typer.Option([], help="Components not to run: controllers, scheduler."),
+    datastore_endpoint: str = typer.Option(
+        "", help="Shared store: postgres://user:pass@host/db (default: SQLite in the data directory)."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the control plane: apiserver, controllers and scheduler in one process."""
@@ -62,7 +64,7 @@ def server(
 
     _logging(verbose)
     opts = ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port, toleration_seconds=eviction_timeout,
-                         node_grace_period=node_grace_period,
+                         node_grace_period=node_grace_period, datastore_endpoint=datastore_endpoint,
                          components=[c for c in ("controllers", "scheduler") if c not in disable])
     if with_kubelet:
         from kubelet.config import KubeletConfig
@@ -95,6 +97,8 @@ def apiserver(
     bind: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(6443),
     eviction_timeout: int = typer.Option(300, help="Default tolerationSeconds added to pods."),
+    datastore_endpoint: str = typer.Option(
+        "", help="Shared store: postgres://user:pass@host/db (default: SQLite in the data directory)."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run only the API server."""
@@ -102,7 +106,8 @@ def apiserver(
 
     _logging(verbose)
     _run(run_server(ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port,
-                                  toleration_seconds=eviction_timeout, components=[])), cancel_on_signal=False)
+                                  toleration_seconds=eviction_timeout, datastore_endpoint=datastore_endpoint,
+                                  components=[])), cancel_on_signal=False)
 
 
 @app.command()

@@ -23,7 +23,8 @@ import uvicorn
 from apimachinery.kubeconfig import write_kubeconfig
 from apiserver.app import AppSettings, create_app
 from apiserver.pki import ensure_pki, ensure_tokens
-from apiserver.store.sqlite import SqliteStore
+from apiserver.store import open_store
+from apiserver.store.base import Store
 
 log = logging.getLogger("podvisor.server")
 
@@ -39,6 +40,7 @@ class ServerOptions:
     node_grace_period: float = 50.0
     history_retention: float = 300.0
     synchronous: str = "FULL"
+    datastore_endpoint: str = ""  # postgres://user:pass@host/db shares one store among apiservers
     components: list[str] = field(default_factory=lambda: ["controllers", "scheduler"])
     extra_components: list[Component] = field(default_factory=list)
 
@@ -65,7 +67,7 @@ def prepare_data_dir(opts: ServerOptions) -> tuple[Path, Path, dict[str, str], P
 
 async def run_server(opts: ServerOptions) -> None:
     cert, key, tokens, admin_kc, node_kc = prepare_data_dir(opts)
-    store = SqliteStore(opts.data_dir.expanduser() / "state.db", synchronous=opts.synchronous)
+    store = open_store(opts.datastore_endpoint or opts.data_dir.expanduser() / "state.db", synchronous=opts.synchronous)
     settings = AppSettings(tokens=tokens, toleration_seconds=opts.toleration_seconds,
                            history_retention=opts.history_retention,
                            node_token=next((t for t, role in tokens.items() if role == "node"), None))
@@ -111,7 +113,7 @@ class _ApiServer(uvicorn.Server):
     asks the server to exit, and the caller's clean-up runs to the end.
     """
 
-    def __init__(self, config: uvicorn.Config, store: SqliteStore,
+    def __init__(self, config: uvicorn.Config, store: Store,
                  before_shutdown: Callable[[], Coroutine[Any, Any, None]]) -> None:
         super().__init__(config)
         self.store = store

@@ -1,0 +1,441 @@
+"""The shared store: the kine-style revision log in PostgreSQL, so several apiservers can serve
+one cluster (the k3s ``--datastore-endpoint`` model).
+
+Schema: the same log as :mod:`apiserver.store.sqlite` (row id = resourceVersion, unique
+``(name, prev_revision)``, tombstones, ``create_revision = 0`` meaning "my own id") plus a
+``meta`` table holding the compacted revision. ``value`` is ``text``, not ``jsonb``: jsonb
+reorders object keys and refuses ``\\u0000``; the log only stores and returns documents.
+``name`` uses the "C" collation so the database orders keys exactly as Python does (paging
+with a continue token mixes lists from memory and from the database).
+
+Every apiserver keeps the live state in memory (its watch cache) and a set of watchers, and
+keeps both current by **polling** the log for rows after the last id it applied (every 100 ms,
+synchronously after each of its own writes, and at the start of every request through
+:meth:`PostgresStore.sync`). Rows are applied strictly in id order, one at a time, and each
+applied row is published to the watchers, so every apiserver emits the same events in the same
+order, with no gaps and no duplicates.
+
+Ordering. Ids come from a sequence, and two concurrent transactions can commit out of id order:
+a poller could see id 10 while id 9 is still in flight, and skipping 9 would lose an event.
+kine polls, waits about a second for a missing id, then inserts a "fill" row to take the id
+away from a straggler. Here writers are serialized instead: every write transaction first
+takes one transaction-level advisory lock and only then draws its id, and PostgreSQL makes a
+commit visible *before* it releases the transaction's locks. So a transaction that holds id N
+ended (committed and visible, or aborted) before id N+1 was even drawn; whenever a snapshot
+shows id N+1, id N is either in it or gone for ever (a rolled-back insert). The poller therefore
+never waits and never fills: a hole below a visible id is permanent and simply skipped. The
+price is that writes to one database commit one at a time across all apiservers (one short
+transaction each), which is ample for a cluster's write rate.
+
+Writes. ``create``/``update``/``delete`` check against the database, not the local cache
+(which may be behind another apiserver): a single ``INSERT ... SELECT`` reads the key's latest
+row and inserts only when it is absent/deleted (create) or is the expected revision (update,
+delete). Zero rows inserted means "exists", "not found" or "conflict"; a unique violation on
+``(name, prev_revision)`` (a race the lock makes impossible, kept as the schema's guarantee)
+maps the same way. Writes are synchronous: the event loop blocks for one short transaction,
+then catches up on the log up to and including the new row, so the writer reads its own write
+at once and ``sync()`` has nothing to flush. Durability is PostgreSQL's commit.
+
+Reading state at an older revision (paging, watch replay) queries the log in one snapshot
+together with the compacted revision, so a compaction by another apiserver can never produce a
+silently incomplete answer. A poller that finds the log compacted past its own position (it was
+stalled for minutes) reloads the live state and ends its watches; clients re-watch or re-list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import json
+import logging
+import threading
+from typing import Any
+
+from psycopg import errors as pgerrors
+
+from apiserver.store.base import (
+    CompactedError,
+    KeyExistsError,
+    KeyNotFoundError,
+    KeyValue,
+    ListResult,
+    RevisionConflictError,
+    StoreEvent,
+)
+from apiserver.store.postgres_sql import (
+    COMPACT,
+    COMPACTED,
+    INSERT_CREATE,
+    INSERT_DELETE,
+    INSERT_UPDATE,
+    KEY_END,
+    LATEST,
+    LIVE,
+    LOCK,
+    POLL_BATCH,
+    REPLAY,
+    SCHEMA,
+    SNAPSHOT,
+    WRITE_LOCK,
+    Connection,
+    Row,
+    connect,
+    fetch_after,
+    scalar,
+)
+from apiserver.store.watch_queue import QueueWatch
+
+POLL_INTERVAL = 0.1
+
+log = logging.getLogger(__name__)
+
+
+def _bucket(key: str) -> str:
+    """``/registry/pods/default/x`` -> ``pods``: the resource a key belongs to."""
+    parts = key.split("/", 3)
+    return parts[2] if len(parts) > 2 else ""
+
+
+def _dumps(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class PostgresStore:
+    """Revision log in PostgreSQL shared by any number of apiservers; ``url`` is a libpq URL."""
+
+    def __init__(self, url: str, *, poll_interval: float = POLL_INTERVAL) -> None:
+        self.url = url
+        self.poll_interval = poll_interval
+        self._db = connect(self.url)  # the event loop's connection: writes, catch-up, old reads
+        self._poll_db: Connection | None = None  # the poller thread's connection, under _poll_lock
+        self._poll_lock = threading.Lock()
+        self._live: dict[str, dict[str, KeyValue]] = {}
+        self._watchers: set[QueueWatch] = set()
+        self._revision = 0
+        self._compacted = 0
+        self._poller: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._sync_waiters: builtins.list[asyncio.Future[None]] = []
+        self._closed = False
+        with self._db.transaction():
+            self._db.execute(LOCK, (WRITE_LOCK,))  # CREATE ... IF NOT EXISTS races otherwise
+            for statement in SCHEMA:
+                self._db.execute(statement)
+        self._load()
+
+    def _conn(self) -> Connection:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        if self._db.closed or self._db.broken:
+            self._db = connect(self.url)
+        return self._db
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def current_revision(self) -> int:
+        return self._revision
+
+    def committed_revision(self) -> int:
+        """Every row up to here is applied to the cache and published to the watchers."""
+        return self._revision
+
+    def compacted_revision(self) -> int:
+        return self._compacted
+
+    def get(self, key: str) -> KeyValue | None:
+        return self._live.get(_bucket(key), {}).get(key)
+
+    def count(self, prefix: str) -> int:
+        bucket = self._live.get(_bucket(prefix), {})
+        return sum(1 for k in bucket if k.startswith(prefix))
+
+    def list(self, prefix: str, *, start_after: str = "", limit: int = 0, revision: int = 0) -> ListResult:
+        """Objects under ``prefix`` in key order; ``revision`` pins an older snapshot (paging)."""
+        if revision > self._revision:
+            self._catch_up()  # a revision another apiserver served, which this one has not seen yet
+        if revision and revision != self._revision:
+            return self._list_at(prefix, start_after=start_after, limit=limit, revision=revision)
+        bucket = self._live.get(_bucket(prefix), {})
+        keys = sorted(k for k in bucket if k.startswith(prefix) and k > start_after)
+        more = bool(limit) and len(keys) > limit
+        if limit:
+            keys = keys[:limit]
+        return ListResult([bucket[k] for k in keys], self._revision, more)
+
+    def _list_at(self, prefix: str, *, start_after: str, limit: int, revision: int) -> ListResult:
+        if revision < self._compacted or revision > self._revision:
+            raise CompactedError(revision, self._compacted)
+        db = self._conn()
+        params = {"after": start_after, "lo": prefix, "hi": prefix + KEY_END, "rev": revision,
+                  "limit": limit + 1 if limit else None}
+        with db.transaction():
+            db.execute(SNAPSHOT)
+            self._check_compacted(db, revision)
+            rows = db.execute(LIVE, params).fetchall()
+        more = bool(limit) and len(rows) > limit
+        items = [KeyValue(r[0], json.loads(r[1]), r[2] or r[3], r[3]) for r in rows[: limit or None]]
+        return ListResult(items, revision, more)
+
+    def _check_compacted(self, db: Connection, revision: int) -> None:
+        """Raise CompactedError if any apiserver compacted past ``revision`` (same snapshot)."""
+        compacted = scalar(db, COMPACTED)
+        self._compacted = max(self._compacted, compacted)
+        if revision < compacted:
+            raise CompactedError(revision, compacted)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def create(self, key: str, value: dict[str, Any]) -> KeyValue:
+        row, _ = self._write(INSERT_CREATE, {"name": key, "value": _dumps(value)}, lost=KeyExistsError)
+        if row is None:
+            raise KeyExistsError(key)
+        return KeyValue(key, value, row[0], row[0])
+
+    def update(self, key: str, value: dict[str, Any], *, expected_revision: int) -> KeyValue:
+        params = {"name": key, "value": _dumps(value), "expected": expected_revision}
+        row, latest = self._write(INSERT_UPDATE, params, lost=RevisionConflictError)
+        if row is None:
+            raise KeyNotFoundError(key) if latest is None or latest[1] else RevisionConflictError(key)
+        return KeyValue(key, value, row[1], row[0])
+
+    def delete(self, key: str, *, expected_revision: int = 0) -> KeyValue:
+        params = {"name": key, "expected": expected_revision}
+        row, latest = self._write(INSERT_DELETE, params, lost=RevisionConflictError)
+        if row is None:
+            raise KeyNotFoundError(key) if latest is None or latest[1] else RevisionConflictError(key)
+        return KeyValue(key, json.loads(row[2]), row[1], row[0])
+
+    def _write(
+        self, sql: str, params: dict[str, Any], *, lost: type[Exception]
+    ) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
+        """Run one guarded INSERT under the writers' lock; return (inserted row, latest row).
+
+        The latest row is read (in the same transaction) only when nothing was inserted, to
+        tell "not found" from "conflict". Then catch up, so this write is visible at once.
+        """
+        db = self._conn()
+        latest = None
+        try:
+            with db.transaction():
+                db.execute(LOCK, (WRITE_LOCK,))
+                row = db.execute(sql, params).fetchone()
+                if row is None:
+                    latest = db.execute(LATEST, (params["name"],)).fetchone()
+        except pgerrors.UniqueViolation:
+            raise lost(params["name"]) from None
+        if row is not None:
+            self._catch_up()
+        return row, latest
+
+    # -- following the log -----------------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Apply every row committed so far, on the event loop's connection (blocking briefly)."""
+        while True:
+            compacted, rows = fetch_after(self._conn(), self._revision)
+            self._apply_rows(compacted, rows)
+            if len(rows) < POLL_BATCH:
+                return
+
+    def _apply_rows(self, compacted: int, rows: builtins.list[Row]) -> None:
+        """Apply rows after the current revision in id order; holes below a visible id are
+        rolled-back inserts (writers are serialized), so they are skipped, never waited for."""
+        if compacted > self._revision:
+            self._resync(compacted)
+            return
+        self._compacted = max(self._compacted, compacted)
+        for row in rows:
+            if row[0] > self._revision:  # a slower poll may return rows a catch-up applied
+                self._apply(row)
+
+    def _apply(self, row: Row) -> None:
+        rid, name, created, deleted, create_rev, text = row
+        bucket = self._live.setdefault(_bucket(name), {})
+        prev = None if created else bucket.get(name)
+        value = prev.value if deleted and prev is not None else json.loads(text)
+        kv = KeyValue(name, value, create_rev or rid, rid)
+        if deleted:
+            bucket.pop(name, None)
+        else:
+            bucket[name] = kv
+        self._revision = rid
+        event = StoreEvent("DELETED" if deleted else ("ADDED" if created else "MODIFIED"), kv, prev)
+        for watcher in builtins.list(self._watchers):
+            if name.startswith(watcher.prefix):
+                watcher.publish(event)
+
+    def _resync(self, compacted: int) -> None:
+        """The log was compacted past this apiserver's position: reload, end every watch."""
+        log.warning("log compacted to %d past this apiserver's revision %d; reloading", compacted, self._revision)
+        self._load()
+        for watcher in builtins.list(self._watchers):
+            watcher.overflow()
+
+    async def sync(self) -> None:
+        """Return once this apiserver has applied every write committed before the call.
+
+        Writes commit synchronously, so there is nothing to flush; what this adds is freshness
+        across apiservers (a consistent read, as Kubernetes' watch cache waits for etcd's
+        current revision): it waits for one poll that started after the call. Concurrent
+        callers share that poll.
+        """
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        self._ensure_poller()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sync_waiters.append(future)
+        assert self._wake is not None
+        self._wake.set()
+        await future
+
+    def _ensure_poller(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._poller is None or self._poller.done() or self._poller.get_loop() is not loop:
+            self._wake = asyncio.Event()
+            self._sync_waiters = []
+            self._poller = loop.create_task(self._poll_loop(self._wake))
+
+    async def _poll_loop(self, wake: asyncio.Event) -> None:
+        waiters: builtins.list[asyncio.Future[None]] = []
+        try:
+            while not self._closed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.poll_interval)
+                wake.clear()
+                waiters, self._sync_waiters = self._sync_waiters, []
+                error = await self._poll_once()
+                _release(waiters, error)
+        finally:  # cancelled (the loop is ending) or closed: nobody may wait for ever
+            if self._poller is asyncio.current_task():
+                waiters += self._sync_waiters
+            _release(waiters, RuntimeError("the store is closed"))
+
+    async def _poll_once(self) -> Exception | None:
+        """Fetch in a worker thread (the loop never waits on the network), apply on the loop."""
+        try:
+            while True:
+                compacted, rows = await asyncio.to_thread(self._fetch_polled, self._revision)
+                self._apply_rows(compacted, rows)
+                if len(rows) < POLL_BATCH:
+                    return None
+        except Exception as err:  # the database is unreachable: fail this round, keep polling
+            if not self._closed:
+                log.warning("polling the log failed: %s", err)
+            return RuntimeError(f"the store is unavailable: {err}")
+
+    def _fetch_polled(self, after: int) -> tuple[int, builtins.list[Row]]:
+        with self._poll_lock:
+            if self._closed:
+                raise RuntimeError("the store is closed")
+            if self._poll_db is None or self._poll_db.closed or self._poll_db.broken:
+                self._poll_db = connect(self.url)
+            return fetch_after(self._poll_db, after)
+
+    # -- watching --------------------------------------------------------------------------
+
+    def watch(self, prefix: str, *, after_revision: int) -> QueueWatch:
+        """Events after ``after_revision`` (0: from now). Raises CompactedError if too old."""
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing will be published
+            self._ensure_poller()
+        if after_revision and after_revision < self._compacted:
+            raise CompactedError(after_revision, self._compacted)
+        backlog = self._replay(prefix, after_revision) if 0 < after_revision < self._revision else []
+        watcher = QueueWatch(
+            prefix, backlog, after=max(after_revision, self._revision), on_close=self._watchers.discard
+        )
+        self._watchers.add(watcher)
+        return watcher
+
+    def _replay(self, prefix: str, after: int) -> builtins.list[StoreEvent]:
+        """Rows in (after, current revision] from the log; later ones arrive by polling."""
+        db = self._conn()
+        with db.transaction():
+            db.execute(SNAPSHOT)
+            self._check_compacted(db, after)
+            rows = db.execute(REPLAY, (after, self._revision, prefix, prefix + KEY_END)).fetchall()
+        events = []
+        for rid, name, created, deleted, create_rev, value, pid, pvalue in rows:
+            create_rev = create_rev or rid
+            prev = KeyValue(name, json.loads(pvalue), create_rev, pid) if pid is not None else None
+            kind = "DELETED" if deleted else ("ADDED" if created else "MODIFIED")
+            events.append(StoreEvent(kind, KeyValue(name, json.loads(value), create_rev, rid), prev))
+        return events
+
+    # -- maintenance -----------------------------------------------------------------------
+
+    def compact(self, revision: int) -> int:
+        """Drop history at or below ``revision``, keeping each key's state as of that revision.
+
+        As in the SQLite store, incrementally: predecessors of rows written since the last
+        compaction, then tombstones in that window. The window starts at the compacted revision
+        recorded in the database (another apiserver may have moved it), under the writers'
+        lock so two apiservers never compact the same window at once.
+        """
+        revision = min(revision, self._revision)
+        if revision <= self._compacted:
+            return self._compacted
+        db = self._conn()
+        with db.transaction():
+            db.execute(LOCK, (WRITE_LOCK,))
+            done = scalar(db, COMPACTED)
+            if revision > done:
+                for statement in COMPACT:
+                    db.execute(statement, {"done": done, "rev": revision})
+                done = revision
+        self._compacted = max(self._compacted, done)
+        return self._compacted
+
+    def history_rows(self) -> int:
+        return scalar(self._conn(), "SELECT COUNT(*) FROM log")
+
+    def close_watches(self) -> None:
+        """End every watch stream (clients re-watch from their last revision)."""
+        for watcher in builtins.list(self._watchers):
+            watcher.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self.close_watches()
+        self._closed = True
+        poller = self._poller
+        if poller is not None and not poller.done() and not poller.get_loop().is_closed():
+            poller.get_loop().call_soon_threadsafe(poller.cancel)
+        self._db.close()
+        with self._poll_lock:  # a poll in flight in a worker thread finishes first
+            if self._poll_db is not None:
+                self._poll_db.close()
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        """Read the live state, the revision and the compacted revision in one snapshot.
+
+        No write can be in flight *below* the newest visible id (writers are serialized), and
+        compaction deletes only rows at or below the compacted revision, so
+        ``max(newest id, compacted)`` is at least every revision ever handed out: the revision
+        never goes backwards across restarts.
+        """
+        db = self._conn()
+        live: dict[str, dict[str, KeyValue]] = {}
+        with db.transaction():
+            db.execute(SNAPSHOT)
+            compacted = scalar(db, COMPACTED)
+            top = scalar(db, "SELECT COALESCE(MAX(id), 0) FROM log")
+            params = {"after": "", "lo": "", "hi": KEY_END, "rev": top, "limit": None}
+            for name, value, create_rev, rid in db.execute(LIVE, params):
+                live.setdefault(_bucket(name), {})[name] = KeyValue(name, json.loads(value), create_rev or rid, rid)
+        self._live = live
+        self._compacted = compacted
+        self._revision = max(top, compacted)
+
+
+def _release(waiters: builtins.list[asyncio.Future[None]], error: Exception | None) -> None:
+    for future in waiters:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
