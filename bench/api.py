@@ -13,6 +13,7 @@ and CPU per request is the figure least disturbed by that.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -27,7 +28,7 @@ import httpx
 
 from bench.cluster import pod_manifest
 from bench.harness import Comparison, RunInfo, Stat
-from bench.loadgen import LoadResult, Op, closed_loop, make_client, watch_latency
+from bench.loadgen import Conn, LoadResult, Op, closed_loop, connect, generator_name, watch_latency
 from tests.e2e.cluster import free_port
 
 NAME = "api"
@@ -58,7 +59,13 @@ class Server:
         return 0
 
     def client(self, connections: int) -> httpx.AsyncClient:
-        return make_client(self.url, ca=self.ca, token=self.token, connections=connections)
+        """An httpx client for set-up (not measured)."""
+        return httpx.AsyncClient(base_url=self.url, verify=self.ca, headers={"Authorization": f"Bearer {self.token}"},
+                                 timeout=60, limits=httpx.Limits(max_connections=connections))
+
+    def conn(self, limit: int = 1) -> Conn:
+        """A connection of the load generator."""
+        return connect(self.url, ca=self.ca, token=self.token, limit=limit)
 
 
 def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -117,53 +124,55 @@ async def prepare(server: Server) -> None:
 
 def operation(kind: str, server: Server, tag: str) -> Op:
     if kind == "get":
-        return lambda c, w, i: c.get(f"{PODS.format(ns='bench-list')}/list-{(w + i) % LIST_SIZE}")
+        return lambda c, w, i: c.request("GET", f"{PODS.format(ns='bench-list')}/list-{(w + i) % LIST_SIZE}")
     if kind == "list":
-        return lambda c, w, i: c.get(PODS.format(ns="bench-list"))
+        return lambda c, w, i: c.request("GET", PODS.format(ns="bench-list"))
     if kind == "create":
         path = PODS.format(ns="bench-create")
-        return lambda c, w, i: c.post(path, json=pod_manifest(f"c-{tag}-{w}-{i}", namespace="bench-create"))
+        return lambda c, w, i: c.request("POST", path, body=pod_manifest(f"c-{tag}-{w}-{i}", namespace="bench-create"))
 
-    async def update(c: httpx.AsyncClient, w: int, i: int) -> httpx.Response:
+    async def update(c: Conn, w: int, i: int) -> tuple[int, bytes]:
         path = f"{PODS.format(ns='bench-update')}/upd-{w}"
-        obj = server.state.get(w) or (await c.get(path)).json()
+        obj = server.state.get(w) or json.loads((await c.request("GET", path))[1])
         obj["metadata"].setdefault("labels", {})["round"] = f"{tag}-{i}"
-        response = await c.put(path, json=obj)
-        if response.status_code < 400:
-            server.state[w] = response.json()
+        status, body = await c.request("PUT", path, body=obj)
+        if status < 400:
+            server.state[w] = json.loads(body)
         else:
             server.state.pop(w, None)
-        return response
+        return status, body
 
     return update
 
 
 async def measure_case(server: Server, kind: str, connections: int, duration: float, tag: str) -> tuple[LoadResult, float]:
     """(load result, server CPU seconds per request) after a short unmeasured warm-up."""
-    clients = [server.client(1) for _ in range(connections)]
+    conns = [server.conn() for _ in range(connections)]
     try:
-        await closed_loop(clients, operation(kind, server, f"w{tag}"), duration=min(0.5, duration / 4))
+        await closed_loop(conns, operation(kind, server, f"w{tag}"), duration=min(0.5, duration / 4))
         cpu = server.cpu_seconds()
-        result = await closed_loop(clients, operation(kind, server, tag), duration=duration)
+        result = await closed_loop(conns, operation(kind, server, tag), duration=duration)
         cpu = server.cpu_seconds() - cpu
     finally:
-        await asyncio.gather(*(c.aclose() for c in clients))
+        await asyncio.gather(*(c.close() for c in conns))
     if result.errors:
         raise RuntimeError(f"{server.label} {kind} x{connections}: {result.errors} errors, first: {result.first_error}")
     return result, cpu / max(result.count, 1)
 
 
 async def measure_watch(server: Server, watchers: int, events: int, tag: str) -> list[float]:
-    async with server.client(watchers + 2) as watch_client, server.client(1) as writer:
-        path = PODS.format(ns="bench-watch")
+    conns, writer = [server.conn() for _ in range(watchers)], server.conn()
+    path = PODS.format(ns="bench-watch")
 
-        async def write(name: str) -> httpx.Response:
-            response = await writer.post(path, json=pod_manifest(name, namespace="bench-watch"))
-            response.raise_for_status()
-            return response
+    async def write(name: str) -> None:
+        status, body = await writer.request("POST", path, body=pod_manifest(name, namespace="bench-watch"))
+        if status >= 400:
+            raise RuntimeError(f"{server.label}: create {name}: {status} {body[:200]!r}")
 
-        return await watch_latency(watch_client, write, path=path, watchers=watchers, events=events,
-                                   prefix=f"wl-{tag}")
+    try:
+        return await watch_latency(conns, write, path=path, events=events, prefix=f"wl-{tag}")
+    finally:
+        await asyncio.gather(*(c.close() for c in [*conns, writer]))
 
 
 async def _measure(quick: bool, tmp: Path, info: RunInfo) -> list[Comparison]:
@@ -209,7 +218,7 @@ def _case_rows(kind: str, conns: int, pv: LoadResult, ba: LoadResult, pv_cpu: fl
 def run(*, quick: bool, info: RunInfo) -> list[Comparison]:
     with tempfile.TemporaryDirectory(prefix="podvisor-bench-api-") as tmp:
         rows = asyncio.run(_measure(quick, Path(tmp), info))
-    info.notes[NAME] = (f"Closed-loop httpx/asyncio generator in the benchmark process; GET/LIST read a namespace "
+    info.notes[NAME] = (f"Closed-loop {generator_name()}/asyncio generator in the benchmark process; GET/LIST read a namespace "
                         f"of {LIST_SIZE} pods, create POSTs new pods, update PUTs one pod per connection with its "
                         "resourceVersion. Targets (not asserted): podvisor throughput >= half the bare ceiling "
                         "(ratio <= 2 on time per request), mutating p99 < 50 ms at 64 connections. "

@@ -6,6 +6,7 @@ matplotlib lives in the ``bench`` extra; without it the run still writes JSON an
 from __future__ import annotations
 
 import logging
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,10 +28,10 @@ def ratio_chart(rows: Sequence[Comparison], path: Path, *, title: str) -> Path |
     except ImportError:
         log.warning("matplotlib is not installed (pip install -e '.[bench]'): no chart")
         return None
-    labels = [f"{r.name}  vs {r.baseline_name}" for r in drawn]
+    labels = [textwrap.shorten(f"{r.name}  vs {r.baseline_name}", 90, placeholder="...") for r in drawn]
     values = [float(r.ratio or 0) for r in drawn]
     colours = ["tab:green" if v <= 1 else ("tab:orange" if v <= 3 else "tab:red") for v in values]
-    fig, ax = plt.subplots(figsize=(11, 0.32 * len(drawn) + 1.5))
+    fig, ax = plt.subplots(figsize=(13, 0.3 * len(drawn) + 1.5))
     ax.barh(range(len(drawn)), values, color=colours)
     ax.set_yticks(range(len(drawn)), labels, fontsize=7)
     ax.invert_yaxis()
@@ -40,7 +41,7 @@ def ratio_chart(rows: Sequence[Comparison], path: Path, *, title: str) -> Path |
         ax.text(v, i, f" {v:.2f}", va="center", fontsize=7)
     ax.set_xlabel("podvisor / baseline (median; lower is better)")
     ax.set_title(title)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.5, right=0.95, top=1 - 0.5 / fig.get_figheight(), bottom=0.7 / fig.get_figheight())
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

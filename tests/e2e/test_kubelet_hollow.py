@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.cluster import Cluster
-from tests.e2e.kubelet_helpers import (
+from tests.kubelet.e2e_helpers import (
     PODS,
     container_status,
     create,

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.e2e.cluster import Cluster
-from tests.e2e.kubelet_helpers import IMAGE, PODS, make_pod, wait_node
+from tests.kubelet.e2e_helpers import IMAGE, PODS, make_pod, wait_node
 
 pytestmark = pytest.mark.e2e
 ROUNDS = 10

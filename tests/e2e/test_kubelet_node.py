@@ -7,7 +7,7 @@ import os
 import pytest
 
 from tests.e2e.cluster import Cluster
-from tests.e2e.kubelet_helpers import wait_node
+from tests.kubelet.e2e_helpers import wait_node
 
 pytestmark = pytest.mark.e2e
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.e2e.cluster import Cluster, free_port
-from tests.e2e.kubelet_helpers import (
+from tests.kubelet.e2e_helpers import (
     PODS,
     container_status,
     create,
@@ -40,8 +40,8 @@ def test_liveness_failure_restarts_and_readiness_failure_does_not(cluster: Clust
         "name": "web", "command": ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && httpd -f -p 8080 -h /www"],
         "ports": [{"containerPort": 8080}], "readinessProbe": ready_probe}]))
     wait_status(cluster, "live", lambda s: container_status(s, "c").get("restartCount", 0) >= 1, "liveness restart")
-    reasons = {e["reason"] for e in events_of(cluster, "live")}
-    assert {"Unhealthy", "Killing"} <= reasons
+    cluster.wait_for("Unhealthy and Killing events",
+                     lambda: {"Unhealthy", "Killing"} <= {e["reason"] for e in events_of(cluster, "live")})
     st = wait_status(cluster, "ready", _ready, "Ready")
     web = container_status(st, "web")["containerID"].split("://")[1]
     docker("exec", web, "rm", "/www/index.html")
@@ -78,7 +78,7 @@ def test_deletion_stops_within_grace_and_removes_everything(cluster: Cluster) ->
     for name, uid in uids.items():
         assert pod_containers(uid) == [], name
     assert not docker("volume", "ls", "-q", "--filter", f"name=pv-{uids['polite'].replace('-', '')[:8]}")
-    assert any(e["reason"] == "Killing" for e in events_of(cluster, "polite"))
+    cluster.wait_for("a Killing event", lambda: any(e["reason"] == "Killing" for e in events_of(cluster, "polite")))
 
 
 def test_logs_through_the_api(cluster: Cluster) -> None:
@@ -143,7 +143,7 @@ def test_missing_image_reports_err_image_pull(cluster: Cluster) -> None:
     assert "podvisor/does-not-exist:1" in container_status(st, "c")["state"]["waiting"]["message"]
     wait_status(cluster, "ghost", lambda s: container_status(s, "c")["state"]["waiting"]["reason"] == "ImagePullBackOff",
                 "ImagePullBackOff")
-    assert any(e["reason"] == "Failed" for e in events_of(cluster, "ghost"))
+    cluster.wait_for("a Failed event", lambda: any(e["reason"] == "Failed" for e in events_of(cluster, "ghost")))
 
 
 def test_pods_reach_each_other_by_name_and_host_ports_are_published(cluster: Cluster) -> None:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.e2e.cluster import Cluster
-from tests.e2e.kubelet_helpers import (
+from tests.kubelet.e2e_helpers import (
     container_status,
     create,
     docker,
@@ -74,7 +74,7 @@ def test_back_off_grows_and_shows_crash_loop(cluster: Cluster) -> None:
     assert gaps[0] >= 0.8 and gaps[1] >= 1.8 and gaps[2] >= 3.8 and gaps[3] >= 3.8, gaps
     assert gaps[2] > gaps[0] + 2, gaps
     assert gaps[3] < 6.5, gaps
-    assert any(e["reason"] == "BackOff" for e in events_of(cluster, "crasher"))
+    cluster.wait_for("a BackOff event", lambda: any(e["reason"] == "BackOff" for e in events_of(cluster, "crasher")))
 
 
 def test_docker_kill_restarts_only_that_container(cluster: Cluster) -> None:
@@ -126,7 +126,7 @@ def test_kill_9_and_restart_adopts_containers(cluster: Cluster) -> None:
 
 
 def _uid(cluster: Cluster, name: str) -> str:
-    from tests.e2e.kubelet_helpers import get
+    from tests.kubelet.e2e_helpers import get
 
     pod = get(cluster, name)
     assert pod is not None

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from kubelet import naming
+from kubelet.probes import ProbeKind
 from kubelet.runtime.base import ContainerState
 from kubelet.worker import PodWorker
 from tests.kubelet.fakes import IMAGE, NODE, make_context, make_pod
@@ -266,7 +267,7 @@ async def test_failed_liveness_probe_kills_the_container_and_it_restarts() -> No
     worker = worker_for(ctx, api.put(make_pod(containers=[{"name": "app", "image": IMAGE, "livenessProbe": probe}])))
     await worker.sync()
     first = app_containers(runtime)[0]
-    worker.records["app"].on_probe(__import__("kubelet.probes", fromlist=["ProbeKind"]).ProbeKind.LIVENESS, False, first.id)
+    worker.records["app"].on_probe(ProbeKind.LIVENESS, False, first.id)
     await worker.sync()
     assert "Killing" in api.reasons()
     await next(iter(worker.supervision.killing.values()))
@@ -277,8 +278,6 @@ async def test_failed_liveness_probe_kills_the_container_and_it_restarts() -> No
 
 
 async def test_readiness_gates_ready_without_restarting() -> None:
-    from kubelet.probes import ProbeKind
-
     probe = {"exec": {"command": ["true"]}, "periodSeconds": 100}
     ctx, runtime, api, _ = make_context()
     worker = worker_for(ctx, api.put(make_pod(containers=[{"name": "app", "image": IMAGE, "readinessProbe": probe}])))

@@ -1,4 +1,4 @@
-"""Helpers shared by the kubelet e2e tests: pods with ``spec.nodeName`` set, status polling, docker."""
+"""Helpers shared by the kubelet e2e tests (tests/e2e/test_kubelet_*.py): pods with ``spec.nodeName`` set, status polling, docker."""
 
 from __future__ import annotations
 
