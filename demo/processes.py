@@ -44,6 +44,8 @@ class DemoCluster:
         self._spawn("server", ["server", "--data-dir", str(self.data_dir), "--port", str(self.port),
                                "--node-grace-period", "10", "--eviction-timeout", "20"])
         self._wait_healthy()
+        # The nodes share one network so pods reach each other (and Services) by name across nodes.
+        docker("network", "create", "--label", f"{NODE_LABEL}={self.nodes[0]}", "podvisor-demo")
         for node in self.nodes:
             self._spawn(node, ["kubelet", "--kubeconfig", str(self.data_dir / "node.kubeconfig"),
                                "--node-name", node, "--network", "podvisor-demo",

@@ -21,7 +21,7 @@ from apimachinery.client import ApiClient
 from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer
 from apimachinery.kubeconfig import load_kubeconfig
-from apimachinery.models.core import Node, Pod
+from apimachinery.models.core import Node, Pod, Service
 from apimachinery.timeutil import Clock, SystemClock
 from kubelet import naming
 from kubelet.config import KubeletConfig
@@ -91,8 +91,7 @@ class Kubelet:
         )
         await _retry(self.agent.register, what=f"register node {self.cfg.node_name}")
         await _retry(self.agent.renew_lease, what=f"create the lease of node {self.cfg.node_name}")
-        network = naming.network_name(self.cfg.node_name)
-        await self.run(self.runtime.ensure_network, network, naming.node_labels(self.cfg.node_name))
+        await self.run(self.runtime.ensure_network, self.ctx.network, naming.node_labels(self.cfg.node_name))
         await ensure_pause_image(self.ctx)
 
     def _node_labels(self) -> dict[str, str]:
@@ -148,6 +147,8 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
     pods: Informer[Pod] = Informer(client, Pod, field_selector=f"spec.nodeName={cfg.node_name}")
     kubelet = Kubelet(cfg=cfg, client=client, runtime=runtime, run=runner, pods=pods, port=sock.getsockname()[1],
                       heartbeat_client=heartbeat)
+    services: Informer[Service] = Informer(client, Service)
+    kubelet.ctx.services = services.list
     tasks: list[asyncio.Task[None]] = []
     try:
         await kubelet.prepare()
@@ -155,7 +156,9 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
         tasks.append(asyncio.create_task(serve(app, sock), name="kubelet-api"))
         tasks.append(asyncio.create_task(_watch_own_node(client, kubelet), name="node-watch"))
         kubelet.start_pods(tasks)
+        tasks.append(asyncio.create_task(services.run(), name="service-informer"))
         tasks.append(asyncio.create_task(pods.run(), name="pod-informer"))
+        await services.wait_synced()
         await pods.wait_synced()
         await kubelet.adopt(tasks)
         log.info("kubelet %s ready (API on %s:%d)", cfg.node_name, cfg.address, kubelet.port)

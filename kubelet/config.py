@@ -31,6 +31,7 @@ class KubeletConfig:
     pull_failure_memory: float = 30.0  # Always policy: skip re-pulling an image that just failed
     max_pods: int = 110
     docker_host: str | None = None  # None: DOCKER_HOST or the local socket
+    network: str = ""  # Docker network of the pods; "" = one per node (podvisor-<node>)
 
     def backoff(self) -> Backoff:
         """The crash-loop back-off of every container on this node."""

@@ -16,8 +16,9 @@ from typing import Protocol
 from apimachinery.client import ApiClient
 from apimachinery.errors import ApiError
 from apimachinery.events import EventRecorder, reference
-from apimachinery.models.core import ObjectReference, Pod
+from apimachinery.models.core import ObjectReference, Pod, Service
 from apimachinery.timeutil import Clock
+from kubelet import dns, naming
 from kubelet.config import KubeletConfig
 from kubelet.images import ImageManager
 from kubelet.naming import PodRef
@@ -130,10 +131,18 @@ class NodeContext:
     clock: Clock
     lookup: Callable[[str], Pod | None]  # "ns/name" -> the desired pod, from the informer cache
     runtime_scheme: str = "docker"
+    services: Callable[[], list[Service]] = list  # the cluster's Services, for pod DNS aliases
 
     @property
     def node(self) -> str:
         return self.cfg.node_name
+
+    @property
+    def network(self) -> str:
+        return naming.network_name(self.cfg.node_name, self.cfg.network)
+
+    def aliases(self, pod: Pod) -> list[str]:
+        return dns.pod_aliases(pod, self.services())
 
     @property
     def host_ip(self) -> str:

@@ -77,9 +77,10 @@ def volume_name(pod: PodRef, volume: str) -> str:
     return _safe(f"pv-{pod.uid8}-{volume}")
 
 
-def network_name(node: str) -> str:
-    """The node's user-defined bridge: every pod sandbox of the node joins it (DNS by pod name)."""
-    return _safe(f"podvisor-{node}")
+def network_name(node: str, shared: str = "") -> str:
+    """The user-defined bridge the node's pod sandboxes join (DNS by pod name): the node's own,
+    or a network shared by several nodes of one Docker daemon (pods reach across nodes)."""
+    return _safe(shared or f"podvisor-{node}")
 
 
 def attempt_of(info: ContainerInfo) -> int:

@@ -9,7 +9,7 @@ translation is unit-tested without a runtime.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from apimachinery.models.core import Container, EnvVar, Pod
 from apimachinery.quantity import cpu_millis, memory_bytes
@@ -30,8 +30,11 @@ def pod_ref(pod: Pod) -> PodRef:
     return PodRef(namespace=meta.namespace or "default", name=meta.name or "", uid=meta.uid or "")
 
 
-def sandbox_spec(pod: Pod, *, node: str, attempt: int) -> ContainerSpec:
-    """The pod's sandbox: joins the node network under the pod's name and publishes its host ports."""
+def sandbox_spec(
+    pod: Pod, *, node: str, attempt: int, network: str = "", aliases: Sequence[str] = ()
+) -> ContainerSpec:
+    """The pod's sandbox: joins the node network under the pod's name (and its Services' names,
+    see :mod:`kubelet.dns`) and publishes its host ports."""
     ref = pod_ref(pod)
     hostname = pod.spec.hostname or ref.name
     return ContainerSpec(
@@ -39,8 +42,8 @@ def sandbox_spec(pod: Pod, *, node: str, attempt: int) -> ContainerSpec:
         image=PAUSE_IMAGE,
         labels=naming.container_labels(node=node, pod=ref, container=naming.SANDBOX_NAME, attempt=attempt, init=False),
         command=list(PAUSE_COMMAND),
-        network=naming.network_name(node),
-        network_aliases=tuple(dict.fromkeys([ref.name, hostname])),
+        network=network or naming.network_name(node),
+        network_aliases=tuple(dict.fromkeys([ref.name, hostname, *aliases])),
         hostname=hostname[:63],
         ports=tuple(host_ports(pod)),
     )

@@ -87,7 +87,7 @@ async def _create(ctx: NodeContext, pod: Pod, attempt: int) -> ContainerInfo:
     labels = {**naming.node_labels(ctx.node), naming.POD_UID: ref.uid, naming.POD_NAMESPACE: ref.namespace,
               naming.POD_NAME: ref.name}
     await asyncio.gather(*(ctx.run(ctx.runtime.ensure_volume, name, labels) for name in volumes))
-    spec = podspec.sandbox_spec(pod, node=ctx.node, attempt=attempt)
+    spec = podspec.sandbox_spec(pod, node=ctx.node, attempt=attempt, network=ctx.network, aliases=ctx.aliases(pod))
     spec.labels[VOLUMES_LABEL] = ",".join(volumes)
     container_id = await ctx.run(ctx.runtime.create_container, spec)
     return await _start(ctx, container_id)
@@ -115,7 +115,7 @@ async def _repair(ctx: NodeContext, err: ContainerRuntimeError) -> None:
     try:
         if isinstance(err, ImageNotFound) or not await ctx.run(ctx.runtime.image_id, PAUSE_IMAGE):
             await ensure_pause_image(ctx)
-        await ctx.run(ctx.runtime.ensure_network, naming.network_name(ctx.node), naming.node_labels(ctx.node))
+        await ctx.run(ctx.runtime.ensure_network, ctx.network, naming.node_labels(ctx.node))
     except ContainerRuntimeError as again:
         log.warning("cannot repair the node's sandbox prerequisites: %s", again)
 

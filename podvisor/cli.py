@@ -144,6 +144,9 @@ def kubelet(
     restart_backoff_initial: float = typer.Option(1.0, help="First crash-loop delay in seconds (0: immediate)."),
     restart_backoff_max: float = typer.Option(60.0, help="Cap of the crash-loop delay in seconds."),
     restart_backoff_reset: float = typer.Option(600.0, help="Seconds of running that reset the back-off."),
+    network: str = typer.Option("", help="Docker network of the pods (default: podvisor-<node>); kubelets "
+                                "sharing one daemon and one network reach each other's pods by name."),
+    lease_interval: float = typer.Option(5.0, help="Seconds between Lease renewals (the node heartbeat)."),
     hollow: bool = typer.Option(False, help="Simulate the node with a fake runtime (scale tests)."),
     hollow_nodes: int = typer.Option(1, help="With --hollow: how many nodes this process simulates."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
@@ -155,7 +158,8 @@ def kubelet(
     _logging(verbose)
     cfg = KubeletConfig(kubeconfig=kubeconfig.expanduser(), node_name=node_name or _hostname(),
                         backoff_initial=restart_backoff_initial, backoff_max=restart_backoff_max,
-                        backoff_reset=restart_backoff_reset, hollow=hollow)
+                        backoff_reset=restart_backoff_reset, hollow=hollow, network=network,
+                        lease_interval=lease_interval)
     if hollow:
         _run(run_hollow_kubelets(cfg, count=hollow_nodes))
     else:

@@ -26,11 +26,14 @@ are pure functions in ``dockerwire.py``; this module does the I/O.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import math
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -197,7 +200,9 @@ class DockerRuntime:
     # -- networks and volumes ---------------------------------------------------
 
     def ensure_network(self, name: str, labels: dict[str, str]) -> None:
-        with _errors(f"create network {name}"):
+        # Docker's duplicate-name check is racy: kubelets sharing a network on one machine would
+        # create two networks of the same name at once. A lock file serialises them.
+        with _errors(f"create network {name}"), _host_lock(f"network-{name}"):
             with contextlib.suppress(docker.errors.NotFound):
                 self._api.inspect_network(name)
                 return
@@ -366,3 +371,15 @@ def _close_on_stop(stream: Any, stop: threading.Event, done: threading.Event) ->
             with contextlib.suppress(Exception):
                 stream.close()
             return
+
+
+@contextlib.contextmanager
+def _host_lock(name: str) -> Iterator[None]:
+    """An exclusive lock shared by the processes of this machine (an flock'ed file)."""
+    path = Path(tempfile.gettempdir()) / f"podvisor-{name}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
