@@ -24,14 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from apimachinery.resources import ALL_VERBS, RESOURCES, ResourceType, group_versions
+from apimachinery.version import GIT_VERSION, KUBERNETES_MAJOR, KUBERNETES_MINOR
 
 Doc = dict[str, Any]
 
-KUBERNETES_MAJOR = "1"
-KUBERNETES_MINOR = "37"
-# Build metadata ("+podvisor"), not a pre-release suffix: semver range checks such as Helm's
-# kubeVersion ">=1.25.0" reject pre-releases, and this *is* the 1.31.0 API, not a preview of it.
-GIT_VERSION = f"v{KUBERNETES_MAJOR}.{KUBERNETES_MINOR}.0+podvisor"
 
 AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 

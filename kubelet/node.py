@@ -26,10 +26,11 @@ from apimachinery.models.apps import Lease, LeaseSpec
 from apimachinery.models.core import Node, NodeAddress, NodeStatus, NodeSystemInfo
 from apimachinery.models.meta import Condition, ObjectMeta, OwnerReference
 from apimachinery.timeutil import Clock, format_rfc3339
+from apimachinery.version import GIT_VERSION
 
 log = logging.getLogger(__name__)
 LEASE_NAMESPACE = "kube-node-lease"
-KUBELET_VERSION = "v1.30.0-podvisor"
+KUBELET_VERSION = GIT_VERSION
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}
 
 
