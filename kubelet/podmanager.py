@@ -55,7 +55,7 @@ class PodManager:
     def on_runtime_event(self, event: RuntimeEvent) -> None:
         worker = self.workers.get(event.labels.get(naming.POD_UID, ""))
         if worker is not None:
-            worker.wake()
+            worker.wake(event.container_id)
 
     def worker_for(self, key: str, uid: str) -> PodWorker:
         worker = self.workers.get(uid)

@@ -54,10 +54,16 @@ class PodWorker:
         self._written: PodStatus | None = None
         self._written_rv = -1
         self._errors = 0
+        self._changed: set[str] = set()
 
     # -- the loop ------------------------------------------------------------------------------
 
-    def wake(self) -> None:
+    def wake(self, container_id: str = "") -> None:
+        """Sync soon; ``container_id`` names a container a runtime event says changed. Docker's
+        list lags its events (a container that just died still lists as running), so such a
+        container is inspected on the next sync whatever the list says."""
+        if container_id:
+            self._changed.add(container_id)
         self._wake.set()
 
     async def run(self) -> None:
@@ -119,7 +125,8 @@ class PodWorker:
         """The pod's containers, detailed; only containers whose state changed are inspected."""
         labels = {**naming.node_labels(self.ctx.node), naming.POD_UID: self.uid}
         listed = await self.ctx.run(self.ctx.runtime.list_containers, labels)
-        stale = [i for i in listed if self._stale(i)]
+        stale = [i for i in listed if self._stale(i) or i.id in self._changed]
+        self._changed.clear()
         inspected = await asyncio.gather(*(self.ctx.run(self.ctx.runtime.inspect_container, i.id) for i in stale))
         for info in inspected:
             if info is not None:

@@ -122,7 +122,8 @@ def test_kill_9_and_restart_adopts_containers(cluster: Cluster) -> None:
             new = container_status(now, old["name"])
             assert (new["containerID"], new["restartCount"]) == (old["containerID"], old["restartCount"]), name
         assert now["podIP"] == st["podIP"]
-        assert sorted(c["ID"] for c in pod_containers(_uid(cluster, name))) == docker_before[name]
+        # Adopted, not re-created: no container is new (an older exited attempt may be pruned).
+        assert set(c["ID"] for c in pod_containers(_uid(cluster, name))) <= set(docker_before[name])
 
 
 def _uid(cluster: Cluster, name: str) -> str:
