@@ -45,12 +45,14 @@ def unknown_fields(model: BaseModel, path: str = "") -> list[str]:
     found: list[str] = []
     for key in model.__pydantic_extra__ or {}:
         found.append(f"{path}.{key}" if path else key)
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        field = type(model).model_fields[name]
-        wire = field.alias or name
-        child_path = f"{path}.{wire}" if path else wire
-        found.extend(_unknown_in(value, child_path))
+    fields = type(model).model_fields
+    for name in model.model_fields_set:  # only what the input set: unset fields hold no extras
+        value = getattr(model, name, None)
+        if value is None or isinstance(value, str | int | float | bool):
+            continue
+        field = fields.get(name)
+        wire = (field.alias or name) if field is not None else name
+        found.extend(_unknown_in(value, f"{path}.{wire}" if path else wire))
     return found
 
 
