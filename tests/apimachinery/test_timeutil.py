@@ -119,4 +119,4 @@ def test_fake_clock_moves_only_when_advanced() -> None:
 def test_clocks_satisfy_protocol(clock: Clock) -> None:
     assert isinstance(clock, Clock)
     assert clock.monotonic() <= clock.monotonic()
-    assert parse_time(now_rfc3339(clock))
+    assert abs(parse_time(now_rfc3339(clock)).timestamp() - clock.time()) < 1.0  # seconds precision

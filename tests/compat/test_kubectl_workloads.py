@@ -219,10 +219,3 @@ def test_delete_file_removes_everything(kubectl: Kubectl, nodes: list[str]) -> N
         f"pod/{pod} condition met", "")
     kubectl.wait_for("the garbage collector to remove the pods and replica sets", lambda: (
         kubectl.out("get", "pods,rs", "-l", "app=doomed", "-o", "name") == ""))
-
-
-@pytest.mark.skip(reason="kubectl exec needs a v5.channel.k8s.io websocket on pods/exec and a kubelet exec endpoint")
-def test_exec(kubectl: Kubectl, nodes: list[str]) -> None:  # pragma: no cover - documents the gap
-    kubectl.run("run", "shell", f"--image={IMAGE}", "--", "sleep", "3600")
-    kubectl.run("wait", "--for=condition=Ready", "pod/shell", "--timeout=90s")
-    assert kubectl.out("exec", "shell", "--", "echo", "hi") == "hi\n"
