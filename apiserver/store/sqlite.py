@@ -37,7 +37,6 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +48,8 @@ from apiserver.store.base import (
     ListResult,
     RevisionConflictError,
     StoreEvent,
-    WatchClosedError,
-    WatchOverflowError,
 )
+from apiserver.store.watch_queue import QueueWatch
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS log (
@@ -68,7 +66,6 @@ CREATE UNIQUE INDEX IF NOT EXISTS log_name_prev ON log (name, prev_revision);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
-WATCH_QUEUE_LIMIT = 50_000
 
 log = logging.getLogger(__name__)
 
@@ -86,59 +83,6 @@ def _dumps(value: dict[str, Any]) -> str:
 Row = tuple[int, str, int, int, int, int, str]  # id, name, created, deleted, create_rev, prev, value
 
 
-class SqliteWatch:
-    """One subscriber: replayed history first, then live events, strictly in revision order.
-
-    ``after`` is the revision the subscriber already has: published events at or below it
-    (a batch that committed while history was being replayed) are dropped, never repeated.
-    """
-
-    def __init__(self, store: SqliteStore, prefix: str, backlog: builtins.list[StoreEvent], *, after: int) -> None:
-        self._store = store
-        self.prefix = prefix
-        self._queue: asyncio.Queue[StoreEvent | None] = asyncio.Queue()
-        for event in backlog:
-            self._queue.put_nowait(event)
-        self._after = max([after, *(e.revision for e in backlog)])
-        self._overflowed = False
-        self._closed = False
-
-    def publish(self, event: StoreEvent) -> None:
-        if self._closed or event.revision <= self._after:
-            return
-        if self._queue.qsize() >= WATCH_QUEUE_LIMIT:
-            self._overflowed = True
-            self.close()
-            return
-        self._queue.put_nowait(event)
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._store._unsubscribe(self)
-            self._queue.put_nowait(None)
-
-    async def next(self, timeout: float) -> StoreEvent | None:
-        """The next event, or None when ``timeout`` passes first. Raises WatchClosedError."""
-        try:
-            event = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            return None
-        if event is None:
-            self._queue.put_nowait(None)  # stay closed for later calls
-            raise WatchOverflowError(self.prefix) if self._overflowed else WatchClosedError(self.prefix)
-        return event
-
-    async def __aiter__(self) -> AsyncIterator[StoreEvent]:
-        while True:
-            event = await self._queue.get()
-            if event is None:
-                if self._overflowed:
-                    raise WatchOverflowError(self.prefix)
-                return
-            yield event
-
-
 class SqliteStore:
     """Revision log on SQLite; ``path=":memory:"`` gives a throwaway store for tests."""
 
@@ -149,7 +93,7 @@ class SqliteStore:
         self._reader = self._db if self.path == ":memory:" else self._connect(synchronous)
         self._write_lock = threading.Lock()
         self._live: dict[str, dict[str, KeyValue]] = {}
-        self._watchers: set[SqliteWatch] = set()
+        self._watchers: set[QueueWatch] = set()
         self._revision = self._load_revision()
         self._committed = self._revision
         self._compacted = self._meta("compacted")
@@ -365,16 +309,16 @@ class SqliteStore:
 
     # -- watching --------------------------------------------------------------------------
 
-    def watch(self, prefix: str, *, after_revision: int) -> SqliteWatch:
+    def watch(self, prefix: str, *, after_revision: int) -> QueueWatch:
         """Events after ``after_revision`` (0: from now). Raises CompactedError if too old."""
         if after_revision and after_revision < self._compacted:
             raise CompactedError(after_revision, self._compacted)
         backlog = self._replay(prefix, after_revision) if after_revision else []
-        watcher = SqliteWatch(self, prefix, backlog, after=after_revision or self._revision)
+        watcher = QueueWatch(prefix, backlog, after=after_revision or self._revision, on_close=self._unsubscribe)
         self._watchers.add(watcher)
         return watcher
 
-    def _unsubscribe(self, watcher: SqliteWatch) -> None:
+    def _unsubscribe(self, watcher: QueueWatch) -> None:
         self._watchers.discard(watcher)
 
     def _replay(self, prefix: str, after: int) -> builtins.list[StoreEvent]:
