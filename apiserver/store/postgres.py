@@ -63,6 +63,7 @@ from apiserver.store.base import (
     RevisionConflictError,
     StoreEvent,
 )
+from apiserver.store.live import LiveState
 from apiserver.store.postgres_sql import (
     COMPACT,
     COMPACTED,
@@ -91,10 +92,6 @@ POLL_INTERVAL = 0.1
 log = logging.getLogger(__name__)
 
 
-def _bucket(key: str) -> str:
-    """``/registry/pods/default/x`` -> ``pods``: the resource a key belongs to."""
-    parts = key.split("/", 3)
-    return parts[2] if len(parts) > 2 else ""
 
 
 def _dumps(value: dict[str, Any]) -> str:
@@ -110,7 +107,7 @@ class PostgresStore:
         self._db = connect(self.url)  # the event loop's connection: writes, catch-up, old reads
         self._poll_db: Connection | None = None  # the poller thread's connection, under _poll_lock
         self._poll_lock = threading.Lock()
-        self._live: dict[str, dict[str, KeyValue]] = {}
+        self._live = LiveState()
         self._watchers: set[QueueWatch] = set()
         self._revision = 0
         self._compacted = 0
@@ -144,11 +141,10 @@ class PostgresStore:
         return self._compacted
 
     def get(self, key: str) -> KeyValue | None:
-        return self._live.get(_bucket(key), {}).get(key)
+        return self._live.get(key)
 
     def count(self, prefix: str) -> int:
-        bucket = self._live.get(_bucket(prefix), {})
-        return sum(1 for k in bucket if k.startswith(prefix))
+        return self._live.count(prefix)
 
     def list(self, prefix: str, *, start_after: str = "", limit: int = 0, revision: int = 0) -> ListResult:
         """Objects under ``prefix`` in key order; ``revision`` pins an older snapshot (paging)."""
@@ -156,12 +152,8 @@ class PostgresStore:
             self._catch_up()  # a revision another apiserver served, which this one has not seen yet
         if revision and revision != self._revision:
             return self._list_at(prefix, start_after=start_after, limit=limit, revision=revision)
-        bucket = self._live.get(_bucket(prefix), {})
-        keys = sorted(k for k in bucket if k.startswith(prefix) and k > start_after)
-        more = bool(limit) and len(keys) > limit
-        if limit:
-            keys = keys[:limit]
-        return ListResult([bucket[k] for k in keys], self._revision, more)
+        items, more = self._live.page(prefix, start_after=start_after, limit=limit)
+        return ListResult(items, self._revision, more)
 
     def _list_at(self, prefix: str, *, start_after: str, limit: int, revision: int) -> ListResult:
         if revision < self._compacted or revision > self._revision:
@@ -251,14 +243,13 @@ class PostgresStore:
 
     def _apply(self, row: Row) -> None:
         rid, name, created, deleted, create_rev, text = row
-        bucket = self._live.setdefault(_bucket(name), {})
-        prev = None if created else bucket.get(name)
+        prev = None if created else self._live.get(name)
         value = prev.value if deleted and prev is not None else json.loads(text)
         kv = KeyValue(name, value, create_rev or rid, rid)
         if deleted:
-            bucket.pop(name, None)
+            self._live.remove(name)
         else:
-            bucket[name] = kv
+            self._live.put(kv)
         self._revision = rid
         event = StoreEvent("DELETED" if deleted else ("ADDED" if created else "MODIFIED"), kv, prev)
         for watcher in builtins.list(self._watchers):
@@ -418,14 +409,14 @@ class PostgresStore:
         never goes backwards across restarts.
         """
         db = self._conn()
-        live: dict[str, dict[str, KeyValue]] = {}
+        live = LiveState()
         with db.transaction():
             db.execute(SNAPSHOT)
             compacted = scalar(db, COMPACTED)
             top = scalar(db, "SELECT COALESCE(MAX(id), 0) FROM log")
             params = {"after": "", "lo": "", "hi": KEY_END, "rev": top, "limit": None}
             for name, value, create_rev, rid in db.execute(LIVE, params):
-                live.setdefault(_bucket(name), {})[name] = KeyValue(name, json.loads(value), create_rev or rid, rid)
+                live.put(KeyValue(name, json.loads(value), create_rev or rid, rid))
         self._live = live
         self._compacted = compacted
         self._revision = max(top, compacted)

@@ -49,6 +49,7 @@ from apiserver.store.base import (
     RevisionConflictError,
     StoreEvent,
 )
+from apiserver.store.live import LiveState
 from apiserver.store.watch_queue import QueueWatch
 
 SCHEMA = """
@@ -70,10 +71,6 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 log = logging.getLogger(__name__)
 
 
-def _bucket(key: str) -> str:
-    """``/registry/pods/default/x`` -> ``pods``: the resource a key belongs to."""
-    parts = key.split("/", 3)
-    return parts[2] if len(parts) > 2 else ""
 
 
 def _dumps(value: dict[str, Any]) -> str:
@@ -92,7 +89,7 @@ class SqliteStore:
         self._db.executescript(SCHEMA)
         self._reader = self._db if self.path == ":memory:" else self._connect(synchronous)
         self._write_lock = threading.Lock()
-        self._live: dict[str, dict[str, KeyValue]] = {}
+        self._live = LiveState()
         self._watchers: set[QueueWatch] = set()
         self._revision = self._load_revision()
         self._committed = self._revision
@@ -125,22 +122,17 @@ class SqliteStore:
         return self._compacted
 
     def get(self, key: str) -> KeyValue | None:
-        return self._live.get(_bucket(key), {}).get(key)
+        return self._live.get(key)
 
     def count(self, prefix: str) -> int:
-        bucket = self._live.get(_bucket(prefix), {})
-        return sum(1 for k in bucket if k.startswith(prefix))
+        return self._live.count(prefix)
 
     def list(self, prefix: str, *, start_after: str = "", limit: int = 0, revision: int = 0) -> ListResult:
         """Objects under ``prefix`` in key order; ``revision`` pins an older snapshot (paging)."""
         if revision and revision != self._revision:
             return self._list_at(prefix, start_after=start_after, limit=limit, revision=revision)
-        bucket = self._live.get(_bucket(prefix), {})
-        keys = sorted(k for k in bucket if k.startswith(prefix) and k > start_after)
-        more = bool(limit) and len(keys) > limit
-        if limit:
-            keys = keys[:limit]
-        return ListResult([bucket[k] for k in keys], self._revision, more)
+        items, more = self._live.page(prefix, start_after=start_after, limit=limit)
+        return ListResult(items, self._revision, more)
 
     def _list_at(self, prefix: str, *, start_after: str, limit: int, revision: int) -> ListResult:
         if revision < self._compacted:
@@ -214,11 +206,10 @@ class SqliteStore:
         """Make the write visible to readers at once; watchers hear of it after the commit."""
         row, _ = self._pending[-1]
         self._pending[-1] = (row, event)
-        bucket = self._live.setdefault(_bucket(event.kv.key), {})
         if event.type == "DELETED":
-            bucket.pop(event.kv.key, None)
+            self._live.remove(event.kv.key)
         else:
-            bucket[event.kv.key] = event.kv
+            self._live.put(event.kv)
         self._kick()
 
     # -- committing ------------------------------------------------------------------------
@@ -408,7 +399,7 @@ class SqliteStore:
             " SELECT MAX(id) AS mid FROM log GROUP BY name) m ON l.id = m.mid WHERE l.deleted = 0"
         )
         for name, value, create_rev, rid in rows:
-            self._live.setdefault(_bucket(name), {})[name] = KeyValue(name, json.loads(value), create_rev or rid, rid)
+            self._live.put(KeyValue(name, json.loads(value), create_rev or rid, rid))
 
 
 _PLACEHOLDER = StoreEvent("ADDED", KeyValue("", {}, 0, 0), None)
