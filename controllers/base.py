@@ -14,7 +14,8 @@ controller asks the same questions of the same caches.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -26,6 +27,8 @@ from apimachinery.models.base import TypedObject
 from apimachinery.models.core import Node, Pod
 from apimachinery.models.meta import OwnerReference
 from apimachinery.timeutil import Clock, format_rfc3339
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=TypedObject)
 
@@ -185,6 +188,16 @@ def is_stale_write(err: ApiError) -> bool:
     The newer version is on its way through the informer, and its event enqueues the key again,
     so a sync that hits this can simply end: retrying now would only repeat the stale view."""
     return err.code == 409 and err.reason == "Conflict"
+
+
+async def end_on_stale_write(kind: str, key: str, step: Awaitable[None]) -> None:
+    """Run one sync step; a stale write ends it quietly (see :func:`is_stale_write`)."""
+    try:
+        await step
+    except ApiError as err:
+        if not is_stale_write(err):
+            raise
+        log.debug("%s %s: %s; the newer version's event brings it back", kind, key, err.message)
 
 
 def controller_ref_to(owner: Any) -> OwnerReference:

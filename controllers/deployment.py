@@ -37,7 +37,7 @@ from controllers.base import (
     ControllerContext,
     Queue,
     controller_ref_to,
-    is_stale_write,
+    end_on_stale_write,
     key_of,
     resolve_controller,
 )
@@ -122,12 +122,7 @@ class DeploymentController(RolloutSteps):
 
     async def sync(self, key: str) -> None:
         """One step towards the Deployment's spec, then the status that step observed."""
-        try:
-            await self._sync(key)
-        except ApiError as err:
-            if not is_stale_write(err):
-                raise
-            log.debug("deployment %s: %s; the newer version's event brings it back", key, err.message)
+        await end_on_stale_write("deployment", key, self._sync(key))
 
     async def _sync(self, key: str) -> None:
         cached = self.deployments.get(key)

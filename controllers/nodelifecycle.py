@@ -21,7 +21,6 @@ import logging
 from dataclasses import dataclass
 
 from apimachinery.conditions import TRUE, UNKNOWN, get_condition
-from apimachinery.errors import ApiError
 from apimachinery.events import NORMAL
 from apimachinery.models.apps import Lease
 from apimachinery.models.core import Node, NodeStatus, Pod, Taint
@@ -29,7 +28,7 @@ from apimachinery.models.meta import Condition
 from apimachinery.timeutil import Clock, now_rfc3339
 from apimachinery.workqueue import WorkQueue
 from controllers import podutil
-from controllers.base import NODE_INDEX, ControllerContext, Queue, is_stale_write, key_of
+from controllers.base import NODE_INDEX, ControllerContext, Queue, end_on_stale_write, key_of
 
 log = logging.getLogger(__name__)
 
@@ -158,12 +157,7 @@ class NodeLifecycleController:
 
     async def sync(self, key: str) -> None:
         """Judge one node's health, then make its condition, taints and pods agree."""
-        try:
-            await self._sync(key)
-        except ApiError as err:
-            if not is_stale_write(err):
-                raise
-            log.debug("node %s: %s; the newer version's event brings it back", key, err.message)
+        await end_on_stale_write("node", key, self._sync(key))
 
     async def _sync(self, key: str) -> None:
         cached = self.nodes.get(key)
