@@ -27,7 +27,9 @@ def test_node_registers_heartbeats_and_comes_back_after_deletion(cluster: Cluste
         assert info["osImage"] and info["kernelVersion"] and info["architecture"]
         ready = next(c for c in status["conditions"] if c["type"] == "Ready")
         assert ready["reason"] == "KubeletReady"
-        first = h.get(f"{LEASES}/{node}").json()["spec"]
+        # The Node is registered (and Ready) just before its Lease is first written.
+        first = cluster.wait_for("the node's lease", lambda: (
+            (r := h.get(f"{LEASES}/{node}")).status_code == 200 and r.json()["spec"]), timeout=15)
         assert first["holderIdentity"] == node and first["leaseDurationSeconds"] == 40
         cluster.wait_for("a lease renewal", lambda: h.get(f"{LEASES}/{node}").json()["spec"]["renewTime"]
                          != first["renewTime"], timeout=15)
