@@ -32,6 +32,8 @@ PATCH_CONTENT_TYPES = {
     "apply": "application/apply-patch+yaml",
 }
 
+UNIX_SCHEME = "unix://"  # a server URL naming a Unix socket: the apiserver's in-process loopback
+
 
 @dataclass(frozen=True)
 class WatchEvent:
@@ -70,14 +72,17 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         verify = _ssl_context(ca_data, insecure)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        url, uds = self.base_url, None
+        if url.startswith(UNIX_SCHEME):  # the server's loopback socket: plain HTTP, no TLS
+            url, uds = "http://localhost", url[len(UNIX_SCHEME):]
         # httpcore scans its whole pool (TLS attributes included) on every request, which made
         # the client cost ~2 ms of CPU per call with watches open; aiohttp's pool does not.
         self._http = httpx.AsyncClient(
-            base_url=self.base_url,
+            base_url=url,
             headers=headers,
             verify=verify,
             timeout=httpx.Timeout(timeout, connect=10.0),
-            transport=transport or AiohttpTransport(verify=verify, limits=limits),
+            transport=transport or AiohttpTransport(verify=verify, limits=limits, uds=uds),
             limits=limits,
         )
 

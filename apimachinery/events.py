@@ -4,6 +4,13 @@ Repeats of the same (object, type, reason, message) within the aggregation windo
 existing Event's ``count`` and ``lastTimestamp`` instead of creating a new object, so a crash
 loop yields one Event counting restarts rather than thousands of rows. Recording never raises:
 an Event lost to an API error must not break the component that reported it.
+
+Events are best effort, as client-go's broadcaster makes them: :meth:`EventRecorder.event`
+queues and returns, a few sender tasks write the queue in order, and an event that finds the
+queue full (``queue_size``) or the budget spent (``qps``/``burst``, a token bucket like the
+kubelet's ``eventRecordQPS``) is dropped. So a burst of thousands of pods costs a bounded
+number of event writes in flight, never delays the writes that matter (bindings, pod status),
+and cannot grow memory without bound.
 """
 
 from __future__ import annotations
@@ -11,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +34,8 @@ log = logging.getLogger(__name__)
 
 NORMAL, WARNING = "Normal", "Warning"
 _CACHE_SIZE = 4096
+QUEUE_SIZE = 1000  # client-go's maxQueuedEvents
+SENDERS = 2
 
 
 def _now() -> str:
@@ -41,21 +51,38 @@ def reference(obj: Any) -> ObjectReference:
 
 class EventRecorder:
     def __init__(self, client: ApiClient, component: str, host: str | None = None,
-                 clock: Callable[[], str] = _now) -> None:
+                 clock: Callable[[], str] = _now, *, qps: float | None = None, burst: int = 100,
+                 queue_size: int = QUEUE_SIZE, senders: int = SENDERS,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.source = EventSource(component=component, host=host)
         self.clock = clock
+        self.dropped = 0
         self._seen: OrderedDict[tuple[str, ...], tuple[str, str, int]] = OrderedDict()
+        self._queue: deque[tuple[ObjectReference, str, str, str]] = deque()
+        self._queue_size = queue_size
+        self._senders = senders
         self._tasks: set[asyncio.Task[None]] = set()
+        self._budget = TokenBucket(qps, burst, monotonic) if qps is not None else None
 
     def event(self, obj: Any, type_: str, reason: str, message: str, *, field_path: str | None = None) -> None:
-        """Record in the background (fire and forget)."""
+        """Queue an Event about ``obj`` and return; it is written in the background, or dropped."""
+        if len(self._queue) >= self._queue_size or (self._budget is not None and not self._budget.take()):
+            self.dropped += 1
+            log.debug("event %s about %s dropped: queue full or over budget", reason, obj.metadata.name)
+            return
         ref = reference(obj)
         if field_path:
             ref.field_path = field_path
-        task = asyncio.get_running_loop().create_task(self.record(ref, type_, reason, message))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._queue.append((ref, type_, reason, message))
+        if len(self._tasks) < self._senders:
+            task = asyncio.get_running_loop().create_task(self._send())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send(self) -> None:
+        while self._queue:
+            await self.record(*self._queue.popleft())
 
     async def record(self, ref: ObjectReference, type_: str, reason: str, message: str) -> None:
         namespace = ref.namespace or "default"
@@ -88,6 +115,26 @@ class EventRecorder:
             self._seen.popitem(last=False)
 
     async def flush(self) -> None:
-        """Wait for events being recorded (tests, shutdown)."""
-        if self._tasks:
+        """Wait until every queued event is written (tests, shutdown)."""
+        while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+class TokenBucket:
+    """``rate`` tokens a second up to ``burst``; :meth:`take` spends one if there is one."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float]) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self._clock = clock
+        self._tokens = float(burst)
+        self._refilled = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._refilled) * self.rate)
+        self._refilled = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True

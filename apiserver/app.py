@@ -62,7 +62,7 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     app.state.store = store
     app.state.settings = settings
     app.include_router(meta.router)
-    app.include_router(resources.router)
+    app.router.routes.extend(resources.routes)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(TokenAuth, tokens=settings.tokens)

@@ -29,6 +29,7 @@ from apiserver import negotiation, tables
 from apiserver.registry import Registry, list_prefix, with_revision
 from apiserver.routes.paths import Target
 from apiserver.store.base import CompactedError, StoreEvent, WatchClosedError
+from apiserver.store.watch_queue import INDEXED_FIELDS, Index
 
 BOOKMARK_INTERVAL = 30.0
 DEFAULT_TIMEOUT = 1800.0
@@ -44,21 +45,30 @@ class WatchFilter:
             return False
         return self.fields is None or self.fields.matches(obj)
 
-    def translate(self, event: StoreEvent) -> tuple[str, dict[str, Any]] | None:
-        """The event a client filtered by these selectors should see, if any."""
+    def translate(self, event: StoreEvent) -> str | None:
+        """The type of the event a client filtered by these selectors should see, if any."""
         now = self.matches(event.kv.value)
         before = event.prev is not None and self.matches(event.prev.value)
-        obj = with_revision(event.kv)
         if event.type == "ADDED":
-            return ("ADDED", obj) if now else None
+            return "ADDED" if now else None
         if event.type == "DELETED":
-            return ("DELETED", obj) if (before or now) else None
+            return "DELETED" if (before or now) else None
         if now and before:
-            return ("MODIFIED", obj)
+            return "MODIFIED"
         if now:
-            return ("ADDED", obj)
+            return "ADDED"
         if before:
-            return ("DELETED", obj)
+            return "DELETED"
+        return None
+
+    def index(self) -> Index | None:
+        """The indexed field this filter pins to one value, for the store's watcher index."""
+        if self.fields is None:
+            return None
+        for path in INDEXED_FIELDS:
+            value = self.fields.exact(path)
+            if value is not None:
+                return path, value
         return None
 
 
@@ -71,6 +81,16 @@ def _encode(event_type: str, obj: dict[str, Any], table_kind: str | None) -> byt
             now=datetime.now(UTC),
         )
     return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
+
+
+def _encode_event(event: StoreEvent, event_type: str, table_kind: str | None) -> bytes:
+    """``event`` on the wire as ``event_type``; plain JSON is encoded once per event for all watchers."""
+    if table_kind:
+        return _encode(event_type, with_revision(event.kv), table_kind)
+    data = event.encoded.get(event_type)
+    if data is None:
+        data = event.encoded[event_type] = _encode(event_type, with_revision(event.kv), None)
+    return data
 
 
 def _bookmark(target: Target, revision: int, *, initial_end: bool = False) -> dict[str, Any]:
@@ -138,7 +158,7 @@ async def _events(
     try:
         # Subscribing and reading the snapshot happen without an await between them, so no
         # write can fall between the snapshot's revision and the first live event.
-        watcher = store.watch(prefix, after_revision=0 if send_initial else rv)
+        watcher = store.watch(prefix, after_revision=0 if send_initial else rv, index=flt.index())
     except CompactedError as err:
         yield _encode(
             "ERROR", expired(f"too old resource version: {err.requested} ({err.compacted})").status(), None
@@ -201,6 +221,6 @@ async def _live(
                 yield _encode("BOOKMARK", _bookmark(target, max(last, store.committed_revision())), None)
             continue
         last = event.revision
-        translated = flt.translate(event)
-        if translated is not None:
-            yield _encode(translated[0], translated[1], table_kind)
+        event_type = flt.translate(event)
+        if event_type is not None:
+            yield _encode_event(event, event_type, table_kind)

@@ -36,10 +36,12 @@ from kubelet.threads import InlineRunner, Runner, ThreadRunner
 
 log = logging.getLogger(__name__)
 _STARTUP_RETRY = 1.0
-# httpx matches each request against every pooled connection, so a small pool is cheaper; pod
-# API calls queue on a semaphore below it, leaving room for the informers' watch streams.
-API_CONNECTIONS = 16
-API_CALLS = 12
+# Pod API calls queue on a semaphore below the pool size, leaving room for the informers'
+# watch streams; Events have a pool of their own so they never wait in front of a status write.
+API_CONNECTIONS = 40
+API_CALLS = 32
+EVENT_CONNECTIONS = 4
+EVENT_QPS, EVENT_BURST = 50.0, 100  # the kubelet's eventRecordQPS / eventBurst defaults
 
 
 @dataclass
@@ -56,18 +58,19 @@ class Kubelet:
     watch_runtime_events: bool = True
     port: int = 0
     heartbeat_client: ApiClient | None = None  # its own connection pool: pod traffic never delays the Lease
+    events_client: ApiClient | None = None  # its own connection pool, for the same reason
     api_limit: asyncio.Semaphore | None = None  # concurrent pod API calls, shared by the nodes of a process
     ctx: NodeContext = field(init=False)
     manager: PodManager = field(init=False)
     agent: NodeAgent = field(init=False)
 
     def __post_init__(self) -> None:
-        recorder = EventRecorder(self.client, "kubelet", host=self.cfg.node_name)
+        recorder = EventRecorder(self.events_client or self.client, "kubelet", host=self.cfg.node_name,
+                                 qps=EVENT_QPS, burst=EVENT_BURST, monotonic=self.clock.monotonic)
         images = ImageManager(runtime=self.runtime, run=self.run, clock=self.clock.monotonic,
                               pull_failure_memory=self.cfg.pull_failure_memory)
         self.ctx = NodeContext(cfg=self.cfg, runtime=self.runtime, run=self.run,
-                               api=ClientPodApi(self.client, recorder, limit=self.api_limit or asyncio.Semaphore(API_CALLS),
-                                                clock=self.clock.monotonic),
+                               api=ClientPodApi(self.client, recorder, limit=self.api_limit or asyncio.Semaphore(API_CALLS)),
                                images=images, clock=self.clock,
                                lookup=self.pods.get)
         self.manager = PodManager(self.ctx)
@@ -140,13 +143,15 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
                                        max_connections=API_CONNECTIONS)
     heartbeat = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent=f"kubelet/{cfg.node_name}", timeout=10.0,
                                           max_connections=4)
+    events = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent=f"kubelet/{cfg.node_name}",
+                                       max_connections=EVENT_CONNECTIONS)
     token = load_kubeconfig(cfg.kubeconfig).token or None
     runtime = DockerRuntime(cfg.docker_host)
     runner = ThreadRunner()
     sock = bind_socket(cfg.address, cfg.port)
     pods: Informer[Pod] = Informer(client, Pod, field_selector=f"spec.nodeName={cfg.node_name}")
     kubelet = Kubelet(cfg=cfg, client=client, runtime=runtime, run=runner, pods=pods, port=sock.getsockname()[1],
-                      heartbeat_client=heartbeat)
+                      heartbeat_client=heartbeat, events_client=events)
     services: Informer[Service] = Informer(client, Service)
     kubelet.ctx.services = services.list
     tasks: list[asyncio.Task[None]] = []
@@ -165,8 +170,8 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
         await asyncio.Event().wait()
     finally:
         await _shutdown(tasks, kubelet)
-        await client.close()
-        await heartbeat.close()
+        for api in (client, heartbeat, events):
+            await api.close()
         runner.shutdown()
         runtime.close()
         sock.close()
@@ -201,6 +206,7 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
     client = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", max_connections=API_CONNECTIONS)
     heartbeat = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", timeout=10.0,
                                           max_connections=8)
+    events = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", max_connections=EVENT_CONNECTIONS)
     token = load_kubeconfig(cfg.kubeconfig).token or None
     sock = bind_socket(cfg.address, cfg.port)
     pods: Informer[Pod] = Informer(client, Pod)
@@ -211,7 +217,8 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
         node_cfg = replace(cfg, node_name=f"{cfg.node_name}-{i}", hollow=True)
         kubelets[node_cfg.node_name] = Kubelet(
             cfg=node_cfg, client=client, runtime=HollowRuntime(), run=InlineRunner(), pods=pods, machine=machine,
-            watch_runtime_events=False, port=sock.getsockname()[1], heartbeat_client=heartbeat, api_limit=limit,
+            watch_runtime_events=False, port=sock.getsockname()[1], heartbeat_client=heartbeat, events_client=events,
+            api_limit=limit,
         )
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -227,8 +234,8 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
         await asyncio.Event().wait()
     finally:
         await _shutdown(tasks, *kubelets.values())
-        await client.close()
-        await heartbeat.close()
+        for api in (client, heartbeat, events):
+            await api.close()
         sock.close()
 
 

@@ -22,10 +22,10 @@ class KubeletConfig:
     hollow: bool = False
     port: int = 0  # kubelet API port; 0 picks a free one
     address: str = "127.0.0.1"  # the node's InternalIP and the kubelet API's listen address
-    lease_interval: float = 5.0
+    lease_interval: float = 10.0  # Kubernetes: a quarter of the 40 s lease duration
     relist_interval: float = 10.0
     lease_duration: int = 40
-    node_status_interval: float = 60.0  # full node status report even without a change
+    node_status_interval: float = 300.0  # full node status report even without a change (as Kubernetes)
     image_backoff_initial: float = 2.0  # failed pulls: ErrImagePull, then ImagePullBackOff
     image_backoff_max: float = 60.0
     pull_failure_memory: float = 30.0  # Always policy: skip re-pulling an image that just failed

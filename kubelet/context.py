@@ -15,8 +15,8 @@ from typing import Protocol
 
 from apimachinery.client import ApiClient
 from apimachinery.errors import ApiError
-from apimachinery.events import EventRecorder, reference
-from apimachinery.models.core import ObjectReference, Pod, Service
+from apimachinery.events import EventRecorder
+from apimachinery.models.core import Pod, Service
 from apimachinery.timeutil import Clock
 from kubelet import dns, naming
 from kubelet.config import KubeletConfig
@@ -49,29 +49,17 @@ class PodApi(Protocol):
 class ClientPodApi:
     """``PodApi`` over the real API client.
 
-    Every call waits for a slot of ``limit`` (shared by all nodes of a process): httpx queues
-    excess requests in its pool, where matching them to connections costs time proportional
-    to queue length times pool size, so thousands of pod workers must queue here instead.
-
-    Events are recorded ``event_delay`` seconds later, within a budget of ``event_qps`` per
-    second (bursts of ``event_burst``; the kubelet's own defaults are 50 and 100), and dropped
-    beyond it: on the pod start path the Created/Started events would otherwise queue in front
-    of the status write that users and controllers wait for.
+    Every call waits for a slot of ``limit`` (shared by all nodes of a process), so thousands
+    of pod workers queue here, in order and without a timeout, rather than in the client's
+    connection pool. Events go through the recorder's own queue and budget instead: on the pod
+    start path the Created/Started events must not queue in front of the status write that
+    users and controllers wait for.
     """
 
-    def __init__(self, client: ApiClient, recorder: EventRecorder, *, limit: asyncio.Semaphore,
-                 clock: Callable[[], float], event_delay: float = 0.3, event_qps: float = 50.0,
-                 event_burst: int = 100) -> None:
+    def __init__(self, client: ApiClient, recorder: EventRecorder, *, limit: asyncio.Semaphore) -> None:
         self.client = client
         self.recorder = recorder
         self.limit = limit
-        self.event_delay = event_delay
-        self._clock = clock
-        self._qps = event_qps
-        self._burst = float(event_burst)
-        self._tokens = float(event_burst)
-        self._refilled = clock()
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def replace_status(self, pod: Pod) -> Pod:
         async with self.limit:
@@ -95,28 +83,7 @@ class ClientPodApi:
                 raise
 
     def event(self, pod: Pod, type_: str, reason: str, message: str, *, field_path: str | None = None) -> None:
-        if not self._take_token():
-            log.debug("event %s about %s dropped: over the event budget", reason, pod.metadata.name)
-            return
-        target = reference(pod)
-        target.field_path = field_path
-        task = asyncio.get_running_loop().create_task(self._record(target, type_, reason, message))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _record(self, target: ObjectReference, type_: str, reason: str, message: str) -> None:
-        await asyncio.sleep(self.event_delay)
-        async with self.limit:
-            await self.recorder.record(target, type_, reason, message)
-
-    def _take_token(self) -> bool:
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self._qps)
-        self._refilled = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
+        self.recorder.event(pod, type_, reason, message, field_path=field_path)
 
 
 @dataclass

@@ -146,7 +146,7 @@ def kubelet(
     restart_backoff_reset: float = typer.Option(600.0, help="Seconds of running that reset the back-off."),
     network: str = typer.Option("", help="Docker network of the pods (default: podvisor-<node>); kubelets "
                                 "sharing one daemon and one network reach each other's pods by name."),
-    lease_interval: float = typer.Option(5.0, help="Seconds between Lease renewals (the node heartbeat)."),
+    lease_interval: float = typer.Option(10.0, help="Seconds between Lease renewals (the node heartbeat)."),
     hollow: bool = typer.Option(False, help="Simulate the node with a fake runtime (scale tests)."),
     hollow_nodes: int = typer.Option(1, help="With --hollow: how many nodes this process simulates."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),

@@ -2,17 +2,23 @@
 
 On first start it creates the data directory: the SQLite database, a CA and serving
 certificate, an admin and a node-join token, and kubeconfigs for both, so ``podctl`` and the
-real kubectl work with no further set-up. Controllers and the scheduler connect back over
-HTTPS with the admin token, exactly as if they ran elsewhere.
+real kubectl work with no further set-up. Controllers and the scheduler are plain API clients
+with the admin token, as if they ran elsewhere, but they connect over the loopback: a Unix
+socket in the data directory (mode 0600, in a 0700 directory) served without TLS, as
+Kubernetes gives its in-process clients a loopback connection. Encrypting traffic that never
+leaves the process cost about a sixth of the server's CPU under load.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import os
 import signal
 import socket
+import tempfile
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +26,7 @@ from typing import Any
 
 import uvicorn
 
+from apimachinery.client import UNIX_SCHEME
 from apimachinery.kubeconfig import write_kubeconfig
 from apiserver.app import AppSettings, create_app
 from apiserver.pki import ensure_pki, ensure_tokens
@@ -49,7 +56,32 @@ def advertised_host(bind: str) -> str:
     return "127.0.0.1" if bind in ("0.0.0.0", "::", "") else bind
 
 
-def prepare_data_dir(opts: ServerOptions) -> tuple[Path, Path, dict[str, str], Path, Path]:
+@dataclass(frozen=True)
+class DataDir:
+    cert: Path
+    key: Path
+    tokens: dict[str, str]  # token -> role
+    admin_kubeconfig: Path
+    node_kubeconfig: Path
+    loopback_kubeconfig: Path
+    loopback_socket: Path
+
+
+def loopback_socket_path(data: Path) -> Path:
+    """``<data>/loopback.sock``, or a private directory under /tmp when that path is too long
+    for a Unix socket address (108 bytes on Linux)."""
+    path = data / "loopback.sock"
+    if len(str(path)) < 100:
+        return path
+    private = Path(tempfile.gettempdir()) / f"podvisor-{hashlib.sha256(str(data).encode()).hexdigest()[:16]}"
+    private.mkdir(mode=0o700, exist_ok=True)
+    if private.stat().st_uid != os.getuid():
+        raise RuntimeError(f"{private} belongs to another user; use a shorter --data-dir")
+    private.chmod(0o700)
+    return private / "loopback.sock"
+
+
+def prepare_data_dir(opts: ServerOptions) -> DataDir:
     """Create (or reuse) PKI, tokens and kubeconfigs; return what the server needs to start."""
     data = opts.data_dir.expanduser()
     data.mkdir(parents=True, exist_ok=True)
@@ -62,18 +94,26 @@ def prepare_data_dir(opts: ServerOptions) -> tuple[Path, Path, dict[str, str], P
     node_kc = data / "node.kubeconfig"
     write_kubeconfig(admin_kc, server=url, token=tokens.admin, ca_pem=pki.ca_pem, user="admin")
     write_kubeconfig(node_kc, server=url, token=tokens.node, ca_pem=pki.ca_pem, user="node")
-    return pki.cert_path, pki.key_path, {tokens.admin: "admin", tokens.node: "node"}, admin_kc, node_kc
+    loopback_sock, loopback_kc = loopback_socket_path(data), data / "loopback.kubeconfig"
+    write_kubeconfig(loopback_kc, server=f"{UNIX_SCHEME}{loopback_sock}", token=tokens.admin, ca_pem=None,
+                     user="admin")
+    return DataDir(cert=pki.cert_path, key=pki.key_path, tokens={tokens.admin: "admin", tokens.node: "node"},
+                   admin_kubeconfig=admin_kc, node_kubeconfig=node_kc, loopback_kubeconfig=loopback_kc,
+                   loopback_socket=loopback_sock)
 
 
 async def run_server(opts: ServerOptions) -> None:
-    cert, key, tokens, admin_kc, node_kc = prepare_data_dir(opts)
+    data = prepare_data_dir(opts)
+    tokens = data.tokens
     store = open_store(opts.datastore_endpoint or opts.data_dir.expanduser() / "state.db", synchronous=opts.synchronous)
     settings = AppSettings(tokens=tokens, toleration_seconds=opts.toleration_seconds,
                            history_retention=opts.history_retention,
                            node_token=next((t for t, role in tokens.items() if role == "node"), None))
     app = create_app(store, settings)
-    config = uvicorn.Config(app, host=opts.bind, port=opts.port, ssl_certfile=str(cert), ssl_keyfile=str(key),
-                            log_level="warning", lifespan="on", timeout_graceful_shutdown=3)
+    config = uvicorn.Config(app, host=opts.bind, port=opts.port, ssl_certfile=str(data.cert),
+                            ssl_keyfile=str(data.key), log_level="warning", lifespan="on", timeout_graceful_shutdown=3)
+    loopback = _LoopbackServer(uvicorn.Config(app, uds=str(data.loopback_socket), log_level="warning",
+                                              lifespan="off", timeout_graceful_shutdown=3))
     tasks: list[asyncio.Task[None]] = []
 
     async def stop_components() -> None:
@@ -86,22 +126,35 @@ async def run_server(opts: ServerOptions) -> None:
     server = _ApiServer(config, store, before_shutdown=stop_components)
     url = f"https://{advertised_host(opts.bind)}:{opts.port}"
     print(f"podvisor server listening on {url}", flush=True)
-    print(f"admin kubeconfig: {admin_kc}", flush=True)
-    print(f"node kubeconfig:  {node_kc}", flush=True)
+    print(f"admin kubeconfig: {data.admin_kubeconfig}", flush=True)
+    print(f"node kubeconfig:  {data.node_kubeconfig}", flush=True)
 
     async def start_components() -> None:
-        while not server.started:
+        while not (server.started and loopback.started):
             await asyncio.sleep(0.05)
+        data.loopback_socket.chmod(0o600)
         for name, component in _components(opts) + [("extra", c) for c in opts.extra_components]:
-            tasks.append(asyncio.create_task(_supervised(name, component, admin_kc)))
+            tasks.append(asyncio.create_task(_supervised(name, component, data.loopback_kubeconfig)))
 
     starter = asyncio.create_task(start_components())
+    serving_loopback = asyncio.create_task(loopback.serve())
     try:
         await server.serve()
     finally:
         starter.cancel()
         await stop_components()
+        loopback.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await serving_loopback
         store.close()
+
+
+class _LoopbackServer(uvicorn.Server):
+    """The in-process clients' endpoint; signals are the main server's to handle."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 class _ApiServer(uvicorn.Server):

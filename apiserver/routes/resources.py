@@ -3,6 +3,9 @@
 One catch-all route per API prefix resolves the path with :func:`paths.resolve` (the same
 table-driven way Kubernetes' router does) and dispatches on method and subresource; each
 handler only translates HTTP to :class:`~apiserver.registry.Registry` calls.
+
+The two routes are plain Starlette routes: FastAPI's parameter injection has nothing to
+inject here (the handlers read the request themselves) and cost a tenth of a write's CPU.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
+from starlette.routing import Route
 
 from apimachinery.errors import ApiError, bad_request
 from apimachinery.selectors import parse_field_selector, parse_label_selector
@@ -20,18 +24,23 @@ from apiserver.registry import PatchingRegistry, WriteResult
 from apiserver.routes.paths import Target, resolve
 from apiserver.watch import watch_response
 
-router = APIRouter()
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
-@router.api_route("/api/{version}/{path:path}", methods=METHODS, include_in_schema=False)
-async def core_api(request: Request, version: str, path: str) -> Response:
-    return await dispatch(request, "", version, path)
+async def core_api(request: Request) -> Response:
+    params = request.path_params
+    return await dispatch(request, "", params["version"], params["path"])
 
 
-@router.api_route("/apis/{group}/{version}/{path:path}", methods=METHODS, include_in_schema=False)
-async def group_api(request: Request, group: str, version: str, path: str) -> Response:
-    return await dispatch(request, group, version, path)
+async def group_api(request: Request) -> Response:
+    params = request.path_params
+    return await dispatch(request, params["group"], params["version"], params["path"])
+
+
+routes = [
+    Route("/api/{version}/{path:path}", core_api, methods=METHODS, include_in_schema=False),
+    Route("/apis/{group}/{version}/{path:path}", group_api, methods=METHODS, include_in_schema=False),
+]
 
 
 async def dispatch(request: Request, group: str, version: str, path: str) -> Response:

@@ -6,7 +6,7 @@ Implementations: :mod:`apiserver.store.sqlite` (default, also used in-memory for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -25,6 +25,9 @@ class StoreEvent:
     type: str  # "ADDED" | "MODIFIED" | "DELETED"
     kv: KeyValue
     prev: KeyValue | None
+    # Wire encodings by event type, filled by the first watcher to send it: every other
+    # watcher of the same event sends the same bytes instead of encoding the object again.
+    encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def revision(self) -> int:
@@ -98,7 +101,9 @@ class Store(Protocol):
 
     def delete(self, key: str, *, expected_revision: int = 0) -> KeyValue: ...
 
-    def watch(self, prefix: str, *, after_revision: int) -> Watch: ...
+    def watch(self, prefix: str, *, after_revision: int, index: tuple[str, str] | None = None) -> Watch:
+        """``index``: (field, value) the watcher's selector pins; the store may skip other events."""
+        ...
 
     def compact(self, revision: int) -> int: ...
 

@@ -85,7 +85,7 @@ from apiserver.store.postgres_sql import (
     fetch_after,
     scalar,
 )
-from apiserver.store.watch_queue import QueueWatch
+from apiserver.store.watch_queue import Index, QueueWatch, WatcherSet
 
 POLL_INTERVAL = 0.1
 
@@ -108,7 +108,7 @@ class PostgresStore:
         self._poll_db: Connection | None = None  # the poller thread's connection, under _poll_lock
         self._poll_lock = threading.Lock()
         self._live = LiveState()
-        self._watchers: set[QueueWatch] = set()
+        self._watchers = WatcherSet()
         self._revision = 0
         self._compacted = 0
         self._poller: asyncio.Task[None] | None = None
@@ -252,15 +252,13 @@ class PostgresStore:
             self._live.put(kv)
         self._revision = rid
         event = StoreEvent("DELETED" if deleted else ("ADDED" if created else "MODIFIED"), kv, prev)
-        for watcher in builtins.list(self._watchers):
-            if name.startswith(watcher.prefix):
-                watcher.publish(event)
+        self._watchers.publish(event)
 
     def _resync(self, compacted: int) -> None:
         """The log was compacted past this apiserver's position: reload, end every watch."""
         log.warning("log compacted to %d past this apiserver's revision %d; reloading", compacted, self._revision)
         self._load()
-        for watcher in builtins.list(self._watchers):
+        for watcher in self._watchers:
             watcher.overflow()
 
     async def sync(self) -> None:
@@ -325,7 +323,7 @@ class PostgresStore:
 
     # -- watching --------------------------------------------------------------------------
 
-    def watch(self, prefix: str, *, after_revision: int) -> QueueWatch:
+    def watch(self, prefix: str, *, after_revision: int, index: Index | None = None) -> QueueWatch:
         """Events after ``after_revision`` (0: from now). Raises CompactedError if too old."""
         with contextlib.suppress(RuntimeError):  # no running loop: nothing will be published
             self._ensure_poller()
@@ -333,7 +331,7 @@ class PostgresStore:
             raise CompactedError(after_revision, self._compacted)
         backlog = self._replay(prefix, after_revision) if 0 < after_revision < self._revision else []
         watcher = QueueWatch(
-            prefix, backlog, after=max(after_revision, self._revision), on_close=self._watchers.discard
+            prefix, backlog, after=max(after_revision, self._revision), on_close=self._watchers.discard, index=index
         )
         self._watchers.add(watcher)
         return watcher
@@ -382,7 +380,7 @@ class PostgresStore:
 
     def close_watches(self) -> None:
         """End every watch stream (clients re-watch from their last revision)."""
-        for watcher in builtins.list(self._watchers):
+        for watcher in self._watchers:
             watcher.close()
 
     def close(self) -> None:

@@ -50,7 +50,7 @@ from apiserver.store.base import (
     StoreEvent,
 )
 from apiserver.store.live import LiveState
-from apiserver.store.watch_queue import QueueWatch
+from apiserver.store.watch_queue import Index, QueueWatch, WatcherSet
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS log (
@@ -90,7 +90,7 @@ class SqliteStore:
         self._reader = self._db if self.path == ":memory:" else self._connect(synchronous)
         self._write_lock = threading.Lock()
         self._live = LiveState()
-        self._watchers: set[QueueWatch] = set()
+        self._watchers = WatcherSet()
         self._revision = self._load_revision()
         self._committed = self._revision
         self._compacted = self._meta("compacted")
@@ -281,9 +281,7 @@ class SqliteStore:
         for key in [k for k, rev in self._pending_tombstones.items() if rev <= self._committed]:
             del self._pending_tombstones[key]
         for event in events:
-            for watcher in builtins.list(self._watchers):
-                if event.kv.key.startswith(watcher.prefix):
-                    watcher.publish(event)
+            self._watchers.publish(event)
 
     def _release_waiters(self, *, error: BaseException | None = None) -> None:
         keep = []
@@ -300,12 +298,13 @@ class SqliteStore:
 
     # -- watching --------------------------------------------------------------------------
 
-    def watch(self, prefix: str, *, after_revision: int) -> QueueWatch:
+    def watch(self, prefix: str, *, after_revision: int, index: Index | None = None) -> QueueWatch:
         """Events after ``after_revision`` (0: from now). Raises CompactedError if too old."""
         if after_revision and after_revision < self._compacted:
             raise CompactedError(after_revision, self._compacted)
         backlog = self._replay(prefix, after_revision) if after_revision else []
-        watcher = QueueWatch(prefix, backlog, after=after_revision or self._revision, on_close=self._unsubscribe)
+        watcher = QueueWatch(prefix, backlog, after=after_revision or self._revision, on_close=self._unsubscribe,
+                             index=index)
         self._watchers.add(watcher)
         return watcher
 
@@ -367,13 +366,13 @@ class SqliteStore:
     def close_watches(self) -> None:
         """End every watch stream (clients re-watch from their last revision): used on shutdown
         so open streams finish cleanly instead of being cut off."""
-        for watcher in builtins.list(self._watchers):
+        for watcher in self._watchers:
             watcher.close()
 
     def close(self) -> None:
         if self._pending and self._failed is None:
             self.flush_blocking()
-        for watcher in builtins.list(self._watchers):
+        for watcher in self._watchers:
             watcher.close()
         if self._reader is not self._db:
             self._reader.close()

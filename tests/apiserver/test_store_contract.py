@@ -192,6 +192,28 @@ async def test_watch_from_now_sees_only_later_writes_of_its_prefix(store: Store)
     watch.close()
 
 
+async def test_an_indexed_watch_sees_the_events_of_its_value_including_moves_in_and_out(store: Store) -> None:
+    def on(node: str, name: str) -> dict[str, object]:
+        return {**pod(name), "spec": {"nodeName": node}}
+
+    mine = store.watch(PODS, after_revision=0, index=("spec.nodeName", "n1"))
+    unscheduled = store.watch(PODS, after_revision=0, index=("spec.nodeName", ""))
+    everything = store.watch(PODS, after_revision=0)
+    a = store.create(PODS + "a", pod("a"))  # no nodeName: pending
+    store.create(PODS + "b", on("n2", "b"))
+    moved = store.update(PODS + "a", on("n1", "a"), expected_revision=a.mod_revision)
+    store.update(PODS + "b", on("n2", "b2"), expected_revision=0)
+    gone = store.delete(PODS + "a")
+    await store.sync()
+    assert [(e.type, e.revision) for e in await collect(mine, 2)] == [("MODIFIED", moved.mod_revision),
+                                                                       ("DELETED", gone.mod_revision)]
+    assert [e.revision for e in await collect(unscheduled, 2)] == [a.mod_revision, moved.mod_revision]
+    assert len(await collect(everything, 5)) == 5
+    assert await mine.next(0.2) is None and await unscheduled.next(0.0) is None
+    for watch in (mine, unscheduled, everything):
+        watch.close()
+
+
 async def test_compacted_history_is_gone_for_watch_and_list(store: Store) -> None:
     store.create(PODS + "a", pod("a"))
     await store.sync()
