@@ -9,7 +9,6 @@ the Status the server sent.
 from __future__ import annotations
 
 import builtins
-import json
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any, TypeVar
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from apimachinery import jsonio
 from apimachinery.errors import ApiError
 from apimachinery.models.base import TypedObject
 from apimachinery.resources import ResourceType, by_model
@@ -117,7 +117,7 @@ class ApiClient:
         hdrs = dict(headers or {})
         content = None
         if body is not None:
-            content = json.dumps(body, separators=(",", ":")).encode()
+            content = jsonio.dumps(body)
             hdrs["Content-Type"] = content_type
         try:
             response = await self._http.request(method, path, params=_clean(params), content=content, headers=hdrs)
@@ -126,7 +126,7 @@ class ApiClient:
         if response.status_code >= 400:
             raise ApiError.from_status(response.status_code, _json_or_text(response))
         if response.headers.get("content-type", "").startswith("application/json"):
-            return response.json()
+            return jsonio.loads(response.content)
         return response.text
 
     async def stream_lines(self, path: str, *, params: dict[str, Any] | None = None,
@@ -277,7 +277,7 @@ class ApiClient:
             params["resourceVersionMatch"] = "NotOlderThan"
         async for line in self.stream_lines(rt.path(namespace), params=params, timeout=timeout_seconds + 30):
             if line.strip():
-                data = json.loads(line)
+                data = jsonio.loads(line)
                 yield WatchEvent(data.get("type", ""), data.get("object") or {})
 
 
@@ -289,6 +289,6 @@ def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _json_or_text(response: httpx.Response) -> Any:
     try:
-        return response.json()
+        return jsonio.loads(response.content)
     except ValueError:
         return response.text

@@ -15,7 +15,6 @@ that starts matching as ADDED, so a client's cache stays equal to a fresh filter
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +24,7 @@ from fastapi.responses import StreamingResponse
 
 from apimachinery.errors import bad_request, expired
 from apimachinery.selectors import FieldSelector, LabelSelector, parse_field_selector, parse_label_selector
-from apiserver import negotiation, tables
+from apiserver import jsonio, negotiation, tables
 from apiserver.registry import Registry, list_prefix, with_revision
 from apiserver.routes.paths import Target
 from apiserver.store.base import CompactedError, StoreEvent, WatchClosedError
@@ -80,7 +79,7 @@ def _encode(event_type: str, obj: dict[str, Any], table_kind: str | None) -> byt
             resource_version=obj["metadata"].get("resourceVersion", ""),
             now=datetime.now(UTC),
         )
-    return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
+    return jsonio.dumps({"type": event_type, "object": obj}) + b"\n"
 
 
 def _encode_event(event: StoreEvent, event_type: str, table_kind: str | None) -> bytes:

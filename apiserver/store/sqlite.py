@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import json
 import logging
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
+from apiserver import jsonio
 from apiserver.store.base import (
     CompactedError,
     KeyExistsError,
@@ -74,7 +74,7 @@ log = logging.getLogger(__name__)
 
 
 def _dumps(value: dict[str, Any]) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return jsonio.dumps(value).decode()
 
 
 Row = tuple[int, str, int, int, int, int, str]  # id, name, created, deleted, create_rev, prev, value
@@ -150,7 +150,7 @@ class SqliteStore:
             params.append(limit + 1)
         rows = self._reader.execute(sql, params).fetchall()
         more = bool(limit) and len(rows) > limit
-        items = [KeyValue(r[0], json.loads(r[1]), r[2] or r[3], r[3]) for r in rows[: limit or None]]
+        items = [KeyValue(r[0], jsonio.loads(r[1]), r[2] or r[3], r[3]) for r in rows[: limit or None]]
         return ListResult(items, revision, more)
 
     # -- writing ---------------------------------------------------------------------------
@@ -323,9 +323,9 @@ class SqliteStore:
         events = []
         for rid, name, created, deleted, create_rev, value, pid, pvalue in rows:
             create_rev = create_rev or rid
-            prev = KeyValue(name, json.loads(pvalue), create_rev, pid) if pid is not None else None
+            prev = KeyValue(name, jsonio.loads(pvalue), create_rev, pid) if pid is not None else None
             kind = "DELETED" if deleted else ("ADDED" if created else "MODIFIED")
-            events.append(StoreEvent(kind, KeyValue(name, json.loads(value), create_rev, rid), prev))
+            events.append(StoreEvent(kind, KeyValue(name, jsonio.loads(value), create_rev, rid), prev))
         return events
 
     # -- maintenance -----------------------------------------------------------------------
@@ -398,7 +398,7 @@ class SqliteStore:
             " SELECT MAX(id) AS mid FROM log GROUP BY name) m ON l.id = m.mid WHERE l.deleted = 0"
         )
         for name, value, create_rev, rid in rows:
-            self._live.put(KeyValue(name, json.loads(value), create_rev or rid, rid))
+            self._live.put(KeyValue(name, jsonio.loads(value), create_rev or rid, rid))
 
 
 _PLACEHOLDER = StoreEvent("ADDED", KeyValue("", {}, 0, 0), None)
