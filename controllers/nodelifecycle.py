@@ -51,6 +51,44 @@ def zone_state(ready: int, not_ready: int, *, unhealthy_threshold: float = 0.55)
     return NORMAL_ZONE
 
 
+class ZoneHealth:
+    """Ready / not-ready node counts per zone, kept current one synced node at a time.
+
+    Fed by the node informer's events and by the controller's own writes. Recounting every
+    node on every sync made a sync O(nodes), and the controller's work O(nodes^2) per
+    heartbeat round: a third of the server's CPU at 1,000 nodes.
+    """
+
+    def __init__(self) -> None:
+        self._nodes: dict[str, tuple[str, bool]] = {}  # node -> (zone, ready)
+        self._counts: dict[str, list[int]] = {}  # zone -> [ready, not ready]
+
+    def update(self, name: str, zone: str, *, ready: bool) -> None:
+        old = self._nodes.get(name)
+        if old == (zone, ready):
+            return
+        if old is not None:
+            self._drop(old)
+        self._nodes[name] = (zone, ready)
+        self._counts.setdefault(zone, [0, 0])[0 if ready else 1] += 1
+
+    def remove(self, name: str) -> None:
+        old = self._nodes.pop(name, None)
+        if old is not None:
+            self._drop(old)
+
+    def _drop(self, entry: tuple[str, bool]) -> None:
+        zone, ready = entry
+        counts = self._counts[zone]
+        counts[0 if ready else 1] -= 1
+        if counts == [0, 0]:
+            del self._counts[zone]
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """(ready, not ready) per zone."""
+        return {zone: (ready, not_ready) for zone, (ready, not_ready) in self._counts.items()}
+
+
 def ready_status(node: Node) -> str | None:
     cond = get_condition(node.status.conditions if node.status else None, NODE_READY)
     return cond.status if cond is not None else None
@@ -140,14 +178,26 @@ class NodeLifecycleController:
         self.all_disrupted = False
         self._heard: dict[str, _Heard] = {}
         self._limiters: dict[str, TokenBucket] = {}
-        self.nodes.add_handler(self._enqueue, lambda old, new: self._enqueue(new), self._on_node_delete)
+        self.zones = ZoneHealth()
+        for cached in self.nodes.list():
+            self._count(cached)
+        self.nodes.add_handler(self._on_node, lambda old, new: self._on_node(new), self._on_node_delete)
         self.leases.add_handler(self._on_lease, lambda old, new: self._on_lease(new))
 
     def _enqueue(self, node: Node) -> None:
         self.queue.add(node.metadata.name or "")
 
+    def _on_node(self, node: Node) -> None:
+        self._count(node)
+        self._enqueue(node)
+
+    def _count(self, node: Node) -> None:
+        self.zones.update(node.metadata.name or "", (node.metadata.labels or {}).get(ZONE_LABEL, ""),
+                          ready=ready_status(node) == TRUE)
+
     def _on_node_delete(self, node: Node) -> None:
         self._heard.pop(node.metadata.name or "", None)
+        self.zones.remove(node.metadata.name or "")
 
     def _on_lease(self, lease: Lease) -> None:
         if lease.metadata.namespace == LEASE_NAMESPACE:
@@ -163,6 +213,7 @@ class NodeLifecycleController:
         cached = self.nodes.get(key)
         if cached is None:
             self._heard.pop(key, None)
+            self.zones.remove(key)
             return
         node = cached.model_copy(deep=True)
         now = self.clock.monotonic()
@@ -210,18 +261,9 @@ class NodeLifecycleController:
 
     # -- disruption and rate limiting ---------------------------------------------------------
 
-    def _zones(self, current: Node) -> dict[str, tuple[int, int]]:
-        """(ready, not ready) per zone; ``current`` may be newer than the cache (our own write)."""
-        counts: dict[str, tuple[int, int]] = {}
-        for cached in self.nodes.list():
-            node = current if cached.metadata.name == current.metadata.name else cached
-            zone = (node.metadata.labels or {}).get(ZONE_LABEL, "")
-            ready, not_ready = counts.get(zone, (0, 0))
-            counts[zone] = (ready + 1, not_ready) if ready_status(node) == TRUE else (ready, not_ready + 1)
-        return counts
-
     def _update_disruption(self, node: Node, now: float) -> None:
-        zones = self._zones(node)
+        self._count(node)  # ours may be newer than the cache (a write of our own)
+        zones = self.zones.counts()
         states = {z: zone_state(r, n, unhealthy_threshold=self.unhealthy_threshold) for z, (r, n) in zones.items()}
         all_full = bool(states) and all(s == FULL_DISRUPTION for s in states.values())
         if all_full != self.all_disrupted:
@@ -230,8 +272,8 @@ class NodeLifecycleController:
                 for heard in self._heard.values():
                     heard.at = now  # give every node a fresh grace period after a cluster-wide blip
             self.all_disrupted = all_full
-            for node in self.nodes.list():
-                self._enqueue(node)
+            for cached in self.nodes.list():
+                self._enqueue(cached)
         for zone, state in states.items():
             self._limiter(zone).set_rate(self._rate(state, sum(zones[zone])))
 

@@ -204,8 +204,10 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
     from kubelet.hollow import HollowRuntime
 
     client = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", max_connections=API_CONNECTIONS)
+    # a thousand nodes renew a hundred Leases a second: enough connections that a loaded
+    # server's latency cannot make renewals fall behind (and nodes look dead)
     heartbeat = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", timeout=10.0,
-                                          max_connections=8)
+                                          max_connections=32)
     events = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", max_connections=EVENT_CONNECTIONS)
     token = load_kubeconfig(cfg.kubeconfig).token or None
     sock = bind_socket(cfg.address, cfg.port)

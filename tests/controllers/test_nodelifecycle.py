@@ -15,6 +15,7 @@ from controllers.nodelifecycle import (
     UNREACHABLE_TAINT,
     NodeLifecycleController,
     TokenBucket,
+    ZoneHealth,
     zone_state,
 )
 from controllers.testing import FakeCluster, FakeQueue, fake_context
@@ -207,3 +208,18 @@ def test_token_bucket() -> None:
     bucket.set_rate(0)
     clock.advance(1000)
     assert not bucket.try_take()
+
+
+def test_zone_health_follows_each_node_as_it_changes_zone_readiness_or_leaves() -> None:
+    health = ZoneHealth()
+    health.update("n1", "a", ready=True)
+    health.update("n2", "a", ready=True)
+    health.update("n3", "b", ready=False)
+    health.update("n1", "a", ready=True)  # unchanged: not counted twice
+    assert health.counts() == {"a": (2, 0), "b": (0, 1)}
+    health.update("n2", "a", ready=False)
+    health.update("n3", "a", ready=True)  # moved zones
+    assert health.counts() == {"a": (2, 1)}
+    health.remove("n2")
+    health.remove("gone")
+    assert health.counts() == {"a": (2, 0)}
