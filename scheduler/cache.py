@@ -29,7 +29,10 @@ from scheduler.podinfo import ANY_IP, CPU, PODS, PodInfo, Resources
 
 log = logging.getLogger(__name__)
 
-ASSUMED_POD_TTL = 30.0  # seconds after a successful binding before an unconfirmed assumption lapses
+# Seconds after a successful binding before an unconfirmed assumption lapses; 0: never, which is
+# Kubernetes' choice since issue #106361: under load the informer can lag a busy apiserver by
+# more than any TTL, and a lapsed assumption frees room the pod still takes (overcommit).
+ASSUMED_POD_TTL = 0.0
 
 
 def parse_allocatable(node: Node) -> Resources:
@@ -147,6 +150,7 @@ class SchedulerCache:
         self.assumed_ttl = assumed_ttl
         self._nodes: dict[str, NodeInfo] = {}
         self._pods: dict[str, _PodState] = {}
+        self._expiring: set[str] = set()  # bound, unconfirmed assumptions with a deadline
         self._ordered: list[NodeInfo] | None = None
 
     # -- nodes -----------------------------------------------------------------------------
@@ -211,10 +215,11 @@ class SchedulerCache:
         self._place(info, node)
 
     def finish_binding(self, uid: str) -> None:
-        """The binding succeeded: the assumption now waits (at most the TTL) for the informer."""
+        """The binding succeeded: the assumption now waits for the informer (at most the TTL, if any)."""
         state = self._pods.get(uid)
-        if state is not None and state.assumed:
+        if state is not None and state.assumed and self.assumed_ttl > 0:
             state.deadline = self.clock() + self.assumed_ttl
+            self._expiring.add(uid)
 
     def forget(self, uid: str) -> None:
         """The binding failed: undo the assumption."""
@@ -251,8 +256,10 @@ class SchedulerCache:
     def cleanup(self) -> list[str]:
         """Drop assumptions whose binding succeeded more than the TTL ago without confirmation."""
         now = self.clock()
-        expired = [uid for uid, s in self._pods.items() if s.assumed and s.deadline is not None and s.deadline < now]
+        self._expiring = {uid for uid in self._expiring if uid in self._pods and self._pods[uid].assumed}
+        expired = [uid for uid in self._expiring if (deadline := self._pods[uid].deadline) is not None and deadline < now]
         for uid in expired:
+            self._expiring.discard(uid)
             log.warning("assumed pod %s expired without the informer reporting it", self._pods[uid].info.key)
             self._unplace(self._pods.pop(uid))
         return expired

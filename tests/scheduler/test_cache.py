@@ -56,14 +56,27 @@ def test_forget_undoes_an_assumption(cache: SchedulerCache) -> None:
     assert node is not None and node.requested["cpu"] == 0 and not cache.knows("uid-a")
 
 
-def test_unconfirmed_assumption_expires_after_binding(cache: SchedulerCache, clock: FakeClock) -> None:
+def test_unconfirmed_assumption_expires_after_binding_when_a_ttl_is_set(clock: FakeClock) -> None:
+    cache = SchedulerCache(clock=clock.monotonic, assumed_ttl=30.0)
+    cache.update_node(make_node("n1", cpu="4"))
     cache.assume(info("a"), "n1")
-    clock.advance(ASSUMED_POD_TTL * 2)
+    clock.advance(60)
     assert cache.cleanup() == []  # binding still in flight: never expire
     cache.finish_binding("uid-a")
-    clock.advance(ASSUMED_POD_TTL + 1)
+    clock.advance(31)
     assert cache.cleanup() == ["uid-a"]
     assert not cache.knows("uid-a")
+
+
+def test_by_default_a_bound_assumption_waits_for_the_informer_however_long(cache: SchedulerCache,
+                                                                        clock: FakeClock) -> None:
+    assert ASSUMED_POD_TTL == 0
+    cache.assume(info("a"), "n1")
+    cache.finish_binding("uid-a")
+    clock.advance(3600)
+    assert cache.cleanup() == [] and cache.is_assumed("uid-a")
+    cache.add_pod(info("a"), "n1")
+    assert not cache.is_assumed("uid-a")
 
 
 def test_pods_on_an_unknown_node_are_kept_but_the_node_is_not_offered(cache: SchedulerCache) -> None:
