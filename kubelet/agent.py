@@ -59,6 +59,7 @@ class Kubelet:
     port: int = 0
     heartbeat_client: ApiClient | None = None  # its own connection pool: pod traffic never delays the Lease
     events_client: ApiClient | None = None  # its own connection pool, for the same reason
+    nodes: Informer[Node] | None = None  # a cache holding this Node as the API has it
     api_limit: asyncio.Semaphore | None = None  # concurrent pod API calls, shared by the nodes of a process
     ctx: NodeContext = field(init=False)
     manager: PodManager = field(init=False)
@@ -91,11 +92,15 @@ class Kubelet:
             client=self.heartbeat_client or self.client, name=self.cfg.node_name, status=lambda: status, clock=self.clock,
             lease_interval=self.cfg.lease_interval, lease_duration=self.cfg.lease_duration,
             status_interval=self.cfg.node_status_interval, labels=self._node_labels(),
+            observed=self._observed_node,
         )
         await _retry(self.agent.register, what=f"register node {self.cfg.node_name}")
         await _retry(self.agent.renew_lease, what=f"create the lease of node {self.cfg.node_name}")
         await self.run(self.runtime.ensure_network, self.ctx.network, naming.node_labels(self.cfg.node_name))
         await ensure_pause_image(self.ctx)
+
+    def _observed_node(self) -> Node | None:
+        return self.nodes.get(self.cfg.node_name) if self.nodes is not None else None
 
     def _node_labels(self) -> dict[str, str]:
         arch = self.machine.architecture
@@ -150,8 +155,9 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
     runner = ThreadRunner()
     sock = bind_socket(cfg.address, cfg.port)
     pods: Informer[Pod] = Informer(client, Pod, field_selector=f"spec.nodeName={cfg.node_name}")
+    nodes: Informer[Node] = Informer(client, Node, field_selector=f"metadata.name={cfg.node_name}")
     kubelet = Kubelet(cfg=cfg, client=client, runtime=runtime, run=runner, pods=pods, port=sock.getsockname()[1],
-                      heartbeat_client=heartbeat, events_client=events)
+                      heartbeat_client=heartbeat, events_client=events, nodes=nodes)
     services: Informer[Service] = Informer(client, Service)
     kubelet.ctx.services = services.list
     tasks: list[asyncio.Task[None]] = []
@@ -159,7 +165,8 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
         await kubelet.prepare()
         app = create_app(resolve=kubelet.logs_for, token=token)
         tasks.append(asyncio.create_task(serve(app, sock), name="kubelet-api"))
-        tasks.append(asyncio.create_task(_watch_own_node(client, kubelet), name="node-watch"))
+        nodes.add_handler(on_delete=lambda _node: kubelet.agent.node_deleted())  # re-register at once
+        tasks.append(asyncio.create_task(nodes.run(), name="node-informer"))
         kubelet.start_pods(tasks)
         tasks.append(asyncio.create_task(services.run(), name="service-informer"))
         tasks.append(asyncio.create_task(pods.run(), name="pod-informer"))
@@ -175,13 +182,6 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
         runner.shutdown()
         runtime.close()
         sock.close()
-
-
-async def _watch_own_node(client: ApiClient, kubelet: Kubelet) -> None:
-    """Re-register at once if someone deletes this Node."""
-    nodes: Informer[Node] = Informer(client, Node, field_selector=f"metadata.name={kubelet.cfg.node_name}")
-    nodes.add_handler(on_delete=lambda _node: kubelet.agent.node_deleted())
-    await nodes.run()
 
 
 async def _shutdown(tasks: list[asyncio.Task[None]], *kubelets: Kubelet) -> None:
@@ -212,6 +212,7 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
     token = load_kubeconfig(cfg.kubeconfig).token or None
     sock = bind_socket(cfg.address, cfg.port)
     pods: Informer[Pod] = Informer(client, Pod)
+    nodes: Informer[Node] = Informer(client, Node)
     machine = MachineInfo.detect()
     kubelets: dict[str, Kubelet] = {}
     limit = asyncio.Semaphore(API_CALLS)
@@ -220,7 +221,7 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
         kubelets[node_cfg.node_name] = Kubelet(
             cfg=node_cfg, client=client, runtime=HollowRuntime(), run=InlineRunner(), pods=pods, machine=machine,
             watch_runtime_events=False, port=sock.getsockname()[1], heartbeat_client=heartbeat, events_client=events,
-            api_limit=limit,
+            api_limit=limit, nodes=nodes,
         )
     tasks: list[asyncio.Task[None]] = []
     try:
@@ -228,6 +229,8 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
         tasks.append(asyncio.create_task(serve(create_app(resolve=_hollow_resolver(pods, kubelets), token=token), sock)))
         pods.add_handler(*_route(kubelets))
         tasks.append(asyncio.create_task(pods.run(), name="pod-informer"))
+        nodes.add_handler(on_delete=lambda node: _node_deleted(kubelets, node))
+        tasks.append(asyncio.create_task(nodes.run(), name="node-informer"))
         await pods.wait_synced()
         for kubelet in kubelets.values():
             await kubelet.adopt(tasks)
@@ -239,6 +242,11 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
         for api in (client, heartbeat, events):
             await api.close()
         sock.close()
+
+
+def _node_deleted(kubelets: dict[str, Kubelet], node: Node) -> None:
+    if (kubelet := kubelets.get(node.metadata.name or "")) is not None:
+        kubelet.agent.node_deleted()
 
 
 def _route(kubelets: dict[str, Kubelet]):  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from apimachinery.client import ApiClient
-from apimachinery.conditions import FALSE, TRUE, set_condition
+from apimachinery.conditions import FALSE, TRUE, get_condition, set_condition
 from apimachinery.errors import ApiError
 from apimachinery.models.apps import Lease, LeaseSpec
 from apimachinery.models.core import Node, NodeAddress, NodeStatus, NodeSystemInfo
@@ -122,8 +122,10 @@ class NodeAgent:
     """Registers the node and keeps its Lease and status fresh."""
 
     def __init__(self, *, client: ApiClient, name: str, status: Callable[[], NodeStatus], clock: Clock,
-                 lease_interval: float, lease_duration: int, status_interval: float, labels: dict[str, str]) -> None:
+                 lease_interval: float, lease_duration: int, status_interval: float, labels: dict[str, str],
+                 observed: Callable[[], Node | None] = lambda: None) -> None:
         self.client = client
+        self.observed = observed  # the Node as the API has it now (an informer's cache), if known
         self.name = name
         self.status = status
         self.clock = clock
@@ -167,7 +169,8 @@ class NodeAgent:
             return
         plain = self.status().to_dict()
         due = self._reported is None or self.clock.monotonic() - self._reported[1] >= self.status_interval
-        if not force and not due and self._reported is not None and self._reported[0] == plain:
+        if not force and not due and self._reported is not None and self._reported[0] == plain \
+                and not self._overwritten():
             return
         for _ in range(3):
             assert self.node is not None
@@ -184,6 +187,18 @@ class NodeAgent:
                 if err.code != 409:
                     raise
                 self.node = await self.client.get(Node, self.name)
+
+    def _overwritten(self) -> bool:
+        """Whether the API shows other condition values than ours: the node lifecycle controller
+        set Ready=Unknown while this kubelet was silent, and only a write of ours undoes that."""
+        node = self.observed()
+        if node is None or node.status is None:
+            return False
+        for kind, value, _, _ in _CONDITIONS:
+            cond = get_condition(node.status.conditions, kind)
+            if cond is None or cond.status != value:
+                return True
+        return False
 
     async def renew_lease(self) -> None:
         """One renewal; the Lease is created (owned by the Node) when missing."""

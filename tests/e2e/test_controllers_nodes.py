@@ -20,14 +20,16 @@ from tests.e2e.cluster import Cluster
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("docker_cleanup")]
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
-# The grace period must outlast a few Lease renewals (the kubelet renews every 5 s; Kubernetes
-# keeps the same 1:4 ratio with 10 s and 40 s), or healthy nodes would flap.
+# The grace period must outlast a few Lease renewals (Kubernetes keeps a 1:4 ratio, 10 s and
+# 40 s), or healthy nodes would flap: the test's short grace comes with a short renewal.
 GRACE_PERIOD = "12"
+LEASE_INTERVAL = "3"
 
 
 @pytest.mark.server_args("--node-grace-period", GRACE_PERIOD, "--eviction-timeout", "2")
 def test_pods_of_a_silent_node_move_and_do_not_come_back_twice(cluster: Cluster) -> None:
-    nodes = [cluster.start_kubelet(f"node-{i}", "--restart-backoff-initial", "0") for i in (1, 2, 3)]
+    nodes = [cluster.start_kubelet(f"node-{i}", "--restart-backoff-initial", "0", "--lease-interval", LEASE_INTERVAL)
+             for i in (1, 2, 3)]
     replicas = 6
     with cluster.http() as http:
         for name in nodes:
