@@ -278,7 +278,7 @@ def _database(r: dict[str, Any], size: str) -> Comparison:
 
 
 def run(*, quick: bool, info: RunInfo) -> list[Comparison]:
-    nodes, pods, window, deadline, latency = (100, 2000, 5.0, 30.0, 100) if quick else (1000, 30000, 30.0, 300.0, 300)
+    nodes, pods, window, deadline, latency = (100, 2000, 5.0, 30.0, 100) if quick else (1000, 30000, 30.0, 600.0, 300)
     missing = missing_components(*NEEDS)
     if missing:
         info.errors[NAME] = f"not importable yet: {', '.join(missing)}"
