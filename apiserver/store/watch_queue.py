@@ -20,6 +20,7 @@ from apimachinery.selectors import field_value
 from apiserver.store.base import StoreEvent, WatchClosedError, WatchOverflowError
 
 WATCH_QUEUE_LIMIT = 50_000
+YIELD_EVERY = 32  # events a busy watch takes in a row before letting other tasks run
 INDEXED_FIELDS = ("metadata.name", "spec.nodeName")
 
 Index = tuple[str, str]  # (one of INDEXED_FIELDS, the value the watcher wants)
@@ -48,6 +49,7 @@ class QueueWatch:
         self._after = max([after, *(e.revision for e in backlog)])
         self._overflowed = False
         self._closed = False
+        self._without_yield = 0
 
     def publish(self, event: StoreEvent) -> None:
         if self._closed or event.revision <= self._after:
@@ -70,10 +72,18 @@ class QueueWatch:
 
     async def next(self, timeout: float) -> StoreEvent | None:
         """The next event, or None when ``timeout`` passes first. Raises WatchClosedError."""
-        try:
-            event = await asyncio.wait_for(self._queue.get(), timeout)
-        except TimeoutError:
-            return None
+        if not self._queue.empty():  # a busy watch: no timer and no task per event,
+            self._without_yield += 1
+            if self._without_yield >= YIELD_EVERY:  # but other tasks still get their turns
+                self._without_yield = 0
+                await asyncio.sleep(0)
+            event = self._queue.get_nowait()
+        else:
+            self._without_yield = 0
+            try:
+                event = await asyncio.wait_for(self._queue.get(), timeout)
+            except TimeoutError:
+                return None
         if event is None:
             self._queue.put_nowait(None)  # stay closed for later calls
             raise WatchOverflowError(self.prefix) if self._overflowed else WatchClosedError(self.prefix)
