@@ -86,6 +86,7 @@ def cleanup(*, swarm_too: bool = True) -> None:
         run("rm", "-f", "-v", *ids, check=False)
     if swarm_too and swarm_active():
         run("swarm", "leave", "--force", check=False)
+        run("network", "rm", "docker_gwbridge", check=False)  # Swarm's bridge outlives the Swarm
 
 
 # -- events ----------------------------------------------------------------------------------
