@@ -20,6 +20,11 @@ def dumps(obj: Any) -> bytes:
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def dumps_text(obj: Any) -> str:
+    """:func:`dumps` as text (for TEXT columns)."""
+    return dumps(obj).decode()
+
+
 def loads(data: bytes | str) -> Any:
     """Parse JSON; raises ValueError (as ``json.loads`` does) on bad input."""
     return orjson.loads(data)

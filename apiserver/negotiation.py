@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.responses import JSONResponse
+
+from apimachinery import jsonio
 from apimachinery.errors import ApiError, bad_request
 from apimachinery.yamlsafe import ManifestError, load_json_or_yaml
 
@@ -73,3 +76,10 @@ def wants_table(accept: str | None) -> bool:
         if part.strip():
             return False
     return False
+
+
+class FastJSONResponse(JSONResponse):
+    """JSON responses encoded by :mod:`apimachinery.jsonio` (orjson)."""
+
+    def render(self, content: Any) -> bytes:
+        return jsonio.dumps(content)

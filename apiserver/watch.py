@@ -22,9 +22,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from apimachinery import jsonio
 from apimachinery.errors import bad_request, expired
 from apimachinery.selectors import FieldSelector, LabelSelector, parse_field_selector, parse_label_selector
-from apiserver import jsonio, negotiation, tables
+from apiserver import negotiation, tables
 from apiserver.registry import Registry, list_prefix, with_revision
 from apiserver.routes.paths import Target
 from apiserver.store.base import CompactedError, StoreEvent, WatchClosedError

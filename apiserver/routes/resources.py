@@ -19,7 +19,7 @@ from starlette.routing import Route
 from apimachinery.errors import ApiError, bad_request
 from apimachinery.selectors import parse_field_selector, parse_label_selector
 from apiserver import negotiation, tables
-from apiserver.jsonio import FastJSONResponse as JSONResponse
+from apiserver.negotiation import FastJSONResponse as JSONResponse
 from apiserver.registry import PatchingRegistry, WriteResult
 from apiserver.routes.paths import Target, resolve
 from apiserver.watch import watch_response

@@ -6,8 +6,11 @@ Implementations: :mod:`apiserver.store.sqlite` (default, also used in-memory for
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from apimachinery import jsonio
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,18 @@ class StoreEvent:
     @property
     def revision(self) -> int:
         return self.kv.mod_revision
+
+
+def replay_events(rows: Iterable[Sequence[Any]]) -> list[StoreEvent]:
+    """Log rows ``(id, name, created, deleted, create_revision, value, prev id, prev value)``,
+    in id order, as the events a watcher replays."""
+    events = []
+    for rid, name, created, deleted, create_rev, value, pid, pvalue in rows:
+        create_rev = create_rev or rid
+        prev = KeyValue(name, jsonio.loads(pvalue), create_rev, pid) if pid is not None else None
+        kind = "DELETED" if deleted else ("ADDED" if created else "MODIFIED")
+        events.append(StoreEvent(kind, KeyValue(name, jsonio.loads(value), create_rev, rid), prev))
+    return events
 
 
 class KeyExistsError(Exception):

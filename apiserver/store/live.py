@@ -39,3 +39,23 @@ class LiveState:
         if limit:
             keys = keys[:limit]
         return [bucket[k] for k in keys], more
+
+
+class LiveReads:
+    """The reads both stores answer alike, from memory; each keeps these three fields current."""
+
+    _live: LiveState
+    _revision: int
+    _compacted: int
+
+    def current_revision(self) -> int:
+        return self._revision
+
+    def compacted_revision(self) -> int:
+        return self._compacted
+
+    def get(self, key: str) -> KeyValue | None:
+        return self._live.get(key)
+
+    def count(self, prefix: str) -> int:
+        return self._live.count(prefix)

@@ -47,13 +47,13 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import json
 import logging
 import threading
 from typing import Any
 
 from psycopg import errors as pgerrors
 
+from apimachinery import jsonio
 from apiserver.store.base import (
     CompactedError,
     KeyExistsError,
@@ -62,8 +62,9 @@ from apiserver.store.base import (
     ListResult,
     RevisionConflictError,
     StoreEvent,
+    replay_events,
 )
-from apiserver.store.live import LiveState
+from apiserver.store.live import LiveReads, LiveState
 from apiserver.store.postgres_sql import (
     COMPACT,
     COMPACTED,
@@ -94,11 +95,8 @@ log = logging.getLogger(__name__)
 
 
 
-def _dumps(value: dict[str, Any]) -> str:
-    return json.dumps(value, separators=(",", ":"))
 
-
-class PostgresStore:
+class PostgresStore(LiveReads):
     """Revision log in PostgreSQL shared by any number of apiservers; ``url`` is a libpq URL."""
 
     def __init__(self, url: str, *, poll_interval: float = POLL_INTERVAL) -> None:
@@ -130,21 +128,9 @@ class PostgresStore:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def current_revision(self) -> int:
-        return self._revision
-
     def committed_revision(self) -> int:
         """Every row up to here is applied to the cache and published to the watchers."""
         return self._revision
-
-    def compacted_revision(self) -> int:
-        return self._compacted
-
-    def get(self, key: str) -> KeyValue | None:
-        return self._live.get(key)
-
-    def count(self, prefix: str) -> int:
-        return self._live.count(prefix)
 
     def list(self, prefix: str, *, start_after: str = "", limit: int = 0, revision: int = 0) -> ListResult:
         """Objects under ``prefix`` in key order; ``revision`` pins an older snapshot (paging)."""
@@ -166,7 +152,7 @@ class PostgresStore:
             self._check_compacted(db, revision)
             rows = db.execute(LIVE, params).fetchall()
         more = bool(limit) and len(rows) > limit
-        items = [KeyValue(r[0], json.loads(r[1]), r[2] or r[3], r[3]) for r in rows[: limit or None]]
+        items = [KeyValue(r[0], jsonio.loads(r[1]), r[2] or r[3], r[3]) for r in rows[: limit or None]]
         return ListResult(items, revision, more)
 
     def _check_compacted(self, db: Connection, revision: int) -> None:
@@ -179,13 +165,13 @@ class PostgresStore:
     # -- writing ---------------------------------------------------------------------------
 
     def create(self, key: str, value: dict[str, Any]) -> KeyValue:
-        row, _ = self._write(INSERT_CREATE, {"name": key, "value": _dumps(value)}, lost=KeyExistsError)
+        row, _ = self._write(INSERT_CREATE, {"name": key, "value": jsonio.dumps_text(value)}, lost=KeyExistsError)
         if row is None:
             raise KeyExistsError(key)
         return KeyValue(key, value, row[0], row[0])
 
     def update(self, key: str, value: dict[str, Any], *, expected_revision: int) -> KeyValue:
-        params = {"name": key, "value": _dumps(value), "expected": expected_revision}
+        params = {"name": key, "value": jsonio.dumps_text(value), "expected": expected_revision}
         row, latest = self._write(INSERT_UPDATE, params, lost=RevisionConflictError)
         if row is None:
             raise KeyNotFoundError(key) if latest is None or latest[1] else RevisionConflictError(key)
@@ -196,7 +182,7 @@ class PostgresStore:
         row, latest = self._write(INSERT_DELETE, params, lost=RevisionConflictError)
         if row is None:
             raise KeyNotFoundError(key) if latest is None or latest[1] else RevisionConflictError(key)
-        return KeyValue(key, json.loads(row[2]), row[1], row[0])
+        return KeyValue(key, jsonio.loads(row[2]), row[1], row[0])
 
     def _write(
         self, sql: str, params: dict[str, Any], *, lost: type[Exception]
@@ -244,7 +230,7 @@ class PostgresStore:
     def _apply(self, row: Row) -> None:
         rid, name, created, deleted, create_rev, text = row
         prev = None if created else self._live.get(name)
-        value = prev.value if deleted and prev is not None else json.loads(text)
+        value = prev.value if deleted and prev is not None else jsonio.loads(text)
         kv = KeyValue(name, value, create_rev or rid, rid)
         if deleted:
             self._live.remove(name)
@@ -343,13 +329,7 @@ class PostgresStore:
             db.execute(SNAPSHOT)
             self._check_compacted(db, after)
             rows = db.execute(REPLAY, (after, self._revision, prefix, prefix + KEY_END)).fetchall()
-        events = []
-        for rid, name, created, deleted, create_rev, value, pid, pvalue in rows:
-            create_rev = create_rev or rid
-            prev = KeyValue(name, json.loads(pvalue), create_rev, pid) if pid is not None else None
-            kind = "DELETED" if deleted else ("ADDED" if created else "MODIFIED")
-            events.append(StoreEvent(kind, KeyValue(name, json.loads(value), create_rev, rid), prev))
-        return events
+        return replay_events(rows)
 
     # -- maintenance -----------------------------------------------------------------------
 
@@ -414,7 +394,7 @@ class PostgresStore:
             top = scalar(db, "SELECT COALESCE(MAX(id), 0) FROM log")
             params = {"after": "", "lo": "", "hi": KEY_END, "rev": top, "limit": None}
             for name, value, create_rev, rid in db.execute(LIVE, params):
-                live.put(KeyValue(name, json.loads(value), create_rev or rid, rid))
+                live.put(KeyValue(name, jsonio.loads(value), create_rev or rid, rid))
         self._live = live
         self._compacted = compacted
         self._revision = max(top, compacted)

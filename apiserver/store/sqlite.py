@@ -39,7 +39,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from apiserver import jsonio
+from apimachinery import jsonio
 from apiserver.store.base import (
     CompactedError,
     KeyExistsError,
@@ -48,8 +48,9 @@ from apiserver.store.base import (
     ListResult,
     RevisionConflictError,
     StoreEvent,
+    replay_events,
 )
-from apiserver.store.live import LiveState
+from apiserver.store.live import LiveReads, LiveState
 from apiserver.store.watch_queue import Index, QueueWatch, WatcherSet
 
 SCHEMA = """
@@ -73,14 +74,11 @@ log = logging.getLogger(__name__)
 
 
 
-def _dumps(value: dict[str, Any]) -> str:
-    return jsonio.dumps(value).decode()
-
 
 Row = tuple[int, str, int, int, int, int, str]  # id, name, created, deleted, create_rev, prev, value
 
 
-class SqliteStore:
+class SqliteStore(LiveReads):
     """Revision log on SQLite; ``path=":memory:"`` gives a throwaway store for tests."""
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
@@ -112,20 +110,8 @@ class SqliteStore:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def current_revision(self) -> int:
-        return self._revision
-
     def committed_revision(self) -> int:
         return self._committed
-
-    def compacted_revision(self) -> int:
-        return self._compacted
-
-    def get(self, key: str) -> KeyValue | None:
-        return self._live.get(key)
-
-    def count(self, prefix: str) -> int:
-        return self._live.count(prefix)
 
     def list(self, prefix: str, *, start_after: str = "", limit: int = 0, revision: int = 0) -> ListResult:
         """Objects under ``prefix`` in key order; ``revision`` pins an older snapshot (paging)."""
@@ -198,7 +184,7 @@ class SqliteStore:
             raise RuntimeError("the store cannot write: an earlier commit failed") from self._failed
         rev = self._revision + 1
         self._revision = rev
-        row: Row = (rev, key, int(created), int(deleted), create_revision, prev, _dumps(value))
+        row: Row = (rev, key, int(created), int(deleted), create_revision, prev, jsonio.dumps_text(value))
         self._pending.append((row, _PLACEHOLDER))
         return rev
 
@@ -320,13 +306,7 @@ class SqliteStore:
             " WHERE l.id > ? AND l.name >= ? AND l.name < ? ORDER BY l.id",
             (after, prefix, prefix + "\xff"),
         ).fetchall()
-        events = []
-        for rid, name, created, deleted, create_rev, value, pid, pvalue in rows:
-            create_rev = create_rev or rid
-            prev = KeyValue(name, jsonio.loads(pvalue), create_rev, pid) if pid is not None else None
-            kind = "DELETED" if deleted else ("ADDED" if created else "MODIFIED")
-            events.append(StoreEvent(kind, KeyValue(name, jsonio.loads(value), create_rev, rid), prev))
-        return events
+        return replay_events(rows)
 
     # -- maintenance -----------------------------------------------------------------------
 

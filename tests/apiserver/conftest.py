@@ -13,6 +13,7 @@ import pytest
 import uvicorn
 
 from apiserver.app import AppSettings, create_app
+from apiserver.store.base import Store
 from apiserver.store.sqlite import SqliteStore
 
 
@@ -23,8 +24,10 @@ def free_port() -> int:
 
 
 class RunningServer:
-    def __init__(self, path: Path, settings: AppSettings) -> None:
-        self.store = SqliteStore(path)
+    """One apiserver serving HTTP from a thread (its own event loop) over ``store``."""
+
+    def __init__(self, store: Store, settings: AppSettings) -> None:
+        self.store = store
         self.app = create_app(self.store, settings)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -49,7 +52,7 @@ class RunningServer:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RunningServer]:
-    srv = RunningServer(tmp_path / "state.db", AppSettings(compaction_interval=3600))
+    srv = RunningServer(SqliteStore(tmp_path / "state.db"), AppSettings(compaction_interval=3600))
     srv.start()
     yield srv
     srv.stop()

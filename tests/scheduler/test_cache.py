@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apimachinery.timeutil import FakeClock
-from scheduler.cache import ASSUMED_POD_TTL, SchedulerCache
+from scheduler.cache import SchedulerCache
 from scheduler.fake import make_node, make_pod
 from scheduler.podinfo import PodInfo
 
@@ -70,7 +70,6 @@ def test_unconfirmed_assumption_expires_after_binding_when_a_ttl_is_set(clock: F
 
 def test_by_default_a_bound_assumption_waits_for_the_informer_however_long(cache: SchedulerCache,
                                                                         clock: FakeClock) -> None:
-    assert ASSUMED_POD_TTL == 0
     cache.assume(info("a"), "n1")
     cache.finish_binding("uid-a")
     clock.advance(3600)

@@ -15,6 +15,7 @@ from apimachinery.conditions import get_condition
 from apimachinery.models.apps import Lease
 from apimachinery.models.core import Event, Node, Pod
 from apiserver.app import AppSettings
+from apiserver.store.sqlite import SqliteStore
 from scheduler.fake import make_node, make_pod
 from scheduler.runner import run_with_client
 from tests.apiserver.conftest import RunningServer
@@ -22,7 +23,7 @@ from tests.apiserver.conftest import RunningServer
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[RunningServer]:
-    srv = RunningServer(tmp_path / "state.db", AppSettings(compaction_interval=3600))
+    srv = RunningServer(SqliteStore(tmp_path / "state.db"), AppSettings(compaction_interval=3600))
     srv.start()
     yield srv
     srv.stop()
