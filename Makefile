@@ -2,7 +2,7 @@
 PYTHON ?= python3
 DATA_DIR ?= $(HOME)/.podvisor
 
-.PHONY: help install images postgres-binaries test test-unit lint demo demo-check down bench bench-quick clean
+.PHONY: help install images postgres-binaries test test-unit test-faults lint demo demo-check down bench bench-quick clean
 
 # Installed once per change of pyproject.toml, so the quick-start commands work on a fresh clone.
 .installed: pyproject.toml
@@ -29,6 +29,9 @@ test: .installed images postgres-binaries  ## Run every test, e2e on the real Do
 
 test-unit: .installed  ## Run the tests that need no Docker daemon
 	$(PYTHON) -m pytest -q -m "not e2e"
+
+test-faults: .installed images postgres-binaries  ## Run only the fault suite (crashes, full disk, partitions, fuzzing)
+	$(PYTHON) -m pytest -q -m faults tests/faults
 
 lint: .installed  ## ruff, mypy and the import-layer contracts
 	$(PYTHON) -m ruff check .
