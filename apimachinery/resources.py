@@ -58,7 +58,9 @@ PODS = ResourceType(
     "", "v1", "Pod", "pods", "pod", True, Pod, ("po",), ("all",), ("status", "binding", "log", "exec", "eviction")
 )
 NODES = ResourceType("", "v1", "Node", "nodes", "node", False, Node, ("no",), (), ("status",))
-NAMESPACES = ResourceType("", "v1", "Namespace", "namespaces", "namespace", False, Namespace, ("ns",), (), ("status",))
+NAMESPACES = ResourceType(
+    "", "v1", "Namespace", "namespaces", "namespace", False, Namespace, ("ns",), (), ("status", "finalize")
+)
 EVENTS = ResourceType("", "v1", "Event", "events", "event", True, Event, ("ev",))
 SERVICES = ResourceType("", "v1", "Service", "services", "service", True, Service, ("svc",), ("all",), ("status",))
 CONFIGMAPS = ResourceType("", "v1", "ConfigMap", "configmaps", "configmap", True, ConfigMap, ("cm",))

@@ -60,6 +60,8 @@ def subresource_info(rt: ResourceType, name: str) -> Subresource:
             return Subresource("PodExecOptions", ("create", "get"))
         case "eviction":
             return Subresource("Eviction", ("create",), "policy", "v1")
+        case "finalize":
+            return Subresource(rt.kind, ("update",))
     raise KeyError(f"{rt.plural}/{name}: no discovery facts for this subresource")
 
 

@@ -126,6 +126,8 @@ def _subresource_ops(name: str) -> tuple[_Op, ...]:
             return (_Op("get", "get", "read", _LOG_PARAMS, returns="text/plain"),)
         case "binding" | "eviction":
             return (_CREATE,)
+        case "finalize":
+            return (_REPLACE,)
         case "exec":
             return (
                 _Op("get", "connect", "connectGet", _EXEC_PARAMS, returns="*/*"),

@@ -269,13 +269,17 @@ class Registry:
             raise conflict(rt.plural, name, group=rt.group)
         old = current.value
         new = self._merge_for_update(rt, obj, old, subresource=subresource)
-        if subresource != "status":
+        if subresource not in ("status", "finalize"):
             new = admission.default_and_validate(rt, new, old=old, toleration_seconds=self.toleration_seconds)
         return WriteResult(self._write(rt, key, new, current, dry_run=dry_run), warnings=warnings)
 
     def _merge_for_update(
         self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any], *, subresource: str | None
     ) -> dict[str, Any]:
+        if subresource == "finalize":
+            new = copy.deepcopy(old)
+            new.setdefault("spec", {})["finalizers"] = list((obj.get("spec") or {}).get("finalizers") or [])
+            return new
         if subresource == "status":
             new = copy.deepcopy(old)
             if "status" in obj:
@@ -295,6 +299,8 @@ class Registry:
             else:
                 meta.pop(keep, None)
         meta.pop("resourceVersion", None)
+        if rt.kind == "Namespace":  # its finalizers change only through /finalize
+            new.setdefault("spec", {})["finalizers"] = _namespace_finalizers(old)
         if "status" in rt.subresources:
             if "status" in old:
                 new["status"] = old["status"]
@@ -413,7 +419,9 @@ class Registry:
             raise bad_request("gracePeriodSeconds must be an integer") from None
 
     def _delete_namespace(self, current: KeyValue, *, dry_run: bool) -> dict[str, Any]:
-        """Delete everything in the namespace, then the namespace itself."""
+        """Start a namespace's graceful deletion, as Kubernetes does: it turns ``Terminating``
+        and stays while its ``kubernetes`` finalizer (``spec.finalizers``) is held; the namespace
+        controller deletes its content (pods get their grace period), then finalizes it."""
         name = current.value["metadata"]["name"]
         if name in SYSTEM_NAMESPACES:
             raise ApiError(
@@ -423,18 +431,21 @@ class Registry:
                 name=name,
                 kind="namespaces",
             )
-        if dry_run:
-            return with_revision(current)
+        key = object_key(res.NAMESPACES, None, name)
+        if current.value["metadata"].get("deletionTimestamp"):
+            return with_revision(current)  # already terminating
+        if not _namespace_finalizers(current.value) and not current.value["metadata"].get("finalizers"):
+            return self._remove(res.NAMESPACES, key, current, dry_run=dry_run)
         obj = copy.deepcopy(current.value)
         obj["metadata"]["deletionTimestamp"] = rfc3339(self.clock())
+        obj["metadata"]["deletionGracePeriodSeconds"] = 0
         obj.setdefault("status", {})["phase"] = "Terminating"
-        key = object_key(res.NAMESPACES, None, name)
-        terminating = self.store.update(key, obj, expected_revision=current.mod_revision)
-        for rt in res.RESOURCES:
-            if rt.namespaced:
-                for kv in self.store.list(list_prefix(rt, name)).items:
-                    self.store.delete(kv.key)
-        return with_revision(self.store.delete(key, expected_revision=terminating.mod_revision))
+        if dry_run:
+            return obj
+        try:
+            return with_revision(self.store.update(key, obj, expected_revision=current.mod_revision))
+        except RevisionConflictError:
+            raise conflict("namespaces", name) from None
 
     # -- pods/binding ----------------------------------------------------------------------
 
@@ -531,12 +542,19 @@ def _propagation(rt: ResourceType, options: dict[str, Any]) -> str:
 
 
 def _finalizers_done(rt: ResourceType, obj: dict[str, Any]) -> bool:
-    """A terminating pod with a grace period still running waits for its kubelet."""
+    """A terminating pod with a grace period still running waits for its kubelet; a
+    terminating namespace waits for its ``spec.finalizers`` (the namespace controller)."""
+    if rt.kind == "Namespace":
+        return not _namespace_finalizers(obj)
     if rt.kind != "Pod":
         return True
     return (obj.get("metadata") or {}).get("deletionGracePeriodSeconds") == 0 or not (
         obj.get("spec") or {}
     ).get("nodeName")
+
+
+def _namespace_finalizers(namespace: dict[str, Any]) -> builtins.list[str]:
+    return list((namespace.get("spec") or {}).get("finalizers") or [])
 
 
 def _reset_status_on_create(rt: ResourceType, obj: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ from apimachinery.errors import ApiError
 from apimachinery.events import EventRecorder
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
 from apimachinery.models.base import TypedObject
-from apimachinery.models.core import Node, Pod
+from apimachinery.models.core import Namespace, Node, Pod
 from apimachinery.models.meta import OwnerReference
 from apimachinery.timeutil import Clock, format_rfc3339
 
@@ -113,6 +113,7 @@ class Informers:
     deployments: Cache[Deployment]
     nodes: Cache[Node]
     leases: Cache[Lease]  # node heartbeats in kube-node-lease
+    namespaces: Cache[Namespace]
 
     def add_standard_indexers(self) -> None:
         for cache in (self.pods, self.replicasets, self.deployments, self.nodes, self.leases):

@@ -22,12 +22,13 @@ from apimachinery.client import ApiClient
 from apimachinery.informer import Informer
 from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
-from apimachinery.models.core import Node, Pod
+from apimachinery.models.core import Namespace, Node, Pod
 from apimachinery.timeutil import SystemClock
 from apimachinery.workqueue import WorkQueue, run_worker
 from controllers.base import ControllerContext, Informers, api_recorder
 from controllers.deployment import DeploymentController
 from controllers.garbagecollector import GarbageCollector
+from controllers.namespace import NamespaceController
 from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
 from controllers.replicaset import ReplicaSetController
 from controllers.tainteviction import TaintEvictionController
@@ -55,9 +56,11 @@ def build_informers(client: ApiClient) -> tuple[Informers, list[Informer[Any]]]:
     deployments = Informer(client, Deployment)
     nodes = Informer(client, Node)
     leases = Informer(client, Lease, namespace=LEASE_NAMESPACE)
-    informers = Informers(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes, leases=leases)
+    namespaces = Informer(client, Namespace)
+    informers = Informers(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes, leases=leases,
+                          namespaces=namespaces)
     informers.add_standard_indexers()
-    return informers, [pods, replicasets, deployments, nodes, leases]
+    return informers, [pods, replicasets, deployments, nodes, leases, namespaces]
 
 
 def build_controllers(ctx: ControllerContext, *, node_grace_period: float) -> list[Controller]:
@@ -67,6 +70,7 @@ def build_controllers(ctx: ControllerContext, *, node_grace_period: float) -> li
         GarbageCollector(ctx),
         NodeLifecycleController(ctx, grace_period=node_grace_period),
         TaintEvictionController(ctx),
+        NamespaceController(ctx),
     ]
 
 

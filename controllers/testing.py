@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 from apimachinery.errors import ApiError, already_exists, conflict, not_found
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
 from apimachinery.models.base import TypedObject
-from apimachinery.models.core import Node, Pod, PodStatus
+from apimachinery.models.core import Namespace, Node, Pod, PodStatus
 from apimachinery.patch import json_patch, merge_patch, strategic_merge_patch
 from apimachinery.resources import by_model
 from apimachinery.timeutil import FakeClock, now_rfc3339
@@ -382,7 +382,7 @@ def fake_context(*, auto_deliver: bool = False, clock: FakeClock | None = None) 
     client = FakeClient(clock=clock, auto_deliver=auto_deliver)
     fakes: dict[str, FakeInformer[Any]] = {
         "pods": FakeInformer(Pod), "replicasets": FakeInformer(ReplicaSet), "deployments": FakeInformer(Deployment),
-        "nodes": FakeInformer(Node), "leases": FakeInformer(Lease),
+        "nodes": FakeInformer(Node), "leases": FakeInformer(Lease), "namespaces": FakeInformer(Namespace),
     }
     for informer in fakes.values():
         client.connect(informer)

@@ -23,7 +23,8 @@ from apimachinery.client import ApiClient
 from apimachinery.errors import ApiError
 from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
-from apimachinery.models.core import Node, Pod
+from apimachinery.models.core import ConfigMap, Namespace, Node, Pod
+from apimachinery.models.meta import ObjectMeta
 from apiserver.app import AppSettings, create_app
 from apiserver.store.sqlite import SqliteStore
 from controllers import deployment_util as du
@@ -265,3 +266,40 @@ async def test_silent_node_is_marked_tainted_and_its_pods_evicted(api_url: str) 
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_namespace_deletion_waits_for_its_pods_then_removes_the_namespace(api: ApiClient) -> None:
+    """Kubernetes' namespace e2e "should ensure that all pods are removed when a namespace is deleted"."""
+    await api.create(Namespace.model_validate({"metadata": {"name": "team"}}))
+    await api.create(ConfigMap.model_validate({"metadata": {"name": "cfg", "namespace": "team"}}))
+    await api.create(deployment(replicas=2).model_copy(update={"metadata": ObjectMeta(name="web", namespace="team")}))
+    await api.create(Pod.model_validate({"metadata": {"name": "running", "namespace": "team"}, "spec": {
+        "nodeName": NODE, "terminationGracePeriodSeconds": 30, "containers": [{"name": "c", "image": "busybox"}]}}))
+
+    deleted = await api.request("DELETE", "/api/v1/namespaces/team")
+    assert deleted["status"]["phase"] == "Terminating"
+    with pytest.raises(ApiError) as refused:
+        await api.create(ConfigMap.model_validate({"metadata": {"name": "late", "namespace": "team"}}))
+    assert refused.value.code == 403
+
+    async def only_the_running_pod_is_left() -> bool:
+        ns = await api.get(Namespace, "team")
+        conditions = {c.type: c for c in (ns.status.conditions if ns.status else None) or []}
+        remaining = conditions.get("NamespaceContentRemaining")
+        deployments, _ = await api.list(Deployment, "team")
+        configmaps, _ = await api.list(ConfigMap, "team")
+        pods, _ = await api.list(Pod, "team")
+        return bool(remaining and remaining.status == "True" and "pods has 1 resource instances" in
+                    (remaining.message or "") and not deployments and not configmaps
+                    and [p.metadata.name for p in pods] == ["running"] and pods[0].metadata.deletion_timestamp)
+    await eventually("content deleted but the pod's grace period", only_the_running_pod_is_left)
+
+    await api.delete(Pod, "running", "team", grace_period=0)  # its kubelet stopped it
+
+    async def namespace_gone() -> bool:
+        try:
+            await api.get(Namespace, "team")
+        except ApiError as err:
+            return err.code == 404
+        return False
+    await eventually("namespace removed", namespace_gone)
