@@ -361,6 +361,7 @@ class SqliteStore(LiveReads):
         for watcher in ended:
             watcher.overflow()  # it started on undone writes (a watch list may hold them): re-list
         self._last_failure = (self._clock(), error)
+        self._last_probe = self._clock()  # /readyz probes again a while after the failure
         self._waiters.rolled_back(durable, error)
         return error
 
