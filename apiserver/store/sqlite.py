@@ -49,8 +49,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import contextlib
-import errno
 import logging
 import sqlite3
 import threading
@@ -70,30 +68,30 @@ from apiserver.store.base import (
     StorageError,
     StoreEvent,
     encode,
-    insufficient_storage,
     replay_events,
     storage_timeout,
     storage_unavailable,
 )
 from apiserver.store.live import LiveReads, LiveState
 from apiserver.store.lock import DataLock
+from apiserver.store.sqlite_sql import (
+    COMPACT,
+    INSERT,
+    KEY_END,
+    LIST_AT,
+    LIVE,
+    REPLAY,
+    SCHEMA,
+    SEQUENCE,
+    SET_META,
+    Row,
+    commit_error,
+    connect,
+    scalar,
+    transaction,
+)
 from apiserver.store.waiters import Waiters
 from apiserver.store.watch_queue import Index, QueueWatch, WatcherSet
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    created INTEGER NOT NULL,
-    deleted INTEGER NOT NULL,
-    create_revision INTEGER NOT NULL,
-    prev_revision INTEGER NOT NULL,
-    value TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS log_name_id ON log (name, id);
-CREATE UNIQUE INDEX IF NOT EXISTS log_name_prev ON log (name, prev_revision);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
 
 COMMIT_DEADLINE = 10.0  # seconds a request waits for its commit before failing with 504
 STUCK_AFTER = 2.0  # a commit in flight longer makes /readyz fail (kube-apiserver's etcd check timeout)
@@ -101,7 +99,6 @@ PROBE_INTERVAL = 1.0  # after a failed commit, /readyz tries a write at most thi
 
 log = logging.getLogger(__name__)
 
-Row = tuple[int, str, int, int, int, int, str]  # id, name, created, deleted, create_rev, prev, value
 Staged = tuple[Row, StoreEvent]
 
 
@@ -121,18 +118,18 @@ class SqliteStore(LiveReads):
         self._clock = clock
         self._lock = DataLock(self.path) if self.path != ":memory:" else None
         try:
-            self._db = self._connect(synchronous)
+            self._db = connect(self.path, synchronous)
             self._db.executescript(SCHEMA)
-            self._reader = self._db if self.path == ":memory:" else self._connect(synchronous)
+            self._reader = self._db if self.path == ":memory:" else connect(self.path, synchronous)
         except BaseException:
             self._release_lock()
             raise
         self._write_lock = threading.Lock()
         self._live = LiveState()
         self._watchers = WatcherSet()
-        self._revision = self._load_revision()
+        self._revision = scalar(self._db, SEQUENCE)
         self._committed = self._revision
-        self._compacted = self._meta("compacted")
+        self._compacted = scalar(self._db, "SELECT value FROM meta WHERE key = 'compacted'")
         self._pending: builtins.list[Staged] = []
         self._pending_tombstones: dict[str, int] = {}
         self._waiters = Waiters()
@@ -143,14 +140,6 @@ class SqliteStore(LiveReads):
         self._last_failure: tuple[float, StorageError] | None = None
         self._last_probe = 0.0
         self._load_live()
-
-    def _connect(self, synchronous: str) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        if self.path != ":memory:":
-            db.execute("PRAGMA journal_mode = WAL")
-        db.execute(f"PRAGMA synchronous = {synchronous}")
-        return db
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -169,12 +158,8 @@ class SqliteStore(LiveReads):
             raise CompactedError(revision, self._compacted)
         if revision > self._committed:
             raise CompactedError(revision, self._compacted)  # not durable yet: the client re-lists
-        sql = (
-            "SELECT l.name, l.value, l.create_revision, l.id, l.deleted FROM log l JOIN ("
-            " SELECT MAX(id) AS mid FROM log WHERE name > ? AND name >= ? AND name < ? AND id <= ?"
-            " GROUP BY name) m ON l.id = m.mid WHERE l.deleted = 0 ORDER BY l.name"
-        )
-        params: builtins.list[Any] = [start_after, prefix, prefix + "\xff", revision]
+        sql = LIST_AT
+        params: builtins.list[Any] = [start_after, prefix, prefix + KEY_END, revision]
         if limit:
             sql += " LIMIT ?"
             params.append(limit + 1)
@@ -191,7 +176,7 @@ class SqliteStore(LiveReads):
         if self.get(key) is not None:
             raise KeyExistsError(key)
         text = self._encode(value)
-        prev = self._pending_tombstones.get(key) or self._latest_row_id(key)
+        prev = self._pending_tombstones.get(key) or scalar(self._reader, "SELECT MAX(id) FROM log WHERE name = ?", (key,))
         rev = self._revision + 1
         kv = KeyValue(key, value, rev, rev)
         self._stage((rev, key, 1, 0, 0, prev, text), StoreEvent("ADDED", kv, None))
@@ -298,18 +283,8 @@ class SqliteStore(LiveReads):
                 self._settle(batch)
 
     def _write_batch(self, rows: builtins.list[Row]) -> None:
-        with self._write_lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT INTO log (id, name, created, deleted, create_revision, prev_revision, value)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                _roll_back(self._db)
-                raise
+        with self._write_lock, transaction(self._db):
+            self._db.executemany(INSERT, rows)
 
     def flush_blocking(self) -> None:
         """Commit pending writes on the calling thread (no event loop running)."""
@@ -375,11 +350,10 @@ class SqliteStore(LiveReads):
     def _durable_revision(self) -> int:
         """The newest revision in the log, as a fresh reader sees it."""
         try:
-            row = self._reader.execute("SELECT seq FROM sqlite_sequence WHERE name = 'log'").fetchone()
+            return scalar(self._reader, SEQUENCE)
         except sqlite3.Error as err:  # an error from COMMIT means it did not happen
             log.error("reading the log back failed, taking the failed commit as rolled back: %s", err)
             return self._committed
-        return int(row[0]) if row else 0
 
     # -- health ----------------------------------------------------------------------------
 
@@ -405,12 +379,10 @@ class SqliteStore(LiveReads):
         if not self._write_lock.acquire(timeout=1.0):
             return False
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', ?)", (int(self._clock()),))
-            self._db.execute("COMMIT")
+            with transaction(self._db):
+                self._db.execute(SET_META, ("probe", int(self._clock())))
             return True
         except sqlite3.Error as err:
-            _roll_back(self._db)
             log.info("probe write failed: %s", err)
             return False
         finally:
@@ -437,12 +409,7 @@ class SqliteStore(LiveReads):
     def _replay(self, prefix: str, after: int) -> builtins.list[StoreEvent]:
         if after >= self._committed:
             return []
-        rows = self._reader.execute(
-            "SELECT l.id, l.name, l.created, l.deleted, l.create_revision, l.value, p.id, p.value"
-            " FROM log l LEFT JOIN log p ON p.id = l.prev_revision"
-            " WHERE l.id > ? AND l.name >= ? AND l.name < ? ORDER BY l.id",
-            (after, prefix, prefix + "\xff"),
-        ).fetchall()
+        rows = self._reader.execute(REPLAY, (after, prefix, prefix + KEY_END)).fetchall()
         return replay_events(rows)
 
     # -- maintenance -----------------------------------------------------------------------
@@ -461,17 +428,11 @@ class SqliteStore(LiveReads):
         window = (self._compacted, revision)
         with self._write_lock:
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.execute(
-                    "DELETE FROM log WHERE id IN (SELECT prev_revision FROM log"
-                    " WHERE id > ? AND id <= ? AND prev_revision > 0)",
-                    window,
-                )
-                self._db.execute("DELETE FROM log WHERE id > ? AND id <= ? AND deleted = 1", window)
-                self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('compacted', ?)", (revision,))
-                self._db.execute("COMMIT")
+                with transaction(self._db):
+                    for statement in COMPACT:
+                        self._db.execute(statement, window)
+                    self._db.execute(SET_META, ("compacted", revision))
             except sqlite3.Error as err:
-                _roll_back(self._db)
                 raise commit_error(err) from err
             self._compacted = revision
             try:
@@ -508,43 +469,7 @@ class SqliteStore(LiveReads):
 
     # -- loading ---------------------------------------------------------------------------
 
-    def _meta(self, key: str) -> int:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return int(row[0]) if row else 0
-
-    def _load_revision(self) -> int:
-        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'log'").fetchone()
-        return int(row[0]) if row else 0
-
-    def _latest_row_id(self, key: str) -> int:
-        row = self._reader.execute("SELECT MAX(id) FROM log WHERE name = ?", (key,)).fetchone()
-        return int(row[0] or 0)
-
     def _load_live(self) -> None:
-        rows = self._reader.execute(
-            "SELECT l.name, l.value, l.create_revision, l.id FROM log l JOIN ("
-            " SELECT MAX(id) AS mid FROM log GROUP BY name) m ON l.id = m.mid WHERE l.deleted = 0"
-        )
-        for name, value, create_rev, rid in rows:
+        for name, value, create_rev, rid in self._reader.execute(LIVE):
             self._live.put(KeyValue(name, jsonio.loads(value), create_rev or rid, rid))
 
-
-def _roll_back(db: sqlite3.Connection) -> None:
-    """End a failed transaction; SQLite may already have rolled it back (SQLITE_FULL does)."""
-    if db.in_transaction:
-        with contextlib.suppress(sqlite3.Error):
-            db.execute("ROLLBACK")
-
-
-def commit_error(err: BaseException) -> StorageError:
-    """The Status for a failed commit: 507 when the disk is full, 503 otherwise."""
-    if isinstance(err, StorageError):
-        return err
-    code = getattr(err, "sqlite_errorcode", None)
-    if (code is not None and code & 0xFF == sqlite3.SQLITE_FULL) or (
-        isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
-    ):
-        return insufficient_storage(str(err))
-    if code is not None and code & 0xFF == sqlite3.SQLITE_IOERR:
-        return storage_unavailable(f"I/O error: {err}")
-    return storage_unavailable(f"{type(err).__name__}: {err}")

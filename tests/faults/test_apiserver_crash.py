@@ -45,20 +45,20 @@ class Acked:
 
 async def writer(client: httpx.AsyncClient, *, prefix: str, acked: Acked, stop: asyncio.Event) -> None:
     """Create an object, update it, create the next, until the server goes away."""
+    patch = {"Content-Type": "application/merge-patch+json"}
     for i in range(100_000):
         name = f"{prefix}-{i}"
-        for step, send in enumerate((
-            lambda: client.post(CONFIGMAPS, json={"metadata": {"name": name}, "data": {"step": "0"}}),
-            lambda: client.patch(f"{CONFIGMAPS}/{name}", json={"data": {"step": "1"}},
-                                 headers={"Content-Type": "application/merge-patch+json"}),
-        )):
+        for expected, request in (
+            (201, client.build_request("POST", CONFIGMAPS, json={"metadata": {"name": name}, "data": {"step": "0"}})),
+            (200, client.build_request("PATCH", f"{CONFIGMAPS}/{name}", json={"data": {"step": "1"}}, headers=patch)),
+        ):
             if stop.is_set():
                 return
             try:
-                response = await send()
+                response = await client.send(request)
             except httpx.HTTPError:
                 return  # killed mid-request: this write may or may not have committed
-            assert response.status_code == (201 if step == 0 else 200), response.text
+            assert response.status_code == expected, response.text
             acked.record(name, response.json())
 
 
