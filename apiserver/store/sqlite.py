@@ -457,10 +457,16 @@ class SqliteStore(LiveReads):
             except StorageError as err:  # never acknowledged: their sync() had not returned
                 log.error("writes not committed at close: %s", err)
         self.close_watches()
-        with self._write_lock:  # a commit in flight in a worker thread finishes first
+        if not self._write_lock.acquire(timeout=self.commit_deadline):  # a commit in flight finishes first
+            log.error("a commit is still in flight after %gs; closing without waiting", self.commit_deadline)
+            self._release_lock()
+            return
+        try:
             if self._reader is not self._db:
                 self._reader.close()
             self._db.close()
+        finally:
+            self._write_lock.release()
         self._release_lock()
 
     def _release_lock(self) -> None:
