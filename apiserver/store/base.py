@@ -82,8 +82,8 @@ class WatchOverflowError(WatchClosedError):
 class StorageError(ApiError):
     """The store could not do its part: the disk is full, a commit failed or is stuck, a value
     cannot be encoded. An :class:`ApiError`, so the apiserver answers with the Status as it is;
-    the code tells the client whether retrying can help (507 and 503: once the cause is gone,
-    504: the write may still complete)."""
+    the code tells the client whether retrying can help (507 and 503: once the cause is gone;
+    504 after a write: it may still complete)."""
 
 
 def insufficient_storage(cause: str) -> StorageError:
@@ -96,7 +96,7 @@ def storage_unavailable(cause: str) -> StorageError:
 
 
 def storage_timeout(cause: str) -> StorageError:
-    return StorageError(504, "Timeout", f"the store did not answer in time: {cause}; the write may still complete")
+    return StorageError(504, "Timeout", f"the store did not answer in time: {cause}")
 
 
 def unencodable(err: Exception) -> StorageError:

@@ -151,7 +151,8 @@ class PostgresStore(LiveReads):
     def list(self, prefix: str, *, start_after: str = "", limit: int = 0, revision: int = 0) -> ListResult:
         """Objects under ``prefix`` in key order; ``revision`` pins an older snapshot (paging)."""
         if revision > self._revision:
-            self._catch_up()  # a revision another apiserver served, which this one has not seen yet
+            with database_errors():
+                self._catch_up()  # a revision another apiserver served, which this one has not seen yet
         if revision and revision != self._revision:
             return self._list_at(prefix, start_after=start_after, limit=limit, revision=revision)
         items, more = self._live.page(prefix, start_after=start_after, limit=limit)

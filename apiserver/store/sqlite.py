@@ -254,7 +254,8 @@ class SqliteStore(LiveReads):
         try:
             await asyncio.wait_for(future, self.commit_deadline)
         except TimeoutError:
-            raise storage_timeout(f"revision {target} was not committed within {self.commit_deadline:g}s") from None
+            late = f"revision {target} was not committed within {self.commit_deadline:g}s"
+            raise storage_timeout(f"{late}; the write may still complete" if strict else late) from None
 
     def _refuse_if_stuck(self) -> None:
         """Once a commit has hung past the deadline, fail at once instead of queueing behind it."""
