@@ -12,7 +12,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
-from apiserver.store.base import Store
+from apiserver.store.base import StorageError, Store
 
 log = logging.getLogger(__name__)
 
@@ -48,5 +48,7 @@ class Compactor:
             await asyncio.sleep(self.interval)
             try:
                 self.tick()
+            except StorageError as err:  # a full disk: the store reports it; retry next tick
+                log.warning("compaction failed: %s", err.message)
             except Exception:  # a failed compaction must not stop the server; retry next tick
                 log.exception("compaction failed")

@@ -31,7 +31,7 @@ from apimachinery.kubeconfig import write_kubeconfig
 from apiserver.app import AppSettings, create_app
 from apiserver.pki import ensure_pki, ensure_tokens
 from apiserver.store import open_store
-from apiserver.store.base import Store
+from apiserver.store.base import Store, StoreLockedError
 
 log = logging.getLogger("podvisor.server")
 
@@ -102,10 +102,30 @@ def prepare_data_dir(opts: ServerOptions) -> DataDir:
                    loopback_socket=loopback_sock)
 
 
+def open_server_store(opts: ServerOptions) -> Store:
+    """Open the store before anything in the data directory is touched: a second server on the
+    same SQLite data stops here (exit status 1, one line naming the directory and the holder),
+    before it rewrites the first one's kubeconfigs or loopback socket."""
+    if opts.datastore_endpoint:
+        return open_store(opts.datastore_endpoint)
+    data = opts.data_dir.expanduser()
+    data.mkdir(parents=True, exist_ok=True)
+    try:
+        return open_store(data / "state.db", synchronous=opts.synchronous)
+    except StoreLockedError as err:
+        holder = f"pid {err.pid}" if err.pid else "a process whose pid is unknown"
+        raise SystemExit(f"podvisor: the data directory {data} is in use by another podvisor server ({holder}); "
+                         "stop it or choose another --data-dir") from None
+
+
 async def run_server(opts: ServerOptions) -> None:
-    data = prepare_data_dir(opts)
+    store = open_server_store(opts)
+    try:
+        data = prepare_data_dir(opts)
+    except BaseException:
+        store.close()
+        raise
     tokens = data.tokens
-    store = open_store(opts.datastore_endpoint or opts.data_dir.expanduser() / "state.db", synchronous=opts.synchronous)
     settings = AppSettings(tokens=tokens, toleration_seconds=opts.toleration_seconds,
                            history_retention=opts.history_retention,
                            node_token=next((t for t, role in tokens.items() if role == "node"), None))

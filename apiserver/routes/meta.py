@@ -1,6 +1,16 @@
-"""Health, version, discovery and OpenAPI documents: everything a client reads before acting."""
+"""Health, version, discovery and OpenAPI documents: everything a client reads before acting.
+
+Health as kube-apiserver reports it: ``/healthz`` and ``/livez`` run only cheap in-process
+checks (``ping``), so a slow disk never gets a live server restarted; ``/readyz`` also asks the
+store (the ``etcd`` check, named as Kubernetes names it) and fails with 503 while the store is
+stuck or cannot commit. ``?verbose`` lists every check, ``?exclude=<check>`` skips one, and
+``/readyz/<check>`` runs one; a failure always lists the checks, the failing one with why.
+"""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -10,12 +20,69 @@ from apiserver import discovery, openapi
 
 router = APIRouter()
 
+STORE_CHECK_TIMEOUT = 2.0  # as kube-apiserver's --etcd-readycheck-timeout
+
+Check = Callable[[Request], Awaitable[str | None]]  # None: passed; otherwise why it failed
+
+
+async def _ping(_: Request) -> str | None:
+    return None
+
+
+async def _store(request: Request) -> str | None:
+    try:
+        return await asyncio.wait_for(request.app.state.store.health(), STORE_CHECK_TIMEOUT)
+    except TimeoutError:
+        return f"the store did not answer within {STORE_CHECK_TIMEOUT:g}s"
+
+
+LIVE_CHECKS: dict[str, Check] = {"ping": _ping}
+READY_CHECKS: dict[str, Check] = {"ping": _ping, "etcd": _store}
+ENDPOINTS = {"healthz": LIVE_CHECKS, "livez": LIVE_CHECKS, "readyz": READY_CHECKS}
+
+
+async def _report(request: Request, endpoint: str, checks: dict[str, Check]) -> Response:
+    excluded = set(request.query_params.getlist("exclude"))
+    lines, failed = [], False
+    for name, check in checks.items():
+        if name in excluded:
+            continue
+        why = await check(request)
+        failed = failed or why is not None
+        lines.append(f"[+]{name} ok" if why is None else f"[-]{name} failed: {why}")
+    if not failed and "verbose" not in request.query_params:
+        return PlainTextResponse("ok")
+    lines.append(f"{endpoint} check {'failed' if failed else 'passed'}")
+    return PlainTextResponse("\n".join(lines) + "\n", status_code=503 if failed else 200)
+
 
 @router.get("/healthz", include_in_schema=False)
+async def healthz(request: Request) -> Response:
+    return await _report(request, "healthz", LIVE_CHECKS)
+
+
 @router.get("/livez", include_in_schema=False)
+async def livez(request: Request) -> Response:
+    return await _report(request, "livez", LIVE_CHECKS)
+
+
 @router.get("/readyz", include_in_schema=False)
-async def healthz() -> Response:
-    return PlainTextResponse("ok")
+async def readyz(request: Request) -> Response:
+    return await _report(request, "readyz", READY_CHECKS)
+
+
+@router.get("/healthz/{name}", include_in_schema=False)
+@router.get("/livez/{name}", include_in_schema=False)
+@router.get("/readyz/{name}", include_in_schema=False)
+async def one_check(request: Request, name: str) -> Response:
+    endpoint = request.url.path.strip("/").split("/")[0]
+    check = ENDPOINTS[endpoint].get(name)
+    if check is None:
+        raise ApiError(404, "NotFound", f"the server could not find the requested resource (/{endpoint}/{name})")
+    why = await check(request)
+    if why is None:
+        return PlainTextResponse("ok")
+    return PlainTextResponse(f"[-]{name} failed: {why}\n", status_code=503)
 
 
 @router.get("/version", summary="Server version")

@@ -44,12 +44,13 @@ routes = [
 
 
 async def dispatch(request: Request, group: str, version: str, path: str) -> Response:
-    """Serve one request; it reads only durable state and is answered only once its writes are."""
+    """Serve one request; it reads only durable state and is answered only once everything it
+    read or wrote is durable. Handlers do not await between touching the store and answering,
+    so the second barrier covers all they saw, even writes of others staged meanwhile."""
     store = request.app.state.store
-    await store.sync()
+    await store.wait_fresh()
     response = await _dispatch(request, group, version, path)
-    if request.method != "GET":
-        await store.sync()
+    await store.sync()
     return response
 
 

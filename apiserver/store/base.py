@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from apimachinery import jsonio
+from apimachinery.errors import ApiError
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,51 @@ class WatchOverflowError(WatchClosedError):
     """A watcher fell too far behind; it must re-watch from its last revision."""
 
 
+class StorageError(ApiError):
+    """The store could not do its part: the disk is full, a commit failed or is stuck, a value
+    cannot be encoded. An :class:`ApiError`, so the apiserver answers with the Status as it is;
+    the code tells the client whether retrying can help (507 and 503: once the cause is gone;
+    504 after a write: it may still complete)."""
+
+
+def insufficient_storage(cause: str) -> StorageError:
+    return StorageError(507, "InsufficientStorage", f"the store is out of space: {cause}; "
+                        "writes fail until space is freed")
+
+
+def storage_unavailable(cause: str) -> StorageError:
+    return StorageError(503, "ServiceUnavailable", f"the store cannot commit writes: {cause}", retry_after=1)
+
+
+def storage_timeout(cause: str) -> StorageError:
+    return StorageError(504, "Timeout", f"the store did not answer in time: {cause}")
+
+
+def unencodable(err: Exception) -> StorageError:
+    """A value JSON cannot carry: a client's lone surrogate (400), or a server bug (500)."""
+    if isinstance(err, UnicodeError):
+        return StorageError(400, "BadRequest", f"the object cannot be stored: {err}")
+    return StorageError(500, "InternalError", f"the object cannot be stored: {type(err).__name__}: {err}")
+
+
+def encode(value: dict[str, Any]) -> str:
+    """The stored text of ``value``; raises StorageError (before anything changed) if it has none."""
+    try:
+        return jsonio.dumps_text(value)
+    except (ValueError, TypeError, RecursionError) as err:  # UnicodeEncodeError is a ValueError
+        raise unencodable(err) from None
+
+
+class StoreLockedError(RuntimeError):
+    """Another process holds the store's data: a second writer would corrupt it."""
+
+    def __init__(self, path: str, pid: int | None) -> None:
+        holder = f"pid {pid}" if pid else "pid unknown"
+        super().__init__(f"{path} is locked by another process ({holder})")
+        self.path = path
+        self.pid = pid
+
+
 @dataclass(frozen=True)
 class ListResult:
     items: list[KeyValue]
@@ -96,8 +142,20 @@ class Store(Protocol):
 
     def committed_revision(self) -> int: ...
 
+    async def wait_fresh(self) -> None:
+        """Wait until reads see only durable state, including every write committed (by any
+        apiserver) before the call: the barrier before a request reads. A write rolled back
+        meanwhile is gone from the live state, so only a stuck store raises (StorageError)."""
+        ...
+
     async def sync(self) -> None:
-        """Wait until every write made so far is durable."""
+        """Wait until every write made so far is durable: the barrier before a request is
+        answered. Raises StorageError if one of them was rolled back (a failed commit: the
+        cause, e.g. 507 for a full disk) or the store is stuck (504 past its deadline)."""
+        ...
+
+    async def health(self) -> str | None:
+        """None when the store reads and commits; otherwise what is wrong (for ``/readyz``)."""
         ...
 
     def compacted_revision(self) -> int: ...

@@ -11,7 +11,7 @@ with a continue token mixes lists from memory and from the database).
 Every apiserver keeps the live state in memory (its watch cache) and a set of watchers, and
 keeps both current by **polling** the log for rows after the last id it applied (every 100 ms,
 synchronously after each of its own writes, and at the start of every request through
-:meth:`PostgresStore.sync`). Rows are applied strictly in id order, one at a time, and each
+:meth:`PostgresStore.wait_fresh`). Rows are applied strictly in id order, one at a time, and each
 applied row is published to the watchers, so every apiserver emits the same events in the same
 order, with no gaps and no duplicates.
 
@@ -34,7 +34,9 @@ delete). Zero rows inserted means "exists", "not found" or "conflict"; a unique 
 ``(name, prev_revision)`` (a race the lock makes impossible, kept as the schema's guarantee)
 maps the same way. Writes are synchronous: the event loop blocks for one short transaction,
 then catches up on the log up to and including the new row, so the writer reads its own write
-at once and ``sync()`` has nothing to flush. Durability is PostgreSQL's commit.
+at once and ``sync()`` has nothing to flush. Durability is PostgreSQL's commit. A failed write
+rolled back in the database and changed nothing here; the database's error becomes a Status
+(507 when it is out of space, 503 when unreachable, 504 on a lock timeout).
 
 Reading state at an older revision (paging, watch replay) queries the log in one snapshot
 together with the compacted revision, so a compaction by another apiserver can never produce a
@@ -49,8 +51,10 @@ import builtins
 import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 from psycopg import errors as pgerrors
 
 from apimachinery import jsonio
@@ -61,8 +65,13 @@ from apiserver.store.base import (
     KeyValue,
     ListResult,
     RevisionConflictError,
+    StorageError,
     StoreEvent,
+    encode,
+    insufficient_storage,
     replay_events,
+    storage_timeout,
+    storage_unavailable,
 )
 from apiserver.store.live import LiveReads, LiveState
 from apiserver.store.postgres_sql import (
@@ -89,6 +98,8 @@ from apiserver.store.postgres_sql import (
 from apiserver.store.watch_queue import Index, QueueWatch, WatcherSet
 
 POLL_INTERVAL = 0.1
+FRESH_DEADLINE = 10.0  # seconds a request waits for a poll of the log before failing with 504
+STUCK_AFTER = 2.0  # no poll completed for this long (past the interval) makes /readyz fail
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +110,12 @@ log = logging.getLogger(__name__)
 class PostgresStore(LiveReads):
     """Revision log in PostgreSQL shared by any number of apiservers; ``url`` is a libpq URL."""
 
-    def __init__(self, url: str, *, poll_interval: float = POLL_INTERVAL) -> None:
+    def __init__(
+        self, url: str, *, poll_interval: float = POLL_INTERVAL, fresh_deadline: float = FRESH_DEADLINE
+    ) -> None:
         self.url = url
         self.poll_interval = poll_interval
+        self.fresh_deadline = fresh_deadline
         self._db = connect(self.url)  # the event loop's connection: writes, catch-up, old reads
         self._poll_db: Connection | None = None  # the poller thread's connection, under _poll_lock
         self._poll_lock = threading.Lock()
@@ -113,6 +127,8 @@ class PostgresStore(LiveReads):
         self._wake: asyncio.Event | None = None
         self._sync_waiters: builtins.list[asyncio.Future[None]] = []
         self._closed = False
+        self._last_poll: float | None = None  # loop time of the last poll that reached the database
+        self._poll_error: StorageError | None = None
         with self._db.transaction():
             self._db.execute(LOCK, (WRITE_LOCK,))  # CREATE ... IF NOT EXISTS races otherwise
             for statement in SCHEMA:
@@ -121,7 +137,7 @@ class PostgresStore(LiveReads):
 
     def _conn(self) -> Connection:
         if self._closed:
-            raise RuntimeError("the store is closed")
+            raise storage_unavailable("the store is closed")
         if self._db.closed or self._db.broken:
             self._db = connect(self.url)
         return self._db
@@ -135,7 +151,8 @@ class PostgresStore(LiveReads):
     def list(self, prefix: str, *, start_after: str = "", limit: int = 0, revision: int = 0) -> ListResult:
         """Objects under ``prefix`` in key order; ``revision`` pins an older snapshot (paging)."""
         if revision > self._revision:
-            self._catch_up()  # a revision another apiserver served, which this one has not seen yet
+            with database_errors():
+                self._catch_up()  # a revision another apiserver served, which this one has not seen yet
         if revision and revision != self._revision:
             return self._list_at(prefix, start_after=start_after, limit=limit, revision=revision)
         items, more = self._live.page(prefix, start_after=start_after, limit=limit)
@@ -144,13 +161,14 @@ class PostgresStore(LiveReads):
     def _list_at(self, prefix: str, *, start_after: str, limit: int, revision: int) -> ListResult:
         if revision < self._compacted or revision > self._revision:
             raise CompactedError(revision, self._compacted)
-        db = self._conn()
         params = {"after": start_after, "lo": prefix, "hi": prefix + KEY_END, "rev": revision,
                   "limit": limit + 1 if limit else None}
-        with db.transaction():
-            db.execute(SNAPSHOT)
-            self._check_compacted(db, revision)
-            rows = db.execute(LIVE, params).fetchall()
+        with database_errors():
+            db = self._conn()
+            with db.transaction():
+                db.execute(SNAPSHOT)
+                self._check_compacted(db, revision)
+                rows = db.execute(LIVE, params).fetchall()
         more = bool(limit) and len(rows) > limit
         items = [KeyValue(r[0], jsonio.loads(r[1]), r[2] or r[3], r[3]) for r in rows[: limit or None]]
         return ListResult(items, revision, more)
@@ -165,13 +183,13 @@ class PostgresStore(LiveReads):
     # -- writing ---------------------------------------------------------------------------
 
     def create(self, key: str, value: dict[str, Any]) -> KeyValue:
-        row, _ = self._write(INSERT_CREATE, {"name": key, "value": jsonio.dumps_text(value)}, lost=KeyExistsError)
+        row, _ = self._write(INSERT_CREATE, {"name": key, "value": encode(value)}, lost=KeyExistsError)
         if row is None:
             raise KeyExistsError(key)
         return KeyValue(key, value, row[0], row[0])
 
     def update(self, key: str, value: dict[str, Any], *, expected_revision: int) -> KeyValue:
-        params = {"name": key, "value": jsonio.dumps_text(value), "expected": expected_revision}
+        params = {"name": key, "value": encode(value), "expected": expected_revision}
         row, latest = self._write(INSERT_UPDATE, params, lost=RevisionConflictError)
         if row is None:
             raise KeyNotFoundError(key) if latest is None or latest[1] else RevisionConflictError(key)
@@ -192,9 +210,9 @@ class PostgresStore(LiveReads):
         The latest row is read (in the same transaction) only when nothing was inserted, to
         tell "not found" from "conflict". Then catch up, so this write is visible at once.
         """
-        db = self._conn()
         latest = None
         try:
+            db = self._conn()
             with db.transaction():
                 db.execute(LOCK, (WRITE_LOCK,))
                 row = db.execute(sql, params).fetchone()
@@ -202,8 +220,13 @@ class PostgresStore(LiveReads):
                     latest = db.execute(LATEST, (params["name"],)).fetchone()
         except pgerrors.UniqueViolation:
             raise lost(params["name"]) from None
+        except psycopg.Error as err:  # rolled back: nothing changed, the Status names the cause
+            raise postgres_error(err) from err
         if row is not None:
-            self._catch_up()
+            try:
+                self._catch_up()
+            except psycopg.Error as err:  # the write is durable; the poller applies it later
+                log.warning("catching up after a write failed: %s", err)
         return row, latest
 
     # -- following the log -----------------------------------------------------------------
@@ -248,21 +271,40 @@ class PostgresStore(LiveReads):
             watcher.overflow()
 
     async def sync(self) -> None:
+        """Writes commit before they return and are applied at once: nothing to wait for."""
+        if self._closed:
+            raise storage_unavailable("the store is closed")
+
+    async def wait_fresh(self) -> None:
         """Return once this apiserver has applied every write committed before the call.
 
-        Writes commit synchronously, so there is nothing to flush; what this adds is freshness
-        across apiservers (a consistent read, as Kubernetes' watch cache waits for etcd's
-        current revision): it waits for one poll that started after the call. Concurrent
-        callers share that poll.
+        This is freshness across apiservers (a consistent read, as Kubernetes' watch cache
+        waits for etcd's current revision): it waits for one poll that started after the call,
+        at most ``fresh_deadline`` seconds (504). Concurrent callers share that poll.
         """
         if self._closed:
-            raise RuntimeError("the store is closed")
+            raise storage_unavailable("the store is closed")
         self._ensure_poller()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sync_waiters.append(future)
         assert self._wake is not None
         self._wake.set()
-        await future
+        try:
+            await asyncio.wait_for(future, self.fresh_deadline)
+        except TimeoutError:
+            raise storage_timeout(f"the log was not polled within {self.fresh_deadline:g}s") from None
+
+    async def health(self) -> str | None:
+        """Why this apiserver cannot serve from the database, or None."""
+        if self._closed:
+            return "the store is closed"
+        self._ensure_poller()
+        if self._poll_error is not None:
+            return self._poll_error.message
+        now = asyncio.get_running_loop().time()
+        if self._last_poll is not None and now - self._last_poll > self.poll_interval + STUCK_AFTER:
+            return f"the log has not been polled for {now - self._last_poll:.1f}s"
+        return None
 
     def _ensure_poller(self) -> None:
         loop = asyncio.get_running_loop()
@@ -284,25 +326,31 @@ class PostgresStore(LiveReads):
         finally:  # cancelled (the loop is ending) or closed: nobody may wait for ever
             if self._poller is asyncio.current_task():
                 waiters += self._sync_waiters
-            _release(waiters, RuntimeError("the store is closed"))
+            _release(waiters, storage_unavailable("the store is closed"))
 
-    async def _poll_once(self) -> Exception | None:
+    async def _poll_once(self) -> StorageError | None:
         """Fetch in a worker thread (the loop never waits on the network), apply on the loop."""
+        if self._last_poll is None:
+            self._last_poll = asyncio.get_running_loop().time()
         try:
             while True:
                 compacted, rows = await asyncio.to_thread(self._fetch_polled, self._revision)
                 self._apply_rows(compacted, rows)
                 if len(rows) < POLL_BATCH:
-                    return None
+                    break
         except Exception as err:  # the database is unreachable: fail this round, keep polling
             if not self._closed:
                 log.warning("polling the log failed: %s", err)
-            return RuntimeError(f"the store is unavailable: {err}")
+            self._poll_error = storage_unavailable(f"polling the log failed: {err}")
+            return self._poll_error
+        self._poll_error = None
+        self._last_poll = asyncio.get_running_loop().time()
+        return None
 
     def _fetch_polled(self, after: int) -> tuple[int, builtins.list[Row]]:
         with self._poll_lock:
             if self._closed:
-                raise RuntimeError("the store is closed")
+                raise storage_unavailable("the store is closed")
             if self._poll_db is None or self._poll_db.closed or self._poll_db.broken:
                 self._poll_db = connect(self.url)
             return fetch_after(self._poll_db, after)
@@ -324,11 +372,12 @@ class PostgresStore(LiveReads):
 
     def _replay(self, prefix: str, after: int) -> builtins.list[StoreEvent]:
         """Rows in (after, current revision] from the log; later ones arrive by polling."""
-        db = self._conn()
-        with db.transaction():
-            db.execute(SNAPSHOT)
-            self._check_compacted(db, after)
-            rows = db.execute(REPLAY, (after, self._revision, prefix, prefix + KEY_END)).fetchall()
+        with database_errors():
+            db = self._conn()
+            with db.transaction():
+                db.execute(SNAPSHOT)
+                self._check_compacted(db, after)
+                rows = db.execute(REPLAY, (after, self._revision, prefix, prefix + KEY_END)).fetchall()
         return replay_events(rows)
 
     # -- maintenance -----------------------------------------------------------------------
@@ -344,14 +393,15 @@ class PostgresStore(LiveReads):
         revision = min(revision, self._revision)
         if revision <= self._compacted:
             return self._compacted
-        db = self._conn()
-        with db.transaction():
-            db.execute(LOCK, (WRITE_LOCK,))
-            done = scalar(db, COMPACTED)
-            if revision > done:
-                for statement in COMPACT:
-                    db.execute(statement, {"done": done, "rev": revision})
-                done = revision
+        with database_errors():
+            db = self._conn()
+            with db.transaction():
+                db.execute(LOCK, (WRITE_LOCK,))
+                done = scalar(db, COMPACTED)
+                if revision > done:
+                    for statement in COMPACT:
+                        db.execute(statement, {"done": done, "rev": revision})
+                    done = revision
         self._compacted = max(self._compacted, done)
         return self._compacted
 
@@ -398,6 +448,27 @@ class PostgresStore(LiveReads):
         self._live = live
         self._compacted = compacted
         self._revision = max(top, compacted)
+
+
+@contextlib.contextmanager
+def database_errors() -> Iterator[None]:
+    """Raise what the database refused as a Status (StorageError), not as a traceback."""
+    try:
+        yield
+    except psycopg.Error as err:
+        raise postgres_error(err) from err
+
+
+def postgres_error(err: psycopg.Error) -> StorageError:
+    """The Status for a failed write: 507 when the database is out of space, 504 when a lock or
+    statement timed out, 503 when the database is unreachable, 500 otherwise."""
+    if isinstance(err, pgerrors.DiskFull):
+        return insufficient_storage(str(err).strip())
+    if isinstance(err, pgerrors.LockNotAvailable | pgerrors.QueryCanceled):
+        return storage_timeout(str(err).strip())
+    if isinstance(err, psycopg.OperationalError):
+        return storage_unavailable(str(err).strip())
+    return StorageError(500, "InternalError", f"the store failed: {type(err).__name__}: {str(err).strip()}")
 
 
 def _release(waiters: builtins.list[asyncio.Future[None]], error: Exception | None) -> None:

@@ -25,8 +25,24 @@ write, and watchers get events only after their batch committed: nothing a clien
 no event a watcher saw, can be lost to ``kill -9``. Under concurrency many writes share one
 fsync; a single writer pays one fsync per write, as before.
 
+Failure. A write whose value cannot be encoded fails before it takes a revision, so it
+changes nothing. A commit that fails (a full disk, an I/O error) rolls back in the database;
+the store then rolls its memory back too: the failed batch and every write staged on top of
+it are undone in reverse order (each event carries the state it replaced), their revisions
+are handed out again, and their writers' ``sync()`` fails with a Status naming the cause (507
+for a full disk). That is safe because nobody saw those revisions: watchers hear only of
+committed batches, a response is sent only after ``sync()`` (which covers everything the
+request read, as handlers do not await between reading and answering), and a watch started on
+the undone state is ended so its client re-watches. Readers that were only waiting to read
+(``wait_fresh()``) go on with the durable state. Nothing stays broken: the next write tries
+again, and ``/readyz`` probes the database until a write can commit.
+
+A commit that hangs (a stuck device) makes waiting requests fail after ``commit_deadline``
+(504), and once it has hung that long, new requests fail at once (503) instead of queueing.
+
 Store methods run on the event-loop thread (which serialises them and makes subscribe-then-
-replay atomic); only the committer thread touches the writer connection, under a lock.
+replay atomic); only the committer thread touches the writer connection, under a lock. The
+database is held with an exclusive lock (:mod:`apiserver.store.lock`): one writer per file.
 """
 
 from __future__ import annotations
@@ -36,6 +52,8 @@ import builtins
 import logging
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,66 +65,81 @@ from apiserver.store.base import (
     KeyValue,
     ListResult,
     RevisionConflictError,
+    StorageError,
     StoreEvent,
+    encode,
     replay_events,
+    storage_timeout,
+    storage_unavailable,
 )
 from apiserver.store.live import LiveReads, LiveState
+from apiserver.store.lock import DataLock
+from apiserver.store.sqlite_sql import (
+    COMPACT,
+    INSERT,
+    KEY_END,
+    LIST_AT,
+    LIVE,
+    REPLAY,
+    SCHEMA,
+    SEQUENCE,
+    SET_META,
+    Row,
+    commit_error,
+    connect,
+    scalar,
+    transaction,
+)
+from apiserver.store.waiters import Waiters
 from apiserver.store.watch_queue import Index, QueueWatch, WatcherSet
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    created INTEGER NOT NULL,
-    deleted INTEGER NOT NULL,
-    create_revision INTEGER NOT NULL,
-    prev_revision INTEGER NOT NULL,
-    value TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS log_name_id ON log (name, id);
-CREATE UNIQUE INDEX IF NOT EXISTS log_name_prev ON log (name, prev_revision);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
-
+COMMIT_DEADLINE = 10.0  # seconds a request waits for its commit before failing with 504
+STUCK_AFTER = 2.0  # a commit in flight longer makes /readyz fail (kube-apiserver's etcd check timeout)
+PROBE_INTERVAL = 1.0  # after a failed commit, /readyz tries a write at most this often
 
 log = logging.getLogger(__name__)
 
-
-
-
-
-Row = tuple[int, str, int, int, int, int, str]  # id, name, created, deleted, create_rev, prev, value
+Staged = tuple[Row, StoreEvent]
 
 
 class SqliteStore(LiveReads):
     """Revision log on SQLite; ``path=":memory:"`` gives a throwaway store for tests."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: str = "FULL",
+        commit_deadline: float = COMMIT_DEADLINE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = str(path)
-        self._db = self._connect(synchronous)
-        self._db.executescript(SCHEMA)
-        self._reader = self._db if self.path == ":memory:" else self._connect(synchronous)
+        self.commit_deadline = commit_deadline
+        self._clock = clock
+        self._lock = DataLock(self.path) if self.path != ":memory:" else None
+        try:
+            self._db = connect(self.path, synchronous)
+            self._db.executescript(SCHEMA)
+            self._reader = self._db if self.path == ":memory:" else connect(self.path, synchronous)
+        except BaseException:
+            self._release_lock()
+            raise
         self._write_lock = threading.Lock()
         self._live = LiveState()
         self._watchers = WatcherSet()
-        self._revision = self._load_revision()
+        self._revision = scalar(self._db, SEQUENCE)
         self._committed = self._revision
-        self._compacted = self._meta("compacted")
-        self._pending: builtins.list[tuple[Row, StoreEvent]] = []
+        self._compacted = scalar(self._db, "SELECT value FROM meta WHERE key = 'compacted'")
+        self._pending: builtins.list[Staged] = []
         self._pending_tombstones: dict[str, int] = {}
-        self._waiters: builtins.list[tuple[int, asyncio.Future[None]]] = []
+        self._waiters = Waiters()
+        self._unsettled: dict[QueueWatch, int] = {}  # watchers started on writes not yet committed
         self._wakeup: asyncio.Event | None = None
         self._committer: asyncio.Task[None] | None = None
-        self._failed: BaseException | None = None
+        self._commit_started: float | None = None
+        self._last_failure: tuple[float, StorageError] | None = None
+        self._last_probe = 0.0
         self._load_live()
-
-    def _connect(self, synchronous: str) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        if self.path != ":memory:":
-            db.execute("PRAGMA journal_mode = WAL")
-        db.execute(f"PRAGMA synchronous = {synchronous}")
-        return db
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -125,12 +158,8 @@ class SqliteStore(LiveReads):
             raise CompactedError(revision, self._compacted)
         if revision > self._committed:
             raise CompactedError(revision, self._compacted)  # not durable yet: the client re-lists
-        sql = (
-            "SELECT l.name, l.value, l.create_revision, l.id, l.deleted FROM log l JOIN ("
-            " SELECT MAX(id) AS mid FROM log WHERE name > ? AND name >= ? AND name < ? AND id <= ?"
-            " GROUP BY name) m ON l.id = m.mid WHERE l.deleted = 0 ORDER BY l.name"
-        )
-        params: builtins.list[Any] = [start_after, prefix, prefix + "\xff", revision]
+        sql = LIST_AT
+        params: builtins.list[Any] = [start_after, prefix, prefix + KEY_END, revision]
         if limit:
             sql += " LIMIT ?"
             params.append(limit + 1)
@@ -140,58 +169,53 @@ class SqliteStore(LiveReads):
         return ListResult(items, revision, more)
 
     # -- writing ---------------------------------------------------------------------------
+    # Each write checks and encodes first, and only then takes a revision: a write that fails
+    # before _stage() changed nothing.
 
     def create(self, key: str, value: dict[str, Any]) -> KeyValue:
         if self.get(key) is not None:
             raise KeyExistsError(key)
-        prev = self._pending_tombstones.get(key) or self._latest_row_id(key)
-        rev = self._stage(key, value, created=True, deleted=False, create_revision=0, prev=prev)
+        text = self._encode(value)
+        prev = self._pending_tombstones.get(key) or scalar(self._reader, "SELECT MAX(id) FROM log WHERE name = ?", (key,))
+        rev = self._revision + 1
         kv = KeyValue(key, value, rev, rev)
-        self._apply(StoreEvent("ADDED", kv, None))
+        self._stage((rev, key, 1, 0, 0, prev, text), StoreEvent("ADDED", kv, None))
         return kv
 
     def update(self, key: str, value: dict[str, Any], *, expected_revision: int) -> KeyValue:
-        old = self.get(key)
-        if old is None:
-            raise KeyNotFoundError(key)
-        if expected_revision and old.mod_revision != expected_revision:
-            raise RevisionConflictError(key)
-        rev = self._stage(
-            key, value, created=False, deleted=False, create_revision=old.create_revision, prev=old.mod_revision
-        )
+        old = self._current(key, expected_revision)
+        text = self._encode(value)
+        rev = self._revision + 1
         kv = KeyValue(key, value, old.create_revision, rev)
-        self._apply(StoreEvent("MODIFIED", kv, old))
+        self._stage((rev, key, 0, 0, old.create_revision, old.mod_revision, text), StoreEvent("MODIFIED", kv, old))
         return kv
 
     def delete(self, key: str, *, expected_revision: int = 0) -> KeyValue:
+        old = self._current(key, expected_revision)
+        text = self._encode(old.value)
+        rev = self._revision + 1
+        kv = KeyValue(key, old.value, old.create_revision, rev)
+        self._pending_tombstones[key] = rev
+        self._stage((rev, key, 0, 1, old.create_revision, old.mod_revision, text), StoreEvent("DELETED", kv, old))
+        return kv
+
+    def _current(self, key: str, expected_revision: int) -> KeyValue:
         old = self.get(key)
         if old is None:
             raise KeyNotFoundError(key)
         if expected_revision and old.mod_revision != expected_revision:
             raise RevisionConflictError(key)
-        rev = self._stage(
-            key, old.value, created=False, deleted=True, create_revision=old.create_revision, prev=old.mod_revision
-        )
-        self._pending_tombstones[key] = rev
-        kv = KeyValue(key, old.value, old.create_revision, rev)
-        self._apply(StoreEvent("DELETED", kv, old))
-        return kv
+        return old
 
-    def _stage(
-        self, key: str, value: dict[str, Any], *, created: bool, deleted: bool, create_revision: int, prev: int
-    ) -> int:
-        if self._failed is not None:
-            raise RuntimeError("the store cannot write: an earlier commit failed") from self._failed
-        rev = self._revision + 1
-        self._revision = rev
-        row: Row = (rev, key, int(created), int(deleted), create_revision, prev, jsonio.dumps_text(value))
-        self._pending.append((row, _PLACEHOLDER))
-        return rev
+    def _encode(self, value: dict[str, Any]) -> str:
+        self._refuse_if_stuck()
+        return encode(value)
 
-    def _apply(self, event: StoreEvent) -> None:
-        """Make the write visible to readers at once; watchers hear of it after the commit."""
-        row, _ = self._pending[-1]
-        self._pending[-1] = (row, event)
+    def _stage(self, row: Row, event: StoreEvent) -> None:
+        """Take the row's revision and make the write visible to readers at once; watchers
+        hear of it after the commit."""
+        self._revision = row[0]
+        self._pending.append((row, event))
         if event.type == "DELETED":
             self._live.remove(event.kv.key)
         else:
@@ -212,15 +236,32 @@ class SqliteStore(LiveReads):
         assert self._wakeup is not None
         self._wakeup.set()
 
+    async def wait_fresh(self) -> None:
+        """Return once the live state holds only durable writes (rolled-back ones are undone)."""
+        await self._wait(strict=False)
+
     async def sync(self) -> None:
-        """Return once every write made so far is durable (or raise if committing failed)."""
-        if self._failed is not None:
-            raise RuntimeError("the store cannot write: an earlier commit failed") from self._failed
-        if self._committed >= self._revision:
+        """Return once every write made so far is durable; raise if one was rolled back."""
+        await self._wait(strict=True)
+
+    async def _wait(self, *, strict: bool) -> None:
+        self._refuse_if_stuck()
+        target = self._revision
+        if self._committed >= target:
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((self._revision, future))
-        await future
+        future = self._waiters.add(target, strict=strict)
+        self._kick()  # the committer of an earlier event loop may be gone
+        try:
+            await asyncio.wait_for(future, self.commit_deadline)
+        except TimeoutError:
+            late = f"revision {target} was not committed within {self.commit_deadline:g}s"
+            raise storage_timeout(f"{late}; the write may still complete" if strict else late) from None
+
+    def _refuse_if_stuck(self) -> None:
+        """Once a commit has hung past the deadline, fail at once instead of queueing behind it."""
+        started = self._commit_started
+        if started is not None and self._clock() - started > self.commit_deadline:
+            raise storage_unavailable(f"a commit has been in flight for {self._clock() - started:.0f}s")
 
     async def _commit_loop(self) -> None:
         assert self._wakeup is not None
@@ -229,58 +270,124 @@ class SqliteStore(LiveReads):
             self._wakeup.clear()
             while self._pending:
                 batch, self._pending = self._pending, []
+                self._commit_started = self._clock()
                 try:
                     await asyncio.to_thread(self._write_batch, [row for row, _ in batch])
-                except BaseException as err:  # the log and memory disagree now: stop writing
-                    log.critical("commit failed; the apiserver stops accepting writes: %s", err)
-                    self._failed = err
-                    self._release_waiters(error=err)
+                except asyncio.CancelledError:  # the event loop is ending
+                    self._waiters.fail_all(storage_unavailable("the apiserver is shutting down"))
                     raise
-                self._committed = batch[-1][0][0]
-                self._publish([event for _, event in batch])
-                self._release_waiters()
+                except Exception as err:
+                    self._recover(batch, err)
+                    continue
+                finally:
+                    self._commit_started = None
+                self._settle(batch)
 
     def _write_batch(self, rows: builtins.list[Row]) -> None:
-        with self._write_lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT INTO log (id, name, created, deleted, create_revision, prev_revision, value)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._write_lock, transaction(self._db):
+            self._db.executemany(INSERT, rows)
 
     def flush_blocking(self) -> None:
         """Commit pending writes on the calling thread (no event loop running)."""
         if not self._pending:
             return
         batch, self._pending = self._pending, []
-        self._write_batch([row for row, _ in batch])
-        self._committed = batch[-1][0][0]
-        self._publish([event for _, event in batch])
+        try:
+            self._write_batch([row for row, _ in batch])
+        except Exception as err:
+            error = self._recover(batch, err)
+            if error is not None:
+                raise error from err
+            return
+        self._settle(batch)
 
-    def _publish(self, events: builtins.list[StoreEvent]) -> None:
+    def _settle(self, batch: builtins.list[Staged]) -> None:
+        """The batch is durable: publish it and wake whoever waited for it."""
+        self._committed = batch[-1][0][0]
+        self._last_failure = None
         for key in [k for k, rev in self._pending_tombstones.items() if rev <= self._committed]:
             del self._pending_tombstones[key]
-        for event in events:
+        for _, event in batch:
             self._watchers.publish(event)
+        for watcher in [w for w, after in self._unsettled.items() if after <= self._committed]:
+            del self._unsettled[watcher]
+        self._waiters.committed(self._committed)
 
-    def _release_waiters(self, *, error: BaseException | None = None) -> None:
-        keep = []
-        for revision, future in self._waiters:
-            if future.done():
-                continue
-            if error is not None:
-                future.set_exception(RuntimeError(f"commit failed: {error}"))
-            elif revision <= self._committed:
-                future.set_result(None)
+    def _recover(self, batch: builtins.list[Staged], err: Exception) -> StorageError | None:
+        """A commit failed: bring memory back to what the log holds; return the failure."""
+        durable = self._durable_revision()
+        if durable >= batch[-1][0][0]:  # COMMIT reported an error, yet the rows are in the log
+            log.warning("commit reported %s, but its rows are durable", err)
+            self._settle(batch)
+            return None
+        error = commit_error(err)
+        lost, self._pending = batch + self._pending, []  # later writes were checked against lost ones
+        log.error("commit of revisions %d-%d failed and was rolled back: %s", lost[0][0][0], lost[-1][0][0], err)
+        if durable == self._committed:
+            self._undo(lost)
+            ended = [w for w, after in self._unsettled.items() if after > durable]
+        else:  # the log is not where memory thought: read it again, every watcher re-lists
+            log.error("the log ends at revision %d, not %d: reloading", durable, self._committed)
+            self._live = LiveState()
+            self._load_live()
+            ended = builtins.list(self._watchers)
+        self._revision = self._committed = durable
+        self._pending_tombstones = {k: rev for k, rev in self._pending_tombstones.items() if rev <= durable}
+        self._unsettled = {}
+        for watcher in ended:
+            watcher.overflow()  # it started on undone writes (a watch list may hold them): re-list
+        self._last_failure = (self._clock(), error)
+        self._last_probe = self._clock()  # /readyz probes again a while after the failure
+        self._waiters.rolled_back(durable, error)
+        return error
+
+    def _undo(self, lost: builtins.list[Staged]) -> None:
+        for _, event in reversed(lost):
+            if event.prev is None:
+                self._live.remove(event.kv.key)
             else:
-                keep.append((revision, future))
-        self._waiters = keep
+                self._live.put(event.prev)
+
+    def _durable_revision(self) -> int:
+        """The newest revision in the log, as a fresh reader sees it."""
+        try:
+            return scalar(self._reader, SEQUENCE)
+        except sqlite3.Error as err:  # an error from COMMIT means it did not happen
+            log.error("reading the log back failed, taking the failed commit as rolled back: %s", err)
+            return self._committed
+
+    # -- health ----------------------------------------------------------------------------
+
+    async def health(self) -> str | None:
+        """Why the store cannot serve, or None: a commit hanging, or the last one failed and
+        a probe write (at most once a second) still fails."""
+        started = self._commit_started
+        if started is not None and self._clock() - started > STUCK_AFTER:
+            return f"a commit has been in flight for {self._clock() - started:.1f}s"
+        failure = self._last_failure
+        if failure is None:
+            return None
+        if self._clock() - self._last_probe >= PROBE_INTERVAL:
+            self._last_probe = self._clock()
+            if await asyncio.to_thread(self._probe) and self._last_failure is failure:
+                self._last_failure = None
+                return None
+        when, error = failure
+        return f"the last commit failed {self._clock() - when:.1f}s ago: {error.message}"
+
+    def _probe(self) -> bool:
+        """Can the database take a write now? Writes a row of the meta table, not of the log."""
+        if not self._write_lock.acquire(timeout=1.0):
+            return False
+        try:
+            with transaction(self._db):
+                self._db.execute(SET_META, ("probe", int(self._clock())))
+            return True
+        except sqlite3.Error as err:
+            log.info("probe write failed: %s", err)
+            return False
+        finally:
+            self._write_lock.release()
 
     # -- watching --------------------------------------------------------------------------
 
@@ -289,23 +396,21 @@ class SqliteStore(LiveReads):
         if after_revision and after_revision < self._compacted:
             raise CompactedError(after_revision, self._compacted)
         backlog = self._replay(prefix, after_revision) if after_revision else []
-        watcher = QueueWatch(prefix, backlog, after=after_revision or self._revision, on_close=self._unsubscribe,
-                             index=index)
+        after = after_revision or self._revision
+        watcher = QueueWatch(prefix, backlog, after=after, on_close=self._unsubscribe, index=index)
         self._watchers.add(watcher)
+        if after > self._committed:
+            self._unsettled[watcher] = after
         return watcher
 
     def _unsubscribe(self, watcher: QueueWatch) -> None:
         self._watchers.discard(watcher)
+        self._unsettled.pop(watcher, None)
 
     def _replay(self, prefix: str, after: int) -> builtins.list[StoreEvent]:
         if after >= self._committed:
             return []
-        rows = self._reader.execute(
-            "SELECT l.id, l.name, l.created, l.deleted, l.create_revision, l.value, p.id, p.value"
-            " FROM log l LEFT JOIN log p ON p.id = l.prev_revision"
-            " WHERE l.id > ? AND l.name >= ? AND l.name < ? ORDER BY l.id",
-            (after, prefix, prefix + "\xff"),
-        ).fetchall()
+        rows = self._reader.execute(REPLAY, (after, prefix, prefix + KEY_END)).fetchall()
         return replay_events(rows)
 
     # -- maintenance -----------------------------------------------------------------------
@@ -323,21 +428,18 @@ class SqliteStore(LiveReads):
             return self._compacted
         window = (self._compacted, revision)
         with self._write_lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute(
-                    "DELETE FROM log WHERE id IN (SELECT prev_revision FROM log"
-                    " WHERE id > ? AND id <= ? AND prev_revision > 0)",
-                    window,
-                )
-                self._db.execute("DELETE FROM log WHERE id > ? AND id <= ? AND deleted = 1", window)
-                self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('compacted', ?)", (revision,))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("PRAGMA incremental_vacuum")
-        self._compacted = revision
+                with transaction(self._db):
+                    for statement in COMPACT:
+                        self._db.execute(statement, window)
+                    self._db.execute(SET_META, ("compacted", revision))
+            except sqlite3.Error as err:
+                raise commit_error(err) from err
+            self._compacted = revision
+            try:
+                self._db.execute("PRAGMA incremental_vacuum")
+            except sqlite3.Error as err:  # the rows are gone; their pages are returned next time
+                log.warning("incremental vacuum failed: %s", err)
         return revision
 
     def history_rows(self) -> int:
@@ -350,35 +452,31 @@ class SqliteStore(LiveReads):
             watcher.close()
 
     def close(self) -> None:
-        if self._pending and self._failed is None:
-            self.flush_blocking()
-        for watcher in self._watchers:
-            watcher.close()
-        if self._reader is not self._db:
-            self._reader.close()
-        self._db.close()
+        if self._pending:
+            try:
+                self.flush_blocking()
+            except StorageError as err:  # never acknowledged: their sync() had not returned
+                log.error("writes not committed at close: %s", err)
+        self.close_watches()
+        if not self._write_lock.acquire(timeout=self.commit_deadline):  # a commit in flight finishes first
+            log.error("a commit is still in flight after %gs; closing without waiting", self.commit_deadline)
+            self._release_lock()
+            return
+        try:
+            if self._reader is not self._db:
+                self._reader.close()
+            self._db.close()
+        finally:
+            self._write_lock.release()
+        self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
 
     # -- loading ---------------------------------------------------------------------------
 
-    def _meta(self, key: str) -> int:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return int(row[0]) if row else 0
-
-    def _load_revision(self) -> int:
-        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'log'").fetchone()
-        return int(row[0]) if row else 0
-
-    def _latest_row_id(self, key: str) -> int:
-        row = self._reader.execute("SELECT MAX(id) FROM log WHERE name = ?", (key,)).fetchone()
-        return int(row[0] or 0)
-
     def _load_live(self) -> None:
-        rows = self._db.execute(
-            "SELECT l.name, l.value, l.create_revision, l.id FROM log l JOIN ("
-            " SELECT MAX(id) AS mid FROM log GROUP BY name) m ON l.id = m.mid WHERE l.deleted = 0"
-        )
-        for name, value, create_rev, rid in rows:
+        for name, value, create_rev, rid in self._reader.execute(LIVE):
             self._live.put(KeyValue(name, jsonio.loads(value), create_rev or rid, rid))
 
-
-_PLACEHOLDER = StoreEvent("ADDED", KeyValue("", {}, 0, 0), None)

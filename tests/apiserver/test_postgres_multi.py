@@ -55,10 +55,10 @@ async def test_a_write_through_one_apiserver_reaches_a_watch_on_another_in_order
     assert [e.prev.mod_revision for e in events[1:]] == written[:-1]  # type: ignore[union-attr]
 
 
-async def test_sync_makes_every_write_committed_before_it_visible(stores: list[PostgresStore]) -> None:
+async def test_wait_fresh_makes_every_write_committed_before_it_visible(stores: list[PostgresStore]) -> None:
     a, b, _ = stores
     kv = a.create(PODS + "x", pod("x"))
-    await b.sync()
+    await b.wait_fresh()
     assert b.get(PODS + "x") == kv
     assert b.current_revision() == kv.mod_revision
 
@@ -75,7 +75,7 @@ async def test_sync_makes_every_write_committed_before_it_visible(stores: list[P
 async def test_a_write_checked_only_against_a_stale_cache_still_loses(stores: list[PostgresStore], write, error) -> None:
     a, b, _ = stores
     kv = a.create(PODS + "x", pod("x"))
-    await b.sync()
+    await b.wait_fresh()
     a.update(PODS + "x", pod("x", "a"), expected_revision=kv.mod_revision)
     assert b.get(PODS + "x") == kv  # b has not polled a's update yet: only the database knows
     with pytest.raises(error):
@@ -85,7 +85,7 @@ async def test_a_write_checked_only_against_a_stale_cache_still_loses(stores: li
 async def test_deleting_what_another_apiserver_deleted_is_not_found(stores: list[PostgresStore]) -> None:
     a, b, _ = stores
     kv = a.create(PODS + "x", pod("x"))
-    await b.sync()
+    await b.wait_fresh()
     a.delete(PODS + "x")
     with pytest.raises(KeyNotFoundError):
         b.delete(PODS + "x", expected_revision=kv.mod_revision)
@@ -165,7 +165,7 @@ async def test_an_apiserver_left_behind_by_compaction_reloads_and_ends_its_watch
         a.delete(PODS + "x")
         a.create(PODS + "y", pod("y"))
         a.compact(a.current_revision())
-        await slow.sync()
+        await slow.wait_fresh()
         with pytest.raises(WatchOverflowError):
             await watch.next(1.0)
         assert slow.get(PODS + "x") is None and slow.get(PODS + "y") is not None

@@ -17,6 +17,7 @@ from apiserver.store.base import (
     KeyExistsError,
     KeyNotFoundError,
     RevisionConflictError,
+    StorageError,
     Store,
     StoreEvent,
     Watch,
@@ -122,6 +123,45 @@ async def test_writes_against_a_stale_revision_or_missing_key_fail(store: Store,
         write(store, first.mod_revision)
     assert store.current_revision() == before
     assert store.get(PODS + "a").value == pod("a", "2")  # type: ignore[union-attr]
+
+
+LONE_SURROGATE = {"metadata": {"name": "a", "namespace": "default"}, "data": {"x": "\ud800"}}
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(lambda s, rev: s.create(PODS + "b", LONE_SURROGATE), id="create"),
+        pytest.param(lambda s, rev: s.update(PODS + "a", LONE_SURROGATE, expected_revision=rev), id="update"),
+        pytest.param(lambda s, rev: s.update(PODS + "a", {"spec": {1j: "not JSON"}}, expected_revision=rev),
+                     id="update-not-json"),
+    ],
+)
+async def test_a_write_that_fails_to_encode_changes_nothing_and_does_not_block_sync(
+    opener: Opener, write
+) -> None:
+    store = opener()
+    kv = store.create(PODS + "a", pod("a"))
+    await store.sync()
+    with pytest.raises(StorageError) as failed:
+        write(store, kv.mod_revision)
+    assert failed.value.code in (400, 500) and "cannot be stored" in failed.value.message
+    assert store.current_revision() == kv.mod_revision  # no revision was taken
+    assert store.get(PODS + "a") == kv and store.get(PODS + "b") is None
+    await asyncio.wait_for(store.sync(), 2.0)  # nothing waits for a revision that never commits
+    await asyncio.wait_for(store.wait_fresh(), 2.0)
+    after = store.update(PODS + "a", pod("a", "2"), expected_revision=kv.mod_revision)
+    await asyncio.wait_for(store.sync(), 2.0)
+    assert after.mod_revision == kv.mod_revision + 1
+    store.close()
+    reopened = opener()  # the log agrees with what memory said
+    assert reopened.get(PODS + "a") == after and reopened.get(PODS + "b") is None
+
+
+async def test_a_healthy_store_reports_no_problem(store: Store) -> None:
+    store.create(PODS + "a", pod("a"))
+    await store.sync()
+    assert await store.health() is None
 
 
 async def test_update_without_expected_revision_always_applies(store: Store) -> None:
