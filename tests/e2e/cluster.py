@@ -43,6 +43,7 @@ class Cluster:
         self.kubelet_args: dict[str, list[str]] = {}
         self.kubelet_env: dict[str, dict[str, str]] = {}
         self.kubelet_prefix: dict[str, list[str]] = {}
+        self.components: dict[str, subprocess.Popen[bytes]] = {}
         self.logs = data_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
 
@@ -95,6 +96,13 @@ class Cluster:
         self.kubelets[name] = self._spawn(f"kubelet-{name}", self.kubelet_args[name], env=self.kubelet_env[name],
                                           prefix=self.kubelet_prefix[name])
 
+    def start_component(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        """Start ``podvisor <args>`` (e.g. ``controllers``, ``scheduler``) as an admin client; it is
+        stopped with the cluster. Starting ``name`` again replaces the handle (kill the old one first)."""
+        proc = self._spawn(name, [*args, "--kubeconfig", str(self.data_dir / "admin.kubeconfig")])
+        self.components[name] = proc
+        return proc
+
     def kill_kubelet(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.kubelets[name]
         os.kill(proc.pid, sig)
@@ -102,7 +110,7 @@ class Cluster:
             proc.wait(timeout=10)
 
     def stop(self) -> None:
-        procs = [*self.kubelets.values(), *([self.server] if self.server else [])]
+        procs = [*self.components.values(), *self.kubelets.values(), *([self.server] if self.server else [])]
         for proc in procs:
             if proc.poll() is None:
                 try:

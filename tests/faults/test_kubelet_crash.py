@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 
 from tests.e2e.cluster import Cluster
-from tests.e2e.conftest import cluster  # noqa: F401 - the fixture
 from tests.kubelet.e2e_helpers import create, docker, make_pod, pod_containers, status, wait_node, wait_status
 
 pytestmark = pytest.mark.e2e
@@ -99,7 +98,7 @@ def _label(row: dict[str, Any], key: str) -> str:
     return ""
 
 
-def test_kubelet_killed_between_create_and_start_creates_no_duplicate(cluster: Cluster) -> None:  # noqa: F811
+def test_kubelet_killed_between_create_and_start_creates_no_duplicate(cluster: Cluster) -> None:
     node = cluster.start_kubelet("crash", "--restart-backoff-initial", "0")
     wait_node(cluster, node)
     killer = KillOnCreate(node)

@@ -14,8 +14,14 @@ from typing import Any
 import pytest
 
 from tests.e2e.cluster import Cluster
-from tests.e2e.conftest import cluster  # noqa: F401 - the fixture
-from tests.kubelet.e2e_helpers import container_status, create, make_pod, pod_containers, wait_node, wait_status
+from tests.kubelet.e2e_helpers import (
+    container_status,
+    create,
+    make_pod,
+    pod_containers,
+    wait_node,
+    wait_status,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +41,7 @@ def oom_killed(state: dict[str, Any]) -> bool:
     return terminated.get("reason") == "OOMKilled" and terminated.get("exitCode") == 137
 
 
-def test_oom_killed_container_is_reported_and_restarted_per_policy(cluster: Cluster) -> None:  # noqa: F811
+def test_oom_killed_container_is_reported_and_restarted_per_policy(cluster: Cluster) -> None:
     node = cluster.start_kubelet("oom", "--restart-backoff-initial", "0.5", "--restart-backoff-max", "2")
     wait_node(cluster, node)
     create(cluster, hog_pod("hog-always", node, "Always"))
