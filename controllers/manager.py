@@ -95,10 +95,10 @@ async def run_term(client: ApiClient, *, node_grace_period: float) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _election_timing(lease_duration: float) -> dict[str, float]:
-    """client-go's defaults (15 s lease, 10 s renew deadline, 2 s retry), scaled to ``lease_duration``."""
-    return {"lease_duration": lease_duration, "renew_deadline": lease_duration * 2 / 3,
-            "retry_period": lease_duration * 2 / 15}
+def _elector(client: ApiClient, identity: str, lease_duration: float) -> LeaderElector:
+    """client-go's timing (15 s lease, 10 s renew deadline, 2 s retry), scaled to ``lease_duration``."""
+    return LeaderElector(client, LEASE_NAMESPACE_SYSTEM, LEASE_NAME, identity, lease_duration=lease_duration,
+                         renew_deadline=lease_duration * 2 / 3, retry_period=lease_duration * 2 / 15)
 
 
 async def run_controllers(kubeconfig: Path, *, node_grace_period: float, eviction_timeout: float,
@@ -112,7 +112,7 @@ async def run_controllers(kubeconfig: Path, *, node_grace_period: float, evictio
     identity = identity or f"{socket.gethostname()}_{uuid.uuid4()}"
     log.info("controller manager %s: node grace period %.1fs, eviction timeout %.1fs",
              identity, node_grace_period, eviction_timeout)
-    elector = LeaderElector(client, LEASE_NAMESPACE_SYSTEM, LEASE_NAME, identity, **_election_timing(lease_duration))
+    elector = _elector(client, identity, lease_duration)
     leading: Callable[[], Awaitable[None]] = lambda: run_term(client, node_grace_period=node_grace_period)  # noqa: E731
     try:
         while True:

@@ -17,6 +17,7 @@ import functools
 import logging
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 from apimachinery.informer import object_key
 from apimachinery.models.core import Pod
@@ -124,7 +125,8 @@ class PodManager:
                 subscribed = asyncio.Event()
                 reader = loop.run_in_executor(None, self._read_events, loop, stop, subscribed)
                 waiter = asyncio.ensure_future(subscribed.wait())
-                await asyncio.wait([reader, waiter], return_when=asyncio.FIRST_COMPLETED)
+                either: list[asyncio.Future[Any]] = [reader, waiter]
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
                 waiter.cancel()
                 if subscribed.is_set():
                     failures = 0

@@ -75,7 +75,7 @@ class PodWorker:
                 self._errors = 0
             except asyncio.CancelledError:
                 raise
-            except ContainerRuntimeError as err:  # the runtime is away (restarting): no traceback
+            except (ContainerRuntimeError, ApiError) as err:  # runtime or apiserver away: no traceback
                 self._failed()
                 log.warning("sync of pod %s failed: %s", self.key, err)
             except Exception:

@@ -39,10 +39,10 @@ def default_identity() -> str:
     return f"{socket.gethostname()}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
 
-def _election_timing(lease_duration: float) -> dict[str, float]:
-    """client-go's defaults (15 s lease, 10 s renew deadline, 2 s retry), scaled to ``lease_duration``."""
-    return {"lease_duration": lease_duration, "renew_deadline": lease_duration * 2 / 3,
-            "retry_period": lease_duration * 2 / 15}
+def _elector(client: ApiClient, identity: str, lease_duration: float) -> LeaderElector:
+    """client-go's timing (15 s lease, 10 s renew deadline, 2 s retry), scaled to ``lease_duration``."""
+    return LeaderElector(client, LEASE_NAMESPACE, LEASE_NAME, identity, lease_duration=lease_duration,
+                         renew_deadline=lease_duration * 2 / 3, retry_period=lease_duration * 2 / 15)
 
 
 async def run_scheduler(kubeconfig: Path | str | None = None, *, identity: str | None = None,
@@ -69,7 +69,7 @@ async def run_with_client(client: ApiClient, *, identity: str, parallelism: int 
     try:
         await _wait_synced(nodes, assigned, pending)
         if leader_elect:
-            elector = LeaderElector(client, LEASE_NAMESPACE, LEASE_NAME, identity, **_election_timing(lease_duration))
+            elector = _elector(client, identity, lease_duration)
             await elector.run(scheduler.run)
         else:
             await scheduler.run()
