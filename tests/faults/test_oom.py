@@ -63,7 +63,8 @@ def test_oom_killed_container_is_reported_and_restarted_per_policy(cluster: Clus
     attempts = [c for c in pod_containers(uid) if c["Labels"].find("io.podvisor.container=hog") >= 0]
     print(f"\noom: Never pod Failed OOMKilled with 0 restarts; Always pod restarted {cs['restartCount']} times, "
           f"its last exit OOMKilled; {len(attempts)} hog containers kept in Docker")
-    assert 1 <= len(attempts) <= 2  # the current attempt and the previous one, older ones collected
+    # the current attempt and the previous one; a third only until the next sync collects it
+    assert 1 <= len(attempts) <= 3
 
 
 def _uid(cluster: Cluster, name: str) -> str:
