@@ -39,6 +39,7 @@ LEASE_NAME = "podvisor-controller-manager"
 LEASE_NAMESPACE_SYSTEM = "kube-system"
 SYNC_TIMEOUT = 60.0
 RESTART_DELAY = 2.0
+LEASE_DURATION = 15.0  # kube-controller-manager's --leader-elect-lease-duration default
 
 
 class Controller(Protocol):
@@ -98,17 +99,24 @@ async def run_term(client: ApiClient, *, node_grace_period: float) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def _elector(client: ApiClient, identity: str, lease_duration: float) -> LeaderElector:
+    """client-go's timing (15 s lease, 10 s renew deadline, 2 s retry), scaled to ``lease_duration``."""
+    return LeaderElector(client, LEASE_NAMESPACE_SYSTEM, LEASE_NAME, identity, lease_duration=lease_duration,
+                         renew_deadline=lease_duration * 2 / 3, retry_period=lease_duration * 2 / 15)
+
+
 async def run_controllers(kubeconfig: Path, *, node_grace_period: float, eviction_timeout: float,
-                          identity: str | None = None) -> None:
+                          identity: str | None = None, lease_duration: float = LEASE_DURATION) -> None:
     """Run the controller manager until cancelled.
 
     ``eviction_timeout`` is the apiserver's default toleration of unreachable/not-ready nodes;
-    the controllers read each pod's own tolerations, so it is only logged here."""
+    the controllers read each pod's own tolerations, so it is only logged here. ``lease_duration``
+    is how long a standby waits for a leader that stopped renewing (one killed, not stopped)."""
     client = ApiClient.from_kubeconfig(kubeconfig, user_agent="podvisor-controller-manager")
     identity = identity or f"{socket.gethostname()}_{uuid.uuid4()}"
     log.info("controller manager %s: node grace period %.1fs, eviction timeout %.1fs",
              identity, node_grace_period, eviction_timeout)
-    elector = LeaderElector(client, LEASE_NAMESPACE_SYSTEM, LEASE_NAME, identity)
+    elector = _elector(client, identity, lease_duration)
     leading: Callable[[], Awaitable[None]] = lambda: run_term(client, node_grace_period=node_grace_period)  # noqa: E731
     try:
         while True:

@@ -17,16 +17,19 @@ import functools
 import logging
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 from apimachinery.informer import object_key
 from apimachinery.models.core import Pod
 from kubelet import naming
 from kubelet.context import NodeContext
+from kubelet.restart import Backoff
 from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, RuntimeEvent
 from kubelet.worker import PodWorker
 
 log = logging.getLogger(__name__)
-_EVENT_RESUBSCRIBE = 1.0
+# the wait before subscribing to runtime events again: doubles while the runtime stays away
+RESUBSCRIBE_BACKOFF = Backoff(initial=0.5, maximum=2.0)
 
 
 class PodManager:
@@ -107,19 +110,39 @@ class PodManager:
     # -- runtime events ------------------------------------------------------------------------
 
     async def pump_events(self) -> None:
-        """Forward runtime events from a thread to the loop; resubscribe (and relist) when the stream ends."""
+        """Forward runtime events from a thread to the loop, for as long as the kubelet runs.
+
+        The stream ends when the daemon restarts or goes away; the pump then subscribes again,
+        with back-off while the daemon is unreachable, and relists once each new subscription
+        stands (subscribe, then list: nothing that happened while no stream was open is missed).
+        Nothing the runtime raises ends the pump.
+        """
         loop = asyncio.get_running_loop()
         stop = threading.Event()
+        failures = 0
         try:
             while True:
                 subscribed = asyncio.Event()
-                thread = loop.run_in_executor(None, self._read_events, loop, stop, subscribed)
-                await thread
-                await asyncio.sleep(_EVENT_RESUBSCRIBE)
+                reader = loop.run_in_executor(None, self._read_events, loop, stop, subscribed)
+                waiter = asyncio.ensure_future(subscribed.wait())
+                either: list[asyncio.Future[Any]] = [reader, waiter]
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
                 if subscribed.is_set():
-                    await self.relist()
+                    failures = 0
+                    if self.ready:  # before adoption the kubelet's own first relist comes next
+                        await self._relist_logged()
+                await reader
+                failures = 0 if subscribed.is_set() else failures + 1
+                await asyncio.sleep(RESUBSCRIBE_BACKOFF.delay(failures))
         finally:
             stop.set()
+
+    async def _relist_logged(self) -> None:
+        try:
+            await self.relist()
+        except ContainerRuntimeError as err:
+            log.warning("relist after resubscribing failed: %s", err)
 
     def _read_events(self, loop: asyncio.AbstractEventLoop, stop: threading.Event, subscribed: asyncio.Event) -> None:
         try:

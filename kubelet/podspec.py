@@ -18,6 +18,10 @@ from kubelet.naming import PodRef
 from kubelet.pause import PAUSE_COMMAND, PAUSE_IMAGE
 from kubelet.runtime.base import CONTAINER_NETWORK_PREFIX, ContainerSpec, Mount, PortBinding
 
+DEFAULT_GRACE_PERIOD = 30
+# The pause process ignores SIGTERM (PID 1 without a handler) and holds no state: a daemon that
+# stops the sandbox itself kills it at once instead of waiting out its default 10 s.
+SANDBOX_STOP_SIGNAL = "SIGKILL"
 _VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
@@ -46,6 +50,7 @@ def sandbox_spec(
         network_aliases=tuple(dict.fromkeys([ref.name, hostname, *aliases])),
         hostname=hostname[:63],
         ports=tuple(host_ports(pod)),
+        stop_signal=SANDBOX_STOP_SIGNAL,
     )
 
 
@@ -85,7 +90,15 @@ def container_spec(
         network=f"{CONTAINER_NETWORK_PREFIX}{sandbox}",
         nano_cpus=cpu_millis(limits["cpu"]) * 1_000_000 if limits.get("cpu") else None,
         memory_bytes=memory_bytes(limits["memory"]) if limits.get("memory") else None,
+        stop_timeout=grace_period(pod),
     )
+
+
+def grace_period(pod: Pod) -> int:
+    """``terminationGracePeriodSeconds``, Kubernetes' default 30 when unset: also the grace the
+    runtime gives the container when it stops it by itself (a daemon shutting down)."""
+    seconds = pod.spec.termination_grace_period_seconds
+    return DEFAULT_GRACE_PERIOD if seconds is None else max(int(seconds), 0)
 
 
 def field_values(pod: Pod, *, node: str, pod_ip: str, host_ip: str) -> dict[str, str]:

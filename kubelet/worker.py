@@ -29,7 +29,7 @@ from kubelet import naming, podspec
 from kubelet.context import NodeContext
 from kubelet.lifecycle import ContainerRecord, decide_exit, policy_for, start_container, start_existing
 from kubelet.restart import RestartState, RestartTracker
-from kubelet.runtime.base import ContainerInfo, ContainerState
+from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ContainerState
 from kubelet.sandbox import SandboxHandle, ensure_sandbox, remove_pod_resources, sandbox_name, stop_containers
 from kubelet.status import TERMINAL_PHASES, ContainerView, PodView, compute_pod_status
 from kubelet.supervision import Supervision
@@ -75,15 +75,22 @@ class PodWorker:
                 self._errors = 0
             except asyncio.CancelledError:
                 raise
+            except (ContainerRuntimeError, ApiError) as err:  # runtime or apiserver away: no traceback
+                self._failed()
+                log.warning("sync of pod %s failed: %s", self.key, err)
             except Exception:
-                self._errors += 1
+                self._failed()
                 log.exception("sync of pod %s failed", self.key)
-                self.next_delay = min(ERROR_RETRY * 2 ** min(self._errors, 6), 30.0)
             if self.done:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.next_delay)
         self.supervision.stop()
+
+    def _failed(self) -> None:
+        """Retry a failed sync with back-off; a relist or an event wakes the worker sooner."""
+        self._errors += 1
+        self.next_delay = min(ERROR_RETRY * 2 ** min(self._errors, 6), 30.0)
 
     async def sync(self) -> None:
         """One pass: observe, act, report."""

@@ -15,6 +15,7 @@ import typer
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="podvisor: a Kubernetes-compatible orchestrator.")
 
 DATA_DIR = Path("~/.podvisor")
+LEASE_HELP = "Seconds a standby waits for a leader that stopped renewing (renew deadline and retry scale with it)."
 
 
 def _logging(verbose: bool) -> None:
@@ -115,6 +116,7 @@ def controllers(
     kubeconfig: Path = typer.Option(DATA_DIR / "admin.kubeconfig", help="Where the apiserver is and how to log in."),
     node_grace_period: float = typer.Option(50.0),
     eviction_timeout: float = typer.Option(300.0),
+    leader_elect_lease_duration: float = typer.Option(15.0, help=LEASE_HELP),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the controller manager (deployment, replicaset, node lifecycle, garbage collector)."""
@@ -122,19 +124,20 @@ def controllers(
 
     _logging(verbose)
     _run(run_controllers(kubeconfig.expanduser(), node_grace_period=node_grace_period,
-                         eviction_timeout=eviction_timeout))
+                         eviction_timeout=eviction_timeout, lease_duration=leader_elect_lease_duration))
 
 
 @app.command()
 def scheduler(
     kubeconfig: Path = typer.Option(DATA_DIR / "admin.kubeconfig"),
+    leader_elect_lease_duration: float = typer.Option(15.0, help=LEASE_HELP),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the scheduler."""
     from scheduler.runner import run_scheduler
 
     _logging(verbose)
-    _run(run_scheduler(kubeconfig.expanduser()))
+    _run(run_scheduler(kubeconfig.expanduser(), lease_duration=leader_elect_lease_duration))
 
 
 @app.command()

@@ -31,6 +31,7 @@ NOT_FINISHED = "status.phase!=Succeeded,status.phase!=Failed"
 PENDING_PODS = f"spec.nodeName=,{NOT_FINISHED}"
 ASSIGNED_PODS = f"spec.nodeName!=,{NOT_FINISHED}"
 SYNC_TIMEOUT = 60.0
+LEASE_DURATION = 15.0  # kube-scheduler's --leader-elect-lease-duration default
 
 
 def default_identity() -> str:
@@ -38,18 +39,25 @@ def default_identity() -> str:
     return f"{socket.gethostname()}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
 
+def _elector(client: ApiClient, identity: str, lease_duration: float) -> LeaderElector:
+    """client-go's timing (15 s lease, 10 s renew deadline, 2 s retry), scaled to ``lease_duration``."""
+    return LeaderElector(client, LEASE_NAMESPACE, LEASE_NAME, identity, lease_duration=lease_duration,
+                         renew_deadline=lease_duration * 2 / 3, retry_period=lease_duration * 2 / 15)
+
+
 async def run_scheduler(kubeconfig: Path | str | None = None, *, identity: str | None = None,
-                        parallelism: int = DEFAULT_PARALLELISM, leader_elect: bool = True) -> None:
+                        parallelism: int = DEFAULT_PARALLELISM, leader_elect: bool = True,
+                        lease_duration: float = LEASE_DURATION) -> None:
     """Run the scheduler against the apiserver named by ``kubeconfig`` until cancelled."""
     client = ApiClient.from_kubeconfig(kubeconfig, user_agent="podvisor-scheduler",
                                        max_connections=max(parallelism * 2, 32))
     async with client:
         await run_with_client(client, identity=identity or default_identity(), parallelism=parallelism,
-                              leader_elect=leader_elect)
+                              leader_elect=leader_elect, lease_duration=lease_duration)
 
 
 async def run_with_client(client: ApiClient, *, identity: str, parallelism: int = DEFAULT_PARALLELISM,
-                          leader_elect: bool = True) -> None:
+                          leader_elect: bool = True, lease_duration: float = LEASE_DURATION) -> None:
     pending: Informer[Pod] = Informer(client, Pod, field_selector=PENDING_PODS)
     assigned: Informer[Pod] = Informer(client, Pod, field_selector=ASSIGNED_PODS)
     nodes: Informer[Node] = Informer(client, Node)
@@ -61,7 +69,7 @@ async def run_with_client(client: ApiClient, *, identity: str, parallelism: int 
     try:
         await _wait_synced(nodes, assigned, pending)
         if leader_elect:
-            elector = LeaderElector(client, LEASE_NAMESPACE, LEASE_NAME, identity)
+            elector = _elector(client, identity, lease_duration)
             await elector.run(scheduler.run)
         else:
             await scheduler.run()

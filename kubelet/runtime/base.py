@@ -61,6 +61,10 @@ class ContainerSpec:
     ``network`` is a network name, or ``container:<id or name>`` to join another
     container's network namespace (a pod's sandbox); a joining container cannot
     set ``hostname``, ``ports`` or ``network_aliases``: those belong to the owner.
+
+    ``stop_signal`` and ``stop_timeout`` are what the runtime itself uses when it stops
+    the container without being asked, e.g. when the daemon shuts down: the pod's grace
+    period rather than the runtime's default.
     """
 
     name: str
@@ -78,6 +82,8 @@ class ContainerSpec:
     nano_cpus: int | None = None
     memory_bytes: int | None = None
     extra_hosts: dict[str, str] = field(default_factory=dict)
+    stop_signal: str | None = None
+    stop_timeout: int | None = None
 
 
 class ContainerState(StrEnum):

@@ -163,6 +163,8 @@ class DockerRuntime:
             "ports": [(p.container_port, p.protocol.lower()) for p in spec.ports] or None,
             "host_config": host_config,
             "networking_config": networking_config,
+            "stop_signal": spec.stop_signal,
+            "stop_timeout": spec.stop_timeout,
         }
 
     def start_container(self, container_id: str) -> None:

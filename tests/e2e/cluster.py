@@ -2,6 +2,9 @@
 
 Node names carry a random suffix so parallel or leftover clusters never share containers;
 ``stop()`` kills the processes and removes every container, network and volume of its nodes.
+A kubelet may run on another Docker daemon (``docker_host``) or inside a command prefix such as
+``ip netns exec <ns>`` (a node behind its own network); the server may listen on another
+address (``bind``), which its certificate and kubeconfigs then name.
 """
 
 from __future__ import annotations
@@ -28,27 +31,34 @@ def free_port() -> int:
 
 
 class Cluster:
-    def __init__(self, data_dir: Path, *, server_args: list[str] | None = None) -> None:
+    def __init__(self, data_dir: Path, *, server_args: list[str] | None = None, bind: str = "127.0.0.1") -> None:
         self.data_dir = data_dir
         self.port = free_port()
-        self.url = f"https://127.0.0.1:{self.port}"
+        self.bind = bind
+        self.url = f"https://{bind}:{self.port}"
         self.suffix = secrets.token_hex(3)
         self.server_args = server_args or []
         self.server: subprocess.Popen[bytes] | None = None
         self.kubelets: dict[str, subprocess.Popen[bytes]] = {}
         self.kubelet_args: dict[str, list[str]] = {}
+        self.kubelet_env: dict[str, dict[str, str]] = {}
+        self.kubelet_prefix: dict[str, list[str]] = {}
+        self.components: dict[str, subprocess.Popen[bytes]] = {}
         self.logs = data_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
 
     # -- processes -------------------------------------------------------------------------
 
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, args: list[str], *, env: dict[str, str] | None = None,
+               prefix: list[str] | None = None) -> subprocess.Popen[bytes]:
+        """Run ``podvisor <args>``; ``prefix`` must exec the command (the pid stays podvisor's)."""
         out = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
-        return subprocess.Popen([sys.executable, "-m", "podvisor.cli", *args], stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen([*(prefix or []), sys.executable, "-m", "podvisor.cli", *args], stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, **(env or {})})
 
     def start_server(self) -> None:
-        args = ["server", "--data-dir", str(self.data_dir), "--port", str(self.port), *self.server_args]
+        args = ["server", "--data-dir", str(self.data_dir), "--bind", self.bind, "--port", str(self.port),
+                *self.server_args]
         self.server = self._spawn("server", args)
         self.wait_healthy()
 
@@ -68,16 +78,30 @@ class Cluster:
     def node_name(self, base: str) -> str:
         return f"{base}-{self.suffix}"
 
-    def start_kubelet(self, base: str, *extra: str) -> str:
-        """Start a kubelet for node ``<base>-<suffix>``; returns the node name."""
+    def start_kubelet(self, base: str, *extra: str, docker_host: str | None = None,
+                      prefix: list[str] | None = None) -> str:
+        """Start a kubelet for node ``<base>-<suffix>``; returns the node name.
+
+        ``docker_host`` points it at another Docker daemon (``DOCKER_HOST``); ``prefix`` runs it
+        inside a command that execs it, e.g. ``["ip", "netns", "exec", ns]``."""
         name = self.node_name(base)
         args = ["kubelet", "--kubeconfig", str(self.data_dir / "node.kubeconfig"), "--node-name", name, *extra]
         self.kubelet_args[name] = args
-        self.kubelets[name] = self._spawn(f"kubelet-{name}", args)
+        self.kubelet_env[name] = {"DOCKER_HOST": docker_host} if docker_host else {}
+        self.kubelet_prefix[name] = list(prefix or [])
+        self.restart_kubelet(name)
         return name
 
     def restart_kubelet(self, name: str) -> None:
-        self.kubelets[name] = self._spawn(f"kubelet-{name}", self.kubelet_args[name])
+        self.kubelets[name] = self._spawn(f"kubelet-{name}", self.kubelet_args[name], env=self.kubelet_env[name],
+                                          prefix=self.kubelet_prefix[name])
+
+    def start_component(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        """Start ``podvisor <args>`` (e.g. ``controllers``, ``scheduler``) as an admin client; it is
+        stopped with the cluster. Starting ``name`` again replaces the handle (kill the old one first)."""
+        proc = self._spawn(name, [*args, "--kubeconfig", str(self.data_dir / "admin.kubeconfig")])
+        self.components[name] = proc
+        return proc
 
     def kill_kubelet(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc = self.kubelets[name]
@@ -86,7 +110,7 @@ class Cluster:
             proc.wait(timeout=10)
 
     def stop(self) -> None:
-        procs = [*self.kubelets.values(), *([self.server] if self.server else [])]
+        procs = [*self.components.values(), *self.kubelets.values(), *([self.server] if self.server else [])]
         for proc in procs:
             if proc.poll() is None:
                 try:
@@ -103,16 +127,17 @@ class Cluster:
 
     def cleanup_docker(self) -> None:
         for name in self.kubelet_args:
+            host = self.kubelet_env[name].get("DOCKER_HOST")
             flt = f"label={NODE_LABEL}={name}"
-            ids = _docker("ps", "-aq", "--filter", flt)
+            ids = _docker("ps", "-aq", "--filter", flt, host=host)
             if ids:
-                _docker("rm", "-f", "-v", *ids)
-            nets = _docker("network", "ls", "-q", "--filter", flt)
+                _docker("rm", "-f", "-v", *ids, host=host)
+            nets = _docker("network", "ls", "-q", "--filter", flt, host=host)
             if nets:
-                _docker("network", "rm", *nets)
-            vols = _docker("volume", "ls", "-q", "--filter", flt)
+                _docker("network", "rm", *nets, host=host)
+            vols = _docker("volume", "ls", "-q", "--filter", flt, host=host)
             if vols:
-                _docker("volume", "rm", "-f", *vols)
+                _docker("volume", "rm", "-f", *vols, host=host)
 
     # -- API access ------------------------------------------------------------------------
 
@@ -142,6 +167,7 @@ class Cluster:
         return "\n".join(parts)
 
 
-def _docker(*args: str) -> list[str]:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120)
+def _docker(*args: str, host: str | None = None) -> list[str]:
+    done = subprocess.run(["docker", *(["-H", host] if host else []), *args], capture_output=True, text=True,
+                          timeout=120)
     return done.stdout.split()

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.conftest import cluster  # noqa: F401 - whole-cluster faults reuse the e2e cluster fixture
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

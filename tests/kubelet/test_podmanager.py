@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
 
+from apimachinery.timeutil import FakeClock
 from kubelet import naming
+from kubelet.pause import PAUSE_IMAGE
 from kubelet.podmanager import PodManager
-from kubelet.runtime.base import ContainerSpec
+from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ContainerSpec, RuntimeEvent
+from kubelet.runtime.fake import FakeRuntime
 from tests.kubelet.fakes import IMAGE, NODE, make_context, make_pod
 
 
@@ -69,6 +75,63 @@ async def test_runtime_die_event_wakes_the_pod_worker() -> None:
         await asyncio.sleep(0.02)
         statuses = api.pods["default/web"].status.container_statuses
         if statuses[0].restart_count == 1 and statuses[0].state.running is not None:
+            break
+    assert api.pods["default/web"].status.container_statuses[0].restart_count == 1
+    pump.cancel()
+    await asyncio.gather(pump, return_exceptions=True)
+    await manager.stop()
+
+
+
+class _Either(threading.Event):
+    """Set when either of two events is: the caller's stop, or the daemon going away."""
+
+    def __init__(self, first: threading.Event, second: threading.Event) -> None:
+        super().__init__()
+        self.first, self.second = first, second
+
+    def is_set(self) -> bool:
+        return self.first.is_set() or self.second.is_set()
+
+
+class AwayRuntime(FakeRuntime):
+    """A fake runtime whose daemon can go away (a dockerd restart): open event streams end and
+    every call fails until it is back."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.away = threading.Event()
+
+    def events(self, labels: dict[str, str], stop: threading.Event) -> Iterator[RuntimeEvent]:
+        if self.away.is_set():
+            raise ContainerRuntimeError("cannot watch container events: the daemon is away")
+        return super().events(labels, _Either(stop, self.away))
+
+    def list_containers(self, labels: dict[str, str]) -> list[ContainerInfo]:
+        if self.away.is_set():
+            raise ContainerRuntimeError("cannot list containers: the daemon is away")
+        return super().list_containers(labels)
+
+
+async def test_event_pump_outlives_a_runtime_restart_and_relists_what_it_missed() -> None:
+    clock = FakeClock()
+    runtime = AwayRuntime(images=[IMAGE, PAUSE_IMAGE], clock=clock.time)
+    ctx, _, api, _ = make_context(runtime=runtime, clock=clock, backoff_initial=0)
+    manager = PodManager(ctx)
+    manager.ready = True
+    manager.on_pod(api.put(make_pod()))
+    await settle(manager)
+    pump = asyncio.create_task(manager.pump_events())
+    await asyncio.sleep(0.1)
+    runtime.away.set()  # the stream ends; resubscribing and relisting fail for a while
+    app = FakeRuntime.list_containers(runtime, {naming.CONTAINER: "app"})[0]
+    runtime.exit(app.id, 1)  # unseen: no stream is open
+    await asyncio.sleep(1.5)
+    assert not pump.done(), "the pump must survive a runtime that is away"
+    runtime.away.clear()
+    for _ in range(150):
+        await asyncio.sleep(0.02)
+        if api.pods["default/web"].status.container_statuses[0].restart_count == 1:
             break
     assert api.pods["default/web"].status.container_statuses[0].restart_count == 1
     pump.cancel()

@@ -36,6 +36,17 @@ def test_container_spec_carries_labels_env_mounts_and_limits() -> None:
     assert spec.mounts == (Mount(source="pv-11111111-data", target="/data", kind="volume"),
                            Mount(source="/tmp", target="/h", read_only=True, kind="bind"))
     assert not spec.ports and spec.hostname is None
+    assert spec.stop_timeout == 5  # the pod's grace period, also when the daemon stops it
+
+
+@pytest.mark.parametrize(("grace", "expected"), [(None, 30), (0, 0), (1, 1), (120, 120)],
+                         ids=["default", "zero", "one", "long"])
+def test_the_runtime_stops_a_container_with_the_pods_grace_period(grace: int | None, expected: int) -> None:
+    pod = make_pod(containers=[{"name": "app", "image": IMAGE}])
+    pod.spec.termination_grace_period_seconds = grace
+    spec = podspec.container_spec(pod, pod.spec.containers[0], node=NODE, attempt=0, init=False, sandbox="sb",
+                                  field_values={})
+    assert spec.stop_timeout == expected
 
 
 def test_sandbox_owns_hostname_alias_and_host_ports() -> None:
@@ -45,6 +56,7 @@ def test_sandbox_owns_hostname_alias_and_host_ports() -> None:
     assert spec.network == f"podvisor-{NODE}" and spec.network_aliases == ("web",) and spec.hostname == "web"
     assert spec.ports == (PortBinding(container_port=80, host_port=8080, protocol="TCP"),)
     assert spec.labels[naming.SANDBOX] == "true" and spec.labels[naming.CONTAINER] == naming.SANDBOX_NAME
+    assert spec.stop_signal == "SIGKILL"  # pause ignores SIGTERM: a daemon shutdown must not wait on it
 
 
 @pytest.mark.parametrize(("text", "expected"), [("$(A)-$(B)", "1-$(B)"), ("$$(A)", "$(A)"), ("plain", "plain")])
