@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,8 @@ def _logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _run(coro: Coroutine[Any, Any, None], *, cancel_on_signal: bool = True) -> None:
+def _run(coro: Coroutine[Any, Any, None], *, cancel_on_signal: bool = True,
+         loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None) -> None:
     """Run a component until it returns or SIGTERM/SIGINT arrive; either signal cancels it,
     so components release their leases and stop their tasks on the way out. (The server
     handles the signals itself, to shut down in order.)"""
@@ -38,8 +39,8 @@ def _run(coro: Coroutine[Any, Any, None], *, cancel_on_signal: bool = True) -> N
         with contextlib.suppress(asyncio.CancelledError):
             await coro
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(main())
 
 
 @app.command()
@@ -60,7 +61,7 @@ def server(
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the control plane: apiserver, controllers and scheduler in one process."""
-    from podvisor.server import ServerOptions, run_server
+    from podvisor.server import ServerOptions, event_loop_factory, run_server
 
     _logging(verbose)
     opts = ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port, toleration_seconds=eviction_timeout,
@@ -73,7 +74,7 @@ def server(
                             backoff_initial=restart_backoff_initial, backoff_max=restart_backoff_max,
                             backoff_reset=restart_backoff_reset)
         opts.extra_components.append(_embedded_kubelet(cfg))
-    _run(run_server(opts), cancel_on_signal=False)
+    _run(run_server(opts), cancel_on_signal=False, loop_factory=event_loop_factory())
 
 
 def _embedded_kubelet(cfg: object):  # type: ignore[no-untyped-def]
@@ -102,12 +103,12 @@ def apiserver(
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run only the API server."""
-    from podvisor.server import ServerOptions, run_server
+    from podvisor.server import ServerOptions, event_loop_factory, run_server
 
     _logging(verbose)
     _run(run_server(ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port,
                                   toleration_seconds=eviction_timeout, datastore_endpoint=datastore_endpoint,
-                                  components=[])), cancel_on_signal=False)
+                                  components=[])), cancel_on_signal=False, loop_factory=event_loop_factory())
 
 
 @app.command()

@@ -52,6 +52,21 @@ class ServerOptions:
     extra_components: list[Component] = field(default_factory=list)
 
 
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (uvicorn[standard] brings it), else asyncio's own loop.
+
+    The server runs uvicorn inside its own loop, so uvicorn's ``loop="auto"`` never applies.
+    asyncio's TLS transport allocates and zero-fills a 256 KiB read buffer per connection
+    (2,000 watches: 500 MB); uvloop's costs about a quarter of that and runs the event
+    fan-out to thousands of watch streams in a fraction of the time.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def advertised_host(bind: str) -> str:
     return "127.0.0.1" if bind in ("0.0.0.0", "::", "") else bind
 
