@@ -48,7 +48,7 @@ from apiserver.store.base import (
     WatchClosedError,
     WatchOverflowError,
 )
-from apiserver.store.watch_queue import INDEXED_FIELDS, WATCH_QUEUE_LIMIT, Index, QueueWatch
+from apiserver.store.watch_queue import INDEXED_FIELDS, WATCH_MAX_BYTES, WATCH_QUEUE_LIMIT, Index, QueueWatch
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class WatchLimits:
     """How far one watcher may fall behind before it is cut off and must re-list."""
 
     max_events: int = WATCH_QUEUE_LIMIT
-    max_bytes: int = 32 * 1024 * 1024
+    max_bytes: int = WATCH_MAX_BYTES
 
 
 class WatchFilter:
@@ -170,8 +170,11 @@ def _shared_encodings(request: Request) -> SharedEncodings:
 
 
 def _watch_limits(request: Request) -> WatchLimits:
-    limits = getattr(request.app.state.settings, "watch_limits", None)
-    return limits if isinstance(limits, WatchLimits) else WatchLimits()
+    settings = request.app.state.settings  # AppSettings (apiserver.app imports this module)
+    return WatchLimits(
+        max_events=getattr(settings, "watch_max_events", WATCH_QUEUE_LIMIT),
+        max_bytes=getattr(settings, "watch_max_bytes", WATCH_MAX_BYTES),
+    )
 
 
 @dataclass

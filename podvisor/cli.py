@@ -12,9 +12,24 @@ from typing import Any
 
 import typer
 
+from apiserver.limits import (
+    MAX_MUTATING_REQUESTS_INFLIGHT,
+    MAX_REQUESTS_INFLIGHT,
+    MAX_WATCHES_PER_USER,
+    Limits,
+)
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="podvisor: a Kubernetes-compatible orchestrator.")
 
 DATA_DIR = Path("~/.podvisor")
+
+# kube-apiserver's flags and defaults; 0 disables a cap
+MAX_REQUESTS_INFLIGHT_OPTION = typer.Option(
+    MAX_REQUESTS_INFLIGHT, help="Read-only requests served at once (watches aside); more get 429.")
+MAX_MUTATING_OPTION = typer.Option(
+    MAX_MUTATING_REQUESTS_INFLIGHT, help="Mutating requests served at once; more get 429.")
+MAX_WATCHES_OPTION = typer.Option(
+    MAX_WATCHES_PER_USER, help="Watches and log streams open at once per user (or role); more get 429.")
 
 
 def _logging(verbose: bool) -> None:
@@ -58,6 +73,9 @@ def server(
     disable: list[str] = typer.Option([], help="Components not to run: controllers, scheduler."),
     datastore_endpoint: str = typer.Option(
         "", help="Shared store: postgres://user:pass@host/db (default: SQLite in the data directory)."),
+    max_requests_inflight: int = MAX_REQUESTS_INFLIGHT_OPTION,
+    max_mutating_requests_inflight: int = MAX_MUTATING_OPTION,
+    max_watches_per_user: int = MAX_WATCHES_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the control plane: apiserver, controllers and scheduler in one process."""
@@ -66,6 +84,7 @@ def server(
     _logging(verbose)
     opts = ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port, toleration_seconds=eviction_timeout,
                          node_grace_period=node_grace_period, datastore_endpoint=datastore_endpoint,
+                         limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
                          components=[c for c in ("controllers", "scheduler") if c not in disable])
     if with_kubelet:
         from kubelet.config import KubeletConfig
@@ -100,6 +119,9 @@ def apiserver(
     eviction_timeout: int = typer.Option(300, help="Default tolerationSeconds added to pods."),
     datastore_endpoint: str = typer.Option(
         "", help="Shared store: postgres://user:pass@host/db (default: SQLite in the data directory)."),
+    max_requests_inflight: int = MAX_REQUESTS_INFLIGHT_OPTION,
+    max_mutating_requests_inflight: int = MAX_MUTATING_OPTION,
+    max_watches_per_user: int = MAX_WATCHES_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run only the API server."""
@@ -108,6 +130,8 @@ def apiserver(
     _logging(verbose)
     _run(run_server(ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port,
                                   toleration_seconds=eviction_timeout, datastore_endpoint=datastore_endpoint,
+                                  limits=Limits(max_requests_inflight, max_mutating_requests_inflight,
+                                                max_watches_per_user),
                                   components=[])), cancel_on_signal=False, loop_factory=event_loop_factory())
 
 

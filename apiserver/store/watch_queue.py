@@ -28,6 +28,7 @@ from apimachinery.selectors import field_value
 from apiserver.store.base import StoreEvent, WatchClosedError, WatchOverflowError
 
 WATCH_QUEUE_LIMIT = 50_000  # events a watcher may fall behind by
+WATCH_MAX_BYTES = 32 * 1024 * 1024  # and their encoded size
 YIELD_EVERY = 32  # events a busy watch takes in a row before letting other tasks run
 TIMER_SLACK = 0.001  # seconds two wake-up times may differ by and still share one timer
 WAKE_SLICE = 64  # waiting watchers woken per turn of the event loop
