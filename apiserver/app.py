@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,10 +16,12 @@ from starlette.exceptions import HTTPException
 from apimachinery.errors import ApiError
 from apiserver.auth import BodyLimit, TokenAuth
 from apiserver.compactor import Compactor
+from apiserver.limits import Limits, RequestLimits
 from apiserver.negotiation import MAX_BODY_BYTES
 from apiserver.registry import PatchingRegistry
 from apiserver.routes import meta, resources
 from apiserver.store.base import Store
+from apiserver.store.watch_queue import WATCH_MAX_BYTES, WATCH_QUEUE_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,9 @@ class AppSettings:
     compaction_interval: float = 30.0
     max_body_bytes: int = MAX_BODY_BYTES
     node_token: str | None = None  # presented to kubelets when proxying logs
+    limits: Limits = field(default_factory=Limits)  # requests in flight, watches per identity
+    watch_max_events: int = WATCH_QUEUE_LIMIT  # a watcher further behind is cut off with 410
+    watch_max_bytes: int = WATCH_MAX_BYTES
 
 
 def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
@@ -65,6 +70,7 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     app.router.routes.extend(resources.routes)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RequestLimits, limits=settings.limits)
     app.add_middleware(TokenAuth, tokens=settings.tokens)
     return app
 

@@ -6,16 +6,31 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from apiserver.limits import (
+    MAX_MUTATING_REQUESTS_INFLIGHT,
+    MAX_REQUESTS_INFLIGHT,
+    MAX_WATCHES_PER_USER,
+    Limits,
+)
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="podvisor: a Kubernetes-compatible orchestrator.")
 
 DATA_DIR = Path("~/.podvisor")
 LEASE_HELP = "Seconds a standby waits for a leader that stopped renewing (renew deadline and retry scale with it)."
+
+# kube-apiserver's flags and defaults; 0 disables a cap
+MAX_REQUESTS_INFLIGHT_OPTION = typer.Option(
+    MAX_REQUESTS_INFLIGHT, help="Read-only requests served at once (watches aside); more get 429.")
+MAX_MUTATING_OPTION = typer.Option(
+    MAX_MUTATING_REQUESTS_INFLIGHT, help="Mutating requests served at once; more get 429.")
+MAX_WATCHES_OPTION = typer.Option(
+    MAX_WATCHES_PER_USER, help="Watches and log streams open at once per user (or role); more get 429.")
 
 
 def _logging(verbose: bool) -> None:
@@ -25,7 +40,8 @@ def _logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _run(coro: Coroutine[Any, Any, None], *, cancel_on_signal: bool = True) -> None:
+def _run(coro: Coroutine[Any, Any, None], *, cancel_on_signal: bool = True,
+         loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None) -> None:
     """Run a component until it returns or SIGTERM/SIGINT arrive; either signal cancels it,
     so components release their leases and stop their tasks on the way out. (The server
     handles the signals itself, to shut down in order.)"""
@@ -39,8 +55,8 @@ def _run(coro: Coroutine[Any, Any, None], *, cancel_on_signal: bool = True) -> N
         with contextlib.suppress(asyncio.CancelledError):
             await coro
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(main())
 
 
 @app.command()
@@ -58,14 +74,18 @@ def server(
     disable: list[str] = typer.Option([], help="Components not to run: controllers, scheduler."),
     datastore_endpoint: str = typer.Option(
         "", help="Shared store: postgres://user:pass@host/db (default: SQLite in the data directory)."),
+    max_requests_inflight: int = MAX_REQUESTS_INFLIGHT_OPTION,
+    max_mutating_requests_inflight: int = MAX_MUTATING_OPTION,
+    max_watches_per_user: int = MAX_WATCHES_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the control plane: apiserver, controllers and scheduler in one process."""
-    from podvisor.server import ServerOptions, run_server
+    from podvisor.server import ServerOptions, event_loop_factory, run_server
 
     _logging(verbose)
     opts = ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port, toleration_seconds=eviction_timeout,
                          node_grace_period=node_grace_period, datastore_endpoint=datastore_endpoint,
+                         limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
                          components=[c for c in ("controllers", "scheduler") if c not in disable])
     if with_kubelet:
         from kubelet.config import KubeletConfig
@@ -74,7 +94,7 @@ def server(
                             backoff_initial=restart_backoff_initial, backoff_max=restart_backoff_max,
                             backoff_reset=restart_backoff_reset)
         opts.extra_components.append(_embedded_kubelet(cfg))
-    _run(run_server(opts), cancel_on_signal=False)
+    _run(run_server(opts), cancel_on_signal=False, loop_factory=event_loop_factory())
 
 
 def _embedded_kubelet(cfg: object):  # type: ignore[no-untyped-def]
@@ -100,15 +120,20 @@ def apiserver(
     eviction_timeout: int = typer.Option(300, help="Default tolerationSeconds added to pods."),
     datastore_endpoint: str = typer.Option(
         "", help="Shared store: postgres://user:pass@host/db (default: SQLite in the data directory)."),
+    max_requests_inflight: int = MAX_REQUESTS_INFLIGHT_OPTION,
+    max_mutating_requests_inflight: int = MAX_MUTATING_OPTION,
+    max_watches_per_user: int = MAX_WATCHES_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run only the API server."""
-    from podvisor.server import ServerOptions, run_server
+    from podvisor.server import ServerOptions, event_loop_factory, run_server
 
     _logging(verbose)
     _run(run_server(ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port,
                                   toleration_seconds=eviction_timeout, datastore_endpoint=datastore_endpoint,
-                                  components=[])), cancel_on_signal=False)
+                                  limits=Limits(max_requests_inflight, max_mutating_requests_inflight,
+                                                max_watches_per_user),
+                                  components=[])), cancel_on_signal=False, loop_factory=event_loop_factory())
 
 
 @app.command()

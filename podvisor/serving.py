@@ -1,0 +1,150 @@
+"""The connection limits uvicorn lacks, with kube-apiserver's values: a deadline for the request
+headers, a cap on their size, a maximum connection count.
+
+kube-apiserver's HTTP server reads headers for at most 32 s (``ReadHeaderTimeout``), accepts at
+most 1 MiB of them (``MaxHeaderBytes``) and closes idle connections after 90 s
+(``IdleTimeout``). uvicorn has only the idle timeout: a client that connects and sends its
+headers a byte a minute (slowloris) holds a connection forever, and httptools buffers headers
+of any size. This protocol adds both, and refuses connections beyond ``max_connections`` as
+they arrive, so requests on established connections still get through (uvicorn's own
+``limit_concurrency`` answers every request with a plain-text 503 once the count is reached).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import resource
+from dataclasses import dataclass
+from typing import Any
+
+from apimachinery.errors import ApiError
+
+log = logging.getLogger("podvisor.server")
+
+REQUEST_HEADER_TIMEOUT = 32.0  # kube-apiserver's ReadHeaderTimeout
+MAX_HEADER_BYTES = 1 << 20  # its MaxHeaderBytes
+KEEP_ALIVE_TIMEOUT = 90  # its IdleTimeout
+MAX_CONNECTIONS = 10_000
+FD_RESERVE = 256  # descriptors kept for the store, the Docker socket, logs
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    header_timeout: float = REQUEST_HEADER_TIMEOUT
+    max_header_bytes: int = MAX_HEADER_BYTES
+    max_connections: int = MAX_CONNECTIONS
+
+
+def raise_fd_limit() -> int:
+    """Raise the soft limit on open files to the hard one (as Go programs do since Go 1.19), so
+    thousands of watch connections fit; returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+def connection_cap(wanted: int, fd_limit: int) -> int:
+    """``wanted`` connections, or as many as the descriptors allow."""
+    return max(1, min(wanted, fd_limit - FD_RESERVE))
+
+
+def http_protocol(limits: HttpLimits) -> Any:
+    """uvicorn's ``http`` setting: the guarded httptools protocol, or h11 where httptools is missing
+    (h11 enforces the header size itself, through ``h11_max_incomplete_event_size``)."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return "h11"
+
+    class GuardedHttpToolsProtocol(HttpToolsProtocol):
+        """Closes a connection that does not finish its headers in time or sends too many."""
+
+        _header_timer: asyncio.TimerHandle | None = None
+        _header_bytes = 0
+        _refused = False  # answered and closing: the rest of what the client sends is ignored
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if len(self.connections) > limits.max_connections:
+                log.warning("refused a connection: %d open (limit %d)", len(self.connections) - 1,
+                            limits.max_connections)
+                transport.abort()
+                return
+            self._arm_header_timer()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._cancel_header_timer()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if not self._refused:
+                super().data_received(data)
+
+        def on_message_begin(self) -> None:
+            if self._refused:
+                return
+            super().on_message_begin()
+            self._header_bytes = 0
+            self._arm_header_timer()
+
+        def on_url(self, url: bytes) -> None:
+            if self._within_header_limit(len(url)):
+                super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            if self._within_header_limit(len(name) + len(value)):
+                super().on_header(name, value)
+
+        def on_headers_complete(self) -> None:
+            self._cancel_header_timer()
+            if not self._refused:
+                super().on_headers_complete()
+
+        def on_body(self, body: bytes) -> None:
+            if not self._refused:
+                super().on_body(body)
+
+        def on_message_complete(self) -> None:
+            if not self._refused:
+                super().on_message_complete()
+
+        def _within_header_limit(self, size: int) -> bool:
+            self._header_bytes += size
+            if self._refused or self._header_bytes <= limits.max_header_bytes:
+                return not self._refused
+            self._refuse(431, "RequestHeaderFieldsTooLarge",
+                         f"the request headers are larger than {limits.max_header_bytes} bytes")
+            return False
+
+        def _arm_header_timer(self) -> None:
+            self._cancel_header_timer()
+            self._header_timer = self.loop.call_later(limits.header_timeout, self._headers_too_slow)
+
+        def _cancel_header_timer(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _headers_too_slow(self) -> None:
+            self._header_timer = None
+            if not self._refused and not self.transport.is_closing():
+                self._refuse(408, "Timeout", f"the request headers took longer than {limits.header_timeout:g}s")
+
+        def _refuse(self, code: int, reason: str, message: str) -> None:
+            self._refused = True
+            self._cancel_header_timer()
+            body = json.dumps(ApiError(code, reason, message).status()).encode()
+            head = (f"HTTP/1.1 {code} {reason}\r\ncontent-type: application/json\r\n"
+                    f"content-length: {len(body)}\r\nconnection: close\r\n\r\n").encode()
+            self.transport.write(head + body)
+            self.transport.close()
+
+    return GuardedHttpToolsProtocol
