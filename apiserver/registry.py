@@ -13,7 +13,7 @@ import copy
 import json
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -180,9 +180,10 @@ class Registry:
         *,
         dry_run: bool = False,
         field_validation: str = "Warn",
+        duplicates: Sequence[str] = (),
     ) -> WriteResult:
         obj = admission.check_type(rt, body)
-        obj, warnings = admission.decode(rt, obj, field_validation=field_validation)
+        obj, warnings = admission.decode(rt, obj, field_validation=field_validation, duplicates=duplicates)
         meta = obj.setdefault("metadata", {})
         self._place_in_namespace(rt, namespace, meta)
         if not meta.get("name") and meta.get("generateName"):
@@ -199,6 +200,7 @@ class Registry:
         obj = admission.default_and_validate(rt, obj, old=None, toleration_seconds=self.toleration_seconds)
         if rt.kind == "Pod":
             obj.setdefault("status", {}).update(_pod_initial_status(obj))
+        admission.check_size(rt, obj)
         key = object_key(rt, meta.get("namespace"), meta["name"])
         if dry_run:
             if self.store.get(key) is not None:
@@ -251,6 +253,7 @@ class Registry:
         subresource: str | None = None,
         dry_run: bool = False,
         field_validation: str = "Warn",
+        duplicates: Sequence[str] = (),
     ) -> WriteResult:
         """PUT semantics: the body replaces the object (or only its status on ``/status``)."""
         key = object_key(rt, namespace, name)
@@ -258,7 +261,7 @@ class Registry:
         if current is None:
             raise not_found(rt.plural, name, group=rt.group)
         obj = admission.check_type(rt, body)
-        obj, warnings = admission.decode(rt, obj, field_validation=field_validation)
+        obj, warnings = admission.decode(rt, obj, field_validation=field_validation, duplicates=duplicates)
         meta = obj.setdefault("metadata", {})
         if meta.get("name") not in (None, name):
             raise bad_request(
@@ -316,6 +319,7 @@ class Registry:
             return with_revision(current)
         if meta.get("deletionTimestamp") and not meta.get("finalizers") and _finalizers_done(rt, new):
             return self._remove(rt, key, current, dry_run=dry_run)
+        admission.check_size(rt, new)
         if dry_run:
             return {**new, "metadata": {**meta, "resourceVersion": str(current.mod_revision)}}
         try:
@@ -379,7 +383,7 @@ class Registry:
     ) -> dict[str, Any]:
         meta = obj["metadata"]
         existing = meta.get("deletionTimestamp")
-        deadline = self.clock() + timedelta(seconds=grace)
+        deadline = _deadline(self.clock(), grace)
         if existing is None or grace < int(meta.get("deletionGracePeriodSeconds") or 0):
             meta["deletionTimestamp"] = rfc3339(deadline)
             meta["deletionGracePeriodSeconds"] = grace
@@ -485,6 +489,14 @@ class Registry:
         self.store.update(key, pod, expected_revision=current.mod_revision)
 
 
+def _deadline(now: datetime, seconds: int) -> datetime:
+    """``now + seconds``, saturating at the largest time a timestamp can spell (int64 graces do not fit)."""
+    try:
+        return now + timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
+
+
 def _selected(obj: dict[str, Any], labels: LabelSelector | None, fields: FieldSelector | None) -> bool:
     if labels is not None and not labels.matches(obj.get("metadata", {}).get("labels") or {}):
         return False
@@ -581,6 +593,7 @@ class PatchingRegistry(Registry):
         subresource: str | None = None,
         dry_run: bool = False,
         field_validation: str = "Warn",
+        duplicates: Sequence[str] = (),
     ) -> WriteResult:
         from apiserver.patching import apply_patch
 
@@ -592,7 +605,14 @@ class PatchingRegistry(Registry):
         if self.store.get(key) is None:
             if ptype == "apply" and subresource is None and isinstance(body, dict):
                 body = {**body, "metadata": {**(body.get("metadata") or {}), "name": name}}
-                return self.create(rt, namespace, body, dry_run=dry_run, field_validation=field_validation)
+                return self.create(
+                    rt,
+                    namespace,
+                    body,
+                    dry_run=dry_run,
+                    field_validation=field_validation,
+                    duplicates=duplicates,
+                )
             raise not_found(rt.plural, name, group=rt.group)
         current = self.get(rt, namespace, name)
         patched = apply_patch(current, body, ptype, kind=rt.kind)
@@ -604,6 +624,7 @@ class PatchingRegistry(Registry):
             subresource=subresource,
             dry_run=dry_run,
             field_validation=field_validation,
+            duplicates=duplicates,
         )
 
     def get_scale(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
