@@ -19,7 +19,7 @@ from apimachinery.errors import ApiError, bad_request, cause, invalid
 from apimachinery.models.base import unknown_fields
 from apimachinery.models.meta import DeleteOptions
 from apimachinery.resources import ResourceType
-from apiserver import defaults, intranges, validation
+from apiserver import intranges, strategies
 
 FIELD_VALIDATION_MODES = ("Strict", "Warn", "Ignore")
 # etcd's default --max-request-bytes: Kubernetes cannot store a larger object, though the
@@ -104,12 +104,13 @@ def _type_causes(err: ValidationError) -> list[dict[str, str]]:
 def default_and_validate(
     rt: ResourceType, obj: dict[str, Any], *, old: dict[str, Any] | None, toleration_seconds: int
 ) -> dict[str, Any]:
-    """Apply server-side defaults, then reject the object if it is invalid."""
-    defaulted = defaults.apply_defaults(rt.kind, obj, toleration_seconds=toleration_seconds)
+    """Apply the kind's defaults (and on create its PrepareForCreate), then reject it if invalid."""
+    defaulted = strategies.apply_defaults(rt.kind, obj, toleration_seconds=toleration_seconds)
     if old is None:
-        causes = validation.validate_object(rt.kind, defaulted)
+        strategies.for_kind(rt.kind).prepare_for_create(defaulted)
+        causes = strategies.validate_object(rt.kind, defaulted)
     else:
-        causes = validation.validate_update(rt.kind, defaulted, old)
+        causes = strategies.validate_update(rt.kind, defaulted, old)
     if causes:
         name = str((defaulted.get("metadata") or {}).get("name") or "")
         raise invalid(rt.kind, name, causes, group=rt.group)
