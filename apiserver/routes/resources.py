@@ -135,11 +135,11 @@ def object_response(
 
 
 def _warning_text(text: str) -> str:
-    """A warning as a quoted header value: quotes and backslashes escaped, no control characters,
-    UTF-8 on the wire (Starlette writes header strings as latin-1, byte for byte)."""
+    """A warning as a quoted header value: quotes and backslashes escaped, control characters
+    dropped, anything beyond ASCII as ``\\uXXXX`` (not every HTTP client decodes UTF-8 headers)."""
     printable = "".join(c if c.isprintable() else " " for c in text[:256])
     escaped = printable.replace("\\", "\\\\").replace('"', '\\"')
-    return escaped.encode("utf-8", "replace").decode("latin-1")
+    return escaped.encode("ascii", "backslashreplace").decode("ascii")
 
 
 def get_object(request: Request, registry: PatchingRegistry, target: Target) -> Response:
