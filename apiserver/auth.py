@@ -40,7 +40,14 @@ class TokenAuth:
         self.tokens = tokens  # token -> role; None disables authentication (tests, in-process)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.tokens is None or scope["path"].startswith(PUBLIC_PATHS):
+        if scope["type"] != "http" or scope["path"].startswith(PUBLIC_PATHS):
+            await self.app(scope, receive, send)
+            return
+        if sum(1 for name, _ in scope["headers"] if name == b"authorization") > 1:
+            # Which one would count is ambiguous (a proxy may have added one): refuse both.
+            await send_status(send, ApiError(400, "BadRequest", "the request has more than one Authorization header"))
+            return
+        if self.tokens is None:
             await self.app(scope, receive, send)
             return
         role = self.role(dict(scope["headers"]).get(b"authorization", b"").decode("latin-1"))

@@ -2,7 +2,9 @@
 
 Kubernetes clients send JSON, YAML (apply-patch), or protobuf (``kubectl create``); they ask for
 plain objects or server-side Tables through the Accept header. Bodies larger than the limit are
-refused before parsing (413) and malformed bodies become 400 Status errors, never 500s.
+refused before parsing (413) and malformed bodies become 400 Status errors, never 500s. JSON is
+decoded strictly (:mod:`apiserver.jsonbody`): invalid UTF-8, lone surrogates and integers beyond
+64 bits are refused, and duplicate keys come back with the value for ``fieldValidation``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from starlette.responses import JSONResponse
 from apimachinery import jsonio
 from apimachinery.errors import ApiError, bad_request
 from apimachinery.yamlsafe import ManifestError, load_json_or_yaml
+from apiserver.jsonbody import Decoded, check_decoded, decode_json
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
 JSON_TYPES = ("application/json", "")
@@ -33,11 +36,16 @@ def media_type(content_type: str | None) -> str:
 
 def decode_body(raw: bytes, content_type: str | None, *, allow_patch: bool = False) -> Any:
     """Parse a request body by its Content-Type (missing: JSON, as the Python client sends)."""
+    return decode_request(raw, content_type, allow_patch=allow_patch).value
+
+
+def decode_request(raw: bytes, content_type: str | None, *, allow_patch: bool = False) -> Decoded:
+    """:func:`decode_body` with the duplicate keys the body gave (JSON paths)."""
     kind = media_type(content_type)
     if kind == PROTOBUF:
         from apiserver.protobuf import decode_protobuf  # only kubectl create needs it
 
-        return decode_protobuf(raw)
+        return Decoded(decode_protobuf(raw))
     accepted = kind in JSON_TYPES or kind in ("application/yaml", "text/yaml", "application/x-yaml")
     if allow_patch:
         accepted = accepted or kind in PATCH_TYPES
@@ -49,8 +57,15 @@ def decode_body(raw: bytes, content_type: str | None, *, allow_patch: bool = Fal
         )
     if not raw.strip():
         raise bad_request("the request body is empty")
+    if kind in JSON_TYPES or kind.endswith("+json"):
+        return decode_json(raw)
+    if raw.lstrip()[:1] == b"{":  # apply-patch+yaml as kubectl sends it: JSON
+        try:
+            return decode_json(raw)
+        except ApiError:
+            pass  # YAML that merely starts with a flow mapping
     try:
-        return load_json_or_yaml(raw, kind or "application/json")
+        return check_decoded(load_json_or_yaml(raw, kind))
     except ManifestError as err:
         raise bad_request(f"the request body could not be decoded: {err}") from None
 

@@ -13,7 +13,7 @@ import copy
 import json
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from apimachinery import resources as res
 from apimachinery.errors import ApiError, already_exists, bad_request, conflict, expired, not_found
 from apimachinery.resources import ResourceType
 from apimachinery.selectors import FieldSelector, LabelSelector
-from apiserver import admission
+from apiserver import admission, strategies
 from apiserver.store.base import (
     CompactedError,
     KeyExistsError,
@@ -31,6 +31,8 @@ from apiserver.store.base import (
     RevisionConflictError,
     Store,
 )
+from apiserver.strategies import pod as pod_strategy
+from apiserver.strategies import workloads
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -180,9 +182,10 @@ class Registry:
         *,
         dry_run: bool = False,
         field_validation: str = "Warn",
+        duplicates: Sequence[str] = (),
     ) -> WriteResult:
         obj = admission.check_type(rt, body)
-        obj, warnings = admission.decode(rt, obj, field_validation=field_validation)
+        obj, warnings = admission.decode(rt, obj, field_validation=field_validation, duplicates=duplicates)
         meta = obj.setdefault("metadata", {})
         self._place_in_namespace(rt, namespace, meta)
         if not meta.get("name") and meta.get("generateName"):
@@ -195,10 +198,8 @@ class Registry:
                 group=rt.group,
             )
         self._init_metadata(meta)
-        _reset_status_on_create(rt, obj)
         obj = admission.default_and_validate(rt, obj, old=None, toleration_seconds=self.toleration_seconds)
-        if rt.kind == "Pod":
-            obj.setdefault("status", {}).update(_pod_initial_status(obj))
+        admission.check_size(rt, obj)
         key = object_key(rt, meta.get("namespace"), meta["name"])
         if dry_run:
             if self.store.get(key) is not None:
@@ -251,6 +252,7 @@ class Registry:
         subresource: str | None = None,
         dry_run: bool = False,
         field_validation: str = "Warn",
+        duplicates: Sequence[str] = (),
     ) -> WriteResult:
         """PUT semantics: the body replaces the object (or only its status on ``/status``)."""
         key = object_key(rt, namespace, name)
@@ -258,7 +260,7 @@ class Registry:
         if current is None:
             raise not_found(rt.plural, name, group=rt.group)
         obj = admission.check_type(rt, body)
-        obj, warnings = admission.decode(rt, obj, field_validation=field_validation)
+        obj, warnings = admission.decode(rt, obj, field_validation=field_validation, duplicates=duplicates)
         meta = obj.setdefault("metadata", {})
         if meta.get("name") not in (None, name):
             raise bad_request(
@@ -276,7 +278,7 @@ class Registry:
     def _merge_for_update(
         self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any], *, subresource: str | None
     ) -> dict[str, Any]:
-        if subresource == "finalize":
+        if subresource == "finalize":  # a namespace's spec.finalizers, and nothing else
             new = copy.deepcopy(old)
             new.setdefault("spec", {})["finalizers"] = list((obj.get("spec") or {}).get("finalizers") or [])
             return new
@@ -299,8 +301,7 @@ class Registry:
             else:
                 meta.pop(keep, None)
         meta.pop("resourceVersion", None)
-        if rt.kind == "Namespace":  # its finalizers change only through /finalize
-            new.setdefault("spec", {})["finalizers"] = _namespace_finalizers(old)
+        strategies.for_kind(rt.kind).prepare_for_update(new, old)
         if "status" in rt.subresources:
             if "status" in old:
                 new["status"] = old["status"]
@@ -320,8 +321,13 @@ class Registry:
         meta["generation"] = generation
         if new == old:
             return with_revision(current)
-        if meta.get("deletionTimestamp") and not meta.get("finalizers") and _finalizers_done(rt, new):
+        if (
+            meta.get("deletionTimestamp")
+            and not meta.get("finalizers")
+            and not strategies.for_kind(rt.kind).still_held(new)
+        ):
             return self._remove(rt, key, current, dry_run=dry_run)
+        admission.check_size(rt, new)
         if dry_run:
             return {**new, "metadata": {**meta, "resourceVersion": str(current.mod_revision)}}
         try:
@@ -357,7 +363,8 @@ class Registry:
         if current is None:
             raise not_found(rt.plural, name, group=rt.group)
         _check_preconditions(rt, current, options.get("preconditions") or {})
-        if rt.kind == "Namespace":
+        strategy = strategies.for_kind(rt.kind)
+        if strategy.deletes_contents:
             return self._delete_namespace(current, dry_run=dry_run)
         obj = copy.deepcopy(current.value)
         meta = obj["metadata"]
@@ -367,7 +374,7 @@ class Registry:
             finalizers.append("foregroundDeletion")
         elif policy == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
-        grace = self._grace_period(rt, obj, options)
+        grace = strategy.grace_period(obj, options)
         if not finalizers and grace == 0:
             return self._remove(rt, key, current, dry_run=dry_run)
         return self._mark_deleting(rt, key, current, obj, finalizers=finalizers, grace=grace, dry_run=dry_run)
@@ -385,7 +392,7 @@ class Registry:
     ) -> dict[str, Any]:
         meta = obj["metadata"]
         existing = meta.get("deletionTimestamp")
-        deadline = self.clock() + timedelta(seconds=grace)
+        deadline = _deadline(self.clock(), grace)
         if existing is None or grace < int(meta.get("deletionGracePeriodSeconds") or 0):
             meta["deletionTimestamp"] = rfc3339(deadline)
             meta["deletionGracePeriodSeconds"] = grace
@@ -400,23 +407,6 @@ class Registry:
         except RevisionConflictError:
             raise conflict(rt.plural, meta.get("name", ""), group=rt.group) from None
         return with_revision(kv)
-
-    @staticmethod
-    def _grace_period(rt: ResourceType, obj: dict[str, Any], options: dict[str, Any]) -> int:
-        """Pods on a node stop gracefully; everything else (and unscheduled pods) goes at once."""
-        if rt.kind != "Pod":
-            return 0
-        spec = obj.get("spec") or {}
-        phase = (obj.get("status") or {}).get("phase")
-        if not spec.get("nodeName") or phase in ("Succeeded", "Failed"):
-            return 0
-        requested = options.get("gracePeriodSeconds")
-        if requested is None:
-            requested = spec.get("terminationGracePeriodSeconds", 30)
-        try:
-            return max(0, int(requested))
-        except (TypeError, ValueError):
-            raise bad_request("gracePeriodSeconds must be an integer") from None
 
     def _delete_namespace(self, current: KeyValue, *, dry_run: bool) -> dict[str, Any]:
         """Start a namespace's graceful deletion, as Kubernetes does: it turns ``Terminating``
@@ -434,7 +424,7 @@ class Registry:
         key = object_key(res.NAMESPACES, None, name)
         if current.value["metadata"].get("deletionTimestamp"):
             return with_revision(current)  # already terminating
-        if not _namespace_finalizers(current.value) and not current.value["metadata"].get("finalizers"):
+        if not strategies.for_kind("Namespace").still_held(current.value) and not current.value["metadata"].get("finalizers"):
             return self._remove(res.NAMESPACES, key, current, dry_run=dry_run)
         obj = copy.deepcopy(current.value)
         obj["metadata"]["deletionTimestamp"] = rfc3339(self.clock())
@@ -450,50 +440,23 @@ class Registry:
     # -- pods/binding ----------------------------------------------------------------------
 
     def bind(self, namespace: str, name: str, body: Any) -> None:
-        if (
-            not isinstance(body, dict)
-            or not isinstance(body.get("target"), dict)
-            or not body["target"].get("name")
-        ):
-            raise admission.invalid(
-                "Binding", name, [admission.cause("target.name", "Required value", "FieldValueRequired")]
-            )
-        node = str(body["target"]["name"])
         key = object_key(res.PODS, namespace, name)
         current = self.store.get(key)
         if current is None:
             raise not_found("pods", name)
-        pod = copy.deepcopy(current.value)
-        uid = (body.get("metadata") or {}).get("uid")
-        if uid and uid != pod["metadata"].get("uid"):
-            raise ApiError(409, "Conflict", f"Operation cannot be fulfilled on pods/binding \"{name}\": "
-                           f"the UID in the binding ({uid}) does not match the pod's", name=name, kind="pods")
-        if pod["metadata"].get("deletionTimestamp"):
-            raise ApiError(
-                409,
-                "Conflict",
-                f"pod {name} is being deleted, cannot be assigned to a host",
-                name=name,
-                kind="pods",
-            )
-        assigned = pod["spec"].get("nodeName")
-        if assigned:
-            raise ApiError(
-                409,
-                "Conflict",
-                f'pod {name} is already assigned to node "{assigned}"',
-                name=name,
-                kind="pods",
-            )
-        pod["spec"]["nodeName"] = node
-        conditions = [
-            c for c in pod.setdefault("status", {}).get("conditions", []) if c.get("type") != "PodScheduled"
-        ]
-        conditions.append(
-            {"type": "PodScheduled", "status": "True", "lastTransitionTime": rfc3339(self.clock())}
-        )
-        pod["status"]["conditions"] = conditions
-        self.store.update(key, pod, expected_revision=current.mod_revision)
+        bound = pod_strategy.bind(current.value, body, now=rfc3339(self.clock()))
+        try:
+            self.store.update(key, bound, expected_revision=current.mod_revision)
+        except (RevisionConflictError, KeyNotFoundError):
+            raise conflict("pods", name) from None
+
+
+def _deadline(now: datetime, seconds: int) -> datetime:
+    """``now + seconds``, saturating at the largest time a timestamp can spell (int64 graces do not fit)."""
+    try:
+        return now + timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def _selected(obj: dict[str, Any], labels: LabelSelector | None, fields: FieldSelector | None) -> bool:
@@ -541,50 +504,6 @@ def _propagation(rt: ResourceType, options: dict[str, Any]) -> str:
     return policy or "Background"
 
 
-def _finalizers_done(rt: ResourceType, obj: dict[str, Any]) -> bool:
-    """A terminating pod with a grace period still running waits for its kubelet; a
-    terminating namespace waits for its ``spec.finalizers`` (the namespace controller)."""
-    if rt.kind == "Namespace":
-        return not _namespace_finalizers(obj)
-    if rt.kind != "Pod":
-        return True
-    return (obj.get("metadata") or {}).get("deletionGracePeriodSeconds") == 0 or not (
-        obj.get("spec") or {}
-    ).get("nodeName")
-
-
-def _namespace_finalizers(namespace: dict[str, Any]) -> builtins.list[str]:
-    return list((namespace.get("spec") or {}).get("finalizers") or [])
-
-
-def _reset_status_on_create(rt: ResourceType, obj: dict[str, Any]) -> None:
-    """Users create spec; status starts empty except where Kubernetes keeps it (Node)."""
-    if "status" in rt.subresources and rt.kind not in ("Node", "Namespace"):
-        obj.pop("status", None)
-
-
-def _pod_initial_status(pod: dict[str, Any]) -> dict[str, Any]:
-    return {"phase": "Pending", "qosClass": _qos_class(pod)}
-
-
-def _qos_class(pod: dict[str, Any]) -> str:
-    containers = (pod.get("spec") or {}).get("containers") or []
-    requests_any = False
-    guaranteed = True
-    for c in containers:
-        resources = c.get("resources") or {}
-        limits = resources.get("limits") or {}
-        requests = resources.get("requests") or {}
-        if limits or requests:
-            requests_any = True
-        for name in ("cpu", "memory"):
-            if name not in limits or requests.get(name, limits.get(name)) != limits.get(name):
-                guaranteed = False
-    if not requests_any:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
-
-
 class PatchingRegistry(Registry):
     """Adds PATCH and the scale subresource, both defined in terms of update."""
 
@@ -599,6 +518,7 @@ class PatchingRegistry(Registry):
         subresource: str | None = None,
         dry_run: bool = False,
         field_validation: str = "Warn",
+        duplicates: Sequence[str] = (),
     ) -> WriteResult:
         from apiserver.patching import apply_patch
 
@@ -610,7 +530,14 @@ class PatchingRegistry(Registry):
         if self.store.get(key) is None:
             if ptype == "apply" and subresource is None and isinstance(body, dict):
                 body = {**body, "metadata": {**(body.get("metadata") or {}), "name": name}}
-                return self.create(rt, namespace, body, dry_run=dry_run, field_validation=field_validation)
+                return self.create(
+                    rt,
+                    namespace,
+                    body,
+                    dry_run=dry_run,
+                    field_validation=field_validation,
+                    duplicates=duplicates,
+                )
             raise not_found(rt.plural, name, group=rt.group)
         current = self.get(rt, namespace, name)
         patched = apply_patch(current, body, ptype, kind=rt.kind)
@@ -622,49 +549,20 @@ class PatchingRegistry(Registry):
             subresource=subresource,
             dry_run=dry_run,
             field_validation=field_validation,
+            duplicates=duplicates,
         )
 
     def get_scale(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
-        from apimachinery.selectors import selector_to_string
-
-        obj = self.get(rt, namespace, name)
-        meta = obj["metadata"]
-        return {
-            "kind": "Scale",
-            "apiVersion": "autoscaling/v1",
-            "metadata": {
-                k: meta[k]
-                for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                if k in meta
-            },
-            "spec": {"replicas": int((obj.get("spec") or {}).get("replicas") or 0)},
-            "status": {
-                "replicas": int((obj.get("status") or {}).get("replicas") or 0),
-                "selector": selector_to_string((obj.get("spec") or {}).get("selector")),
-            },
-        }
+        return workloads.scale_of(self.get(rt, namespace, name))
 
     def update_scale(
         self, rt: ResourceType, namespace: str | None, name: str, scale: Any, *, dry_run: bool = False
     ) -> WriteResult:
-        if not isinstance(scale, dict):
-            raise bad_request("the body of the request must be a Scale object")
-        replicas = (scale.get("spec") or {}).get("replicas")
-        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-            raise admission.invalid(
-                "Scale",
-                name,
-                [
-                    admission.cause(
-                        "spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal to 0"
-                    )
-                ],
-                group="autoscaling",
-            )
+        replicas = workloads.replicas_of_scale(scale, name)
         obj = copy.deepcopy(self.get(rt, namespace, name))  # get() shares the store's cached value
         expected = (scale.get("metadata") or {}).get("resourceVersion")
         if expected and str(expected) != obj["metadata"]["resourceVersion"]:
             raise conflict(rt.plural, name, group=rt.group)
-        obj["spec"]["replicas"] = replicas
+        obj.setdefault("spec", {})["replicas"] = replicas
         self.update(rt, namespace, name, obj, dry_run=dry_run)
         return WriteResult(self.get_scale(rt, namespace, name) if not dry_run else scale)

@@ -19,7 +19,7 @@ import secrets
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
@@ -28,8 +28,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from apimachinery.errors import ApiError, bad_request
+from apimachinery.logoptions import parse_log_options
 from apimachinery.models.core import ContainerStatus, Pod
-from apimachinery.timeutil import parse_time
 from kubelet import naming
 from kubelet.runtime.base import ContainerInfo, ContainerRuntime
 from kubelet.threads import Runner
@@ -101,22 +101,11 @@ class LogParams:
 
     @classmethod
     def parse(cls, query: Any) -> LogParams:
-        since: datetime | None = None
-        try:
-            if query.get("sinceSeconds"):
-                since = datetime.now(UTC) - timedelta(seconds=int(query["sinceSeconds"]))
-            elif query.get("sinceTime"):
-                since = parse_time(query["sinceTime"])
-            tail = int(query["tailLines"]) if query.get("tailLines") not in (None, "") else None
-            limit = int(query["limitBytes"]) if query.get("limitBytes") not in (None, "") else None
-        except ValueError as err:
-            raise bad_request(f"invalid log options: {err}") from None
-        return cls(follow=_flag(query.get("follow")), tail=tail, timestamps=_flag(query.get("timestamps")),
-                   since=since, previous=_flag(query.get("previous")), limit_bytes=limit)
-
-
-def _flag(value: str | None) -> bool:
-    return (value or "").lower() in ("true", "1", "yes")
+        """Kubernetes' PodLogOptions rules (400/422 Status), shared with the apiserver."""
+        options = parse_log_options(query)
+        return cls(follow=options.follow, tail=options.tail_lines, timestamps=options.timestamps,
+                   since=options.since(datetime.now(UTC)), previous=options.previous,
+                   limit_bytes=options.limit_bytes)
 
 
 def choose_container(found: list[ContainerInfo], pod: Pod | None, name: str, *, previous: bool) -> ContainerInfo | None:

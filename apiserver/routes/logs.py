@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from apimachinery import resources as res
 from apimachinery.errors import ApiError, bad_request
+from apimachinery.logoptions import parse_log_options
 from apiserver.registry import Registry
 from apiserver.routes.paths import Target
 
@@ -52,6 +53,7 @@ def kubelet_endpoint(registry: Registry, node_name: str) -> str:
 async def pod_log(request: Request, target: Target) -> Response:
     registry: Registry = request.app.state.registry
     assert target.name is not None
+    parse_log_options(request.query_params, pod=target.name)  # refuse bad options before proxying
     pod = registry.get(res.PODS, target.namespace, target.name)
     container = _container(pod, request.query_params.get("container"))
     node = (pod.get("spec") or {}).get("nodeName")

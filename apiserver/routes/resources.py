@@ -18,7 +18,8 @@ from starlette.routing import Route
 
 from apimachinery.errors import ApiError, bad_request
 from apimachinery.selectors import parse_field_selector, parse_label_selector
-from apiserver import negotiation, tables
+from apiserver import admission, negotiation, tables
+from apiserver.jsonbody import Decoded
 from apiserver.negotiation import FastJSONResponse as JSONResponse
 from apiserver.registry import PatchingRegistry, WriteResult
 from apiserver.routes.paths import Target, resolve
@@ -122,7 +123,7 @@ def object_response(
 ) -> Response:
     headers = {}
     if warnings:
-        headers["Warning"] = ", ".join(f'299 - "{w}"' for w in warnings[:20])
+        headers["Warning"] = ", ".join(f'299 - "{_warning_text(w)}"' for w in warnings[:20])
     if negotiation.wants_table(request.headers.get("accept")) and obj.get("kind") not in ("Status", "Scale"):
         obj = tables.to_table(
             obj["kind"],
@@ -132,6 +133,14 @@ def object_response(
             include_object=request.query_params.get("includeObject") or "Metadata",
         )
     return JSONResponse(obj, status_code=status, headers=headers)
+
+
+def _warning_text(text: str) -> str:
+    """A warning as a quoted header value: quotes and backslashes escaped, control characters
+    dropped, anything beyond ASCII as ``\\uXXXX`` (not every HTTP client decodes UTF-8 headers)."""
+    printable = "".join(c if c.isprintable() else " " for c in text[:256])
+    escaped = printable.replace("\\", "\\\\").replace('"', '\\"')
+    return escaped.encode("ascii", "backslashreplace").decode("ascii")
 
 
 def get_object(request: Request, registry: PatchingRegistry, target: Target) -> Response:
@@ -180,38 +189,44 @@ def list_objects(request: Request, registry: PatchingRegistry, target: Target) -
 
 
 async def _body(request: Request, *, allow_patch: bool = False) -> Any:
+    return (await _decoded(request, allow_patch=allow_patch)).value
+
+
+async def _decoded(request: Request, *, allow_patch: bool = False) -> Decoded:
     raw = await request.body()
-    return negotiation.decode_body(raw, request.headers.get("content-type"), allow_patch=allow_patch)
+    return negotiation.decode_request(raw, request.headers.get("content-type"), allow_patch=allow_patch)
 
 
 async def create_object(request: Request, registry: PatchingRegistry, target: Target) -> Response:
-    body = await _body(request)
+    decoded = await _decoded(request)
     result = registry.create(
         target.rt,
         target.namespace,
-        body,
+        decoded.value,
         dry_run=_dry_run(request),
         field_validation=_field_validation(request),
+        duplicates=decoded.duplicates,
     )
     return object_response(request, result.obj, status=201, warnings=result.warnings)
 
 
 async def replace_object(request: Request, registry: PatchingRegistry, target: Target) -> Response:
     assert target.name is not None
-    body = await _body(request)
+    decoded = await _decoded(request)
     if target.subresource == "scale":
         result = registry.update_scale(
-            target.rt, target.namespace, target.name, body, dry_run=_dry_run(request)
+            target.rt, target.namespace, target.name, decoded.value, dry_run=_dry_run(request)
         )
         return JSONResponse(result.obj)
     result = registry.update(
         target.rt,
         target.namespace,
         target.name,
-        body,
+        decoded.value,
         subresource=target.subresource,
         dry_run=_dry_run(request),
         field_validation=_field_validation(request),
+        duplicates=decoded.duplicates,
     )
     return object_response(request, result.obj, warnings=result.warnings)
 
@@ -219,16 +234,17 @@ async def replace_object(request: Request, registry: PatchingRegistry, target: T
 async def patch_object(request: Request, registry: PatchingRegistry, target: Target) -> Response:
     assert target.name is not None
     ptype = negotiation.patch_type(request.headers.get("content-type"))
-    body = await _body(request, allow_patch=True)
+    decoded = await _decoded(request, allow_patch=True)
     result: WriteResult = registry.patch(
         target.rt,
         target.namespace,
         target.name,
-        body,
+        decoded.value,
         ptype,
         subresource=target.subresource,
         dry_run=_dry_run(request),
         field_validation=_field_validation(request),
+        duplicates=decoded.duplicates,
     )
     status = 201 if result.created else 200
     if target.subresource == "scale":
@@ -238,18 +254,11 @@ async def patch_object(request: Request, registry: PatchingRegistry, target: Tar
 
 async def _delete_options(request: Request) -> dict[str, Any]:
     raw = await request.body()
-    options: dict[str, Any] = {}
-    if raw.strip():
-        decoded = negotiation.decode_body(raw, request.headers.get("content-type"))
-        if not isinstance(decoded, dict):
-            raise bad_request("DeleteOptions must be a JSON object")
-        options = decoded
+    body = negotiation.decode_body(raw, request.headers.get("content-type")) if raw.strip() else None
     query = request.query_params
-    if query.get("gracePeriodSeconds"):
-        options["gracePeriodSeconds"] = query["gracePeriodSeconds"]
-    if query.get("propagationPolicy"):
-        options["propagationPolicy"] = query["propagationPolicy"]
-    return options
+    return admission.delete_options(
+        body, grace_period=query.get("gracePeriodSeconds"), propagation=query.get("propagationPolicy")
+    )
 
 
 async def delete_object(request: Request, registry: PatchingRegistry, target: Target) -> Response:
@@ -292,7 +301,9 @@ async def post_subresource(request: Request, registry: PatchingRegistry, target:
     if target.subresource == "binding":
         registry.bind(target.namespace, target.name, body)
     else:  # eviction: no disruption budgets yet, so an eviction is a delete
-        options = (body or {}).get("deleteOptions") or {}
+        if not isinstance(body, dict):
+            raise bad_request("the body of an eviction must be an Eviction object")
+        options = admission.delete_options(body.get("deleteOptions"), grace_period=None, propagation=None)
         registry.delete(target.rt, target.namespace, target.name, options)
     return JSONResponse(
         {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},

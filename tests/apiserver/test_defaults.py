@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from apiserver.defaults import apply_defaults, image_pull_policy_for
+from apiserver.defaults import image_pull_policy_for
+from apiserver.strategies import apply_defaults
 
 POD: dict[str, Any] = {
     "apiVersion": "v1",

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from apiserver import validation
-from apiserver.defaults import apply_defaults
-from apiserver.validation import validate_object, validate_update
+from apiserver.strategies import apply_defaults, validate_object, validate_update
 
 REQUIRED = "FieldValueRequired"
 INVALID = "FieldValueInvalid"

@@ -130,7 +130,7 @@ def test_server_validation_error_names_file_and_field(podctl: Podctl, tmp_path: 
     path = write(tmp_path / "typo.yaml", DEPLOYMENT.format(extra_label="", extra_env="").replace("replicas:", "replica:"))
     result = podctl("apply", "-f", str(path))
     assert result.code == 1
-    assert result.err.startswith(f'Error from server (Invalid): error when applying "{path}" (document 1): ')
+    assert result.err.startswith(f'Error from server (BadRequest): error when applying "{path}" (document 1): ')
     assert "spec.replica" in result.err
 
 

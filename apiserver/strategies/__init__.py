@@ -1,0 +1,63 @@
+"""Per-kind rules: one strategy module per kind, as Kubernetes has one ``strategy.go`` per resource.
+
+The generic registry (:mod:`apiserver.registry`) knows REST semantics; everything that differs
+between kinds lives here: defaults, ``PrepareForCreate``, ``Validate``, ``ValidateUpdate``,
+graceful deletion, and the Pod binding and Scale subresources. A new kind adds one module and one
+line in :data:`_STRATEGIES`; a kind without a module gets :class:`~apiserver.strategies.base.Strategy`
+(metadata checks only). The shared field validators and defaulters the modules compose are in
+:mod:`apiserver.validation` and :mod:`apiserver.defaults`.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from apiserver import defaults, validation
+from apiserver.strategies import config, event, lease, namespace, node, pod, service, workloads
+from apiserver.strategies.base import Cause, Obj, Strategy
+
+_STRATEGIES: dict[str, Strategy] = {
+    strategy.kind: strategy
+    for strategy in (
+        pod.STRATEGY,
+        workloads.DEPLOYMENT,
+        workloads.REPLICA_SET,
+        service.STRATEGY,
+        node.STRATEGY,
+        namespace.STRATEGY,
+        config.CONFIG_MAP,
+        config.SECRET,
+        event.STRATEGY,
+        lease.STRATEGY,
+    )
+}
+
+
+def for_kind(kind: str) -> Strategy:
+    return _STRATEGIES.get(kind) or Strategy(kind)
+
+
+def apply_defaults(kind: str, obj: Obj, *, toleration_seconds: int = defaults.DEFAULT_TOLERATION_SECONDS) -> Obj:
+    """A defaulted deep copy of ``obj``; kinds Kubernetes does not default come back unchanged.
+
+    ``toleration_seconds`` is the DefaultTolerationSeconds admission setting
+    (``--default-not-ready-toleration-seconds`` / ``--default-unreachable-toleration-seconds``).
+    """
+    out = copy.deepcopy(obj)
+    for_kind(kind).default(out, toleration_seconds=toleration_seconds)
+    return out
+
+
+def validate_object(kind: str, obj: Obj) -> list[Cause]:
+    """Every problem with ``obj`` as a new object of ``kind``; an empty list means valid."""
+    causes = validation.validate_metadata(kind, validation.as_dict(obj.get("metadata")))
+    return causes + for_kind(kind).validate(obj)
+
+
+def validate_update(kind: str, new: Obj, old: Obj) -> list[Cause]:
+    """:func:`validate_object` on ``new`` plus what may not change from ``old``."""
+    causes = validate_object(kind, new)
+    causes += validation.validate_metadata_update(
+        validation.as_dict(new.get("metadata")), validation.as_dict(old.get("metadata"))
+    )
+    return causes + for_kind(kind).validate_update(new, old)
