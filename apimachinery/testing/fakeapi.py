@@ -137,11 +137,13 @@ class FakeApi:
         meta.setdefault("uid", str(uuid.uuid4()))
         meta.setdefault("creationTimestamp", now_rfc3339(self.clock))
         meta.setdefault("generation", 1)
-        return type(obj).model_validate(self.put_raw(rt, body))
+        return type(obj).model_validate(self._put(rt, body))
 
     def put_raw(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
         """Store a wire object verbatim (it need not decode: old data, a bug); informers see it at once."""
-        obj = copy.deepcopy(obj)
+        return self._put(rt, rules.clone(obj))
+
+    def _put(self, rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
         meta = obj.setdefault("metadata", {})
         meta.pop("resourceVersion", None)
         if rt.namespaced:
@@ -150,7 +152,7 @@ class FakeApi:
             meta.pop("namespace", None)
         key = (meta.get("namespace"), meta["name"])
         row = self._table(rt).get(key)
-        return self._commit(rt, key, obj, old=row.value() if row else None, at_once=True)
+        return self._commit(rt, key, obj, old=row.value() if row else None, at_once=True).served()
 
     def remove(self, model: type[TypedObject], name: str, namespace: str | None = None) -> None:
         """Delete an object from the store now (no grace, no finalizers); informers see it at once."""
@@ -319,7 +321,7 @@ class FakeApi:
         key = (meta.get("namespace"), name)
         if key in self._table(rt):
             raise already_exists(rt.plural, name, group=rt.group)
-        return self._commit(rt, key, obj, old=None)
+        return self._commit(rt, key, obj, old=None).served()
 
     def _place_in_namespace(self, rt: ResourceType, namespace: str | None, meta: dict[str, Any]) -> None:
         if not rt.namespaced:
@@ -355,7 +357,7 @@ class FakeApi:
             return row.served()  # a no-op write takes no revision and sends no event
         if rules.finalizers_done(rt, new):
             return self._commit_delete(rt, key, row)
-        return self._commit(rt, key, new, old=old)
+        return self._commit(rt, key, new, old=old).served()
 
     def _delete(self, rt: ResourceType, namespace: str | None, name: str, *, grace_period: int | None,
                 propagation: str | None, preconditions: dict[str, Any]) -> dict[str, Any]:
@@ -373,7 +375,7 @@ class FakeApi:
             return self._commit_delete(rt, key, row)
         deadline = format_rfc3339(datetime.fromtimestamp(self.clock.time() + grace, UTC))
         new = rules.mark_deleting(old, finalizers=finalizers, grace=grace, deadline=deadline)
-        return row.served() if new == old else self._commit(rt, key, new, old=old)
+        return row.served() if new == old else self._commit(rt, key, new, old=old).served()
 
     # -- the store -----------------------------------------------------------------------------
 
@@ -396,11 +398,13 @@ class FakeApi:
         return [o for o in objs if filt is None or filt.matches(o)]
 
     def _commit(self, rt: ResourceType, key: Key, new: dict[str, Any], *, old: dict[str, Any] | None,
-                at_once: bool = False) -> dict[str, Any]:
+                at_once: bool = False) -> _Row:
+        """Store ``new`` (a dict nobody else holds) at the next revision and tell watchers and informers."""
         self._revision += 1
         row = self._table(rt)[key] = _Row(jsonio.dumps(new), self._revision)
-        self._publish(Change("ADDED" if old is None else "MODIFIED", rt, old, row.served(), self._revision), at_once)
-        return row.served()
+        served = _with_revision(new, self._revision)
+        self._publish(Change("ADDED" if old is None else "MODIFIED", rt, old, served, self._revision), at_once)
+        return row
 
     def _commit_delete(self, rt: ResourceType, key: Key, row: _Row, *, at_once: bool = False) -> dict[str, Any]:
         """Remove the object; watchers get its last stored value at the deletion's revision."""

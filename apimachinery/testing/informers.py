@@ -93,7 +93,7 @@ class FakeInformer(InformerCache[T]):
         if kind is None or key is None or self._revisions.get(key, 0) >= change.revision:
             return
         self._revisions[key] = change.revision
-        self.apply_raw(kind, _copy(change.new))
+        self.apply_raw(kind, change.new)  # decoding builds the model; cached objects are read-only anyway
 
     # -- what a watch would deliver, without the store ------------------------------------------
 

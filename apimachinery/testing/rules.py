@@ -8,9 +8,9 @@ no defaulting, no field validation, no paging, no namespace lifecycle.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from apimachinery import jsonio
 from apimachinery.errors import ApiError, bad_request, cause, conflict, invalid
 from apimachinery.patch import json_patch, merge_patch, strategic_merge_patch
 from apimachinery.resources import ResourceType
@@ -20,6 +20,12 @@ TRANSIENT_ON_CREATE = ("resourceVersion", "deletionTimestamp", "deletionGracePer
 TERMINAL_PHASES = ("Succeeded", "Failed")
 DEFAULT_POD_GRACE = 30
 PROPAGATION_FINALIZERS = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}
+
+
+def clone(obj: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a JSON object (a JSON round trip: several times faster than ``copy.deepcopy``)."""
+    value: dict[str, Any] = jsonio.loads(jsonio.dumps(obj))
+    return value
 
 
 def spec_part(obj: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +70,7 @@ def merge_for_update(rt: ResourceType, body: dict[str, Any], old: dict[str, Any]
     """PUT: ``/status`` takes only the status; the main resource keeps the server-owned metadata
     and, when the kind has a status subresource, the old status."""
     if subresource == "status":
-        new = copy.deepcopy(old)
+        new = clone(old)
         if "status" in body:
             new["status"] = body["status"]
         else:
@@ -146,7 +152,7 @@ def grace_period(rt: ResourceType, obj: dict[str, Any], requested: int | None) -
 
 def mark_deleting(obj: dict[str, Any], *, finalizers: list[str], grace: int, deadline: str) -> dict[str, Any]:
     """The object with its deletion started (or shortened, never lengthened)."""
-    new = copy.deepcopy(obj)
+    new = clone(obj)
     meta = new["metadata"]
     if meta.get("deletionTimestamp") is None or grace < int(meta.get("deletionGracePeriodSeconds") or 0):
         meta["deletionTimestamp"] = deadline
@@ -168,7 +174,7 @@ def bound_pod(pod: dict[str, Any], *, node: str, uid: str | None, now: str) -> d
     assigned = (pod.get("spec") or {}).get("nodeName")
     if assigned:
         raise ApiError(409, "Conflict", f'pod {name} is already assigned to node "{assigned}"', name=name, kind="pods")
-    new = copy.deepcopy(pod)
+    new = clone(pod)
     new["spec"]["nodeName"] = node
     status = new.setdefault("status", {})
     conditions = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
