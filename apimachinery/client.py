@@ -19,7 +19,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from apimachinery import jsonio
-from apimachinery.api import WatchEvent
+from apimachinery.api import Api, WatchEvent
 from apimachinery.errors import ApiError
 from apimachinery.models.base import TypedObject
 from apimachinery.resources import ResourceType, by_model
@@ -285,3 +285,8 @@ def _json_or_text(response: httpx.Response) -> Any:
         return jsonio.loads(response.content)
     except ValueError:
         return response.text
+
+
+def _satisfies_api(client: ApiClient) -> Api:
+    """mypy checks here that ApiClient offers every call of :class:`apimachinery.api.Api`."""
+    return client

@@ -27,24 +27,23 @@ import copy
 import itertools
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from apimachinery import jsonio
-from apimachinery.api import WatchEvent
+from apimachinery.api import Api, WatchEvent
 from apimachinery.errors import ApiError, already_exists, bad_request, cause, conflict, invalid, not_found
 from apimachinery.informer import EventSink
 from apimachinery.models.base import TypedObject
 from apimachinery.resources import NAMESPACES, PODS, ResourceType, by_model
 from apimachinery.testing import rules
-from apimachinery.testing.informers import Change, FakeInformer, Filter
+from apimachinery.testing.informers import FakeInformer, Filter
+from apimachinery.testing.store import FakeStore, Row, key_of
 from apimachinery.timeutil import Clock, FakeClock, format_rfc3339, now_rfc3339
 
 T = TypeVar("T", bound=TypedObject)
-Key = tuple[str | None, str]  # (namespace, name)
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
@@ -77,45 +76,16 @@ class _Failure:
                 and self.name in (None, action.name))
 
 
-@dataclass(frozen=True)
-class _Row:
-    data: bytes  # the object as stored: JSON without metadata.resourceVersion
-    revision: int
-
-    def value(self) -> dict[str, Any]:
-        obj: dict[str, Any] = jsonio.loads(self.data)
-        return obj
-
-    def served(self) -> dict[str, Any]:
-        return _with_revision(self.value(), self.revision)
-
-
-def _with_revision(obj: dict[str, Any], revision: int) -> dict[str, Any]:
-    return {**obj, "metadata": {**obj.get("metadata", {}), "resourceVersion": str(revision)}}
-
-
-@dataclass
-class _Watcher:
-    rt: ResourceType
-    queue: asyncio.Queue[Change] = field(default_factory=asyncio.Queue)
-
-
 class FakeApi:
     """See the module docstring."""
 
     def __init__(self, *, clock: Clock | None = None, auto_deliver: bool = True, latency: float = 0.0) -> None:
         self.clock = clock or FakeClock()
-        self.auto_deliver = auto_deliver
+        self.store = FakeStore(auto_deliver=auto_deliver)
         self.latency = latency
         self.actions: list[Action] = []
         self.max_in_flight = 0
         self._in_flight = 0
-        self._tables: dict[str, dict[Key, _Row]] = {}
-        self._revision = 0
-        self._history: list[Change] = []
-        self._undelivered: list[Change] = []
-        self._informers: list[FakeInformer[Any]] = []
-        self._watchers: list[_Watcher] = []
         self._failures: list[_Failure] = []
         self._names = itertools.count(0)
         for name in SYSTEM_NAMESPACES:
@@ -123,6 +93,15 @@ class FakeApi:
 
     async def close(self) -> None:
         return None
+
+    @property
+    def auto_deliver(self) -> bool:
+        """Whether informers see each write at once (else at :meth:`deliver`)."""
+        return self.store.auto_deliver
+
+    @auto_deliver.setter
+    def auto_deliver(self, value: bool) -> None:
+        self.store.auto_deliver = value
 
     # -- test helpers: the store ---------------------------------------------------------------
 
@@ -151,50 +130,44 @@ class FakeApi:
         else:
             meta.pop("namespace", None)
         key = (meta.get("namespace"), meta["name"])
-        row = self._table(rt).get(key)
-        return self._commit(rt, key, obj, old=row.value() if row else None, at_once=True).served()
+        row = self.store.table(rt).get(key)
+        return self.store.commit(rt, key, obj, old=row.value() if row else None, at_once=True).served()
 
     def remove(self, model: type[TypedObject], name: str, namespace: str | None = None) -> None:
         """Delete an object from the store now (no grace, no finalizers); informers see it at once."""
         rt = by_model(model)
-        key = (namespace if rt.namespaced else None, name)
-        row = self._table(rt).get(key)
+        row = self.store.row(rt, namespace, name)
         if row is not None:
-            self._commit_delete(rt, key, row, at_once=True)
+            self.store.commit_delete(rt, key_of(rt, namespace, name), row, at_once=True)
 
     def stored(self, model: type[T], name: str, namespace: str | None = None) -> T | None:
         raw = self.raw(by_model(model), name, namespace)
         return model.model_validate(raw) if raw is not None else None
 
     def raw(self, rt: ResourceType, name: str, namespace: str | None = None) -> dict[str, Any] | None:
-        row = self._table(rt).get((namespace if rt.namespaced else None, name))
+        row = self.store.row(rt, namespace, name)
         return row.served() if row is not None else None
 
     def all(self, model: type[T], namespace: str | None = None) -> builtins.list[T]:
-        return [model.model_validate(o) for o in self._current(by_model(model), namespace, None)]
+        return [model.model_validate(o) for o in self.store.current(by_model(model), namespace, None)]
 
     @property
     def revision(self) -> int:
-        return self._revision
+        return self.store.revision
 
     # -- test helpers: informers, actions, failures --------------------------------------------
 
     def informer(self, model: type[T], *, namespace: str | None = None, label_selector: str | None = None,
                  field_selector: str | None = None, recorder: EventSink | None = None) -> FakeInformer[T]:
         """An informer over this fake, synced with the current state (see ``auto_deliver``)."""
-        rt = by_model(model)
-        filt = Filter.parse(rt, namespace, label_selector, field_selector)
-        informer = FakeInformer(model, filt, recorder=recorder)
-        informer.sync([(o, int(o["metadata"]["resourceVersion"])) for o in self._current(rt, namespace, None)])
-        self._informers.append(informer)
+        scope = Filter.parse(by_model(model), namespace, label_selector, field_selector)
+        informer = FakeInformer(model, scope, recorder=recorder)
+        self.store.add_informer(informer)
         return informer
 
     def deliver(self) -> None:
         """Let the informers see every write made so far, in order."""
-        pending, self._undelivered = self._undelivered, []
-        for change in pending:
-            for informer in self._informers:
-                informer.observe(change)
+        self.store.deliver()
 
     def fail(self, verb: str, resource: str, error: ApiError | None = None, *, times: int = 1,
              name: str | None = None) -> None:
@@ -262,7 +235,7 @@ class FakeApi:
             raise not_found("pods", pod)
         old = row.value()
         new = rules.bound_pod(old, node=node, uid=uid, now=now_rfc3339(self.clock))
-        self._commit(PODS, (namespace, pod), new, old=old)  # no generation bump: the server's store write
+        self.store.commit(PODS, (namespace, pod), new, old=old)  # no generation bump: the server's store write
 
     # -- raw calls (apimachinery.api.WatchApi) -------------------------------------------------
 
@@ -270,7 +243,7 @@ class FakeApi:
                        field_selector: str | None = None, limit: int = 0) -> tuple[builtins.list[dict[str, Any]], str]:
         await self._call("list", rt, namespace, "")
         filt = Filter.parse(rt, namespace, label_selector, field_selector)
-        return self._current(rt, namespace, filt), str(self._revision)
+        return self.store.current(rt, namespace, filt), str(self.store.revision)
 
     async def delete_raw(self, rt: ResourceType, name: str, namespace: str | None = None, *,
                          grace_period: int | None = None, propagation: str | None = None,
@@ -287,25 +260,18 @@ class FakeApi:
         """Changes after ``resource_version`` in order (or the current state first, as ADDED)."""
         await self._call("watch", rt, namespace, "")
         filt = Filter.parse(rt, namespace, label_selector, field_selector)
-        watcher = _Watcher(rt)
-        self._watchers.append(watcher)
-        head = self._revision
-        try:
-            if send_initial_events or resource_version in ("", "0"):
-                for obj in self._current(rt, namespace, filt):
-                    yield WatchEvent("ADDED", obj)
-                if send_initial_events:
-                    yield WatchEvent("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {
-                        "resourceVersion": str(head), "annotations": {INITIAL_EVENTS_END: "true"}}})
-            else:
-                for change in [c for c in self._history if c.rt is rt and c.revision > int(resource_version)]:
-                    if (event := filt.event(change)) is not None:
-                        yield event
-            async for change in _until(watcher.queue, timeout_seconds):
-                if change.revision > head and (event := filt.event(change)) is not None:
-                    yield event
-        finally:
-            self._watchers.remove(watcher)
+        if send_initial_events or resource_version in ("", "0"):
+            after = self.store.revision
+            for obj in self.store.current(rt, namespace, filt):
+                yield WatchEvent("ADDED", obj)
+            if send_initial_events:
+                yield WatchEvent("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {
+                    "resourceVersion": str(after), "annotations": {INITIAL_EVENTS_END: "true"}}})
+        else:
+            after = rules.expected_revision({"resourceVersion": resource_version})
+        async for change in self.store.changes(rt, after=after, timeout=timeout_seconds):
+            if (event := filt.event(change)) is not None:
+                yield event
 
     # -- the rules, applied --------------------------------------------------------------------
 
@@ -319,9 +285,9 @@ class FakeApi:
         rules.init_metadata(meta, uid=str(uuid.uuid4()), now=now_rfc3339(self.clock))
         rules.reset_status_on_create(rt, obj)
         key = (meta.get("namespace"), name)
-        if key in self._table(rt):
+        if key in self.store.table(rt):
             raise already_exists(rt.plural, name, group=rt.group)
-        return self._commit(rt, key, obj, old=None).served()
+        return self.store.commit(rt, key, obj, old=None).served()
 
     def _place_in_namespace(self, rt: ResourceType, namespace: str | None, meta: dict[str, Any]) -> None:
         if not rt.namespaced:
@@ -352,12 +318,12 @@ class FakeApi:
             raise _conflict(rt, name)
         old = row.value()
         new = rules.with_generation(rules.merge_for_update(rt, obj, old, subresource=subresource), old)
-        key = (namespace if rt.namespaced else None, name)
+        key = key_of(rt, namespace, name)
         if new == old:
             return row.served()  # a no-op write takes no revision and sends no event
         if rules.finalizers_done(rt, new):
-            return self._commit_delete(rt, key, row)
-        return self._commit(rt, key, new, old=old).served()
+            return self.store.commit_delete(rt, key, row)
+        return self.store.commit(rt, key, new, old=old).served()
 
     def _delete(self, rt: ResourceType, namespace: str | None, name: str, *, grace_period: int | None,
                 propagation: str | None, preconditions: dict[str, Any]) -> dict[str, Any]:
@@ -370,62 +336,23 @@ class FakeApi:
             raise ApiError(405, "MethodNotAllowed", "the fake API does not delete namespaces")
         finalizers = rules.deletion_finalizers(old, propagation)
         grace = rules.grace_period(rt, old, grace_period)
-        key = (namespace if rt.namespaced else None, name)
+        key = key_of(rt, namespace, name)
         if not finalizers and grace == 0:
-            return self._commit_delete(rt, key, row)
+            return self.store.commit_delete(rt, key, row)
         deadline = format_rfc3339(datetime.fromtimestamp(self.clock.time() + grace, UTC))
         new = rules.mark_deleting(old, finalizers=finalizers, grace=grace, deadline=deadline)
-        return row.served() if new == old else self._commit(rt, key, new, old=old).served()
+        return row.served() if new == old else self.store.commit(rt, key, new, old=old).served()
 
     # -- the store -----------------------------------------------------------------------------
 
-    def _table(self, rt: ResourceType) -> dict[Key, _Row]:
-        return self._tables.setdefault(rt.plural, {})
-
-    def _row(self, rt: ResourceType, namespace: str | None, name: str) -> _Row | None:
-        return self._table(rt).get((namespace if rt.namespaced else None, name))
+    def _row(self, rt: ResourceType, namespace: str | None, name: str) -> Row | None:
+        return self.store.row(rt, namespace, name)
 
     def _served(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
         row = self._row(rt, namespace, name)
         if row is None:
             raise not_found(rt.plural, name, group=rt.group)
         return row.served()
-
-    def _current(self, rt: ResourceType, namespace: str | None, filt: Filter | None) -> builtins.list[dict[str, Any]]:
-        """Current objects in key order (as the server lists them), optionally filtered."""
-        rows = sorted(self._table(rt).items(), key=lambda item: f"{item[0][0] or ''}/{item[0][1]}")
-        objs = [row.served() for (ns, _), row in rows if not (rt.namespaced and namespace) or ns == namespace]
-        return [o for o in objs if filt is None or filt.matches(o)]
-
-    def _commit(self, rt: ResourceType, key: Key, new: dict[str, Any], *, old: dict[str, Any] | None,
-                at_once: bool = False) -> _Row:
-        """Store ``new`` (a dict nobody else holds) at the next revision and tell watchers and informers."""
-        self._revision += 1
-        row = self._table(rt)[key] = _Row(jsonio.dumps(new), self._revision)
-        served = _with_revision(new, self._revision)
-        self._publish(Change("ADDED" if old is None else "MODIFIED", rt, old, served, self._revision), at_once)
-        return row
-
-    def _commit_delete(self, rt: ResourceType, key: Key, row: _Row, *, at_once: bool = False) -> dict[str, Any]:
-        """Remove the object; watchers get its last stored value at the deletion's revision."""
-        self._revision += 1
-        del self._table(rt)[key]
-        gone = _Row(row.data, self._revision)
-        self._publish(Change("DELETED", rt, row.value(), gone.served(), self._revision), at_once)
-        return gone.served()
-
-    def _publish(self, change: Change, at_once: bool) -> None:
-        self._history.append(change)
-        for watcher in self._watchers:
-            if watcher.rt is change.rt:
-                watcher.queue.put_nowait(change)
-        if at_once:
-            for informer in self._informers:
-                informer.observe(change)
-            return
-        self._undelivered.append(change)
-        if self.auto_deliver:
-            self.deliver()
 
     def _suffix(self) -> str:
         n = next(self._names)
@@ -467,14 +394,6 @@ def _normalised(rt: ResourceType, obj: dict[str, Any], name: str) -> dict[str, A
         raise invalid(rt.kind, name, causes, group=rt.group) from None
 
 
-async def _until(queue: asyncio.Queue[Change], timeout: float) -> AsyncIterator[Change]:
-    """Items from ``queue`` until ``timeout`` seconds have passed."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while (remaining := deadline - loop.time()) > 0:
-        try:
-            yield await asyncio.wait_for(queue.get(), remaining)
-        except TimeoutError:
-            return
-
-
+def _satisfies_api(fake: FakeApi) -> Api:
+    """mypy checks here that the fake offers every call of :class:`apimachinery.api.Api`."""
+    return fake
