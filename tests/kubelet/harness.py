@@ -9,8 +9,10 @@ field-selected informer of the fake, as the kubelet's own pod informer is.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from apimachinery.models.core import Pod
 from apimachinery.testing import FakeApi, RecordingRecorder
@@ -36,6 +38,11 @@ class Cluster:
     def put(self, pod: Pod) -> Pod:
         """Store ``pod`` as another client would (a new resourceVersion each time)."""
         return self.api.seed(pod)
+
+    @property
+    def pods(self) -> Mapping[str, Pod]:
+        """The stored pods by ``namespace/name`` (read-only: change them with :meth:`put` / :meth:`remove`)."""
+        return MappingProxyType({f"{p.metadata.namespace}/{p.metadata.name}": p for p in self.api.all(Pod)})
 
     def pod(self, key: str = "default/web") -> Pod | None:
         namespace, _, name = key.partition("/")
