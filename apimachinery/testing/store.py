@@ -40,6 +40,22 @@ class Row:
         return with_revision(self.value(), self.revision)
 
 
+@dataclass(frozen=True)
+class Logged:
+    """A change as the history keeps it: encoded, so a long test's history is not thousands of
+    dicts for the garbage collector to walk."""
+
+    type: str
+    rt: ResourceType
+    revision: int
+    old: bytes | None
+    new: bytes
+
+    def change(self) -> Change:
+        old = jsonio.loads(self.old) if self.old is not None else None
+        return Change(self.type, self.rt, old, with_revision(jsonio.loads(self.new), self.revision), self.revision)
+
+
 @dataclass
 class _Watcher:
     rt: ResourceType
@@ -50,7 +66,7 @@ class FakeStore:
     def __init__(self, *, auto_deliver: bool) -> None:
         self.auto_deliver = auto_deliver
         self.revision = 0
-        self.history: list[Change] = []
+        self.history: list[Logged] = []
         self._tables: dict[str, dict[Key, Row]] = {}
         self._undelivered: list[Change] = []
         self._informers: list[FakeInformer[Any]] = []
@@ -76,9 +92,12 @@ class FakeStore:
                at_once: bool = False) -> Row:
         """Store ``new`` (a dict nobody else holds) at the next revision and publish the change."""
         self.revision += 1
-        row = self.table(rt)[key] = Row(jsonio.dumps(new), self.revision)
-        served = with_revision(new, self.revision)
-        self._publish(Change("ADDED" if old is None else "MODIFIED", rt, old, served, self.revision), at_once)
+        table = self.table(rt)
+        prev = table.get(key)
+        row = table[key] = Row(jsonio.dumps(new), self.revision)
+        kind = "ADDED" if old is None else "MODIFIED"
+        self.history.append(Logged(kind, rt, self.revision, prev.data if prev is not None else None, row.data))
+        self._publish(Change(kind, rt, old, with_revision(new, self.revision), self.revision), at_once)
         return row
 
     def commit_delete(self, rt: ResourceType, key: Key, row: Row, *, at_once: bool = False) -> dict[str, Any]:
@@ -86,6 +105,7 @@ class FakeStore:
         self.revision += 1
         del self.table(rt)[key]
         gone = Row(row.data, self.revision)
+        self.history.append(Logged("DELETED", rt, self.revision, row.data, row.data))
         self._publish(Change("DELETED", rt, row.value(), gone.served(), self.revision), at_once)
         return gone.served()
 
@@ -110,8 +130,8 @@ class FakeStore:
         self._watchers.append(watcher)
         head = self.revision
         try:
-            for change in [c for c in self.history if c.rt is rt and after < c.revision <= head]:
-                yield change
+            for logged in [c for c in self.history if c.rt is rt and after < c.revision <= head]:
+                yield logged.change()
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
             while (remaining := deadline - loop.time()) > 0:
@@ -125,7 +145,6 @@ class FakeStore:
             self._watchers.remove(watcher)
 
     def _publish(self, change: Change, at_once: bool) -> None:
-        self.history.append(change)
         for watcher in self._watchers:
             if watcher.rt is change.rt:
                 watcher.queue.put_nowait(change)
