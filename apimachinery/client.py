@@ -3,7 +3,8 @@
 Controllers, the scheduler, kubelets and podctl all use it, in-process or not, so every component
 is a plain Kubernetes client. Typed calls take and return the pydantic models; ``*_raw`` calls
 work on wire dicts (podctl applies arbitrary manifests). Failures raise :class:`ApiError` with
-the Status the server sent.
+the Status the server sent. :mod:`apimachinery.api` names the calls components rely on, as
+Protocols this client satisfies (and the in-memory fake too).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import builtins
 import ssl
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,11 +19,13 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from apimachinery import jsonio
+from apimachinery.api import Api, WatchEvent
 from apimachinery.errors import ApiError
 from apimachinery.models.base import TypedObject
 from apimachinery.resources import ResourceType, by_model
 
 T = TypeVar("T", bound=TypedObject)
+__all__ = ["ApiClient", "WatchEvent", "PATCH_CONTENT_TYPES"]
 
 PATCH_CONTENT_TYPES = {
     "merge": "application/merge-patch+json",
@@ -33,16 +35,6 @@ PATCH_CONTENT_TYPES = {
 }
 
 UNIX_SCHEME = "unix://"  # a server URL naming a Unix socket: the apiserver's in-process loopback
-
-
-@dataclass(frozen=True)
-class WatchEvent:
-    type: str  # ADDED | MODIFIED | DELETED | BOOKMARK | ERROR
-    object: dict[str, Any]
-
-    @property
-    def resource_version(self) -> str:
-        return str((self.object.get("metadata") or {}).get("resourceVersion") or "")
 
 
 def _ssl_context(ca_data: bytes | None, insecure: bool) -> ssl.SSLContext | bool:
@@ -70,6 +62,7 @@ class ApiClient:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.base_url = base_url.rstrip("/")
+        self.user_agent = user_agent
         verify = _ssl_context(ca_data, insecure)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         url, uds = self.base_url, None
@@ -292,3 +285,8 @@ def _json_or_text(response: httpx.Response) -> Any:
         return jsonio.loads(response.content)
     except ValueError:
         return response.text
+
+
+def _satisfies_api(client: ApiClient) -> Api:
+    """mypy checks here that ApiClient offers every call of :class:`apimachinery.api.Api`."""
+    return client

@@ -94,6 +94,9 @@ class WorkQueue:
         return key
 
     def done(self, key: str) -> None:
+        """Finish processing ``key``; re-queue it if it was added meanwhile. Idempotent."""
+        if key not in self._processing:
+            return
         self._processing.discard(key)
         if key in self._dirty:
             self._queue.append(key)
@@ -109,7 +112,10 @@ class WorkQueue:
 
 
 async def run_worker(queue: WorkQueue, sync: Callable[[str], Awaitable[None]], *, name: str = "worker") -> None:
-    """Process keys until the queue shuts down: success forgets the key, failure retries it."""
+    """Process keys until the queue shuts down: success forgets the key, failure retries it.
+
+    ``done`` runs exactly once per key taken, in ``finally``, also when the worker is cancelled
+    (a cancelled sync's key, re-added meanwhile, is queued once for the next worker)."""
     while True:
         try:
             key = await queue.get()
@@ -118,9 +124,6 @@ async def run_worker(queue: WorkQueue, sync: Callable[[str], Awaitable[None]], *
         try:
             await sync(key)
             queue.forget(key)
-        except asyncio.CancelledError:
-            queue.done(key)
-            raise
         except Exception as err:
             log.warning("%s: sync %s failed (retry %d): %s", name, key, queue.num_requeues(key) + 1, err)
             queue.add_rate_limited(key)

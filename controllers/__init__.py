@@ -2,6 +2,6 @@
 
 ``replicaset``, ``deployment`` (+ ``deployment_rollout``/``_status``/``_util``), ``garbagecollector``,
 ``nodelifecycle`` and ``tainteviction``, built from a :class:`controllers.base.ControllerContext` and
-run by :mod:`controllers.manager` under :mod:`apimachinery.leaderelection`. In-memory fakes for tests
-live in :mod:`controllers.testing`.
+run by :mod:`controllers.manager` under :mod:`apimachinery.leaderelection`. Unit tests run them on the
+one in-memory API fake, :mod:`apimachinery.testing`.
 """

@@ -2,8 +2,8 @@
 
 Controllers never construct their own I/O. They receive a :class:`ControllerContext` - the API
 client, the shared informer caches, an event-recorder factory and a clock - so the controller
-manager wires real informers over HTTPS while unit tests hand in the in-memory fakes of
-:mod:`controllers.testing` and call ``sync(key)`` directly. The Protocols below are the exact
+manager wires real informers over HTTPS while unit tests hand in :class:`apimachinery.testing.FakeApi`
+and its informers and call ``sync(key)`` directly. The Protocols below are the exact
 surface the controllers use; :class:`apimachinery.client.ApiClient`,
 :class:`apimachinery.informer.Informer` and :class:`apimachinery.workqueue.WorkQueue` satisfy them.
 

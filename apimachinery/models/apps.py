@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from apimachinery.models.base import K8sModel, TypedObject
+from apimachinery.models.base import Int32, K8sModel, TypedObject
 from apimachinery.models.core import IntOrString, PodTemplateSpec
 from apimachinery.models.meta import Condition, LabelSelector, ObjectMeta
 
@@ -24,12 +24,12 @@ class DeploymentStrategy(K8sModel):
 class DeploymentSpec(K8sModel):
     selector: LabelSelector | None = None
     template: PodTemplateSpec
-    replicas: int | None = None
+    replicas: Int32 | None = None
     strategy: DeploymentStrategy | None = None
-    min_ready_seconds: int | None = None
-    revision_history_limit: int | None = None
+    min_ready_seconds: Int32 | None = None
+    revision_history_limit: Int32 | None = None
     paused: bool | None = None
-    progress_deadline_seconds: int | None = None
+    progress_deadline_seconds: Int32 | None = None
 
 
 class DeploymentStatus(K8sModel):
@@ -57,8 +57,8 @@ class Deployment(TypedObject):
 class ReplicaSetSpec(K8sModel):
     selector: LabelSelector | None = None
     template: PodTemplateSpec | None = None
-    replicas: int | None = None
-    min_ready_seconds: int | None = None
+    replicas: Int32 | None = None
+    min_ready_seconds: Int32 | None = None
 
 
 class ReplicaSetStatus(K8sModel):
@@ -101,7 +101,7 @@ class Lease(TypedObject):
 
 
 class ScaleSpec(K8sModel):
-    replicas: int | None = None
+    replicas: Int32 | None = None
 
 
 class ScaleStatus(K8sModel):

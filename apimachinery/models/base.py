@@ -9,12 +9,17 @@ Kubernetes fields, stored verbatim, never inspected.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 AnyDict = dict[str, Any]
+
+# Kubernetes' fixed-width integer fields. Python's int has no bound, so without these a stored
+# 2^70 would reach a controller as a valid replica count.
+Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class K8sModel(BaseModel):

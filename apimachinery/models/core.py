@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from apimachinery.models.base import AnyDict, K8sModel, TypedObject
+from apimachinery.models.base import AnyDict, Int64, K8sModel, TypedObject
 from apimachinery.models.meta import Condition, ObjectMeta
 
 IntOrString = int | str
@@ -91,7 +91,7 @@ class Probe(K8sModel):
     period_seconds: int | None = None
     success_threshold: int | None = None
     failure_threshold: int | None = None
-    termination_grace_period_seconds: int | None = None
+    termination_grace_period_seconds: Int64 | None = None
 
 
 class Container(K8sModel):
@@ -160,8 +160,8 @@ class PodSpec(K8sModel):
     ephemeral_containers: list[AnyDict] | None = None
     volumes: list[Volume] | None = None
     restart_policy: str | None = None
-    termination_grace_period_seconds: int | None = None
-    active_deadline_seconds: int | None = None
+    termination_grace_period_seconds: Int64 | None = None
+    active_deadline_seconds: Int64 | None = None
     dns_policy: str | None = None
     dns_config: AnyDict | None = None
     node_selector: dict[str, str] | None = None

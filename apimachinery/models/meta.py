@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from apimachinery.models.base import AnyDict, K8sModel
+from apimachinery.models.base import AnyDict, Int64, K8sModel
 
 
 class OwnerReference(K8sModel):
@@ -37,7 +37,7 @@ class ObjectMeta(K8sModel):
     generation: int | None = None
     creation_timestamp: str | None = None
     deletion_timestamp: str | None = None
-    deletion_grace_period_seconds: int | None = None
+    deletion_grace_period_seconds: Int64 | None = None
     labels: dict[str, str] | None = None
     annotations: dict[str, str] | None = None
     owner_references: list[OwnerReference] | None = None
@@ -112,7 +112,7 @@ class Condition(K8sModel):
 class DeleteOptions(K8sModel):
     api_version: str | None = None
     kind: str | None = None
-    grace_period_seconds: int | None = None
+    grace_period_seconds: Int64 | None = None
     propagation_policy: str | None = None
     preconditions: AnyDict | None = None
     dry_run: list[str] | None = None

@@ -6,24 +6,24 @@ import asyncio
 
 from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.apps import Lease
+from apimachinery.testing import FakeApi
 from apimachinery.timeutil import FakeClock
-from controllers.testing import FakeClient
 
 NS, NAME = "kube-system", "podvisor-controller-manager"
 
 
-def elector(client: FakeClient, identity: str, clock: FakeClock | None = None) -> LeaderElector:
+def elector(client: FakeApi, identity: str, clock: FakeClock | None = None) -> LeaderElector:
     return LeaderElector(client, NS, NAME, identity, clock=clock or FakeClock())
 
 
-def lease(client: FakeClient) -> Lease:
+def lease(client: FakeApi) -> Lease:
     found = client.stored(Lease, NAME, NS)
     assert found is not None
     return found
 
 
 async def test_first_candidate_creates_the_lease() -> None:
-    client = FakeClient()
+    client = FakeApi()
     a = elector(client, "a")
     assert await a.try_acquire_or_renew()
     spec = lease(client).spec
@@ -32,7 +32,7 @@ async def test_first_candidate_creates_the_lease() -> None:
 
 
 async def test_a_held_lease_is_respected_until_it_stops_changing_for_a_lease_duration() -> None:
-    client = FakeClient()
+    client = FakeApi()
     clock_a, clock_b = FakeClock(), FakeClock()
     a, b = elector(client, "a", clock_a), elector(client, "b", clock_b)
     assert await a.try_acquire_or_renew()
@@ -52,7 +52,7 @@ async def test_a_held_lease_is_respected_until_it_stops_changing_for_a_lease_dur
 
 
 async def test_renewal_keeps_the_acquire_time() -> None:
-    client = FakeClient()
+    client = FakeApi()
     clock = FakeClock()
     a = elector(client, "a", clock)
     await a.try_acquire_or_renew()
@@ -64,7 +64,7 @@ async def test_renewal_keeps_the_acquire_time() -> None:
 
 
 async def test_two_candidates_racing_for_an_expired_lease_cannot_both_win() -> None:
-    client = FakeClient()
+    client = FakeApi()
     clock = FakeClock()
     old = elector(client, "old", FakeClock())
     await old.try_acquire_or_renew()
@@ -86,7 +86,7 @@ async def test_two_candidates_racing_for_an_expired_lease_cannot_both_win() -> N
 
 
 async def test_run_leads_steps_down_when_the_lease_is_taken_and_releases_on_cancel() -> None:
-    client = FakeClient()
+    client = FakeApi()
     a = LeaderElector(client, NS, NAME, "a", lease_duration=1, renew_deadline=0.5, retry_period=0.02)
     started, stopped = asyncio.Event(), asyncio.Event()
     terms = 0
@@ -120,7 +120,7 @@ async def test_run_leads_steps_down_when_the_lease_is_taken_and_releases_on_canc
 
 
 async def test_run_returns_when_the_work_ends() -> None:
-    client = FakeClient()
+    client = FakeApi()
     a = LeaderElector(client, NS, NAME, "a", retry_period=0.02)
     done: list[bool] = []
 

@@ -14,7 +14,7 @@ import pytest
 from apimachinery.models.apps import Deployment, ReplicaSet, ReplicaSetStatus
 from controllers import deployment_util as du
 from controllers.deployment import DeploymentController
-from controllers.testing import FakeCluster, FakeQueue, fake_context
+from tests.controllers.harness import FakeCluster, FakeQueue, fake_context
 from tests.controllers.objects import NS, deployment
 
 KEY = f"{NS}/web"
@@ -81,7 +81,7 @@ async def test_first_sync_creates_the_new_replica_set() -> None:
     assert (stored.metadata.annotations or {})[du.REVISION] == "1"
     reasons = [c.reason for c in (stored.status.conditions if stored.status else None) or []]
     assert "NewReplicaSetCreated" in reasons
-    assert cluster.recorder.events[-1][2:] == ("ScalingReplicaSet", f"Scaled up replica set web-{pod_hash} from 0 to 3")
+    assert cluster.recorder.events[-1][2:4] == ("ScalingReplicaSet", f"Scaled up replica set web-{pod_hash} from 0 to 3")
 
 
 async def test_reaches_complete_status_and_conditions() -> None:

@@ -7,7 +7,7 @@ import pytest
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
 from apimachinery.models.core import Node, Pod
 from controllers.garbagecollector import GarbageCollector
-from controllers.testing import FakeCluster, FakeQueue, fake_context
+from tests.controllers.harness import FakeCluster, FakeQueue, fake_context
 from tests.controllers.objects import NS, deployment, node, pod, ref_to, replicaset
 
 
@@ -30,20 +30,17 @@ async def test_dependent_of_a_vanished_owner_is_deleted_in_the_background() -> N
     rs = cluster.client.seed(replicaset())
     cluster.client.seed(pod("a", owner=rs, node="n1"))
     queue.clear()
-    cluster.replicasets.delete(rs)  # the owner is gone (also from the server: never seeded twice)
-    del cluster.client.objects[("replicasets", NS, "web")]
+    cluster.client.remove(ReplicaSet, "web", NS)  # the owner is gone, and the informer saw it go
     assert queue.added == [pod_key("a")]
     await gc.sync(pod_key("a"))
     (delete,) = cluster.client.calls("delete", "pods")
-    assert (delete.name, delete.body["propagation"]) == ("a", "Background")
+    assert (delete.name, delete.body["propagationPolicy"]) == ("a", "Background")
     assert [a.verb for a in cluster.client.calls(resource="replicasets")] == ["get"]  # confirmed on the server
 
 
 async def test_owner_missing_from_the_cache_but_alive_on_the_server_protects_the_dependent() -> None:
     cluster, gc, _ = setup()
-    rs = replicaset()
-    rs.metadata.uid = "rs-web"
-    stored = cluster.client._stored(rs)  # on the server, not yet in the informer
+    stored = await cluster.client.create(replicaset())  # on the server, not yet in the informer
     cluster.client.seed(pod("a", owner=stored, node="n1"))
     await gc.sync(pod_key("a"))
     assert cluster.client.calls("delete") == []
@@ -78,7 +75,7 @@ async def test_foreground_deletes_dependents_then_lets_the_owner_go() -> None:
     cluster.client.deliver()
     await gc.sync(f"deployments.apps/{NS}/web")
     (delete,) = cluster.client.calls("delete", "replicasets")
-    assert delete.body["propagation"] == "Foreground"  # the ReplicaSet has dependents of its own
+    assert delete.body["propagationPolicy"] == "Foreground"  # the ReplicaSet has dependents of its own
     assert "foregroundDeletion" in (cluster.client.stored(Deployment, "web", NS).metadata.finalizers or [])  # type: ignore[union-attr]
     cluster.client.deliver()
     queue.clear()
@@ -89,8 +86,7 @@ async def test_foreground_deletes_dependents_then_lets_the_owner_go() -> None:
     await gc.sync(rs_key())
     assert cluster.client.stored(ReplicaSet, "web", NS) is not None
     # the kubelet removes the pod; the waiting ReplicaSet is woken up, finishes, then the Deployment
-    cluster.pods.delete(cluster.pods.get(f"{NS}/a"))  # type: ignore[arg-type]
-    del cluster.client.objects[("pods", NS, "a")]
+    cluster.client.remove(Pod, "a", NS)
     assert rs_key() in queue.added
     await gc.sync(rs_key())
     assert cluster.client.stored(ReplicaSet, "web", NS) is None

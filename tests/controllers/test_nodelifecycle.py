@@ -18,7 +18,7 @@ from controllers.nodelifecycle import (
     ZoneHealth,
     zone_state,
 )
-from controllers.testing import FakeCluster, FakeQueue, fake_context
+from tests.controllers.harness import FakeCluster, FakeQueue, fake_context
 from tests.controllers.objects import NS, at, node, pod
 
 GRACE = 40.0
@@ -41,8 +41,7 @@ def renew(cluster: FakeCluster, name: str) -> None:
     if existing is not None:
         lease.metadata.resource_version = None
         lease.metadata.uid = existing.metadata.uid
-        del cluster.client.objects[("leases", "kube-node-lease", name)]
-    cluster.client.seed(lease)
+    cluster.client.seed(lease)  # replaces the stored one
 
 
 def stored(cluster: FakeCluster, name: str) -> Node:

@@ -8,7 +8,7 @@ from apimachinery.errors import ApiError
 from apimachinery.models.core import Pod
 from controllers import podutil
 from controllers.replicaset import ReplicaSetController, calculate_status, slow_start_batch
-from controllers.testing import FakeCluster, FakeQueue, fake_context
+from tests.controllers.harness import FakeCluster, FakeQueue, fake_context
 from tests.controllers.objects import NS, at, pod, replicaset
 
 KEY = f"{NS}/web"

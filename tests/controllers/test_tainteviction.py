@@ -8,7 +8,7 @@ import pytest
 
 from apimachinery.models.core import Taint, Toleration
 from controllers.tainteviction import TaintEvictionController, eviction_due, tolerates
-from controllers.testing import FakeCluster, FakeQueue, fake_context
+from tests.controllers.harness import FakeCluster, FakeQueue, fake_context
 from tests.controllers.objects import NS, at, node, pod
 
 UNREACHABLE = "node.kubernetes.io/unreachable"

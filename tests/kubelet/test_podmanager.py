@@ -13,7 +13,7 @@ from kubelet.pause import PAUSE_IMAGE
 from kubelet.podmanager import PodManager
 from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ContainerSpec, RuntimeEvent
 from kubelet.runtime.fake import FakeRuntime
-from tests.kubelet.fakes import IMAGE, NODE, make_context, make_pod
+from tests.kubelet.harness import IMAGE, NODE, make_context, make_pod
 
 
 async def settle(manager: PodManager) -> None:
@@ -26,7 +26,7 @@ async def test_pod_event_starts_a_worker_that_runs_the_pod() -> None:
     manager = PodManager(ctx)
     manager.on_pod(api.put(make_pod()))
     await settle(manager)
-    assert api.pods["default/web"].status.phase == "Running"
+    assert api.pod("default/web").status.phase == "Running"
     await manager.stop()
 
 
@@ -73,10 +73,10 @@ async def test_runtime_die_event_wakes_the_pod_worker() -> None:
     runtime.exit(app.id, 1)
     for _ in range(100):
         await asyncio.sleep(0.02)
-        statuses = api.pods["default/web"].status.container_statuses
+        statuses = api.pod("default/web").status.container_statuses
         if statuses[0].restart_count == 1 and statuses[0].state.running is not None:
             break
-    assert api.pods["default/web"].status.container_statuses[0].restart_count == 1
+    assert api.pod("default/web").status.container_statuses[0].restart_count == 1
     pump.cancel()
     await asyncio.gather(pump, return_exceptions=True)
     await manager.stop()

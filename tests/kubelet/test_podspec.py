@@ -7,7 +7,7 @@ import pytest
 from apimachinery.models.core import EnvVar
 from kubelet import naming, podspec
 from kubelet.runtime.base import Mount, PortBinding
-from tests.kubelet.fakes import IMAGE, NODE, make_pod
+from tests.kubelet.harness import IMAGE, NODE, make_pod
 
 
 def test_container_spec_carries_labels_env_mounts_and_limits() -> None:

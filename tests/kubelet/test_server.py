@@ -10,7 +10,7 @@ from kubelet.runtime.base import ContainerSpec
 from kubelet.runtime.fake import FakeRuntime
 from kubelet.server import NodeLogs, create_app
 from kubelet.threads import InlineRunner
-from tests.kubelet.fakes import NODE
+from tests.kubelet.harness import NODE
 
 TOKEN = "node-secret"
 URL = "/containerLogs/default/web/app"

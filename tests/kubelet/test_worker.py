@@ -10,7 +10,7 @@ from kubelet import naming
 from kubelet.probes import ProbeKind
 from kubelet.runtime.base import ContainerState
 from kubelet.worker import PodWorker
-from tests.kubelet.fakes import IMAGE, NODE, make_context, make_pod
+from tests.kubelet.harness import IMAGE, NODE, make_context, make_pod
 
 UID = "11111111-2222-3333-4444-555555555555"
 
@@ -25,7 +25,7 @@ def app_containers(runtime: Any, name: str = "app") -> list[Any]:
 
 
 def status_of(api: Any, name: str = "web") -> Any:
-    return api.pods[f"default/{name}"].status
+    return api.pod(f"default/{name}").status
 
 
 def container_status(api: Any, name: str = "app", *, init: bool = False) -> Any:
@@ -138,7 +138,7 @@ async def test_restarted_kubelet_adopts_without_restarting() -> None:
     before = [(c.id, c.state) for c in app_containers(runtime)]
     calls = len(runtime.calls)
     ctx2, _, _, _ = make_context(runtime=runtime, api=api, clock=clock)
-    await worker_for(ctx2, api.pods["default/web"]).sync()
+    await worker_for(ctx2, api.pod("default/web")).sync()
     assert [(c.id, c.state) for c in app_containers(runtime)] == before
     assert not [op for op, _ in runtime.calls[calls:] if op in ("create_container", "start_container")]
     assert container_status(api).restart_count == 1
@@ -227,7 +227,7 @@ async def test_always_policy_falls_back_to_the_local_image_with_a_warning() -> N
     await worker.sync()
     assert status_of(api).phase == "Running"
     assert ("pull_image", IMAGE) in runtime.calls
-    warnings = [m for t, r, m in api.events if t == "Warning"]
+    warnings = api.recorder.messages(type_="Warning")
     assert any("using the image present on the node" in m for m in warnings)
 
 
@@ -247,8 +247,8 @@ async def test_deleted_pod_is_stopped_removed_and_deleted() -> None:
     assert worker.done
     assert runtime.list_containers({naming.POD_UID: UID}) == []
     assert "pv-11111111-data" not in runtime.volumes()
-    assert [r.uid for r in api.deleted] == [UID]
-    assert "default/web" not in api.pods
+    assert api.deleted_uids() == [UID]
+    assert api.pod("default/web") is None
     assert "Killing" in api.reasons()
 
 
@@ -256,9 +256,9 @@ async def test_vanished_pod_is_cleaned_up_without_an_api_delete() -> None:
     ctx, runtime, api, _ = make_context()
     worker = worker_for(ctx, api.put(make_pod()))
     await worker.sync()
-    del api.pods["default/web"]
+    api.remove("default/web")
     await worker.sync()
-    assert worker.done and runtime.list_containers({naming.POD_UID: UID}) == [] and api.deleted == []
+    assert worker.done and runtime.list_containers({naming.POD_UID: UID}) == [] and api.deleted_uids() == []
 
 
 async def test_failed_liveness_probe_kills_the_container_and_it_restarts() -> None:

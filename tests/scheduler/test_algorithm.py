@@ -9,8 +9,8 @@ import pytest
 from apimachinery.timeutil import FakeClock
 from scheduler.algorithm import NO_NODES_AVAILABLE, Algorithm, fit_error_message, num_feasible_nodes_to_find
 from scheduler.cache import SchedulerCache
-from scheduler.fake import make_node, make_pod
 from scheduler.podinfo import PodInfo
+from tests.scheduler.objects import make_node, make_pod
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import pytest
 
 from apimachinery.timeutil import FakeClock
 from scheduler.cache import SchedulerCache
-from scheduler.fake import make_node, make_pod
 from scheduler.podinfo import PodInfo
+from tests.scheduler.objects import make_node, make_pod
 
 
 @pytest.fixture

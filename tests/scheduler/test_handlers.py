@@ -8,8 +8,8 @@ import pytest
 
 from apimachinery.models.core import Node, Pod, Taint
 from apimachinery.models.meta import Condition
-from scheduler.fake import make_node, make_pod
 from scheduler.handlers import node_scheduling_changed, pod_spec_changed
+from tests.scheduler.objects import make_node, make_pod
 
 
 def _heartbeat(n: Node) -> None:

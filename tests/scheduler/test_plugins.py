@@ -8,7 +8,6 @@ import pytest
 
 from apimachinery.models.core import ContainerPort, Taint, Toleration
 from scheduler.cache import NodeInfo
-from scheduler.fake import make_node, make_pod
 from scheduler.plugins import (
     REASON_AFFINITY,
     REASON_NOT_READY,
@@ -27,6 +26,7 @@ from scheduler.plugins import (
     tolerates,
 )
 from scheduler.podinfo import PodInfo
+from tests.scheduler.objects import make_node, make_pod
 
 
 def node_info(name: str = "n1", *, placed: tuple[PodInfo, ...] = (), **kwargs: Any) -> NodeInfo:

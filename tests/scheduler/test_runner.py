@@ -16,9 +16,9 @@ from apimachinery.models.apps import Lease
 from apimachinery.models.core import Event, Node, Pod
 from apiserver.app import AppSettings
 from apiserver.store.sqlite import SqliteStore
-from scheduler.fake import make_node, make_pod
 from scheduler.runner import run_with_client
 from tests.apiserver.conftest import RunningServer
+from tests.scheduler.objects import make_node, make_pod
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 Creates ``nodes`` equal nodes and ``pods`` pending pods (in ReplicaSets of 50, each asking
 100m cpu and 128Mi), runs the real scheduling loop until every pod is bound, and reports pods per
 second. Every binding goes through the fake API (optionally with a round-trip ``latency``) and
-comes back through the fake informers, so the cache confirmation path is included.
+comes back through its field-selected informers, so the cache confirmation path is included.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from scheduler.fake import FakeCluster, make_node, make_pod
-from scheduler.handlers import Handlers
-from scheduler.scheduler import Scheduler
+from tests.scheduler.harness import Harness
+from tests.scheduler.objects import make_node, make_pod
 
 
 @dataclass(frozen=True)
@@ -34,9 +33,8 @@ class Throughput:
 
 async def measure(*, pods: int = 2000, nodes: int = 100, latency: float = 0.0, parallelism: int = 16,
                   timeout: float = 300.0) -> Throughput:
-    cluster = FakeCluster(latency=latency)
-    scheduler = Scheduler(cluster, cluster.pending, recorder=cluster, parallelism=parallelism)
-    Handlers(scheduler).connect(unscheduled=cluster.pending, assigned=cluster.assigned, nodes=cluster.node_informer)
+    cluster = Harness(latency=latency, parallelism=parallelism)
+    scheduler = cluster.scheduler
     for i in range(nodes):
         cluster.add_node(make_node(f"node-{i:05d}", cpu="64", memory="256Gi", pods=1000))
     for i in range(pods):
@@ -44,15 +42,15 @@ async def measure(*, pods: int = 2000, nodes: int = 100, latency: float = 0.0, p
     started = time.perf_counter()
     task = asyncio.create_task(scheduler.run())
     try:
-        while len(cluster.binds) < pods:
+        while scheduler.bound < pods:
             if time.perf_counter() - started > timeout:
-                raise TimeoutError(f"only {len(cluster.binds)}/{pods} pods bound in {timeout}s")
+                raise TimeoutError(f"only {scheduler.bound}/{pods} pods bound in {timeout}s")
             await asyncio.sleep(0.001)
         elapsed = time.perf_counter() - started
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    per_node = Counter(node for _, node in cluster.binds)
+    per_node = Counter(node for _, node in cluster.binds())
     return Throughput(pods, nodes, elapsed, max(per_node.values()), min(per_node.values()))
 
 

@@ -1,0 +1,68 @@
+"""Controllers wired to the one fake API for tests that call ``sync(key)`` directly.
+
+:func:`fake_context` builds a :class:`ControllerContext` from :class:`apimachinery.testing.FakeApi`
+(its informers are the real informer cache, fed by the fake), a :class:`RecordingRecorder` and a
+fake clock. Without ``auto_deliver`` the informers see the controller's own writes only when the
+test calls ``cluster.client.deliver()``; :class:`FakeQueue` records what was enqueued.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from apimachinery.models.apps import Deployment, Lease, ReplicaSet
+from apimachinery.models.core import Namespace, Node, Pod
+from apimachinery.testing import FakeApi, FakeInformer, RecordingRecorder
+from apimachinery.timeutil import FakeClock
+from controllers.base import ControllerContext, Informers
+from controllers.nodelifecycle import LEASE_NAMESPACE
+
+
+@dataclass
+class FakeQueue:
+    """The controllers' ``Queue``: records keys instead of working them."""
+
+    added: list[str] = field(default_factory=list)
+    after: list[tuple[str, float]] = field(default_factory=list)
+
+    def add(self, key: str) -> None:
+        self.added.append(key)
+
+    def add_after(self, key: str, delay: float) -> None:
+        if delay <= 0:
+            self.add(key)
+        else:
+            self.after.append((key, delay))
+
+    def clear(self) -> None:
+        self.added.clear()
+        self.after.clear()
+
+
+@dataclass
+class FakeCluster:
+    client: FakeApi
+    pods: FakeInformer[Pod]
+    replicasets: FakeInformer[ReplicaSet]
+    deployments: FakeInformer[Deployment]
+    nodes: FakeInformer[Node]
+    leases: FakeInformer[Lease]
+    namespaces: FakeInformer[Namespace]
+    recorder: RecordingRecorder
+    clock: FakeClock
+    ctx: ControllerContext
+
+
+def fake_context(*, auto_deliver: bool = False, clock: FakeClock | None = None) -> FakeCluster:
+    clock = clock or FakeClock()
+    api = FakeApi(clock=clock, auto_deliver=auto_deliver)
+    pods, replicasets, deployments = api.informer(Pod), api.informer(ReplicaSet), api.informer(Deployment)
+    nodes, leases = api.informer(Node), api.informer(Lease, namespace=LEASE_NAMESPACE)
+    namespaces = api.informer(Namespace)
+    informers = Informers(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes, leases=leases,
+                          namespaces=namespaces)
+    informers.add_standard_indexers()
+    recorder = RecordingRecorder()
+    ctx = ControllerContext(client=api, informers=informers, recorder_for=lambda _: recorder, clock=clock)
+    return FakeCluster(client=api, pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes,
+                       leases=leases, namespaces=namespaces, recorder=recorder, clock=clock, ctx=ctx)
