@@ -65,12 +65,12 @@ def decode(
             f'fieldValidation must be one of {", ".join(FIELD_VALIDATION_MODES)}, got "{field_validation}"'
         )
     name = str((body.get("metadata") or {}).get("name") or "")
+    intranges.check(rt, body)
     try:
         model = rt.model.model_validate(body)
     except ValidationError as err:
         raise invalid(rt.kind, name, _type_causes(err), group=rt.group) from None
     wire = model.to_dict()
-    intranges.check(rt, model, wire)
     if field_validation == "Ignore":
         return wire, []
     strict = [(f, f'duplicate field "{f}"') for f in duplicates]
@@ -140,6 +140,7 @@ def delete_options(body: Any, *, grace_period: str | None, propagation: str | No
     if not isinstance(body, dict):
         raise bad_request("the body of a delete request must be a DeleteOptions object")
     prefix = 'DeleteOptions in version "v1" cannot be handled as a DeleteOptions: '
+    _refuse_out_of_range(prefix, body)
     try:
         options = DeleteOptions.model_validate(body).to_dict()
     except ValidationError as err:
@@ -149,12 +150,16 @@ def delete_options(body: Any, *, grace_period: str | None, propagation: str | No
         options["gracePeriodSeconds"] = _query_integer("gracePeriodSeconds", grace_period)
     if propagation:
         options["propagationPolicy"] = propagation
+    _refuse_out_of_range(prefix, options)
+    return options
+
+
+def _refuse_out_of_range(prefix: str, options: dict[str, Any]) -> None:
     problem = intranges.first_out_of_range(DeleteOptions, options)
     if problem is not None:
         path, go_field, number, type_name = problem
         message = f"json: cannot unmarshal number {number} into Go struct field {go_field} of type {type_name}"
         raise intranges.out_of_range_error(prefix, path, message)
-    return options
 
 
 def _query_integer(name: str, raw: str) -> int:

@@ -7,10 +7,12 @@ validation, with a 400 that names the Go field::
     Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal
     number 2147483648 into Go struct field DeploymentSpec.spec.replicas of type int32
 
-The widths come from one table: the few ``int64`` fields by wire name (:data:`INT64_FIELDS`);
-every other ``int`` a model declares is ``int32``, as it is in Kubernetes' API. Which fields are
-integers, and where the nested models are, is read from the pydantic models themselves, so a new
-model field is covered without touching this module. Negative values are validation's business
+The widths come from the models, their one home: a field declared ``Int64``
+(:mod:`apimachinery.models.base`) is an ``int64``, every other ``int`` an ``int32``, as in
+Kubernetes' API. Which fields are integers, and where the nested models are, is read from the
+pydantic models themselves, so a new model field is covered without touching this module. The
+check runs on the request body before the model parses it, so the answer is the decoder's 400
+rather than the model's range error. Negative values are validation's business
 (422); integers outside int64 in undeclared places never get this far (:mod:`apiserver.jsonbody`).
 """
 
@@ -23,25 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from apimachinery.errors import ApiError, bad_request, cause
 from apimachinery.resources import ResourceType
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
-# Kubernetes' int64 fields among those the models declare; every other declared int is an int32.
-INT64_FIELDS = frozenset(
-    {
-        "activeDeadlineSeconds",
-        "deletionGracePeriodSeconds",
-        "generation",
-        "gracePeriodSeconds",
-        "observedGeneration",
-        "remainingItemCount",
-        "terminationGracePeriodSeconds",
-        "tolerationSeconds",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -52,17 +42,29 @@ class _Plan:
     nested: dict[str, tuple[str, type[BaseModel]]] = field(default_factory=dict)  # -> (shape, model)
 
 
-def width(wire_name: str) -> str:
-    return "int64" if wire_name in INT64_FIELDS else "int32"
+def width(info: FieldInfo) -> str:
+    """``int64`` for a field declared ``Int64`` (its upper bound says so), else ``int32``."""
+    return "int64" if INT64[1] in _upper_bounds(info) else "int32"
+
+
+def _upper_bounds(info: FieldInfo) -> set[int]:
+    """The ``le`` bounds on a field, whether pydantic hoisted them into the field's metadata
+    (``x: Int64``) or left them inside ``Annotated`` (``x: Int64 | None``)."""
+    constraints = list(info.metadata)
+    for arg in _union_members(info.annotation):
+        if typing.get_origin(arg) is typing.Annotated:
+            for extra in typing.get_args(arg)[1:]:
+                constraints.extend(getattr(extra, "metadata", [extra]))
+    return {m.le for m in constraints if isinstance(getattr(m, "le", None), int)}
 
 
 def bounds(type_name: str) -> tuple[int, int]:
     return INT64 if type_name == "int64" else INT32
 
 
-def check(rt: ResourceType, model: BaseModel, wire: dict[str, Any]) -> None:
+def check(rt: ResourceType, wire: Any) -> None:
     """Raise the decoder's 400 for the first integer in ``wire`` outside its field's width."""
-    problem = first_out_of_range(type(model), wire)
+    problem = first_out_of_range(rt.model, wire)
     if problem is not None:
         path, go_field, number, type_name = problem
         version = rt.api_version.rpartition("/")[2]
@@ -119,7 +121,7 @@ def _plan(model: type[BaseModel]) -> _Plan:
         wire_name = info.alias or name
         for shape, arg in _shapes(info.annotation):
             if shape == "one" and arg is int:
-                plan.ints[wire_name] = width(wire_name)
+                plan.ints[wire_name] = width(info)
             elif isinstance(arg, type) and issubclass(arg, BaseModel):
                 plan.nested[wire_name] = (shape, arg)
     return plan
@@ -128,7 +130,8 @@ def _plan(model: type[BaseModel]) -> _Plan:
 def _shapes(annotation: Any) -> list[tuple[str, Any]]:
     """``int | None`` -> [("one", int)]; ``list[Port] | None`` -> [("list", Port)]; ..."""
     out: list[tuple[str, Any]] = []
-    for arg in _union_members(annotation):
+    for member in _union_members(annotation):
+        arg = typing.get_args(member)[0] if typing.get_origin(member) is typing.Annotated else member
         origin = typing.get_origin(arg)
         if origin is list:
             out.extend(("list", inner) for inner in typing.get_args(arg)[:1])

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from apimachinery.models.base import Int32, K8sModel, TypedObject
+from apimachinery.models.base import Int32, Int64, K8sModel, TypedObject
 from apimachinery.models.core import IntOrString, PodTemplateSpec
 from apimachinery.models.meta import Condition, LabelSelector, ObjectMeta
 
@@ -33,7 +33,7 @@ class DeploymentSpec(K8sModel):
 
 
 class DeploymentStatus(K8sModel):
-    observed_generation: int | None = None
+    observed_generation: Int64 | None = None
     replicas: int | None = None
     updated_replicas: int | None = None
     ready_replicas: int | None = None
@@ -67,7 +67,7 @@ class ReplicaSetStatus(K8sModel):
     ready_replicas: int | None = None
     available_replicas: int | None = None
     terminating_replicas: int | None = None
-    observed_generation: int | None = None
+    observed_generation: Int64 | None = None
     conditions: list[Condition] | None = None
 
 

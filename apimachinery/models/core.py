@@ -151,7 +151,7 @@ class Toleration(K8sModel):
     operator: str | None = None
     value: str | None = None
     effect: str | None = None
-    toleration_seconds: int | None = None
+    toleration_seconds: Int64 | None = None
 
 
 class PodSpec(K8sModel):
@@ -252,7 +252,7 @@ class PodStatus(K8sModel):
     container_statuses: list[ContainerStatus] | None = None
     qos_class: str | None = None
     nominated_node_name: str | None = None
-    observed_generation: int | None = None
+    observed_generation: Int64 | None = None
 
 
 class Pod(TypedObject):

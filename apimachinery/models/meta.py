@@ -34,7 +34,7 @@ class ObjectMeta(K8sModel):
     namespace: str | None = None
     uid: str | None = None
     resource_version: str | None = None
-    generation: int | None = None
+    generation: Int64 | None = None
     creation_timestamp: str | None = None
     deletion_timestamp: str | None = None
     deletion_grace_period_seconds: Int64 | None = None
@@ -55,7 +55,7 @@ class ObjectMeta(K8sModel):
 class ListMeta(K8sModel):
     resource_version: str | None = None
     continue_: str | None = Field(default=None, alias="continue")
-    remaining_item_count: int | None = None
+    remaining_item_count: Int64 | None = None
 
 
 class LabelSelectorRequirement(K8sModel):
@@ -106,7 +106,7 @@ class Condition(K8sModel):
     last_update_time: str | None = None
     last_probe_time: str | None = None
     last_heartbeat_time: str | None = None
-    observed_generation: int | None = None
+    observed_generation: Int64 | None = None
 
 
 class DeleteOptions(K8sModel):
