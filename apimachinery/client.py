@@ -9,6 +9,7 @@ Protocols this client satisfies (and the in-memory fake too).
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import ssl
 from collections.abc import AsyncIterator
@@ -34,6 +35,8 @@ PATCH_CONTENT_TYPES = {
     "apply": "application/apply-patch+yaml",
 }
 
+MAX_THROTTLE_RETRIES = 10  # client-go's retries of a 429
+MAX_RETRY_AFTER_SECONDS = 10.0
 UNIX_SCHEME = "unix://"  # a server URL naming a Unix socket: the apiserver's in-process loopback
 
 
@@ -112,10 +115,18 @@ class ApiClient:
         if body is not None:
             content = jsonio.dumps(body)
             hdrs["Content-Type"] = content_type
-        try:
-            response = await self._http.request(method, path, params=_clean(params), content=content, headers=hdrs)
-        except httpx.TransportError as err:
-            raise ApiError(503, "ServiceUnavailable", f"cannot reach the apiserver at {self.base_url}: {err}") from err
+        for attempt in range(MAX_THROTTLE_RETRIES + 1):
+            try:
+                response = await self._http.request(method, path, params=_clean(params), content=content,
+                                                    headers=hdrs)
+            except httpx.TransportError as err:
+                raise ApiError(503, "ServiceUnavailable",
+                               f"cannot reach the apiserver at {self.base_url}: {err}") from err
+            if response.status_code != 429 or attempt == MAX_THROTTLE_RETRIES:
+                break
+            # Throttled (the request was not served, so any verb may be sent again): wait as
+            # long as the server asks, as client-go does, up to its ten retries.
+            await asyncio.sleep(_retry_after(response))
         if response.status_code >= 400:
             raise ApiError.from_status(response.status_code, _json_or_text(response))
         if response.headers.get("content-type", "").startswith("application/json"):
@@ -272,6 +283,14 @@ class ApiClient:
             if line.strip():
                 data = jsonio.loads(line)
                 yield WatchEvent(data.get("type", ""), data.get("object") or {})
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        seconds = float(response.headers.get("retry-after", "1"))
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
