@@ -65,3 +65,20 @@ def _finite_float(text: str) -> float:
     if math.isinf(value):
         raise ValueError(f"number {text} is infinity when parsed as double")
     return value
+
+
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists/objects nest more than ``limit`` levels (iterative: no stack to exhaust)."""
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict):
+            children: Any = current.values()
+        elif isinstance(current, list):
+            children = current
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False

@@ -46,6 +46,7 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
+from apimachinery import jsonio
 from apimachinery.errors import ApiError
 
 DEFAULT_MAX_BYTES = 3 * 1024 * 1024
@@ -339,23 +340,8 @@ def _load_json(body: bytes, source: str) -> Any:
         raise ManifestError(f"nesting deeper than {MAX_DEPTH} levels", source=source) from None
     except ValueError as exc:  # invalid encoding, NaN/Infinity
         raise ManifestError(str(exc), source=source) from None
-    if _deeper_than(value, MAX_DEPTH):
+    if jsonio.nested_deeper_than(value, MAX_DEPTH):
         raise ManifestError(f"nesting deeper than {MAX_DEPTH} levels", source=source)
     return value
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether lists/objects nest more than ``limit`` levels (iterative: no stack to exhaust)."""
-    stack = [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        if isinstance(current, dict):
-            children: Any = current.values()
-        elif isinstance(current, list):
-            children = current
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from apimachinery import jsonio
 from apimachinery.errors import ApiError, bad_request, cause
 from apimachinery.yamlsafe import MAX_DEPTH
 
@@ -110,7 +111,7 @@ def decode_json(raw: bytes) -> Decoded:
         raise _undecodable(f"nesting deeper than {MAX_DEPTH} levels") from None
     except ValueError as err:  # NaN/Infinity, huge floats, integers of more than 4300 digits
         raise _undecodable(str(err)) from None
-    if _deeper_than(value, MAX_DEPTH):
+    if jsonio.nested_deeper_than(value, MAX_DEPTH):
         raise _undecodable(f"nesting deeper than {MAX_DEPTH} levels")
     if not marks.marked and not _SURROGATE_ESCAPE.search(text):
         return Decoded(value)
@@ -174,23 +175,6 @@ def _has_lone_surrogate(text: str) -> bool:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return True
-    return False
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether lists/objects nest more than ``limit`` levels (iterative: no stack to exhaust)."""
-    stack = [(value, 1)]
-    while stack:
-        current, depth = stack.pop()
-        if isinstance(current, dict):
-            children: Any = current.values()
-        elif isinstance(current, list):
-            children = current
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
     return False
 
 

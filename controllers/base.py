@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from apimachinery.api import Api
 from apimachinery.errors import ApiError
 from apimachinery.events import EventRecorder
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
@@ -39,38 +40,9 @@ OWNER_UID_INDEX = "owner-uid"
 CONTROLLER_UID_INDEX = "controller-uid"
 
 
-class Client(Protocol):
-    """The typed calls of :class:`apimachinery.client.ApiClient` the controllers make."""
-
-    async def get(self, model: type[T], name: str, namespace: str | None = None) -> T: ...
-
-    async def create(self, obj: T, namespace: str | None = None) -> T: ...
-
-    async def replace(self, obj: T, *, subresource: str | None = None) -> T: ...
-
-    async def replace_status(self, obj: T) -> T: ...
-
-    async def patch(
-        self,
-        model: type[T],
-        name: str,
-        patch: Any,
-        namespace: str | None = None,
-        *,
-        patch_type: str = "merge",
-        subresource: str | None = None,
-    ) -> T: ...
-
-    async def delete(
-        self,
-        model: type[TypedObject],
-        name: str,
-        namespace: str | None = None,
-        *,
-        grace_period: int | None = None,
-        propagation: str | None = None,
-        preconditions: dict[str, str] | None = None,
-    ) -> dict[str, Any]: ...
+# The typed calls the controllers make: the shared package's API Protocol, which the real
+# ApiClient and the test fake both satisfy.
+Client = Api
 
 
 class Cache(Protocol[T]):
