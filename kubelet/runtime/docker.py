@@ -75,6 +75,10 @@ class DockerRuntime:
                 kwargs["base_url"] = base_url
             self._api = docker.APIClient(version="auto", max_pool_size=_MAX_POOL_SIZE, **kwargs)
         self._version: str | None = None
+        # Containers Docker reported an "oom" event for. Docker sets State.OOMKilled when it
+        # handles that event, which may come after the exit is visible to inspect; the event
+        # stream keeps the fact, so an OOM kill is never reported as a plain error.
+        self._oom_killed: set[str] = set()
 
     def close(self) -> None:
         self._api.close()
@@ -190,9 +194,13 @@ class DockerRuntime:
     def inspect_container(self, container_id: str) -> ContainerInfo | None:
         with _errors(f"inspect container {container_id}"):
             try:
-                return info_from_inspect(self._api.inspect_container(container_id))
+                info = info_from_inspect(self._api.inspect_container(container_id))
             except docker.errors.NotFound:
                 return None
+
+        if info.id in self._oom_killed or container_id in self._oom_killed:
+            info.oom_killed = True
+        return info
 
     def list_containers(self, labels: dict[str, str]) -> list[ContainerInfo]:
         with _errors("list containers"):
@@ -282,6 +290,12 @@ class DockerRuntime:
             stream = self._api.events(filters=filters, decode=True)
         return self._event_stream(stream, stop)
 
+    def _remember_oom(self, event: RuntimeEvent) -> None:
+        if event.action == "oom":
+            self._oom_killed.add(event.container_id)
+        elif event.action == "destroy":
+            self._oom_killed.discard(event.container_id)
+
     def _event_stream(self, stream: Any, stop: threading.Event) -> Iterator[RuntimeEvent]:
         done = threading.Event()
         threading.Thread(
@@ -292,7 +306,9 @@ class DockerRuntime:
                 if stop.is_set():
                     return
                 if raw.get("Type") == "container":
-                    yield event_from_json(raw)
+                    event = event_from_json(raw)
+                    self._remember_oom(event)
+                    yield event
         except Exception as err:  # a closed socket surfaces as any of several errors
             if stop.is_set():
                 return

@@ -8,6 +8,7 @@ Two kubelets on the local Docker daemon run the pods (image ``podvisor/busybox:l
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -137,8 +138,15 @@ def test_pause_resume_set_and_edit(kubectl: Kubectl, nodes: list[str]) -> None:
     lines = read_lines(watcher, want=lambda got: sum("Running" in line for line in got) >= 2, timeout=60)
     assert lines[0].split()[:3] == ["NAME", "READY", "STATUS"] and sum("Running" in x for x in lines) >= 2, lines
     rolled_out(kubectl, "knobs")
-    running = kubectl.out("get", "pods", "-l", "app=knobs", "--field-selector=status.phase=Running", "-o", "name")
-    assert len(running.split()) == 2
+    # The rollout is complete once the new pods are available; an old pod may still be running out
+    # its grace period (phase Running, being deleted) for a moment after.
+    deadline = time.monotonic() + 60
+    while True:
+        running = kubectl.out("get", "pods", "-l", "app=knobs", "--field-selector=status.phase=Running", "-o", "name")
+        if len(running.split()) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(running.split()) == 2, running
     events = kubectl.out("events", "--for", "deployment/knobs")
     assert "ScalingReplicaSet" in events and "Deployment/knobs" in events
 
