@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -62,6 +62,13 @@ def required(field: str, detail: str = "") -> Cause:
 
 def invalid_value(field: str, value: Any, detail: str) -> Cause:
     return cause(field, f"Invalid value: {_fmt(value)}: {detail}", INVALID)
+
+
+def required_name(field: str, value: Any, errors: Callable[[str], list[str]]) -> list[Cause]:
+    """A required name-like value: Required if empty, else one cause per syntax error."""
+    if not value:
+        return [required(field)]
+    return [invalid_value(field, value, msg) for msg in errors(str(value))]
 
 
 def not_supported(field: str, value: Any, supported: Sequence[str]) -> Cause:
@@ -299,13 +306,7 @@ def validate_metadata(kind: str, meta: Obj) -> list[Cause]:
         causes += [invalid_value("metadata.name", name, msg) for msg in name_errors(str(name))]
     resource = by_kind(kind)
     if resource is not None and resource.namespaced:
-        namespace = meta.get("namespace")
-        if not namespace:
-            causes.append(required("metadata.namespace"))
-        else:
-            causes += [
-                invalid_value("metadata.namespace", namespace, m) for m in dns1123_label_errors(str(namespace))
-            ]
+        causes += required_name("metadata.namespace", meta.get("namespace"), dns1123_label_errors)
     causes += validate_labels(meta.get("labels"), "metadata.labels")
     causes += validate_annotations(meta.get("annotations"), "metadata.annotations")
     return causes
@@ -408,11 +409,7 @@ def _validate_container_lists(spec: Obj, path: str, volumes: set[str]) -> list[C
 
 def _validate_container(container: Obj, path: str, volumes: set[str]) -> list[Cause]:
     causes: list[Cause] = []
-    name = container.get("name")
-    if not name:
-        causes.append(required(f"{path}.name"))
-    else:
-        causes += [invalid_value(f"{path}.name", name, msg) for msg in dns1123_label_errors(str(name))]
+    causes += required_name(f"{path}.name", container.get("name"), dns1123_label_errors)
     if not container.get("image"):
         causes.append(required(f"{path}.image"))
     causes += enum_value(container, "imagePullPolicy", path, ("Always", "IfNotPresent", "Never"))

@@ -9,9 +9,9 @@ from apiserver.validation import (
     as_dict,
     as_dicts,
     enum_value,
-    invalid_value,
     label_key_errors,
     required,
+    required_name,
 )
 
 
@@ -25,11 +25,7 @@ def _validate_node(node: Obj) -> list[Cause]:
     causes: list[Cause] = []
     for i, taint in enumerate(as_dicts(as_dict(node.get("spec")).get("taints"))):
         path = f"spec.taints[{i}]"
-        key = taint.get("key")
-        if not key:
-            causes.append(required(f"{path}.key"))
-        else:
-            causes += [invalid_value(f"{path}.key", key, msg) for msg in label_key_errors(str(key))]
+        causes += required_name(f"{path}.key", taint.get("key"), label_key_errors)
         if not taint.get("effect"):
             causes.append(required(f"{path}.effect"))
         causes += enum_value(taint, "effect", path, ("NoExecute", "NoSchedule", "PreferNoSchedule"))

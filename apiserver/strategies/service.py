@@ -17,6 +17,7 @@ from apiserver.validation import (
     port_number,
     port_number_or_name,
     required,
+    required_name,
     validate_labels,
 )
 
@@ -52,13 +53,7 @@ def _validate_service(service: Obj) -> list[Cause]:
     causes += enum_value(spec, "sessionAffinity", "spec", ("ClientIP", "None"))
     causes += validate_labels(spec.get("selector"), "spec.selector")
     if service_type == "ExternalName":
-        external = spec.get("externalName")
-        if not external:
-            causes.append(required("spec.externalName"))
-        else:
-            causes += [
-                invalid_value("spec.externalName", external, m) for m in dns1123_subdomain_errors(str(external))
-            ]
+        causes += required_name("spec.externalName", spec.get("externalName"), dns1123_subdomain_errors)
     ports = as_dicts(spec.get("ports"))
     if not ports and service_type != "ExternalName" and spec.get("clusterIP") != "None":
         causes.append(required("spec.ports"))
