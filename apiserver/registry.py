@@ -271,7 +271,7 @@ class Registry:
             raise conflict(rt.plural, name, group=rt.group)
         old = current.value
         new = self._merge_for_update(rt, obj, old, subresource=subresource)
-        if subresource not in ("status", "finalize"):
+        if subresource != "status":  # a finalize is validated too: its finalizer names are user input
             new = admission.default_and_validate(rt, new, old=old, toleration_seconds=self.toleration_seconds)
         return WriteResult(self._write(rt, key, new, current, dry_run=dry_run), warnings=warnings)
 

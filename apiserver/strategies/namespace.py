@@ -8,7 +8,8 @@ removes that finalizer through ``/finalize`` (the only way to change ``spec.fina
 from __future__ import annotations
 
 from apiserver.defaults import sub, unset
-from apiserver.strategies.base import Obj, Strategy
+from apiserver.strategies.base import Cause, Obj, Strategy
+from apiserver.validation import invalid_value, label_key_errors
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 
@@ -34,6 +35,14 @@ class NamespaceStrategy(Strategy):
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         new.setdefault("spec", {})["finalizers"] = spec_finalizers(old)
+
+    def validate(self, obj: Obj) -> list[Cause]:
+        """Finalizer names are qualified names (``kubernetes``, ``example.com/x``), as Kubernetes checks."""
+        return [
+            invalid_value(f"spec.finalizers[{i}]", name, msg)
+            for i, name in enumerate(spec_finalizers(obj))
+            for msg in label_key_errors(str(name))
+        ]
 
     def still_held(self, obj: Obj) -> bool:
         return bool(spec_finalizers(obj))

@@ -309,3 +309,27 @@ def test_create_in_missing_namespace_is_404(http: httpx.Client) -> None:
     response = http.post("/api/v1/namespaces/nope/pods", json=POD)
     assert response.status_code == 404
     assert response.json()["message"] == 'namespaces "nope" not found'
+
+
+@pytest.mark.parametrize("finalizer", [
+    pytest.param("not a name", id="spaces"),
+    pytest.param("x" * 100_000, id="huge"),
+    pytest.param("bad_prefix!/name", id="bad-prefix"),
+])
+def test_finalize_refuses_finalizer_names_that_are_not_qualified_names(http: httpx.Client, finalizer: str) -> None:
+    ns = http.post("/api/v1/namespaces", json={"metadata": {"name": "fin"}}).json()
+    refused = http.put("/api/v1/namespaces/fin/finalize", json={**ns, "spec": {"finalizers": [finalizer]}})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["details"]["causes"][0]["field"] == "spec.finalizers[0]"
+    assert http.get("/api/v1/namespaces/fin").json()["spec"]["finalizers"] == ["kubernetes"]
+
+
+def test_finalize_changes_only_the_finalizers(http: httpx.Client) -> None:
+    ns = http.post("/api/v1/namespaces", json={"metadata": {"name": "fin2"}}).json()
+    body = {**ns, "metadata": {**ns["metadata"], "labels": {"sneaky": "yes"}},
+            "spec": {"finalizers": ["example.com/hold"]}, "status": {"phase": "Terminating"}}
+    done = http.put("/api/v1/namespaces/fin2/finalize", json=body)
+    assert done.status_code == 200, done.text
+    got = http.get("/api/v1/namespaces/fin2").json()
+    assert got["spec"]["finalizers"] == ["example.com/hold"]
+    assert "sneaky" not in got["metadata"].get("labels", {}) and got["status"]["phase"] == "Active"
