@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from apimachinery.errors import ApiError
+from apiserver.authn.user import AUTHENTICATED, NODES, SYSTEM_MASTERS, UserInfo, set_user
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -21,6 +22,10 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PUBLIC_PATHS = ("/healthz", "/readyz", "/livez", "/version")
+_USERS = {
+    "admin": UserInfo("admin", groups=(SYSTEM_MASTERS, AUTHENTICATED)),
+    "node": UserInfo("kubelet", groups=(NODES, AUTHENTICATED)),
+}
 
 
 async def send_status(send: Send, error: ApiError) -> None:
@@ -55,6 +60,7 @@ class TokenAuth:
             await send_status(send, ApiError(401, "Unauthorized", "Unauthorized"))
             return
         scope.setdefault("state", {})["role"] = role
+        set_user(scope, _USERS[role])
         await self.app(scope, receive, send)
 
     def role(self, header: str) -> str | None:

@@ -23,6 +23,8 @@ from apimachinery.errors import ApiError, already_exists, bad_request, conflict,
 from apimachinery.resources import ResourceType
 from apimachinery.selectors import FieldSelector, LabelSelector
 from apiserver import admission, strategies
+from apiserver.admissionplugins.base import CREATE, DELETE, UPDATE, Attributes, Chain
+from apiserver.authn.user import current_user
 from apiserver.store.base import (
     CompactedError,
     KeyExistsError,
@@ -97,10 +99,30 @@ class Registry:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         toleration_seconds: int = 300,
+        plugins: Chain | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.toleration_seconds = toleration_seconds
+        self.plugins = plugins or Chain()
+
+    def _admit(
+        self,
+        operation: str,
+        rt: ResourceType,
+        obj: dict[str, Any] | None,
+        old: dict[str, Any] | None,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+    ) -> builtins.list[str]:
+        """Run the admission chain (mutate, then validate) on a write; its warnings, or an ApiError."""
+        meta = (obj or old or {}).get("metadata") or {}
+        attrs = Attributes(
+            operation=operation, rt=rt, namespace=str(meta.get("namespace") or ""), name=str(meta.get("name") or ""),
+            obj=obj, old=old, user=current_user.get(), subresource=subresource or "", dry_run=dry_run,
+        )
+        return self.plugins.admit(attrs) + self.plugins.validate(attrs)
 
     # -- bootstrapping ---------------------------------------------------------------------
 
@@ -199,6 +221,7 @@ class Registry:
             )
         self._init_metadata(meta)
         obj = admission.default_and_validate(rt, obj, old=None, toleration_seconds=self.toleration_seconds)
+        warnings += self._admit(CREATE, rt, obj, None, dry_run=dry_run)
         admission.check_size(rt, obj)
         key = object_key(rt, meta.get("namespace"), meta["name"])
         if dry_run:
@@ -273,6 +296,7 @@ class Registry:
         new = self._merge_for_update(rt, obj, old, subresource=subresource)
         if subresource != "status":  # a finalize is validated too: its finalizer names are user input
             new = admission.default_and_validate(rt, new, old=old, toleration_seconds=self.toleration_seconds)
+        warnings += self._admit(UPDATE, rt, new, old, subresource=subresource, dry_run=dry_run)
         return WriteResult(self._write(rt, key, new, current, dry_run=dry_run), warnings=warnings)
 
     def _merge_for_update(
@@ -363,6 +387,7 @@ class Registry:
         if current is None:
             raise not_found(rt.plural, name, group=rt.group)
         _check_preconditions(rt, current, options.get("preconditions") or {})
+        self._admit(DELETE, rt, None, current.value, dry_run=dry_run)
         strategy = strategies.for_kind(rt.kind)
         if strategy.deletes_contents:
             return self._delete_namespace(current, dry_run=dry_run)
@@ -445,6 +470,7 @@ class Registry:
         if current is None:
             raise not_found("pods", name)
         bound = pod_strategy.bind(current.value, body, now=rfc3339(self.clock()))
+        self._admit(UPDATE, res.PODS, bound, current.value, subresource="binding")
         try:
             self.store.update(key, bound, expected_revision=current.mod_revision)
         except (RevisionConflictError, KeyNotFoundError):
