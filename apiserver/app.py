@@ -14,7 +14,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from apimachinery.errors import ApiError
-from apiserver.auth import BodyLimit, TokenAuth
+from apiserver.auth import BodyLimit
+from apiserver.authn.middleware import Authentication
+from apiserver.authn.tokens import Authenticator
 from apiserver.compactor import Compactor
 from apiserver.limits import Limits, RequestLimits
 from apiserver.negotiation import MAX_BODY_BYTES
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class AppSettings:
-    tokens: dict[str, str] | None = None  # token -> role; None: no authentication
+    authenticator: Authenticator | None = None  # None: no authentication (tests, in-process)
     toleration_seconds: int = 300
     history_retention: float = 300.0
     compaction_interval: float = 30.0
@@ -71,7 +73,7 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLimits, limits=settings.limits)
-    app.add_middleware(TokenAuth, tokens=settings.tokens)
+    app.add_middleware(Authentication, authenticator=settings.authenticator)
     return app
 
 

@@ -1,32 +1,22 @@
-"""Authentication and request limits, as pure ASGI middleware (runs before any parsing).
+"""Body limits as pure ASGI middleware (runs before any parsing), and the ASGI types it shares.
 
-Bearer tokens from the data directory (admin, node-join); ``/healthz``, ``/readyz``,
-``/livez`` and ``/version`` need none, as on a kubeadm cluster. Bodies over the limit are
-refused with 413 while streaming in, so a huge body is never buffered or parsed.
+Bodies over the limit are refused with 413 while streaming in, so a huge body is never
+buffered or parsed.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from apimachinery.errors import ApiError
-from apiserver.authn.user import AUTHENTICATED, NODES, SYSTEM_MASTERS, UserInfo, set_user
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-PUBLIC_PATHS = ("/healthz", "/readyz", "/livez", "/version")
-_USERS = {
-    "admin": UserInfo("admin", groups=(SYSTEM_MASTERS, AUTHENTICATED)),
-    "node": UserInfo("kubelet", groups=(NODES, AUTHENTICATED)),
-}
-
 
 async def send_status(send: Send, error: ApiError) -> None:
     body = json.dumps(error.status()).encode()
@@ -35,42 +25,6 @@ async def send_status(send: Send, error: ApiError) -> None:
         headers.append((b"www-authenticate", b'Bearer realm="podvisor"'))
     await send({"type": "http.response.start", "status": error.code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-class TokenAuth:
-    """Maps a bearer token to a role ("admin" or "node"); no or an unknown token -> 401."""
-
-    def __init__(self, app: ASGIApp, tokens: dict[str, str] | None) -> None:
-        self.app = app
-        self.tokens = tokens  # token -> role; None disables authentication (tests, in-process)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(PUBLIC_PATHS):
-            await self.app(scope, receive, send)
-            return
-        if sum(1 for name, _ in scope["headers"] if name == b"authorization") > 1:
-            # Which one would count is ambiguous (a proxy may have added one): refuse both.
-            await send_status(send, ApiError(400, "BadRequest", "the request has more than one Authorization header"))
-            return
-        if self.tokens is None:
-            await self.app(scope, receive, send)
-            return
-        role = self.role(dict(scope["headers"]).get(b"authorization", b"").decode("latin-1"))
-        if role is None:
-            await send_status(send, ApiError(401, "Unauthorized", "Unauthorized"))
-            return
-        scope.setdefault("state", {})["role"] = role
-        set_user(scope, _USERS[role])
-        await self.app(scope, receive, send)
-
-    def role(self, header: str) -> str | None:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return None
-        for known, role in self.tokens.items() if self.tokens else ():
-            if hmac.compare_digest(known.encode(), token.strip().encode()):
-                return role
-        return None
 
 
 class BodyLimit:

@@ -29,6 +29,8 @@ import uvicorn
 from apimachinery.client import UNIX_SCHEME
 from apimachinery.kubeconfig import write_kubeconfig
 from apiserver.app import AppSettings, create_app
+from apiserver.authn.tokens import StaticTokens
+from apiserver.authn.user import AUTHENTICATED, NODES, SYSTEM_MASTERS, UserInfo
 from apiserver.limits import Limits
 from apiserver.pki import ensure_pki, ensure_tokens
 from apiserver.store import open_store
@@ -44,6 +46,9 @@ from podvisor.serving import (
 )
 
 log = logging.getLogger("podvisor.server")
+
+ADMIN = UserInfo("admin", groups=(SYSTEM_MASTERS, AUTHENTICATED))
+NODE_JOINER = UserInfo("kubelet", groups=(NODES, AUTHENTICATED))  # the shared node token, until nodes join
 
 Component = Callable[[Path], Coroutine[Any, Any, None]]  # given the admin kubeconfig path, runs forever
 
@@ -87,7 +92,8 @@ def advertised_host(bind: str) -> str:
 class DataDir:
     cert: Path
     key: Path
-    tokens: dict[str, str]  # token -> role
+    users: dict[str, UserInfo]  # token -> user
+    node_token: str
     admin_kubeconfig: Path
     node_kubeconfig: Path
     loopback_kubeconfig: Path
@@ -124,7 +130,8 @@ def prepare_data_dir(opts: ServerOptions) -> DataDir:
     loopback_sock, loopback_kc = loopback_socket_path(data), data / "loopback.kubeconfig"
     write_kubeconfig(loopback_kc, server=f"{UNIX_SCHEME}{loopback_sock}", token=tokens.admin, ca_pem=None,
                      user="admin")
-    return DataDir(cert=pki.cert_path, key=pki.key_path, tokens={tokens.admin: "admin", tokens.node: "node"},
+    return DataDir(cert=pki.cert_path, key=pki.key_path, users={tokens.admin: ADMIN, tokens.node: NODE_JOINER},
+                   node_token=tokens.node,
                    admin_kubeconfig=admin_kc, node_kubeconfig=node_kc, loopback_kubeconfig=loopback_kc,
                    loopback_socket=loopback_sock)
 
@@ -152,10 +159,8 @@ async def run_server(opts: ServerOptions) -> None:
     except BaseException:
         store.close()
         raise
-    tokens = data.tokens
-    settings = AppSettings(tokens=tokens, toleration_seconds=opts.toleration_seconds,
-                           history_retention=opts.history_retention, limits=opts.limits,
-                           node_token=next((t for t, role in tokens.items() if role == "node"), None))
+    settings = AppSettings(authenticator=StaticTokens(data.users), toleration_seconds=opts.toleration_seconds,
+                           history_retention=opts.history_retention, limits=opts.limits, node_token=data.node_token)
     app = create_app(store, settings)
     protocol = http_protocol(HttpLimits(max_connections=connection_cap(opts.max_connections, raise_fd_limit())))
     config = uvicorn.Config(app, host=opts.bind, port=opts.port, ssl_certfile=str(data.cert),
