@@ -27,6 +27,11 @@ class ResourceType:
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     subresources: tuple[str, ...] = field(default=())
+    verbs: tuple[str, ...] = ALL_VERBS  # ("create",): a review, computed per request and never stored
+
+    @property
+    def is_review(self) -> bool:
+        return self.verbs == ("create",)
 
     @property
     def api_version(self) -> str:

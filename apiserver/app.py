@@ -68,6 +68,7 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     app.state.registry = registry
     app.state.store = store
     app.state.settings = settings
+    app.state.reviews = {}  # kind -> apiserver.routes.reviews.ReviewHandler
     app.include_router(meta.router)
     app.router.routes.extend(resources.routes)
     _install_error_handlers(app)

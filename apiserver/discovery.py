@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from apimachinery.resources import ALL_VERBS, RESOURCES, ResourceType, group_versions
+from apimachinery.resources import RESOURCES, ResourceType, group_versions
 from apimachinery.version import GIT_VERSION, KUBERNETES_MAJOR, KUBERNETES_MINOR
 
 Doc = dict[str, Any]
@@ -67,7 +67,7 @@ def subresource_info(rt: ResourceType, name: str) -> Subresource:
 
 def resource_verbs(rt: ResourceType) -> list[str]:
     """Namespaces, as in Kubernetes, cannot be deleted as a collection."""
-    verbs = [v for v in ALL_VERBS if not (rt.kind == "Namespace" and v == "deletecollection")]
+    verbs = [v for v in rt.verbs if not (rt.kind == "Namespace" and v == "deletecollection")]
     return sorted(verbs)
 
 

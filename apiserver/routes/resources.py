@@ -23,6 +23,7 @@ from apiserver.jsonbody import Decoded
 from apiserver.negotiation import FastJSONResponse as JSONResponse
 from apiserver.registry import PatchingRegistry, WriteResult
 from apiserver.routes.paths import Target, resolve
+from apiserver.routes.reviews import review
 from apiserver.watch import watch_response
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -63,6 +64,8 @@ async def _dispatch(request: Request, group: str, version: str, path: str) -> Re
     target = resolve(group, version, segments, request.url.path)
     registry: PatchingRegistry = request.app.state.registry
     method = request.method
+    if target.rt.is_review:
+        return await review(request, target)
     if target.subresource == "log" and method == "GET":
         from apiserver.routes.logs import pod_log
 
