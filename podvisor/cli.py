@@ -31,6 +31,9 @@ MAX_MUTATING_OPTION = typer.Option(
     MAX_MUTATING_REQUESTS_INFLIGHT, help="Mutating requests served at once; more get 429.")
 MAX_WATCHES_OPTION = typer.Option(
     MAX_WATCHES_PER_USER, help="Watches and log streams open at once per user (or role); more get 429.")
+ENCRYPTION_CONFIG_OPTION = typer.Option(
+    None, "--encryption-provider-config",
+    help="EncryptionConfiguration for data at rest (default: <data-dir>/encryption-config.yaml, created).")
 
 
 def _logging(verbose: bool) -> None:
@@ -77,6 +80,7 @@ def server(
     max_requests_inflight: int = MAX_REQUESTS_INFLIGHT_OPTION,
     max_mutating_requests_inflight: int = MAX_MUTATING_OPTION,
     max_watches_per_user: int = MAX_WATCHES_OPTION,
+    encryption_provider_config: Path | None = ENCRYPTION_CONFIG_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the control plane: apiserver, controllers and scheduler in one process."""
@@ -87,6 +91,7 @@ def server(
                          node_grace_period=node_grace_period, datastore_endpoint=datastore_endpoint,
                          limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
                          components=[c for c in ("controllers", "scheduler") if c not in disable])
+    opts.encryption_provider_config = encryption_provider_config
     if with_kubelet:
         from kubelet.config import KubeletConfig
 
@@ -123,17 +128,19 @@ def apiserver(
     max_requests_inflight: int = MAX_REQUESTS_INFLIGHT_OPTION,
     max_mutating_requests_inflight: int = MAX_MUTATING_OPTION,
     max_watches_per_user: int = MAX_WATCHES_OPTION,
+    encryption_provider_config: Path | None = ENCRYPTION_CONFIG_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run only the API server."""
     from podvisor.server import ServerOptions, event_loop_factory, run_server
 
     _logging(verbose)
-    _run(run_server(ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port,
-                                  toleration_seconds=eviction_timeout, datastore_endpoint=datastore_endpoint,
-                                  limits=Limits(max_requests_inflight, max_mutating_requests_inflight,
-                                                max_watches_per_user),
-                                  components=[])), cancel_on_signal=False, loop_factory=event_loop_factory())
+    opts = ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port,
+                         toleration_seconds=eviction_timeout, datastore_endpoint=datastore_endpoint,
+                         limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
+                         components=[])
+    opts.encryption_provider_config = encryption_provider_config
+    _run(run_server(opts), cancel_on_signal=False, loop_factory=event_loop_factory())
 
 
 @app.command()
@@ -192,6 +199,34 @@ def kubelet(
         _run(run_hollow_kubelets(cfg, count=hollow_nodes))
     else:
         _run(run_kubelet(cfg))
+
+
+secrets_app = typer.Typer(no_args_is_help=True, help="Secrets at rest: encryption keys.")
+app.add_typer(secrets_app, name="secrets")
+
+
+@secrets_app.command("rotate-key")
+def rotate_key(
+    data_dir: Path = typer.Option(DATA_DIR, help="The server's data directory (server stopped)."),
+    datastore_endpoint: str = typer.Option("", help="The PostgreSQL store, if the servers use one."),
+    encryption_provider_config: Path | None = ENCRYPTION_CONFIG_OPTION,
+) -> None:
+    """Add a new encryption key, re-encrypt every Secret with it, then drop the old keys."""
+    from apiserver.store.base import StoreLockedError
+    from apiserver.store.encryption import CONFIG_FILE, EncryptionError
+    from apiserver.store.rotation import rotate_key as rotate
+
+    data = data_dir.expanduser()
+    config = encryption_provider_config or data / CONFIG_FILE
+    try:
+        done = rotate(config_path=config, endpoint=datastore_endpoint or data / "state.db")
+    except StoreLockedError:
+        raise SystemExit(f"podvisor: {data} is in use by a running server; stop it first") from None
+    except (EncryptionError, ValueError, OSError) as err:
+        raise SystemExit(f"podvisor: {getattr(err, 'message', err)}") from None
+    counts = ", ".join(f"{n} {resource}" for resource, n in done.rewritten.items()) or "nothing"
+    dropped = f"; removed {', '.join(done.removed)}" if done.removed else ""
+    print(f"new key {done.key_name} in {config}; re-encrypted {counts}{dropped}")
 
 
 def main() -> None:

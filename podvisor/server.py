@@ -35,6 +35,7 @@ from apiserver.limits import Limits
 from apiserver.pki import ensure_pki, ensure_tokens
 from apiserver.store import open_store
 from apiserver.store.base import Store, StoreLockedError
+from apiserver.store.encryption import EncryptionError, ensure_config
 from podvisor.serving import (
     KEEP_ALIVE_TIMEOUT,
     MAX_CONNECTIONS,
@@ -63,6 +64,7 @@ class ServerOptions:
     history_retention: float = 300.0
     synchronous: str = "FULL"
     datastore_endpoint: str = ""  # postgres://user:pass@host/db shares one store among apiservers
+    encryption_provider_config: Path | None = None  # default: <data_dir>/encryption-config.yaml, created
     limits: Limits = field(default_factory=Limits)  # requests in flight, watches per identity
     max_connections: int = MAX_CONNECTIONS
     components: list[str] = field(default_factory=lambda: ["controllers", "scheduler"])
@@ -140,12 +142,15 @@ def open_server_store(opts: ServerOptions) -> Store:
     """Open the store before anything in the data directory is touched: a second server on the
     same SQLite data stops here (exit status 1, one line naming the directory and the holder),
     before it rewrites the first one's kubeconfigs or loopback socket."""
-    if opts.datastore_endpoint:
-        return open_store(opts.datastore_endpoint)
     data = opts.data_dir.expanduser()
     data.mkdir(parents=True, exist_ok=True)
     try:
-        return open_store(data / "state.db", synchronous=opts.synchronous)
+        codec = ensure_config(data, opts.encryption_provider_config)
+        if opts.datastore_endpoint:
+            return open_store(opts.datastore_endpoint, codec=codec)
+        return open_store(data / "state.db", synchronous=opts.synchronous, codec=codec)
+    except EncryptionError as err:
+        raise SystemExit(f"podvisor: {err.message}") from None
     except StoreLockedError as err:
         holder = f"pid {err.pid}" if err.pid else "a process whose pid is unknown"
         raise SystemExit(f"podvisor: the data directory {data} is in use by another podvisor server ({holder}); "

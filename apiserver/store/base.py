@@ -6,7 +6,7 @@ Implementations: :mod:`apiserver.store.sqlite` (default, also used in-memory for
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -38,15 +38,23 @@ class StoreEvent:
         return self.kv.mod_revision
 
 
-def replay_events(rows: Iterable[Sequence[Any]]) -> list[StoreEvent]:
+Decode = Callable[[str, str], dict[str, Any]]  # (storage key, stored text) -> object
+
+
+def plain_decode(_: str, text: str) -> dict[str, Any]:
+    value: dict[str, Any] = jsonio.loads(text)
+    return value
+
+
+def replay_events(rows: Iterable[Sequence[Any]], decode: Decode = plain_decode) -> list[StoreEvent]:
     """Log rows ``(id, name, created, deleted, create_revision, value, prev id, prev value)``,
     in id order, as the events a watcher replays."""
     events = []
     for rid, name, created, deleted, create_rev, value, pid, pvalue in rows:
         create_rev = create_rev or rid
-        prev = KeyValue(name, jsonio.loads(pvalue), create_rev, pid) if pid is not None else None
+        prev = KeyValue(name, decode(name, pvalue), create_rev, pid) if pid is not None else None
         kind = "DELETED" if deleted else ("ADDED" if created else "MODIFIED")
-        events.append(StoreEvent(kind, KeyValue(name, jsonio.loads(value), create_rev, rid), prev))
+        events.append(StoreEvent(kind, KeyValue(name, decode(name, value), create_rev, rid), prev))
     return events
 
 

@@ -57,7 +57,6 @@ from typing import Any
 import psycopg
 from psycopg import errors as pgerrors
 
-from apimachinery import jsonio
 from apiserver.store.base import (
     CompactedError,
     KeyExistsError,
@@ -67,12 +66,12 @@ from apiserver.store.base import (
     RevisionConflictError,
     StorageError,
     StoreEvent,
-    encode,
     insufficient_storage,
     replay_events,
     storage_timeout,
     storage_unavailable,
 )
+from apiserver.store.encryption import PLAIN, ValueCodec
 from apiserver.store.live import LiveReads, LiveState
 from apiserver.store.postgres_sql import (
     COMPACT,
@@ -111,9 +110,11 @@ class PostgresStore(LiveReads):
     """Revision log in PostgreSQL shared by any number of apiservers; ``url`` is a libpq URL."""
 
     def __init__(
-        self, url: str, *, poll_interval: float = POLL_INTERVAL, fresh_deadline: float = FRESH_DEADLINE
+        self, url: str, *, poll_interval: float = POLL_INTERVAL, fresh_deadline: float = FRESH_DEADLINE,
+        codec: ValueCodec = PLAIN,
     ) -> None:
         self.url = url
+        self._codec = codec
         self.poll_interval = poll_interval
         self.fresh_deadline = fresh_deadline
         self._db = connect(self.url)  # the event loop's connection: writes, catch-up, old reads
@@ -133,7 +134,11 @@ class PostgresStore(LiveReads):
             self._db.execute(LOCK, (WRITE_LOCK,))  # CREATE ... IF NOT EXISTS races otherwise
             for statement in SCHEMA:
                 self._db.execute(statement)
-        self._load()
+        try:
+            self._load()  # decrypts every live Secret: a wrong or missing key stops here
+        except BaseException:
+            self._db.close()
+            raise
 
     def _conn(self) -> Connection:
         if self._closed:
@@ -170,7 +175,7 @@ class PostgresStore(LiveReads):
                 self._check_compacted(db, revision)
                 rows = db.execute(LIVE, params).fetchall()
         more = bool(limit) and len(rows) > limit
-        items = [KeyValue(r[0], jsonio.loads(r[1]), r[2] or r[3], r[3]) for r in rows[: limit or None]]
+        items = [KeyValue(r[0], self._codec.decode(r[0], r[1]), r[2] or r[3], r[3]) for r in rows[: limit or None]]
         return ListResult(items, revision, more)
 
     def _check_compacted(self, db: Connection, revision: int) -> None:
@@ -183,13 +188,13 @@ class PostgresStore(LiveReads):
     # -- writing ---------------------------------------------------------------------------
 
     def create(self, key: str, value: dict[str, Any]) -> KeyValue:
-        row, _ = self._write(INSERT_CREATE, {"name": key, "value": encode(value)}, lost=KeyExistsError)
+        row, _ = self._write(INSERT_CREATE, {"name": key, "value": self._codec.encode(key, value)}, lost=KeyExistsError)
         if row is None:
             raise KeyExistsError(key)
         return KeyValue(key, value, row[0], row[0])
 
     def update(self, key: str, value: dict[str, Any], *, expected_revision: int) -> KeyValue:
-        params = {"name": key, "value": encode(value), "expected": expected_revision}
+        params = {"name": key, "value": self._codec.encode(key, value), "expected": expected_revision}
         row, latest = self._write(INSERT_UPDATE, params, lost=RevisionConflictError)
         if row is None:
             raise KeyNotFoundError(key) if latest is None or latest[1] else RevisionConflictError(key)
@@ -200,7 +205,7 @@ class PostgresStore(LiveReads):
         row, latest = self._write(INSERT_DELETE, params, lost=RevisionConflictError)
         if row is None:
             raise KeyNotFoundError(key) if latest is None or latest[1] else RevisionConflictError(key)
-        return KeyValue(key, jsonio.loads(row[2]), row[1], row[0])
+        return KeyValue(key, self._codec.decode(key, row[2]), row[1], row[0])
 
     def _write(
         self, sql: str, params: dict[str, Any], *, lost: type[Exception]
@@ -253,7 +258,7 @@ class PostgresStore(LiveReads):
     def _apply(self, row: Row) -> None:
         rid, name, created, deleted, create_rev, text = row
         prev = None if created else self._live.get(name)
-        value = prev.value if deleted and prev is not None else jsonio.loads(text)
+        value = prev.value if deleted and prev is not None else self._codec.decode(name, text)
         kv = KeyValue(name, value, create_rev or rid, rid)
         if deleted:
             self._live.remove(name)
@@ -378,7 +383,7 @@ class PostgresStore(LiveReads):
                 db.execute(SNAPSHOT)
                 self._check_compacted(db, after)
                 rows = db.execute(REPLAY, (after, self._revision, prefix, prefix + KEY_END)).fetchall()
-        return replay_events(rows)
+        return replay_events(rows, self._codec.decode)
 
     # -- maintenance -----------------------------------------------------------------------
 
@@ -444,7 +449,7 @@ class PostgresStore(LiveReads):
             top = scalar(db, "SELECT COALESCE(MAX(id), 0) FROM log")
             params = {"after": "", "lo": "", "hi": KEY_END, "rev": top, "limit": None}
             for name, value, create_rev, rid in db.execute(LIVE, params):
-                live.put(KeyValue(name, jsonio.loads(value), create_rev or rid, rid))
+                live.put(KeyValue(name, self._codec.decode(name, value), create_rev or rid, rid))
         self._live = live
         self._compacted = compacted
         self._revision = max(top, compacted)

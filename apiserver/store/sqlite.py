@@ -57,7 +57,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from apimachinery import jsonio
 from apiserver.store.base import (
     CompactedError,
     KeyExistsError,
@@ -67,11 +66,11 @@ from apiserver.store.base import (
     RevisionConflictError,
     StorageError,
     StoreEvent,
-    encode,
     replay_events,
     storage_timeout,
     storage_unavailable,
 )
+from apiserver.store.encryption import PLAIN, ValueCodec
 from apiserver.store.live import LiveReads, LiveState
 from apiserver.store.lock import DataLock
 from apiserver.store.sqlite_sql import (
@@ -112,8 +111,10 @@ class SqliteStore(LiveReads):
         synchronous: str = "FULL",
         commit_deadline: float = COMMIT_DEADLINE,
         clock: Callable[[], float] = time.monotonic,
+        codec: ValueCodec = PLAIN,
     ) -> None:
         self.path = str(path)
+        self._codec = codec
         self.commit_deadline = commit_deadline
         self._clock = clock
         self._lock = DataLock(self.path) if self.path != ":memory:" else None
@@ -139,7 +140,13 @@ class SqliteStore(LiveReads):
         self._commit_started: float | None = None
         self._last_failure: tuple[float, StorageError] | None = None
         self._last_probe = 0.0
-        self._load_live()
+        try:
+            self._load_live()  # decrypts every live Secret: a wrong or missing key stops here
+        except BaseException:
+            self._reader.close()
+            self._db.close()
+            self._release_lock()
+            raise
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -165,7 +172,7 @@ class SqliteStore(LiveReads):
             params.append(limit + 1)
         rows = self._reader.execute(sql, params).fetchall()
         more = bool(limit) and len(rows) > limit
-        items = [KeyValue(r[0], jsonio.loads(r[1]), r[2] or r[3], r[3]) for r in rows[: limit or None]]
+        items = [KeyValue(r[0], self._codec.decode(r[0], r[1]), r[2] or r[3], r[3]) for r in rows[: limit or None]]
         return ListResult(items, revision, more)
 
     # -- writing ---------------------------------------------------------------------------
@@ -175,7 +182,7 @@ class SqliteStore(LiveReads):
     def create(self, key: str, value: dict[str, Any]) -> KeyValue:
         if self.get(key) is not None:
             raise KeyExistsError(key)
-        text = self._encode(value)
+        text = self._encode(key, value)
         prev = self._pending_tombstones.get(key) or scalar(self._reader, "SELECT MAX(id) FROM log WHERE name = ?", (key,))
         rev = self._revision + 1
         kv = KeyValue(key, value, rev, rev)
@@ -184,7 +191,7 @@ class SqliteStore(LiveReads):
 
     def update(self, key: str, value: dict[str, Any], *, expected_revision: int) -> KeyValue:
         old = self._current(key, expected_revision)
-        text = self._encode(value)
+        text = self._encode(key, value)
         rev = self._revision + 1
         kv = KeyValue(key, value, old.create_revision, rev)
         self._stage((rev, key, 0, 0, old.create_revision, old.mod_revision, text), StoreEvent("MODIFIED", kv, old))
@@ -192,7 +199,7 @@ class SqliteStore(LiveReads):
 
     def delete(self, key: str, *, expected_revision: int = 0) -> KeyValue:
         old = self._current(key, expected_revision)
-        text = self._encode(old.value)
+        text = self._encode(key, old.value)
         rev = self._revision + 1
         kv = KeyValue(key, old.value, old.create_revision, rev)
         self._pending_tombstones[key] = rev
@@ -207,9 +214,9 @@ class SqliteStore(LiveReads):
             raise RevisionConflictError(key)
         return old
 
-    def _encode(self, value: dict[str, Any]) -> str:
+    def _encode(self, key: str, value: dict[str, Any]) -> str:
         self._refuse_if_stuck()
-        return encode(value)
+        return self._codec.encode(key, value)
 
     def _stage(self, row: Row, event: StoreEvent) -> None:
         """Take the row's revision and make the write visible to readers at once; watchers
@@ -411,7 +418,7 @@ class SqliteStore(LiveReads):
         if after >= self._committed:
             return []
         rows = self._reader.execute(REPLAY, (after, prefix, prefix + KEY_END)).fetchall()
-        return replay_events(rows)
+        return replay_events(rows, self._codec.decode)
 
     # -- maintenance -----------------------------------------------------------------------
 
@@ -438,6 +445,9 @@ class SqliteStore(LiveReads):
             self._compacted = revision
             try:
                 self._db.execute("PRAGMA incremental_vacuum")
+                # Old page images (deleted rows included) stay in the WAL until it is reused:
+                # copy it into the database and truncate it, so they leave the disk now.
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error as err:  # the rows are gone; their pages are returned next time
                 log.warning("incremental vacuum failed: %s", err)
         return revision
@@ -478,5 +488,5 @@ class SqliteStore(LiveReads):
 
     def _load_live(self) -> None:
         for name, value, create_rev, rid in self._reader.execute(LIVE):
-            self._live.put(KeyValue(name, jsonio.loads(value), create_rev or rid, rid))
+            self._live.put(KeyValue(name, self._codec.decode(name, value), create_rev or rid, rid))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import sqlite3
 from collections.abc import Iterator
 
@@ -67,12 +68,27 @@ SET_META = "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"
 
 
 def connect(path: str, synchronous: str) -> sqlite3.Connection:
+    """A connection with the store's pragmas. ``secure_delete`` zeroes the bytes of deleted rows
+    and freed pages, so a deleted or compacted Secret does not linger in the file."""
+    if path != ":memory:":
+        restrict_files(path)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA secure_delete = ON")
     db.execute("PRAGMA auto_vacuum = INCREMENTAL")
     if path != ":memory:":
         db.execute("PRAGMA journal_mode = WAL")
     db.execute(f"PRAGMA synchronous = {synchronous}")
     return db
+
+
+def restrict_files(path: str) -> None:
+    """The database and its ``-wal`` / ``-shm`` files readable by their owner only: created 0600
+    (SQLite gives the other two the database file's mode), and tightened if an older server
+    left them 0644."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(name, 0o600)
 
 
 def scalar(db: sqlite3.Connection, sql: str, params: tuple[object, ...] = ()) -> int:
