@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from apimachinery.errors import ApiError
+from apiserver.audit.middleware import Audit, AuditSettings
 from apiserver.auth import BodyLimit
 from apiserver.authn.middleware import Authentication
 from apiserver.authn.tokens import Authenticator
@@ -39,6 +40,7 @@ class AppSettings:
     limits: Limits = field(default_factory=Limits)  # requests in flight, watches per identity
     watch_max_events: int = WATCH_QUEUE_LIMIT  # a watcher further behind is cut off with 410
     watch_max_bytes: int = WATCH_MAX_BYTES
+    audit: AuditSettings | None = None  # the audit log (apiserver.audit); None: none
 
 
 def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
@@ -75,6 +77,8 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLimits, limits=settings.limits)
     app.add_middleware(Authentication, authenticator=settings.authenticator)
+    if settings.audit is not None:  # outermost: it records what authentication refuses too
+        app.add_middleware(Audit, sink=settings.audit.sink, policy=settings.audit.policy)
     return app
 
 

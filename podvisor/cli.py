@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from apiserver.audit.options import AuditOptions
 from apiserver.limits import (
     MAX_MUTATING_REQUESTS_INFLIGHT,
     MAX_REQUESTS_INFLIGHT,
@@ -31,6 +32,13 @@ MAX_MUTATING_OPTION = typer.Option(
     MAX_MUTATING_REQUESTS_INFLIGHT, help="Mutating requests served at once; more get 429.")
 MAX_WATCHES_OPTION = typer.Option(
     MAX_WATCHES_PER_USER, help="Watches and log streams open at once per user (or role); more get 429.")
+AUDIT_LOG_PATH_OPTION = typer.Option(
+    "", "--audit-log-path", help="Write the audit log here (JSON lines; '-': stdout). Default: no audit log.")
+AUDIT_POLICY_OPTION = typer.Option(
+    None, "--audit-policy-file", help="audit.k8s.io/v1 Policy (default: mutations and 401/403 denials at Metadata).")
+AUDIT_MAXSIZE_OPTION = typer.Option(0, "--audit-log-maxsize", help="Megabytes before the audit log rotates (0: never).")
+AUDIT_MAXBACKUP_OPTION = typer.Option(0, "--audit-log-maxbackup", help="Rotated audit logs kept (0: all).")
+AUDIT_MAXAGE_OPTION = typer.Option(0, "--audit-log-maxage", help="Days rotated audit logs are kept (0: no limit).")
 ENCRYPTION_CONFIG_OPTION = typer.Option(
     None, "--encryption-provider-config",
     help="EncryptionConfiguration for data at rest (default: <data-dir>/encryption-config.yaml, created).")
@@ -81,6 +89,11 @@ def server(
     max_mutating_requests_inflight: int = MAX_MUTATING_OPTION,
     max_watches_per_user: int = MAX_WATCHES_OPTION,
     encryption_provider_config: Path | None = ENCRYPTION_CONFIG_OPTION,
+    audit_log_path: str = AUDIT_LOG_PATH_OPTION,
+    audit_policy_file: Path | None = AUDIT_POLICY_OPTION,
+    audit_log_maxsize: int = AUDIT_MAXSIZE_OPTION,
+    audit_log_maxbackup: int = AUDIT_MAXBACKUP_OPTION,
+    audit_log_maxage: int = AUDIT_MAXAGE_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the control plane: apiserver, controllers and scheduler in one process."""
@@ -92,6 +105,8 @@ def server(
                          limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
                          components=[c for c in ("controllers", "scheduler") if c not in disable])
     opts.encryption_provider_config = encryption_provider_config
+    opts.audit = _audit_options(audit_log_path, audit_policy_file, audit_log_maxsize, audit_log_maxbackup,
+                                audit_log_maxage)
     if with_kubelet:
         from kubelet.config import KubeletConfig
 
@@ -100,6 +115,11 @@ def server(
                             backoff_reset=restart_backoff_reset)
         opts.extra_components.append(_embedded_kubelet(cfg))
     _run(run_server(opts), cancel_on_signal=False, loop_factory=event_loop_factory())
+
+
+def _audit_options(path: str, policy: Path | None, maxsize: int, maxbackup: int, maxage: int) -> AuditOptions:
+    return AuditOptions(log_path=path, policy_file=policy, max_size_mb=maxsize, max_backups=maxbackup,
+                        max_age_days=maxage)
 
 
 def _embedded_kubelet(cfg: object):  # type: ignore[no-untyped-def]
@@ -129,6 +149,11 @@ def apiserver(
     max_mutating_requests_inflight: int = MAX_MUTATING_OPTION,
     max_watches_per_user: int = MAX_WATCHES_OPTION,
     encryption_provider_config: Path | None = ENCRYPTION_CONFIG_OPTION,
+    audit_log_path: str = AUDIT_LOG_PATH_OPTION,
+    audit_policy_file: Path | None = AUDIT_POLICY_OPTION,
+    audit_log_maxsize: int = AUDIT_MAXSIZE_OPTION,
+    audit_log_maxbackup: int = AUDIT_MAXBACKUP_OPTION,
+    audit_log_maxage: int = AUDIT_MAXAGE_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run only the API server."""
@@ -140,6 +165,8 @@ def apiserver(
                          limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
                          components=[])
     opts.encryption_provider_config = encryption_provider_config
+    opts.audit = _audit_options(audit_log_path, audit_policy_file, audit_log_maxsize, audit_log_maxbackup,
+                                audit_log_maxage)
     _run(run_server(opts), cancel_on_signal=False, loop_factory=event_loop_factory())
 
 

@@ -29,6 +29,8 @@ import uvicorn
 from apimachinery.client import UNIX_SCHEME
 from apimachinery.kubeconfig import write_kubeconfig
 from apiserver.app import AppSettings, create_app
+from apiserver.audit.options import AuditOptions
+from apiserver.audit.policy import PolicyError
 from apiserver.authn.tokens import StaticTokens
 from apiserver.authn.user import AUTHENTICATED, NODES, SYSTEM_MASTERS, UserInfo
 from apiserver.limits import Limits
@@ -65,6 +67,7 @@ class ServerOptions:
     synchronous: str = "FULL"
     datastore_endpoint: str = ""  # postgres://user:pass@host/db shares one store among apiservers
     encryption_provider_config: Path | None = None  # default: <data_dir>/encryption-config.yaml, created
+    audit: AuditOptions = field(default_factory=AuditOptions)  # --audit-log-path and friends
     limits: Limits = field(default_factory=Limits)  # requests in flight, watches per identity
     max_connections: int = MAX_CONNECTIONS
     components: list[str] = field(default_factory=lambda: ["controllers", "scheduler"])
@@ -158,6 +161,10 @@ def open_server_store(opts: ServerOptions) -> Store:
 
 
 async def run_server(opts: ServerOptions) -> None:
+    try:
+        audit = opts.audit.build()
+    except PolicyError as err:
+        raise SystemExit(f"podvisor: {err}") from None
     store = open_server_store(opts)
     try:
         data = prepare_data_dir(opts)
@@ -166,6 +173,7 @@ async def run_server(opts: ServerOptions) -> None:
         raise
     settings = AppSettings(authenticator=StaticTokens(data.users), toleration_seconds=opts.toleration_seconds,
                            history_retention=opts.history_retention, limits=opts.limits, node_token=data.node_token)
+    settings.audit = audit
     app = create_app(store, settings)
     protocol = http_protocol(HttpLimits(max_connections=connection_cap(opts.max_connections, raise_fd_limit())))
     config = uvicorn.Config(app, host=opts.bind, port=opts.port, ssl_certfile=str(data.cert),
@@ -207,6 +215,8 @@ async def run_server(opts: ServerOptions) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await serving_loopback
         store.close()
+        if audit is not None:
+            audit.sink.close()
 
 
 def _connection_settings(protocol: Any) -> dict[str, Any]:
