@@ -55,16 +55,15 @@ from apiserver.audit.sink import Sink
 from apiserver.auth import ASGIApp, Message, Receive, Scope, Send
 from apiserver.authn.user import UserInfo, user_of
 from apiserver.limits import is_long_running
-from apiserver.negotiation import MAX_BODY_BYTES
+from apiserver.negotiation import MAX_BODY_BYTES, decode_body
 from apiserver.requestinfo import request_info
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # a larger response is logged without its object
 MAX_ERROR_BYTES = 64 * 1024  # enough for any Status
 DENIED = (401, 403)
-JSON_TYPES = ("application/json", "application/merge-patch+json", "application/json-patch+json",
-              "application/strategic-merge-patch+json", "application/apply-patch+yaml")
 
 Clock = Callable[[], datetime]
+_UNDECODED = object()
 
 
 @dataclass(frozen=True)
@@ -105,15 +104,24 @@ class _Body:
             self.chunks.append(chunk)
 
     def json(self, content_type: str) -> Any:
-        if self.chunks is None:
+        """A JSON response body as data; None for anything else (a Table is JSON too)."""
+        if not self.chunks:
             return None
-        raw = b"".join(self.chunks)
         media = content_type.split(";", 1)[0].strip().lower()
-        if not raw or (media not in JSON_TYPES and media != "" and not media.endswith("+json")):
+        if media not in ("application/json", "") and not media.endswith("+json"):
             return None
         try:
-            return jsonio.loads(raw)
-        except ValueError:  # YAML, or not JSON at all: logged without its object
+            return jsonio.loads(b"".join(self.chunks))
+        except ValueError:
+            return None
+
+    def request(self, content_type: str) -> Any:
+        """A request body decoded as the apiserver decodes it (JSON, YAML, kubectl's protobuf)."""
+        if not self.chunks:
+            return None
+        try:
+            return decode_body(b"".join(self.chunks), content_type, allow_patch=True)
+        except Exception:  # noqa: BLE001 - a body the apiserver refuses is logged without its object
             return None
 
 
@@ -139,6 +147,7 @@ class _Exchange:
         self.user: UserInfo | None = None
         self.status: int | None = None
         self.request: _Body | None = None
+        self.decoded: Any = _UNDECODED
         self.response: _Body | None = None
         self.response_type = ""
         self.request_type = next((v.decode("latin-1") for n, v in headers if n == b"content-type"), "")
@@ -267,7 +276,7 @@ class _Exchange:
         if stage in self.decision.omit_stages:
             return
         received = stage == REQUEST_RECEIVED
-        body = self.request.json(self.request_type) if self.request is not None and not received else None
+        body = self.request_object() if not received else None
         event: dict[str, Any] = {
             "kind": "Event",
             "apiVersion": API_VERSION,
@@ -299,6 +308,14 @@ class _Exchange:
         if notes:
             event["annotations"] = dict(notes)
         self.audit.sink.process(event)
+
+    def request_object(self) -> Any:
+        """The request body as data (decoded once, when the first event after it needs it)."""
+        if self.request is None:
+            return None
+        if self.decoded is _UNDECODED:
+            self.decoded = self.request.request(self.request_type)
+        return self.decoded
 
     def add_objects(self, event: dict[str, Any], stage: str, body: Any) -> None:
         assert self.decision is not None
