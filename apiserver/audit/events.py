@@ -32,7 +32,6 @@ SENSITIVE = frozenset({
     ("", "secrets", ""),
     ("", "serviceaccounts", "token"),
     ("authentication.k8s.io", "tokenreviews", ""),
-    ("authentication.k8s.io", "tokenrequests", ""),
 })
 
 
