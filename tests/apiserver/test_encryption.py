@@ -281,6 +281,27 @@ def test_rotation_re_encrypts_every_secret_including_an_older_servers_plaintext(
     store.close()
 
 
+def test_kubernetes_documented_rotation_procedure(db: Path) -> None:
+    """Add the new key second, restart; move it first, restart; rewrite every Secret; remove the
+    old key, restart: each step reads everything the previous one wrote."""
+    store = opened(db, codec_with(KEY1))
+    for i in range(3):
+        store.create(f"{SECRETS}s{i}", secret(f"s{i}"))
+    store.close()
+    opened(db, codec_with(KEY1, KEY2)).close()  # the new key listed second: nothing changes yet
+    store = opened(db, codec_with(KEY2, KEY1))  # first: new writes use it, old values still read
+    for kv in store.list(SECRETS).items:  # kubectl get secrets -A -o json | kubectl replace -f -
+        store.update(kv.key, kv.value, expected_revision=kv.mod_revision)
+    store.close()
+    latest = {t.split(":")[4] for t in stored_texts(db)[-3:]}
+    assert latest == {"key2"}
+    store = opened(db, codec_with(KEY2))  # the old key removed: the live state reads
+    assert [kv.value for kv in store.list(SECRETS).items] == [secret(f"s{i}") for i in range(3)]
+    store.compact(store.current_revision())  # and once history is compacted, nothing under key1 is left
+    store.close()
+    assert {t.split(":")[4] for t in stored_texts(db)} == {"key2"}
+
+
 def test_rotation_refuses_a_running_servers_database(tmp_path: Path, db: Path) -> None:
     from apiserver.store.base import StoreLockedError
 
