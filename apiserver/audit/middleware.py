@@ -220,7 +220,8 @@ class _Exchange:
         return message
 
     def on_start(self) -> None:
-        if self.decision is None and self.status in DENIED and user_of(self.scope) is None:
+        refused = self.status == 401 or (self.status == 403 and self.scope["type"] == "websocket")
+        if self.decision is None and refused and user_of(self.scope) is None:
             self.authentication_failed()
             return
         self.decide()

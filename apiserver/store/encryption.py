@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 import secrets
 from collections.abc import Sequence
@@ -49,6 +50,8 @@ AES_KEY_SIZES = (16, 24, 32)
 CONFIG_FILE = "encryption-config.yaml"
 DEFAULT_RESOURCES = ("secrets",)
 SUPPORTED = ("aesgcm", "identity")
+
+log = logging.getLogger(__name__)
 
 
 class EncryptionError(StorageError):
@@ -271,4 +274,6 @@ def ensure_config(data_dir: Path, given: Path | None = None) -> ValueCodec:
     path = data_dir / CONFIG_FILE
     if not path.exists():
         write_config(path, config_document([("key1", new_key())]))
+        log.warning("created %s with a new key for Secrets at rest: keep a copy (without it they cannot be "
+                    "read), and give every apiserver sharing the store the same file", path)
     return load_config(path)
