@@ -445,12 +445,30 @@ class SqliteStore(LiveReads):
             self._compacted = revision
             try:
                 self._db.execute("PRAGMA incremental_vacuum")
-                # Old page images (deleted rows included) stay in the WAL until it is reused:
-                # copy it into the database and truncate it, so they leave the disk now.
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error as err:  # the rows are gone; their pages are returned next time
                 log.warning("incremental vacuum failed: %s", err)
+        self._truncate_wal()
         return revision
+
+    def _truncate_wal(self) -> None:
+        """Old page images (deleted rows included) stay in the WAL until it is reused: copy it
+        into the database and truncate it, so they leave the disk now. It syncs the disk, so
+        with an event loop running it is done in a worker thread."""
+        if self.path == ":memory:":
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._checkpoint()
+            return
+        loop.run_in_executor(None, self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        with self._write_lock:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as err:  # the next compaction tries again
+                log.warning("WAL checkpoint failed: %s", err)
 
     def history_rows(self) -> int:
         return int(self._reader.execute("SELECT COUNT(*) FROM log").fetchone()[0])

@@ -6,6 +6,7 @@ as the attack would be made; what the server reads back is checked through the s
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import sqlite3
 import stat
@@ -203,6 +204,23 @@ def test_a_deleted_plaintext_secret_leaves_no_bytes_after_compaction(db: Path) -
     found = on_disk(db)
     for needle in needles("gone"):
         assert needle not in found
+    store.close()
+
+
+async def test_a_running_servers_compaction_truncates_the_wal_off_the_event_loop(db: Path) -> None:
+    store = opened(db, PLAIN)
+    store.create(SECRETS + "gone", secret("gone"))
+    await store.sync()
+    store.delete(SECRETS + "gone")
+    await store.sync()
+    assert Path(f"{db}-wal").stat().st_size > 0
+    store.compact(store.current_revision())  # returns at once; the checkpoint runs in a thread
+    for _ in range(200):
+        if Path(f"{db}-wal").stat().st_size == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert Path(f"{db}-wal").stat().st_size == 0
+    assert not any(needle in on_disk(db) for needle in needles("gone"))
     store.close()
 
 
