@@ -21,6 +21,7 @@ and only up to a bound.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ from apiserver.authn.user import UserInfo, user_of
 from apiserver.limits import is_long_running
 from apiserver.negotiation import MAX_BODY_BYTES, decode_body
 from apiserver.requestinfo import request_info
+
+log = logging.getLogger(__name__)
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # a larger response is logged without its object
 MAX_ERROR_BYTES = 64 * 1024  # enough for any Status
@@ -273,9 +276,16 @@ class _Exchange:
     # -- the event -------------------------------------------------------------------------
 
     def emit(self, stage: str, *, status: dict[str, Any] | None = None) -> None:
+        """Hand the event of ``stage`` to the sink; a failure here is logged, never the request's."""
         assert self.decision is not None
         if stage in self.decision.omit_stages:
             return
+        try:
+            self.audit.sink.process(self.event(stage, status))
+        except Exception:  # a bug in building the event must not fail the request it describes
+            log.exception("building the audit event of %s %s failed", self.method, self.scope["path"])
+
+    def event(self, stage: str, status: dict[str, Any] | None) -> dict[str, Any]:
         received = stage == REQUEST_RECEIVED
         body = self.request_object() if not received else None
         event: dict[str, Any] = {
@@ -308,7 +318,7 @@ class _Exchange:
         notes = annotations_of(self.scope)
         if notes:
             event["annotations"] = dict(notes)
-        self.audit.sink.process(event)
+        return event
 
     def request_object(self) -> Any:
         """The request body as data (decoded once, when the first event after it needs it)."""
