@@ -63,6 +63,7 @@ class LogFile:
         self._file: IO[bytes] | None = None
         self._size = 0
         self._warned = False
+        self._drop_lock = threading.Lock()
         if self.path is not None:
             self._open()  # an unusable path fails start-up, as kube-apiserver's does
         self._thread = threading.Thread(target=self._run, name="audit-log", daemon=True)
@@ -124,9 +125,11 @@ class LogFile:
         self.written += len(lines)
 
     def _drop(self, count: int, why: str) -> None:
-        self.dropped += count
-        if not self._warned:
-            self._warned = True
+        """Count lost events (from the event loop and the writer alike); log the first loss."""
+        with self._drop_lock:
+            self.dropped += count
+            first, self._warned = not self._warned, True
+        if first:
             log.error("%s; dropping audit events (counted, logged only once) until it works again", why)
 
     def _file_obj(self) -> IO[bytes]:
