@@ -82,6 +82,8 @@ class LogFile:
             self._queue.put(_STOP, timeout=CLOSE_TIMEOUT)
         self._thread.join(CLOSE_TIMEOUT)
         self._close_file()
+        if self.dropped:
+            log.warning("%d audit events could not be written and were dropped", self.dropped)
 
     # -- the writer thread -----------------------------------------------------------------
 
