@@ -165,11 +165,18 @@ async def run_server(opts: ServerOptions) -> None:
         audit = opts.audit.build()
     except PolicyError as err:
         raise SystemExit(f"podvisor: {err}") from None
-    store = open_server_store(opts)
+    try:
+        store = open_server_store(opts)
+    except BaseException:
+        if audit is not None:
+            audit.sink.close()
+        raise
     try:
         data = prepare_data_dir(opts)
     except BaseException:
         store.close()
+        if audit is not None:
+            audit.sink.close()
         raise
     settings = AppSettings(authenticator=StaticTokens(data.users), toleration_seconds=opts.toleration_seconds,
                            history_retention=opts.history_retention, limits=opts.limits, node_token=data.node_token)
