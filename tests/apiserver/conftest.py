@@ -33,7 +33,7 @@ class RunningServer:
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign,attr-defined]
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> None:
