@@ -38,7 +38,15 @@ from apiserver import pki
 from apiserver.authn import nodecreds
 from apiserver.authn.bootstrap import BootstrapTokens
 from apiserver.authn.nodecreds import NodeCredentials
-from apiserver.authn.user import BOOTSTRAPPERS, NODE_PREFIX, NODES, SYSTEM_MASTERS, UserInfo, current_user, user_of
+from apiserver.authn.user import (
+    BOOTSTRAPPERS,
+    NODE_PREFIX,
+    NODES,
+    SYSTEM_MASTERS,
+    UserInfo,
+    current_user,
+    user_of,
+)
 from apiserver.registry import Registry
 from apiserver.validation import dns1123_subdomain_errors
 
@@ -92,7 +100,8 @@ class JoinHandler:
         return self.answer(user_of(request.scope), body)
 
     def answer(self, user: UserInfo | None, body: Obj) -> Obj:
-        spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
+        raw = body.get("spec")
+        spec: Obj = raw if isinstance(raw, dict) else {}
         node = str(spec.get("nodeName") or "")
         validate_spec(spec, node)
         existing = self._existing(node)

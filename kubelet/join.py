@@ -6,12 +6,15 @@ verifies the API server's client certificate against. They live in the kubelet's
 ``--cert-dir`` (0700; every file 0600), as Kubernetes' ``--bootstrap-kubeconfig`` /
 ``--kubeconfig`` / ``--cert-dir`` do:
 
-* on start, a saved identity is reused if the certificate is still valid for this node and
-  its addresses, and the API server still accepts the token (any answer but 401);
-* otherwise (first start, revoked, missing, about to expire) the kubelet joins: it makes a new
-  key and PKCS#10 request and POSTs a ``NodeCredentialRequest`` with the credential of the
-  kubeconfig it was given, which works only while that bootstrap token is valid. A kubeconfig
-  holding another credential (the admin's, or this node's own) may be given instead.
+* on start, a saved identity is reused if the API server still accepts its token (any answer
+  but 401) and the certificate is still valid for this node and its addresses;
+* a node whose token works but whose certificate does not (missing, near expiry, an address
+  changed) renews both as itself;
+* otherwise (first start, revoked, files lost) the kubelet joins: it makes a new key and
+  PKCS#10 request and POSTs a ``NodeCredentialRequest`` with the credential of the kubeconfig
+  it was given, which works only while that bootstrap token is valid, and only if the node's
+  previous credential was revoked. A kubeconfig holding another credential (the admin's) may
+  be given instead.
 """
 
 from __future__ import annotations
@@ -73,13 +76,27 @@ async def ensure_identity(*, bootstrap: Path, cert_dir: Path, node: str, address
     cert_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     cert_dir.chmod(0o700)
     identity = identity_in(cert_dir)
-    if certificate_usable(identity, ca_pem=given.ca_data, node=node, addresses=addresses, now=now):
-        if await accepted(identity.kubeconfig, node):
-            log.info("node %s: reusing the identity in %s", node, cert_dir)
-            return identity
+    saved_works = same_cluster(identity.kubeconfig, given) and await accepted(identity.kubeconfig, node)
+    if saved_works and certificate_usable(identity, ca_pem=given.ca_data, node=node, addresses=addresses, now=now):
+        log.info("node %s: reusing the identity in %s", node, cert_dir)
+        return identity
+    if saved_works:  # the certificate is missing, near expiry or lacks an address: renew as the node itself
+        log.info("node %s: renewing its serving certificate", node)
+        await join(load_kubeconfig(identity.kubeconfig), identity, node=node, addresses=addresses)
+        return identity
+    if identity.kubeconfig.exists():
         log.warning("node %s: the saved credential is no longer accepted (revoked?); joining again", node)
     await join(given, identity, node=node, addresses=addresses)
     return identity
+
+
+def same_cluster(saved: Path, given: ClientConfig) -> bool:
+    """The saved kubeconfig exists and names the server and CA of the one given (not an older cluster's)."""
+    try:
+        config = load_kubeconfig(saved)
+    except Exception:  # noqa: BLE001 - missing or unreadable: nothing to reuse
+        return False
+    return config.server == given.server and config.ca_data == given.ca_data
 
 
 async def accepted(kubeconfig: Path, node: str) -> bool:

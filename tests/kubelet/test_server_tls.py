@@ -12,7 +12,7 @@ import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from kubelet.server import ServingCert, bind_socket, create_app, serve, serving_context
-from tests.kubelet.tls_helpers import Pair, ClusterPki, make_pki
+from tests.kubelet.tls_helpers import ClusterPki, Pair, make_pki
 
 NODE = "node-a"
 
