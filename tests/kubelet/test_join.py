@@ -17,7 +17,7 @@ from apimachinery.kubeconfig import load_kubeconfig, write_kubeconfig
 from apiserver.app import AppSettings
 from apiserver.authn.tokens import StaticTokens, Union
 from apiserver.authn.user import SYSTEM_MASTERS, UserInfo
-from apiserver.nodejoin import KIND, JoinHandler, RegistrySecrets, authenticators, as_server
+from apiserver.nodejoin import KIND, JoinHandler, RegistrySecrets, as_server, authenticators
 from apiserver.pki import ensure_pki, load_ca
 from apiserver.store.sqlite import SqliteStore
 from kubelet.join import JoinError, ensure_identity
