@@ -5,6 +5,9 @@ the same class runs a real node on Docker and a hollow node on the in-memory run
 order matters for re-adoption after a restart: subscribe to runtime events, then learn the
 desired pods, and only then treat unknown containers as orphans.
 
+Before anything else a kubelet obtains its identity (:mod:`kubelet.join`): its own credential
+and serving certificate, reused from its ``--cert-dir`` or obtained by joining.
+
 Shutdown (cancellation) stops the kubelet's own tasks and leaves the containers running: a
 restarted kubelet finds them by label and adopts them without restarting any.
 """
@@ -221,7 +224,9 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
     Shaped to scale to about 1000 nodes and 30000 pods: one pod informer (one watch) for all
     nodes, routed by ``spec.nodeName``; one in-memory runtime per node, called inline (no
     threads); no runtime event threads (fake containers only change when told, and the
-    relist catches that); one API client and one log server shared by all nodes.
+    relist catches that); one log server for all nodes (each node's certificate picked by the
+    TLS server name). Each node joins as itself and writes through its own small client, so
+    the Node authorizer sees every node as the node it is; the informers read through one.
     """
     from kubelet.hollow import HollowRuntime
 
