@@ -97,9 +97,10 @@ class JoinHandler:
         self.registry, self.ca, self.ca_key, self.now = registry, ca, ca_key, now
 
     def __call__(self, request: Request, body: Obj) -> Obj:
-        return self.answer(user_of(request.scope), body)
+        return self.answer(user_of(request.scope), body, dry_run=request.query_params.get("dryRun") == "All")
 
-    def answer(self, user: UserInfo | None, body: Obj) -> Obj:
+    def answer(self, user: UserInfo | None, body: Obj, *, dry_run: bool = False) -> Obj:
+        """The request with its status: a token and a certificate (none under dry run, where nothing is issued)."""
         raw = body.get("spec")
         spec: Obj = raw if isinstance(raw, dict) else {}
         node = str(spec.get("nodeName") or "")
@@ -107,6 +108,8 @@ class JoinHandler:
         existing = self._existing(node)
         check_requester(user, node, exists=existing is not None)
         csr = parse_csr(str(spec.get("request") or ""), node)
+        if dry_run:
+            return {**body, "status": {}}
         cert = self._sign(csr, node)
         token = self._store_credential(node, existing)
         out = dict(body)

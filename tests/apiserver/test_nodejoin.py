@@ -196,3 +196,11 @@ def test_the_server_keeps_only_a_hash(env: Any) -> None:
     decoded = [base64.b64decode(v).decode() for v in stored["data"].values()]
     assert all(secret_part not in value for value in decoded)
     assert stored["type"] == "podvisor.io/node-credential"
+
+
+def test_a_dry_run_is_checked_but_issues_nothing(env: Any) -> None:
+    handler, _, _ = env
+    assert handler.answer(BOOTSTRAPPER, request("node-a"), dry_run=True)["status"] == {}
+    assert handler._existing("node-a") is None
+    with pytest.raises(ApiError):
+        handler.answer(BOOTSTRAPPER, request("node-a", signerName="other"), dry_run=True)

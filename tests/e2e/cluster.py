@@ -79,13 +79,14 @@ class Cluster:
         return f"{base}-{self.suffix}"
 
     def start_kubelet(self, base: str, *extra: str, docker_host: str | None = None,
-                      prefix: list[str] | None = None) -> str:
+                      prefix: list[str] | None = None, kubeconfig: Path | None = None) -> str:
         """Start a kubelet for node ``<base>-<suffix>``; returns the node name.
 
         ``docker_host`` points it at another Docker daemon (``DOCKER_HOST``); ``prefix`` runs it
-        inside a command that execs it, e.g. ``["ip", "netns", "exec", ns]``."""
+        inside a command that execs it, e.g. ``["ip", "netns", "exec", ns]``; ``kubeconfig`` replaces
+        the server's join kubeconfig (another bootstrap token)."""
         name = self.node_name(base)
-        args = ["kubelet", "--kubeconfig", str(self.data_dir / "node.kubeconfig"), "--node-name", name,
+        args = ["kubelet", "--kubeconfig", str(kubeconfig or self.data_dir / "node.kubeconfig"), "--node-name", name,
                 "--cert-dir", str(self.cert_dir(name)), *extra]
         self.kubelet_args[name] = args
         self.kubelet_env[name] = {"DOCKER_HOST": docker_host} if docker_host else {}

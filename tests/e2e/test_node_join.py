@@ -115,11 +115,9 @@ def test_token_commands_and_a_kubelet_whose_token_is_gone(cluster: Cluster, tmp_
     kubeconfig = tmp_path / "join.kubeconfig"
     ca = (cluster.data_dir / "ca.crt").read_bytes()
     write_kubeconfig(kubeconfig, server=cluster.url, token=token, ca_pem=ca, user="joiner")
-    node = cluster.start_kubelet("short-lived")
-    cluster.kill_kubelet(node)
-    cluster.kubelet_args[node][cluster.kubelet_args[node].index("--kubeconfig") + 1] = str(kubeconfig)
-    cluster.restart_kubelet(node)
+    node = cluster.start_kubelet("short-lived", kubeconfig=kubeconfig)
     wait_node(cluster, node)
+    assert "joined" in (cluster.logs / f"kubelet-{node}.log").read_text()
     with as_token(cluster, token) as h:
         assert h.get("/api/v1/namespaces").status_code != 401
     assert podvisor(cluster, "token", "delete", token.split(".")[0]).returncode == 0
