@@ -18,20 +18,13 @@ from apiserver.limits import (
     MAX_WATCHES_PER_USER,
     Limits,
 )
+from podvisor.tokens import node_app, token_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="podvisor: a Kubernetes-compatible orchestrator.")
+app.add_typer(token_app, name="token")  # podvisor token create|list|delete (kubeadm token)
+app.add_typer(node_app, name="node")  # podvisor node revoke
 
 DATA_DIR = Path("~/.podvisor")
-
-
-def _add_join_commands() -> None:
-    from podvisor.tokens import node_app, token_app
-
-    app.add_typer(token_app, name="token")
-    app.add_typer(node_app, name="node")
-
-
-_add_join_commands()
 LEASE_HELP = "Seconds a standby waits for a leader that stopped renewing (renew deadline and retry scale with it)."
 
 # kube-apiserver's flags and defaults; 0 disables a cap

@@ -17,6 +17,7 @@ import typer
 from apimachinery import bootstraptoken as bt
 from apimachinery.client import ApiClient
 from apimachinery.errors import ApiError
+from apimachinery.kubeconfig import KubeconfigError
 
 DATA_DIR = Path("~/.podvisor")
 SECRETS = f"/api/v1/namespaces/{bt.NAMESPACE}/secrets"
@@ -36,6 +37,9 @@ def _call(kubeconfig: Path, method: str, path: str, body: Any = None, params: di
         return asyncio.run(go())
     except ApiError as err:
         typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(1) from None
+    except KubeconfigError as err:
+        typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
 
 
