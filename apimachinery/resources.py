@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
 from apimachinery.models.base import TypedObject
 from apimachinery.models.core import ConfigMap, Event, Namespace, Node, Pod, Secret, Service
+from apimachinery.models.nodejoin import NodeCredentialRequest
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
@@ -77,9 +78,12 @@ REPLICASETS = ResourceType(
     "apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ReplicaSet, ("rs",), ("all",), ("status", "scale")
 )
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
+NODE_CREDENTIAL_REQUESTS = ResourceType("node.podvisor.io", "v1", "NodeCredentialRequest", "nodecredentialrequests",
+                                        "nodecredentialrequest", False, NodeCredentialRequest, verbs=("create",))
 
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, CONFIGMAPS, SECRETS, DEPLOYMENTS, REPLICASETS, LEASES,
+    NODE_CREDENTIAL_REQUESTS,
 )
 
 

@@ -19,6 +19,7 @@ from apiserver.auth import BodyLimit
 from apiserver.authn.middleware import Authentication
 from apiserver.authn.tokens import Authenticator
 from apiserver.compactor import Compactor
+from apiserver.kubeletclient import KubeletTls
 from apiserver.limits import Limits, RequestLimits
 from apiserver.negotiation import MAX_BODY_BYTES
 from apiserver.registry import PatchingRegistry
@@ -36,7 +37,7 @@ class AppSettings:
     history_retention: float = 300.0
     compaction_interval: float = 30.0
     max_body_bytes: int = MAX_BODY_BYTES
-    node_token: str | None = None  # presented to kubelets when proxying logs
+    kubelet_tls: KubeletTls | None = None  # how log requests reach kubelets (None: no kubelet is reachable)
     limits: Limits = field(default_factory=Limits)  # requests in flight, watches per identity
     watch_max_events: int = WATCH_QUEUE_LIMIT  # a watcher further behind is cut off with 410
     watch_max_bytes: int = WATCH_MAX_BYTES

@@ -7,7 +7,10 @@ its data directory:
 * ``ca.crt`` / ``ca.key``: a self-signed CA (EC P-256, ten years) that goes into kubeconfigs;
 * ``server.crt`` / ``server.key``: the serving certificate signed by that CA, with every
   address clients use as a subjectAltName (always 127.0.0.1, ::1, localhost and the host name);
-* ``admin.token`` / ``node-token``: random bearer tokens for the admin and for joining kubelets.
+* ``apiserver-kubelet-client.crt`` / ``.key``: the client certificate the API server presents to
+  kubelets (:func:`ensure_kubelet_client`);
+* ``admin.token``: a random bearer token for the admin (kubelets join with bootstrap tokens,
+  :mod:`apiserver.nodejoin`; the old shared ``node-token`` file is no longer accepted).
 
 Later starts reuse all of it, so kubeconfigs handed out stay valid. Only the serving
 certificate is re-issued (by the same CA) when it no longer names a requested host, nears
@@ -31,6 +34,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_VALIDITY = timedelta(days=3650)
@@ -146,7 +150,7 @@ def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
     )
 
 
-def _san(hosts: set[Host]) -> x509.SubjectAlternativeName:
+def san_of(hosts: set[Host]) -> x509.SubjectAlternativeName:
     ips = sorted((h for h in hosts if not isinstance(h, str)), key=lambda ip: (ip.version, int(ip)))
     names = sorted(h for h in hosts if isinstance(h, str))
     general: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
@@ -175,7 +179,7 @@ def _issue_server(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(cert_sign=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(_san(hosts), critical=False)
+        .add_extension(san_of(hosts), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -275,6 +279,68 @@ def ensure_pki(data_dir: Path, *, hosts: list[str], now: datetime | None = None)
         cert_path=data_dir / "server.crt",
         key_path=data_dir / "server.key",
     )
+
+
+# --- the kubelet client certificate -----------------------------------------------------------
+
+KUBELET_CLIENT_CN = "kube-apiserver-kubelet-client"  # kubeadm's names for it
+KUBELET_CLIENT_ORG = "system:masters"
+KUBELET_CLIENT_FILES = ("apiserver-kubelet-client.crt", "apiserver-kubelet-client.key")
+
+
+def load_ca(data_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """The cluster CA and its key (created by :func:`ensure_pki`), for signing node certificates."""
+    ca, key = _load_cert(data_dir / "ca.crt"), _load_key(data_dir / "ca.key")
+    if ca is None or key is None:
+        raise RuntimeError(f"the cluster CA in {data_dir} is missing or unreadable")
+    return ca, key
+
+
+def issue_leaf(public_key: CertificatePublicKeyTypes, *, subject: x509.Name, ca: x509.Certificate,
+               ca_key: ec.EllipticCurvePrivateKey, usage: x509.ObjectIdentifier,
+               san: x509.SubjectAlternativeName | None, now: datetime, validity: timedelta = SERVER_VALIDITY,
+               ) -> x509.Certificate:
+    """A non-CA certificate for one extended key usage (server or client auth), signed by the CA."""
+    ca_ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(min(now + validity, ca.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(cert_sign=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+    )
+    if san is not None:
+        builder = builder.add_extension(san, critical=False)
+    return builder.sign(ca_key, hashes.SHA256())
+
+
+def ensure_kubelet_client(data_dir: Path, *, now: datetime | None = None) -> tuple[Path, Path]:
+    """``apiserver-kubelet-client.{crt,key}``: the identity the API server presents to kubelets.
+
+    CN ``kube-apiserver-kubelet-client``, O ``system:masters``, client auth only, as kubeadm
+    issues it; re-issued at start-up when missing, not from this CA, or near expiry.
+    """
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    ca, ca_key = load_ca(data_dir)
+    cert_path, key_path = (data_dir / name for name in KUBELET_CLIENT_FILES)
+    cert, key = _load_cert(cert_path), _load_key(key_path)
+    if (cert is not None and key is not None and _same_public_key(cert, key) and _signed_by(cert, ca)
+            and cert.not_valid_after_utc - now >= RENEW_BEFORE):
+        return cert_path, key_path
+    key = _new_key()
+    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, KUBELET_CLIENT_ORG),
+                         x509.NameAttribute(NameOID.COMMON_NAME, KUBELET_CLIENT_CN)])
+    cert = issue_leaf(key.public_key(), subject=subject, ca=ca, ca_key=ca_key,
+                      usage=ExtendedKeyUsageOID.CLIENT_AUTH, san=None, now=now)
+    _write_atomic(key_path, _key_pem(key), 0o600)
+    _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    return cert_path, key_path
 
 
 # --- tokens ----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from typing import Any
 from apimachinery.errors import cause
 from apimachinery.quantity import parse_quantity
 from apimachinery.resources import by_kind
+from apiserver.probehosts import probe_host_causes
 
 Obj = dict[str, Any]
 Cause = dict[str, str]
@@ -369,6 +370,7 @@ _ENV_SOURCES = "`fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyR
 def validate_pod_spec(spec: Obj, path: str) -> list[Cause]:
     volumes, causes = _validate_volumes(as_dicts(spec.get("volumes")), f"{path}.volumes")
     causes += _validate_container_lists(spec, path, volumes)
+    causes += probe_host_causes(spec, path)
     causes += enum_value(spec, "restartPolicy", path, ("Always", "OnFailure", "Never"))
     causes += enum_value(spec, "dnsPolicy", path, ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"))
     causes += at_least(spec, "terminationGracePeriodSeconds", path, 0)

@@ -49,6 +49,7 @@ class DemoCluster:
         for node in self.nodes:
             self._spawn(node, ["kubelet", "--kubeconfig", str(self.data_dir / "node.kubeconfig"),
                                "--node-name", node, "--network", "podvisor-demo",
+                               "--cert-dir", str(self.data_dir / "kubelets" / node),
                                "--restart-backoff-initial", "1", "--restart-backoff-max", "20"])
 
     def _spawn(self, name: str, args: list[str]) -> None:

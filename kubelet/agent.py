@@ -5,6 +5,9 @@ the same class runs a real node on Docker and a hollow node on the in-memory run
 order matters for re-adoption after a restart: subscribe to runtime events, then learn the
 desired pods, and only then treat unknown containers as orphans.
 
+Before anything else a kubelet obtains its identity (:mod:`kubelet.join`): its own credential
+and serving certificate, reused from its ``--cert-dir`` or obtained by joining.
+
 Shutdown (cancellation) stops the kubelet's own tasks and leaves the containers running: a
 restarted kubelet finds them by label and adopts them without restarting any.
 """
@@ -16,22 +19,24 @@ import contextlib
 import logging
 import random
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from apimachinery.client import ApiClient
+from apimachinery.errors import ApiError
 from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer
-from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.models.core import Node, Pod, Service
 from apimachinery.timeutil import Clock, SystemClock
 from kubelet import naming
 from kubelet.config import KubeletConfig
 from kubelet.context import ClientPodApi, NodeContext
 from kubelet.images import ImageManager
+from kubelet.join import JoinError, NodeIdentity, default_cert_dir, ensure_identity
 from kubelet.node import MachineInfo, NodeAgent, node_status
 from kubelet.podmanager import PodManager
 from kubelet.runtime.base import ContainerRuntime
 from kubelet.sandbox import ensure_pause_image
-from kubelet.server import NodeLogs, bind_socket, create_app, serve
+from kubelet.server import NodeLogs, ServingCert, bind_socket, create_app, serve, serving_context
 from kubelet.threads import InlineRunner, Runner, ThreadRunner
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,7 @@ _STARTUP_RETRY = 1.0
 API_CONNECTIONS = 40
 API_CALLS = 32
 EVENT_CONNECTIONS = 4
+HOLLOW_NODE_CONNECTIONS = 4  # per hollow node: its Lease, its pods' status, its events
 EVENT_QPS, EVENT_BURST = 50.0, 100  # the kubelet's eventRecordQPS / eventBurst defaults
 
 
@@ -140,17 +146,36 @@ async def _retry(fn, *, what: str) -> None:  # type: ignore[no-untyped-def]
             delay = min(delay * 2, 10.0)
 
 
+async def node_identity(cfg: KubeletConfig, *, cert_dir: Path | None = None) -> NodeIdentity:
+    """The node's own credential and serving certificate: reused, or obtained by joining.
+
+    The API server being unreachable is waited out; a refused join (JoinError) is not.
+    """
+    delay = _STARTUP_RETRY
+    while True:
+        try:
+            return await ensure_identity(bootstrap=cfg.kubeconfig, node=cfg.node_name, addresses=[cfg.address],
+                                         cert_dir=cert_dir or cfg.cert_dir or default_cert_dir(cfg.node_name))
+        except JoinError:
+            raise
+        except ApiError as err:
+            log.warning("cannot obtain the identity of node %s yet: %s; retrying in %.0fs", cfg.node_name, err, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
 async def run_kubelet(cfg: KubeletConfig) -> None:
     """Run one node on Docker until cancelled."""
     from kubelet.runtime.docker import DockerRuntime
 
-    client = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent=f"kubelet/{cfg.node_name}",
+    identity = await node_identity(cfg)
+    client = ApiClient.from_kubeconfig(identity.kubeconfig, user_agent=f"kubelet/{cfg.node_name}",
                                        max_connections=API_CONNECTIONS)
-    heartbeat = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent=f"kubelet/{cfg.node_name}", timeout=10.0,
+    heartbeat = ApiClient.from_kubeconfig(identity.kubeconfig, user_agent=f"kubelet/{cfg.node_name}", timeout=10.0,
                                           max_connections=4)
-    events = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent=f"kubelet/{cfg.node_name}",
+    events = ApiClient.from_kubeconfig(identity.kubeconfig, user_agent=f"kubelet/{cfg.node_name}",
                                        max_connections=EVENT_CONNECTIONS)
-    token = load_kubeconfig(cfg.kubeconfig).token or None
+    tls = serving_context({cfg.node_name: ServingCert(identity.cert, identity.key)}, client_ca=identity.ca)
     runtime = DockerRuntime(cfg.docker_host)
     runner = ThreadRunner()
     sock = bind_socket(cfg.address, cfg.port)
@@ -163,8 +188,8 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
     tasks: list[asyncio.Task[None]] = []
     try:
         await kubelet.prepare()
-        app = create_app(resolve=kubelet.logs_for, token=token)
-        tasks.append(asyncio.create_task(serve(app, sock), name="kubelet-api"))
+        app = create_app(resolve=kubelet.logs_for)
+        tasks.append(asyncio.create_task(serve(app, sock, tls), name="kubelet-api"))
         nodes.add_handler(on_delete=lambda _node: kubelet.agent.node_deleted())  # re-register at once
         tasks.append(asyncio.create_task(nodes.run(), name="node-informer"))
         kubelet.start_pods(tasks)
@@ -199,34 +224,39 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
     Shaped to scale to about 1000 nodes and 30000 pods: one pod informer (one watch) for all
     nodes, routed by ``spec.nodeName``; one in-memory runtime per node, called inline (no
     threads); no runtime event threads (fake containers only change when told, and the
-    relist catches that); one API client and one log server shared by all nodes.
+    relist catches that); one log server for all nodes (each node's certificate picked by the
+    TLS server name). Each node joins as itself and writes through its own small client, so
+    the Node authorizer sees every node as the node it is; the informers read through one.
     """
     from kubelet.hollow import HollowRuntime
 
-    client = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", max_connections=API_CONNECTIONS)
-    # a thousand nodes renew a hundred Leases a second: enough connections that a loaded
-    # server's latency cannot make renewals fall behind (and nodes look dead)
-    heartbeat = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", timeout=10.0,
-                                          max_connections=32)
-    events = ApiClient.from_kubeconfig(cfg.kubeconfig, user_agent="kubelet/hollow", max_connections=EVENT_CONNECTIONS)
-    token = load_kubeconfig(cfg.kubeconfig).token or None
+    base_dir = cfg.cert_dir or default_cert_dir(cfg.node_name)
+    node_cfgs = [replace(cfg, node_name=f"{cfg.node_name}-{i}", hollow=True) for i in range(count)]
+    identities = await asyncio.gather(*(node_identity(c, cert_dir=base_dir / c.node_name) for c in node_cfgs))
+    # every hollow node is a node of its own (its credential, its certificate); the informers
+    # (which every node may list and watch) share one connection, the first node's
+    clients = [ApiClient.from_kubeconfig(i.kubeconfig, user_agent=f"kubelet/{c.node_name}",
+                                         max_connections=HOLLOW_NODE_CONNECTIONS)
+               for c, i in zip(node_cfgs, identities, strict=True)]
+    client = ApiClient.from_kubeconfig(identities[0].kubeconfig, user_agent="kubelet/hollow", max_connections=4)
+    tls = serving_context({c.node_name: ServingCert(i.cert, i.key) for c, i in zip(node_cfgs, identities, strict=True)},
+                          client_ca=identities[0].ca)
     sock = bind_socket(cfg.address, cfg.port)
     pods: Informer[Pod] = Informer(client, Pod)
     nodes: Informer[Node] = Informer(client, Node)
     machine = MachineInfo.detect()
     kubelets: dict[str, Kubelet] = {}
     limit = asyncio.Semaphore(API_CALLS)
-    for i in range(count):
-        node_cfg = replace(cfg, node_name=f"{cfg.node_name}-{i}", hollow=True)
+    for node_cfg, own in zip(node_cfgs, clients, strict=True):
         kubelets[node_cfg.node_name] = Kubelet(
-            cfg=node_cfg, client=client, runtime=HollowRuntime(), run=InlineRunner(), pods=pods, machine=machine,
-            watch_runtime_events=False, port=sock.getsockname()[1], heartbeat_client=heartbeat, events_client=events,
+            cfg=node_cfg, client=own, runtime=HollowRuntime(), run=InlineRunner(), pods=pods, machine=machine,
+            watch_runtime_events=False, port=sock.getsockname()[1], heartbeat_client=own, events_client=own,
             api_limit=limit, nodes=nodes,
         )
     tasks: list[asyncio.Task[None]] = []
     try:
         await asyncio.gather(*(k.prepare() for k in kubelets.values()))
-        tasks.append(asyncio.create_task(serve(create_app(resolve=_hollow_resolver(pods, kubelets), token=token), sock)))
+        tasks.append(asyncio.create_task(serve(create_app(resolve=_hollow_resolver(pods, kubelets)), sock, tls)))
         pods.add_handler(*_route(kubelets))
         tasks.append(asyncio.create_task(pods.run(), name="pod-informer"))
         nodes.add_handler(on_delete=lambda node: _node_deleted(kubelets, node))
@@ -239,7 +269,7 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
         await asyncio.Event().wait()
     finally:
         await _shutdown(tasks, *kubelets.values())
-        for api in (client, heartbeat, events):
+        for api in (client, *clients):
             await api.close()
         sock.close()
 

@@ -32,6 +32,7 @@ class KubeletConfig:
     max_pods: int = 110
     docker_host: str | None = None  # None: DOCKER_HOST or the local socket
     network: str = ""  # Docker network of the pods; "" = one per node (podvisor-<node>)
+    cert_dir: Path | None = None  # the node's credential and certificates; None: ~/.podvisor/kubelet/<node>
 
     def backoff(self) -> Backoff:
         """The crash-loop back-off of every container on this node."""

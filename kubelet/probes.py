@@ -8,14 +8,18 @@ container and probe: it probes every ``periodSeconds`` after ``initialDelaySecon
 tells the pod worker when the verdict changes; the worker decides what to do (restart on
 liveness failure, clear Ready on readiness failure).
 
-HTTP and TCP probes run from the host to the pod's IP on the node's bridge network: the host
-reaches container IPs, and no probe binary has to exist inside the image.
+HTTP and TCP probes connect to the pod's IP on the pod network (the node reaches container IPs
+on its bridge), so no probe binary has to exist inside the image. They target only the pod:
+a ``host`` other than empty or the pod's own IP (``127.0.0.1``, the node's addresses, another
+pod, a name) is refused with a probe failure that says why, and nothing is dialled; otherwise
+a probe would be a port scanner of the node and its network, run by whoever may create pods.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -94,6 +98,23 @@ async def run_probe(probe: Probe, target: ProbeTarget, *, runtime: ContainerRunt
     return False, "probe has no handler (exec, httpGet or tcpSocket)"
 
 
+def probe_host(host: str | None, target: ProbeTarget) -> str:
+    """The pod's IP when ``host`` is empty or that IP; ValueError saying why otherwise."""
+    if not target.ip:
+        raise ValueError("the pod has no IP")
+    if not host or _same_ip(host, target.ip):
+        return target.ip
+    raise ValueError(f"probe host {host!r} is not the pod's IP {target.ip}: the kubelet probes only the pod "
+                     "(leave host empty)")
+
+
+def _same_ip(host: str, ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip().removeprefix("[").removesuffix("]")) == ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+
+
 def _port(value: int | str, target: ProbeTarget) -> int:
     if isinstance(value, int) or str(value).isdigit():
         return int(value)
@@ -105,11 +126,10 @@ def _port(value: int | str, target: ProbeTarget) -> int:
 async def _http(probe: Probe, target: ProbeTarget, timeout: float) -> tuple[bool, str]:
     action = probe.http_get
     assert action is not None
-    host = action.host or target.ip
-    if not host:
-        return False, "the pod has no IP"
+    host = probe_host(action.host, target)
     scheme = (action.scheme or "HTTP").lower()
-    url = f"{scheme}://{host}:{_port(action.port, target)}{action.path or '/'}"
+    netloc = f"[{host}]" if ":" in host else host
+    url = f"{scheme}://{netloc}:{_port(action.port, target)}{action.path or '/'}"
     headers = {h.name: h.value for h in action.http_headers or []}
     async with httpx.AsyncClient(timeout=timeout, verify=False, trust_env=False) as client:
         response = await client.get(url, headers={"User-Agent": "kube-probe/podvisor", **headers})
@@ -120,9 +140,7 @@ async def _http(probe: Probe, target: ProbeTarget, timeout: float) -> tuple[bool
 async def _tcp(probe: Probe, target: ProbeTarget, timeout: float) -> tuple[bool, str]:
     action = probe.tcp_socket
     assert action is not None
-    host = action.host or target.ip
-    if not host:
-        return False, "the pod has no IP"
+    host = probe_host(action.host, target)
     port = _port(action.port, target)
     _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     writer.close()

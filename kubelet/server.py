@@ -5,8 +5,14 @@
 limitBytes) and answers text/plain, streaming when following. Which container: the one the
 pod's status names (``containerID``, or ``lastState.terminated.containerID`` with
 ``previous``), exactly what ``kubectl logs`` would show; without a status, the newest attempt
-(or the one before it). Requests must carry ``Authorization: Bearer <node token>``; the
-apiserver sends that token when it proxies.
+(or the one before it).
+
+The API is HTTPS only, with the node's serving certificate (issued by the cluster CA at join,
+:mod:`kubelet.join`), and only the API server may call it: the TLS handshake requires a client
+certificate from the cluster CA for client auth, and a connection whose certificate is not
+``CN=kube-apiserver-kubelet-client`` is closed before a request is read. No bearer token is
+accepted. Hollow nodes share one port: each node's certificate is chosen by the TLS server
+name, which the API server sets to the node name.
 
 The server is a small FastAPI app served by uvicorn inside the kubelet's event loop, without
 uvicorn's signal handling: the kubelet's owner decides when to stop.
@@ -14,18 +20,21 @@ uvicorn's signal handling: the kubelet's owner decides when to stop.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import secrets
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+import ssl
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from apimachinery.errors import ApiError, bad_request
 from apimachinery.logoptions import parse_log_options
@@ -49,22 +58,23 @@ class NodeLogs:
 LogResolver = Callable[[str, str], NodeLogs | None]
 
 
-def create_app(*, resolve: LogResolver, token: str | None) -> FastAPI:
+#: the subject of the only client certificate the kubelet serves (kubeadm's name for it)
+APISERVER_CLIENT_CN = "kube-apiserver-kubelet-client"
+
+
+@dataclass(frozen=True)
+class ServingCert:
+    cert: Path
+    key: Path
+
+
+def create_app(*, resolve: LogResolver) -> FastAPI:
     """The API of one kubelet, or of many hollow ones (``resolve`` picks the node by pod)."""
     app = FastAPI(title="podvisor kubelet", openapi_url=None, docs_url=None, redoc_url=None)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, err: ApiError) -> JSONResponse:
         return JSONResponse(err.status(), status_code=err.code)
-
-    @app.middleware("http")
-    async def authenticate(request: Request, call_next: Any) -> Any:
-        if request.url.path != "/healthz" and token is not None:
-            header = request.headers.get("authorization", "")
-            if not secrets.compare_digest(header.encode(), f"Bearer {token}".encode()):
-                err = ApiError(401, "Unauthorized", "Unauthorized")
-                return JSONResponse(err.status(), status_code=401)
-        return await call_next(request)
 
     @app.get("/healthz")
     async def healthz() -> PlainTextResponse:
@@ -165,6 +175,55 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
+def serving_context(certs: Mapping[str, ServingCert], *, client_ca: Path) -> ssl.SSLContext:
+    """TLS for the kubelet API: a client certificate from ``client_ca`` is required.
+
+    ``certs`` maps node names to their serving certificates; with more than one (hollow
+    nodes), the certificate is picked by the TLS server name, the first one otherwise.
+    """
+    contexts = {node: _context(cert, client_ca) for node, cert in certs.items()}
+    default = next(iter(contexts.values()))
+    if len(contexts) > 1:
+
+        def pick(sock: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext) -> None:
+            chosen = contexts.get(server_name or "")
+            if chosen is not None:
+                sock.context = chosen
+
+        default.sni_callback = pick  # type: ignore[assignment]
+    return default
+
+
+def _context(cert: ServingCert, client_ca: Path) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(cert.cert), str(cert.key))
+    ctx.load_verify_locations(cafile=str(client_ca))
+    ctx.verify_mode = ssl.CERT_REQUIRED  # OpenSSL also requires the client-auth usage of the peer
+    return ctx
+
+
+def is_apiserver(peer: dict[str, Any] | None) -> bool:
+    """The verified client certificate is the API server's kubelet client certificate."""
+    if not peer:
+        return False
+    common = [value for rdn in peer.get("subject", ()) for key, value in rdn if key == "commonName"]
+    return common == [APISERVER_CLIENT_CN]
+
+
+class _ApiServerOnly(H11Protocol):
+    """A connection whose (CA-verified) client certificate is not the API server's is closed at once.
+
+    asyncio calls ``connection_made`` when the TLS handshake is done, before any request byte is
+    read, so nobody else gets as far as the app.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if not is_apiserver(transport.get_extra_info("peercert")):
+            transport.close()
+
+
 def bind_socket(address: str, port: int) -> socket.socket:
     """Bind now so the real port (``port`` 0 picks one) is known before the Node is registered."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
@@ -176,9 +235,10 @@ def bind_socket(address: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve(app: FastAPI, sock: socket.socket) -> None:
-    """Serve until cancelled."""
-    server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+async def serve(app: FastAPI, sock: socket.socket, tls: ssl.SSLContext) -> None:
+    """Serve HTTPS until cancelled."""
+    server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
+                                         http=_ApiServerOnly, ssl_context_factory=lambda _config, _default: tls))
     try:
         await server.serve(sockets=[sock])
     finally:

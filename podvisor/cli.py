@@ -19,8 +19,11 @@ from apiserver.limits import (
     MAX_WATCHES_PER_USER,
     Limits,
 )
+from podvisor.tokens import node_app, token_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="podvisor: a Kubernetes-compatible orchestrator.")
+app.add_typer(token_app, name="token")  # podvisor token create|list|delete (kubeadm token)
+app.add_typer(node_app, name="node")  # podvisor node revoke
 
 DATA_DIR = Path("~/.podvisor")
 LEASE_HELP = "Seconds a standby waits for a leader that stopped renewing (renew deadline and retry scale with it)."
@@ -110,9 +113,10 @@ def server(
     if with_kubelet:
         from kubelet.config import KubeletConfig
 
-        cfg = KubeletConfig(kubeconfig=data_dir.expanduser() / "node.kubeconfig", node_name=node_name or _hostname(),
+        name = node_name or _hostname()
+        cfg = KubeletConfig(kubeconfig=data_dir.expanduser() / "node.kubeconfig", node_name=name,
                             backoff_initial=restart_backoff_initial, backoff_max=restart_backoff_max,
-                            backoff_reset=restart_backoff_reset)
+                            backoff_reset=restart_backoff_reset, cert_dir=data_dir.expanduser() / "kubelet" / name)
         opts.extra_components.append(_embedded_kubelet(cfg))
     _run(run_server(opts), cancel_on_signal=False, loop_factory=event_loop_factory())
 
@@ -201,8 +205,11 @@ def scheduler(
 
 @app.command()
 def kubelet(
-    kubeconfig: Path = typer.Option(DATA_DIR / "node.kubeconfig", help="Node kubeconfig written by the server."),
+    kubeconfig: Path = typer.Option(DATA_DIR / "node.kubeconfig", help="Bootstrap kubeconfig (node.kubeconfig, "
+                                    "a join token): exchanged once for this node's own credential."),
     node_name: str = typer.Option("", help="This node's name (default: host name)."),
+    cert_dir: Path = typer.Option(None, help="Where the node keeps its credential and certificates "
+                                  "(default: ~/.podvisor/kubelet/<node name>)."),
     restart_backoff_initial: float = typer.Option(1.0, help="First crash-loop delay in seconds (0: immediate)."),
     restart_backoff_max: float = typer.Option(60.0, help="Cap of the crash-loop delay in seconds."),
     restart_backoff_reset: float = typer.Option(600.0, help="Seconds of running that reset the back-off."),
@@ -221,7 +228,7 @@ def kubelet(
     cfg = KubeletConfig(kubeconfig=kubeconfig.expanduser(), node_name=node_name or _hostname(),
                         backoff_initial=restart_backoff_initial, backoff_max=restart_backoff_max,
                         backoff_reset=restart_backoff_reset, hollow=hollow, network=network,
-                        lease_interval=lease_interval)
+                        lease_interval=lease_interval, cert_dir=cert_dir.expanduser() if cert_dir else None)
     if hollow:
         _run(run_hollow_kubelets(cfg, count=hollow_nodes))
     else:

@@ -1,7 +1,9 @@
 """``podvisor server``: apiserver + controllers + scheduler (+ optionally a kubelet) in one process.
 
 On first start it creates the data directory: the SQLite database, a CA and serving
-certificate, an admin and a node-join token, and kubeconfigs for both, so ``podctl`` and the
+certificate, the client certificate it presents to kubelets, an admin token and a bootstrap
+(join) token, and kubeconfigs for both (``node.kubeconfig`` lets a kubelet join, once, as a
+node of its own: :mod:`apiserver.nodejoin`), so ``podctl`` and the
 real kubectl work with no further set-up. Controllers and the scheduler are plain API clients
 with the admin token, as if they ran elsewhere, but they connect over the loopback: a Unix
 socket in the data directory (mode 0600, in a 0700 directory) served without TLS, as
@@ -27,14 +29,17 @@ from typing import Any
 import uvicorn
 
 from apimachinery.client import UNIX_SCHEME
-from apimachinery.kubeconfig import write_kubeconfig
+from apimachinery.kubeconfig import load_kubeconfig, write_kubeconfig
 from apiserver.app import AppSettings, create_app
 from apiserver.audit.options import AuditOptions
 from apiserver.audit.policy import PolicyError
-from apiserver.authn.tokens import StaticTokens
-from apiserver.authn.user import AUTHENTICATED, NODES, SYSTEM_MASTERS, UserInfo
+from apiserver.authn.tokens import StaticTokens, Union
+from apiserver.authn.user import AUTHENTICATED, SYSTEM_MASTERS, UserInfo
+from apiserver.kubeletclient import KubeletTls
 from apiserver.limits import Limits
-from apiserver.pki import ensure_pki, ensure_tokens
+from apiserver.nodejoin import KIND as JOIN_KIND
+from apiserver.nodejoin import JoinHandler, RegistrySecrets, authenticators, ensure_join_token
+from apiserver.pki import ensure_kubelet_client, ensure_pki, ensure_tokens, load_ca
 from apiserver.store import open_store
 from apiserver.store.base import Store, StoreLockedError
 from apiserver.store.encryption import EncryptionError, ensure_config
@@ -51,7 +56,6 @@ from podvisor.serving import (
 log = logging.getLogger("podvisor.server")
 
 ADMIN = UserInfo("admin", groups=(SYSTEM_MASTERS, AUTHENTICATED))
-NODE_JOINER = UserInfo("kubelet", groups=(NODES, AUTHENTICATED))  # the shared node token, until nodes join
 
 Component = Callable[[Path], Coroutine[Any, Any, None]]  # given the admin kubeconfig path, runs forever
 
@@ -98,7 +102,9 @@ class DataDir:
     cert: Path
     key: Path
     users: dict[str, UserInfo]  # token -> user
-    node_token: str
+    kubelet_tls: KubeletTls
+    server_url: str
+    ca_pem: bytes
     admin_kubeconfig: Path
     node_kubeconfig: Path
     loopback_kubeconfig: Path
@@ -131,14 +137,26 @@ def prepare_data_dir(opts: ServerOptions) -> DataDir:
     admin_kc = data / "admin.kubeconfig"
     node_kc = data / "node.kubeconfig"
     write_kubeconfig(admin_kc, server=url, token=tokens.admin, ca_pem=pki.ca_pem, user="admin")
-    write_kubeconfig(node_kc, server=url, token=tokens.node, ca_pem=pki.ca_pem, user="node")
     loopback_sock, loopback_kc = loopback_socket_path(data), data / "loopback.kubeconfig"
     write_kubeconfig(loopback_kc, server=f"{UNIX_SCHEME}{loopback_sock}", token=tokens.admin, ca_pem=None,
                      user="admin")
-    return DataDir(cert=pki.cert_path, key=pki.key_path, users={tokens.admin: ADMIN, tokens.node: NODE_JOINER},
-                   node_token=tokens.node,
+    client_cert, client_key = ensure_kubelet_client(data)
+    return DataDir(cert=pki.cert_path, key=pki.key_path, users={tokens.admin: ADMIN},
+                   kubelet_tls=KubeletTls(ca=pki.ca_path, cert=client_cert, key=client_key),
+                   server_url=url, ca_pem=pki.ca_pem,
                    admin_kubeconfig=admin_kc, node_kubeconfig=node_kc, loopback_kubeconfig=loopback_kc,
                    loopback_socket=loopback_sock)
+
+
+def install_node_join(app: Any, data: DataDir, data_dir: Path) -> None:
+    """Serve NodeCredentialRequests and write ``node.kubeconfig`` with the join (bootstrap) token."""
+    ca, ca_key = load_ca(data_dir)
+    app.state.reviews[JOIN_KIND] = JoinHandler(registry=app.state.registry, ca=ca, ca_key=ca_key)
+    current = ""
+    with contextlib.suppress(Exception):
+        current = load_kubeconfig(data.node_kubeconfig).token
+    token = ensure_join_token(app.state.registry, current)
+    write_kubeconfig(data.node_kubeconfig, server=data.server_url, token=token, ca_pem=data.ca_pem, user="node")
 
 
 def open_server_store(opts: ServerOptions) -> Store:
@@ -178,10 +196,18 @@ async def run_server(opts: ServerOptions) -> None:
         if audit is not None:
             audit.sink.close()
         raise
-    settings = AppSettings(authenticator=StaticTokens(data.users), toleration_seconds=opts.toleration_seconds,
-                           history_retention=opts.history_retention, limits=opts.limits, node_token=data.node_token)
+    secrets = RegistrySecrets()
+    settings = AppSettings(authenticator=Union([StaticTokens(data.users), *authenticators(secrets)]),
+                           toleration_seconds=opts.toleration_seconds, history_retention=opts.history_retention,
+                           limits=opts.limits, kubelet_tls=data.kubelet_tls)
     settings.audit = audit
     app = create_app(store, settings)
+    secrets.registry = app.state.registry
+    try:
+        install_node_join(app, data, opts.data_dir.expanduser())
+    except BaseException:
+        store.close()
+        raise
     protocol = http_protocol(HttpLimits(max_connections=connection_cap(opts.max_connections, raise_fd_limit())))
     config = uvicorn.Config(app, host=opts.bind, port=opts.port, ssl_certfile=str(data.cert),
                             ssl_keyfile=str(data.key), log_level="warning", lifespan="on", timeout_graceful_shutdown=3,

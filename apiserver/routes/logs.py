@@ -1,7 +1,9 @@
 """``GET .../pods/{name}/log``: proxied to the kubelet of the pod's node, as Kubernetes does.
 
 The kubelet publishes its endpoint in ``Node.status.daemonEndpoints.kubeletEndpoint.Port`` and
-its address in ``status.addresses``; the apiserver authenticates to it with the node token.
+its address in ``status.addresses``. Both are only hints (any client that may write a Node's
+status can change them): the connection is HTTPS, the kubelet must prove it is that node, and
+the API server presents its client certificate, never a token (:mod:`apiserver.kubeletclient`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from fastapi.responses import StreamingResponse
 from apimachinery import resources as res
 from apimachinery.errors import ApiError, bad_request
 from apimachinery.logoptions import parse_log_options
+from apiserver.kubeletclient import KubeletTls, peer_names_node, request_extensions
 from apiserver.registry import Registry
 from apiserver.routes.paths import Target
 
@@ -47,7 +50,7 @@ def kubelet_endpoint(registry: Registry, node_name: str) -> str:
     host = addresses.get("InternalIP") or addresses.get("Hostname")
     if not port or not host:
         raise ApiError(503, "ServiceUnavailable", f"node {node_name} does not publish a kubelet endpoint")
-    return f"http://{host}:{port}"
+    return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
 
 
 async def pod_log(request: Request, target: Target) -> Response:
@@ -62,14 +65,20 @@ async def pod_log(request: Request, target: Target) -> Response:
     base = kubelet_endpoint(registry, node)
     params = {k: v for k, v in request.query_params.items() if k in LOG_PARAMS}
     url = f"{base}/containerLogs/{target.namespace}/{target.name}/{container}"
-    token = request.app.state.settings.node_token
-    client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=5.0),
-                               headers={"Authorization": f"Bearer {token}"} if token else {})
+    tls: KubeletTls | None = request.app.state.settings.kubelet_tls
+    if tls is None:
+        raise ApiError(503, "ServiceUnavailable", "this API server has no client certificate for kubelets")
+    client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=5.0), verify=tls.context, trust_env=False)
     try:
-        upstream = await client.send(client.build_request("GET", url, params=params), stream=True)
+        upstream = await client.send(
+            client.build_request("GET", url, params=params, extensions=request_extensions(node)), stream=True)
     except httpx.HTTPError as err:
         await client.aclose()
         raise ApiError(503, "ServiceUnavailable", f"cannot reach the kubelet of node {node}: {err}") from err
+    if not peer_names_node(_peer_certificate(upstream), node):
+        await upstream.aclose()
+        await client.aclose()
+        raise ApiError(503, "ServiceUnavailable", f"the kubelet endpoint of node {node} is not that node's kubelet")
     if upstream.status_code >= 400:
         body = await upstream.aread()
         await upstream.aclose()
@@ -85,6 +94,12 @@ async def pod_log(request: Request, target: Target) -> Response:
             await client.aclose()
 
     return StreamingResponse(relay(), media_type="text/plain")
+
+
+def _peer_certificate(response: httpx.Response) -> dict[str, Any] | None:
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    return ssl_object.getpeercert() if ssl_object is not None else None
 
 
 def _decode(body: bytes) -> Any:

@@ -79,18 +79,24 @@ class Cluster:
         return f"{base}-{self.suffix}"
 
     def start_kubelet(self, base: str, *extra: str, docker_host: str | None = None,
-                      prefix: list[str] | None = None) -> str:
+                      prefix: list[str] | None = None, kubeconfig: Path | None = None) -> str:
         """Start a kubelet for node ``<base>-<suffix>``; returns the node name.
 
         ``docker_host`` points it at another Docker daemon (``DOCKER_HOST``); ``prefix`` runs it
-        inside a command that execs it, e.g. ``["ip", "netns", "exec", ns]``."""
+        inside a command that execs it, e.g. ``["ip", "netns", "exec", ns]``; ``kubeconfig`` replaces
+        the server's join kubeconfig (another bootstrap token)."""
         name = self.node_name(base)
-        args = ["kubelet", "--kubeconfig", str(self.data_dir / "node.kubeconfig"), "--node-name", name, *extra]
+        args = ["kubelet", "--kubeconfig", str(kubeconfig or self.data_dir / "node.kubeconfig"), "--node-name", name,
+                "--cert-dir", str(self.cert_dir(name)), *extra]
         self.kubelet_args[name] = args
         self.kubelet_env[name] = {"DOCKER_HOST": docker_host} if docker_host else {}
         self.kubelet_prefix[name] = list(prefix or [])
         self.restart_kubelet(name)
         return name
+
+    def cert_dir(self, name: str) -> Path:
+        """Where node ``name`` keeps its own credential and certificates (one directory per node)."""
+        return self.data_dir / "kubelets" / name
 
     def restart_kubelet(self, name: str) -> None:
         self.kubelets[name] = self._spawn(f"kubelet-{name}", self.kubelet_args[name], env=self.kubelet_env[name],

@@ -63,3 +63,42 @@ async def test_tcp_and_http_probes_against_a_local_server() -> None:
     assert tcp == (True, "")
     assert http == (False, "HTTP probe failed with statuscode: 503")
     assert closed[0] is False
+
+
+REFUSED_HOSTS = [
+    ("loopback", "127.0.0.1"), ("loopback-v6", "::1"), ("localhost", "localhost"),
+    ("another-pod", "172.17.0.9"), ("metadata", "169.254.169.254"), ("a-name", "db.example.com"),
+]
+
+
+@pytest.mark.parametrize("kind", ["httpGet", "tcpSocket"])
+@pytest.mark.parametrize("host", [h for _, h in REFUSED_HOSTS], ids=[i for i, _ in REFUSED_HOSTS])
+async def test_a_probe_host_outside_the_pod_is_refused_without_connecting(kind: str, host: str) -> None:
+    """The pod is at 127.0.0.2 here; a listener on 127.0.0.1 (the "host") must see no connection."""
+    connections: list[bytes] = []
+
+    async def record(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(await reader.read(100))
+        writer.close()
+
+    server = await asyncio.start_server(record, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    target = ProbeTarget(container_id="x", ip="127.0.0.2", named_ports={})
+    async with server:
+        ok, why = await run_probe(Probe.model_validate({kind: {"port": port, "host": host}}), target,
+                                  runtime=FakeRuntime(), run=InlineRunner())
+        await asyncio.sleep(0.05)
+    assert ok is False
+    assert why == f"probe host {host!r} is not the pod's IP 127.0.0.2: the kubelet probes only the pod (leave host empty)"
+    assert connections == []
+
+
+@pytest.mark.parametrize("host", ["", "127.0.0.2"], ids=["empty", "the-pods-own-ip"])
+async def test_an_empty_host_or_the_pods_own_ip_is_probed(host: str) -> None:
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.2", 0)
+    port = server.sockets[0].getsockname()[1]
+    target = ProbeTarget(container_id="x", ip="127.0.0.2", named_ports={})
+    async with server:
+        result = await run_probe(Probe.model_validate({"tcpSocket": {"port": port, "host": host}}), target,
+                                 runtime=FakeRuntime(), run=InlineRunner())
+    assert result == (True, "")

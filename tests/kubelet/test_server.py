@@ -1,4 +1,8 @@
-"""The kubelet API: token check, which container's logs, and log options, on the fake runtime."""
+"""The kubelet API: which container's logs, and log options, on the fake runtime.
+
+Who may call it (the API server's client certificate over TLS) is tested on a real TLS server in
+``tests/kubelet/test_server_tls.py``.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from kubelet.server import NodeLogs, create_app
 from kubelet.threads import InlineRunner
 from tests.kubelet.harness import NODE
 
-TOKEN = "node-secret"
 URL = "/containerLogs/default/web/app"
 
 
@@ -28,19 +31,13 @@ def start(runtime: FakeRuntime, attempt: int, text: bytes, *, exit_code: int | N
 
 
 def client(runtime: FakeRuntime, pod: Pod | None = None) -> TestClient:
-    app = create_app(resolve=lambda ns, name: NodeLogs(node=NODE, runtime=runtime, run=InlineRunner(), pod=pod),
-                     token=TOKEN)
-    return TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"})
+    app = create_app(resolve=lambda ns, name: NodeLogs(node=NODE, runtime=runtime, run=InlineRunner(), pod=pod))
+    return TestClient(app)
 
 
-def test_requests_without_the_node_token_are_refused() -> None:
-    runtime = FakeRuntime(images=["img"])
-    app = create_app(resolve=lambda ns, name: None, token=TOKEN)
-    anonymous = TestClient(app)
-    assert anonymous.get(URL).status_code == 401
-    assert anonymous.get(URL, headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert anonymous.get("/healthz").text == "ok"
-    assert client(runtime).get(URL).status_code == 404
+def test_a_pod_not_on_this_node_is_not_found() -> None:
+    app = create_app(resolve=lambda ns, name: None)
+    assert TestClient(app).get(URL).status_code == 404
 
 
 def test_current_previous_and_tail() -> None:
