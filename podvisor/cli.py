@@ -31,6 +31,8 @@ MAX_MUTATING_OPTION = typer.Option(
     MAX_MUTATING_REQUESTS_INFLIGHT, help="Mutating requests served at once; more get 429.")
 MAX_WATCHES_OPTION = typer.Option(
     MAX_WATCHES_PER_USER, help="Watches and log streams open at once per user (or role); more get 429.")
+POD_SECURITY_OPTION = typer.Option(
+    "baseline", help="Pod Security level enforced in namespaces without a pod-security.kubernetes.io/enforce label.")
 
 
 def _logging(verbose: bool) -> None:
@@ -77,6 +79,7 @@ def server(
     max_requests_inflight: int = MAX_REQUESTS_INFLIGHT_OPTION,
     max_mutating_requests_inflight: int = MAX_MUTATING_OPTION,
     max_watches_per_user: int = MAX_WATCHES_OPTION,
+    pod_security_default_enforce: str = POD_SECURITY_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the control plane: apiserver, controllers and scheduler in one process."""
@@ -86,7 +89,8 @@ def server(
     opts = ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port, toleration_seconds=eviction_timeout,
                          node_grace_period=node_grace_period, datastore_endpoint=datastore_endpoint,
                          limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
-                         components=[c for c in ("controllers", "scheduler") if c not in disable])
+                         components=[c for c in ("controllers", "scheduler") if c not in disable],
+                         pod_security_default_enforce=_pod_security_level(pod_security_default_enforce))
     if with_kubelet:
         from kubelet.config import KubeletConfig
 
@@ -106,6 +110,13 @@ def _embedded_kubelet(cfg: object):  # type: ignore[no-untyped-def]
     return component
 
 
+def _pod_security_level(level: str) -> str:
+    if level not in ("privileged", "baseline", "restricted"):
+        raise typer.BadParameter("must be one of privileged, baseline, restricted",
+                                 param_hint="--pod-security-default-enforce")
+    return level
+
+
 def _hostname() -> str:
     import socket
 
@@ -123,6 +134,7 @@ def apiserver(
     max_requests_inflight: int = MAX_REQUESTS_INFLIGHT_OPTION,
     max_mutating_requests_inflight: int = MAX_MUTATING_OPTION,
     max_watches_per_user: int = MAX_WATCHES_OPTION,
+    pod_security_default_enforce: str = POD_SECURITY_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run only the API server."""
@@ -133,7 +145,9 @@ def apiserver(
                                   toleration_seconds=eviction_timeout, datastore_endpoint=datastore_endpoint,
                                   limits=Limits(max_requests_inflight, max_mutating_requests_inflight,
                                                 max_watches_per_user),
-                                  components=[])), cancel_on_signal=False, loop_factory=event_loop_factory())
+                                  components=[],
+                                  pod_security_default_enforce=_pod_security_level(pod_security_default_enforce))),
+         cancel_on_signal=False, loop_factory=event_loop_factory())
 
 
 @app.command()

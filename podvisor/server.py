@@ -33,6 +33,7 @@ from apiserver.authn.tokens import StaticTokens
 from apiserver.authn.user import AUTHENTICATED, NODES, SYSTEM_MASTERS, UserInfo
 from apiserver.limits import Limits
 from apiserver.pki import ensure_pki, ensure_tokens
+from apiserver.podsecurity.policy import BASELINE, PodSecurityConfig
 from apiserver.store import open_store
 from apiserver.store.base import Store, StoreLockedError
 from podvisor.serving import (
@@ -67,6 +68,7 @@ class ServerOptions:
     max_connections: int = MAX_CONNECTIONS
     components: list[str] = field(default_factory=lambda: ["controllers", "scheduler"])
     extra_components: list[Component] = field(default_factory=list)
+    pod_security_default_enforce: str = BASELINE  # Pod Security level of namespaces without an enforce label
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -160,7 +162,8 @@ async def run_server(opts: ServerOptions) -> None:
         store.close()
         raise
     settings = AppSettings(authenticator=StaticTokens(data.users), toleration_seconds=opts.toleration_seconds,
-                           history_retention=opts.history_retention, limits=opts.limits, node_token=data.node_token)
+                           history_retention=opts.history_retention, limits=opts.limits, node_token=data.node_token,
+                           pod_security=PodSecurityConfig().with_default_enforce(opts.pod_security_default_enforce))
     app = create_app(store, settings)
     protocol = http_protocol(HttpLimits(max_connections=connection_cap(opts.max_connections, raise_fd_limit())))
     config = uvicorn.Config(app, host=opts.bind, port=opts.port, ssl_certfile=str(data.cert),

@@ -29,7 +29,14 @@ from apiserver.admissionplugins.auditannotations import annotate
 from apiserver.admissionplugins.base import CREATE, UPDATE, Attributes, Plugin
 from apiserver.admissionplugins.kubeletsupport import KubeletSupport
 from apiserver.podsecurity.evaluate import Verdict, evaluate
-from apiserver.podsecurity.policy import PRIVILEGED, LevelVersion, Policy, PodSecurityConfig, policy_for, stricter
+from apiserver.podsecurity.policy import (
+    PRIVILEGED,
+    LevelVersion,
+    PodSecurityConfig,
+    Policy,
+    policy_for,
+    stricter,
+)
 
 if TYPE_CHECKING:
     from apiserver.registry import Registry
