@@ -148,9 +148,9 @@ async def test_run_as_non_root_with_a_root_image_is_a_config_error() -> None:
     from tests.kubelet.harness import make_context
 
     ctx, runtime, api, _ = make_context()
-    pod = api.put(worker_pod({"runAsNonRoot": True}))
+    pod: Any = api.put(worker_pod({"runAsNonRoot": True}))
     await PodWorker(ctx, key="default/web", uid=pod.metadata.uid).sync()
-    status = api.pod("default/web").status
+    status: Any = api.pod("default/web").status
     waiting = status.container_statuses[0].state.waiting
     assert waiting.reason == "CreateContainerConfigError"
     assert waiting.message == f"container has runAsNonRoot and image will run as root {WHO}"
@@ -162,9 +162,9 @@ async def test_a_host_network_pod_reports_the_nodes_address_and_carries_its_sett
     from tests.kubelet.harness import make_context
 
     ctx, runtime, api, _ = make_context()
-    pod = api.put(worker_pod({"runAsUser": 1000}, host_network=True, host_pid=True))
+    pod: Any = api.put(worker_pod({"runAsUser": 1000}, host_network=True, host_pid=True))
     await PodWorker(ctx, key="default/web", uid=pod.metadata.uid).sync()
-    status = api.pod("default/web").status
+    status: Any = api.pod("default/web").status
     assert status.phase == "Running" and status.pod_ip == status.host_ip == "127.0.0.1"
     app = next(c for c in runtime.list_containers({}) if c.labels.get("io.podvisor.container") == "app")
     assert runtime.spec(app.id).security == Security(user="1000", host_pid=True)
