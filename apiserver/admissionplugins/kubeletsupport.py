@@ -35,6 +35,9 @@ field                                         decision    how
 ``hostPort``                                  honoured    published on the sandbox
 ============================================  ==========  =============================================
 
+As in Kubernetes, ``allowPrivilegeEscalation: false`` is also refused (422) together with
+``privileged: true`` or an added ``CAP_SYS_ADMIN``: the two cannot both hold.
+
 Pods are checked on create and on updates of their spec; Deployment and ReplicaSet templates
 too, so a workload that could never start is refused when it is written, not when its pods are.
 This plugin runs after PodSecurity, so a namespace's policy speaks first (403), as it would in
@@ -48,7 +51,7 @@ from typing import Any
 from apimachinery import resources as res
 from apimachinery.errors import invalid
 from apiserver.admissionplugins.base import CREATE, UPDATE, Attributes
-from apiserver.validation import Cause, forbidden, not_supported
+from apiserver.validation import Cause, forbidden, invalid_value, not_supported
 
 Obj = dict[str, Any]
 
@@ -91,6 +94,7 @@ def unsupported(meta: Obj, spec: Obj, *, meta_path: str, spec_path: str) -> list
         for index, container in enumerate(spec.get(key) or []):
             context = _as_dict(_as_dict(container).get("securityContext"))
             causes += _security_context(context, f"{spec_path}.{key}[{index}].securityContext")
+            causes += _escalation(context, f"{spec_path}.{key}[{index}].securityContext")
     for name, value in _as_dict(meta.get("annotations")).items():
         if name.startswith(APPARMOR_ANNOTATION_PREFIX) and str(value).startswith("localhost/"):
             causes.append(forbidden(f"{meta_path}.annotations[{name}]", f"Localhost AppArmor {_NO_PROFILES}"))
@@ -128,6 +132,19 @@ def _security_context(context: Obj, path: str) -> list[Cause]:
         causes.append(forbidden(f"{path}.seccompProfile.type", f"Localhost seccomp {_NO_PROFILES}"))
     if _as_dict(context.get("appArmorProfile")).get("type") == "Localhost":
         causes.append(forbidden(f"{path}.appArmorProfile.type", f"Localhost AppArmor {_NO_PROFILES}"))
+    return causes
+
+
+def _escalation(context: Obj, path: str) -> list[Cause]:
+    """Kubernetes' own rule: no-new-privileges cannot hold for a privileged or CAP_SYS_ADMIN process."""
+    if context.get("allowPrivilegeEscalation") is not False:
+        return []
+    causes = []
+    if context.get("privileged") is True:
+        causes.append(invalid_value(path, context, "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"))
+    if "CAP_SYS_ADMIN" in (_as_dict(context.get("capabilities")).get("add") or []):
+        causes.append(invalid_value(
+            path, context, "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN"))
     return causes
 
 

@@ -188,6 +188,23 @@ def test_no_new_privileges_is_set(namespace: Namespace) -> None:
     assert "NoNewPrivs:\t1" in status
 
 
+def test_seccomp_profiles_are_applied(privileged: Namespace) -> None:
+    default = privileged.running(privileged.run("default", {}, securityContext={
+        "seccompProfile": {"type": "RuntimeDefault"}})["metadata"]["name"])
+    unconfined = privileged.running(privileged.run("unconfined", {"securityContext": {
+        "seccompProfile": {"type": "Unconfined"}}})["metadata"]["name"])
+    assert "Seccomp:\t2" in run_in(default, "cat", "/proc/self/status").stdout  # filtered
+    assert "Seccomp:\t0" in run_in(unconfined, "cat", "/proc/self/status").stdout
+
+
+def test_safe_sysctls_are_set_where_their_namespace_lives(namespace: Namespace) -> None:
+    container = namespace.running(namespace.run("sysctls", {}, securityContext={"sysctls": [
+        {"name": "kernel.shm_rmid_forced", "value": "1"},
+        {"name": "net.ipv4.ip_unprivileged_port_start", "value": "80"}]})["metadata"]["name"])
+    assert run_in(container, "cat", "/proc/sys/kernel/shm_rmid_forced").stdout.strip() == "1"
+    assert run_in(container, "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start").stdout.strip() == "80"
+
+
 def test_run_as_non_root_with_a_root_image_is_refused_by_the_kubelet(namespace: Namespace) -> None:
     pod = namespace.run("rootimg", {}, securityContext={"runAsNonRoot": True})
 
