@@ -11,9 +11,10 @@ import subprocess
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.e2e.cluster import Cluster
+from tests.e2e.cluster import Cluster, free_port
 from tests.kubelet.e2e_helpers import IMAGE, container_status, wait_node
 
 pytestmark = pytest.mark.e2e
@@ -139,13 +140,27 @@ def test_added_capabilities_are_really_added(privileged: Namespace) -> None:
 
 
 def test_host_network_sees_the_hosts_interfaces(privileged: Namespace) -> None:
-    container = privileged.running(privileged.run("hostnet", {}, hostNetwork=True)["metadata"]["name"])
+    port = free_port()
+    serve = {"command": ["sh", "-c", f"mkdir -p /w && echo up > /w/index.html && httpd -f -p 127.0.0.1:{port} -h /w"],
+             "readinessProbe": {"httpGet": {"path": "/index.html", "port": port}, "periodSeconds": 1}}
+    container = privileged.running(privileged.run("hostnet", serve, hostNetwork=True)["metadata"]["name"])
     inside = set(run_in(container, "ls", "/sys/class/net").stdout.split())
     outside = set(os.listdir("/sys/class/net"))
     assert "docker0" in outside and "docker0" in inside
     assert len(inside & outside) >= len(outside) // 2  # interfaces come and go as other pods start
     st = privileged.status("hostnet")
     assert st["podIP"] == st["hostIP"]
+    assert privileged.cluster.wait_for("the pod's port on the host", lambda: _get(f"http://127.0.0.1:{port}/"),
+                                       timeout=20) == "up\n"
+    privileged.cluster.wait_for("Ready through its probe", lambda: container_status(
+        privileged.status("hostnet"), "c").get("ready"), timeout=20)
+
+
+def _get(url: str) -> str | None:
+    try:
+        return httpx.get(url, timeout=2).text
+    except httpx.HTTPError:
+        return None
 
 
 def test_host_pid_sees_the_hosts_processes(privileged: Namespace) -> None:
