@@ -16,7 +16,7 @@ from apimachinery.models.core import Container, EnvVar, Pod
 from apimachinery.quantity import cpu_millis, memory_bytes
 from kubelet import naming, security
 from kubelet.naming import PodRef
-from kubelet.pause import PAUSE_COMMAND, PAUSE_IMAGE
+from kubelet.pause import PAUSE_COMMAND, PAUSE_IMAGE, VOLUME_SLOTS, volume_slot
 from kubelet.runtime.base import CONTAINER_NETWORK_PREFIX, HOST_NETWORK, ContainerSpec, Mount, PortBinding
 
 DEFAULT_GRACE_PERIOD = 30
@@ -39,7 +39,8 @@ def sandbox_spec(
     pod: Pod, *, node: str, attempt: int, network: str = "", aliases: Sequence[str] = ()
 ) -> ContainerSpec:
     """The pod's sandbox: joins the node network under the pod's name (and its Services' names,
-    see :mod:`kubelet.dns`) and publishes its host ports."""
+    see :mod:`kubelet.dns`), publishes its host ports, and mounts its emptyDir volumes first, so
+    they start with the mode of the pause image's volume slots (0777, see :mod:`kubelet.pause`)."""
     ref = pod_ref(pod)
     hostname = pod.spec.hostname or ref.name
     spec = ContainerSpec(
@@ -53,6 +54,10 @@ def sandbox_spec(
         ports=tuple(host_ports(pod)),
         stop_signal=SANDBOX_STOP_SIGNAL,
         security=security.sandbox_security(pod),
+        mounts=tuple(
+            Mount(source=name, target=volume_slot(index), kind="volume")
+            for index, name in enumerate(empty_dir_volumes(pod)[:VOLUME_SLOTS])
+        ),
     )
     if pod.spec.host_network is True:
         # The node's own network namespace: its name, addresses and ports are the node's.

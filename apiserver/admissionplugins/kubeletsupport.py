@@ -15,7 +15,7 @@ field                                         decision    how
 ``readOnlyRootFilesystem``                    honoured    ``ReadonlyRootfs``
 ``runAsUser`` / ``runAsGroup``                honoured    ``User: uid:gid``
 ``supplementalGroups`` / ``fsGroup``          honoured    ``GroupAdd`` (fsGroup: the group only; volume
-                                                          ownership is not changed)
+                                                          ownership is not changed, emptyDirs are 0777)
 ``runAsNonRoot``                              honoured    the kubelet refuses a root user:
                                                           ``CreateContainerConfigError``
 ``allowPrivilegeEscalation: false``           honoured    ``no-new-privileges``

@@ -110,13 +110,16 @@ def test_privileged_really_is_privileged(privileged: Namespace) -> None:
     plain = privileged.running(privileged.run("plain", {})["metadata"]["name"])
     privileged.run("root", {"securityContext": {"privileged": True}})
     if not daemon_runs_privileged():
-        # Never a silently unprivileged container: the pod reports why it cannot start.
-        def refused() -> dict[str, Any] | None:
-            waiting = (container_status(privileged.status("root"), "c").get("state") or {}).get("waiting") or {}
-            return waiting if waiting.get("reason") == "RunContainerError" else None
+        # Never a silently unprivileged container: the pod reports why it cannot start (a Failed
+        # event with the daemon's reason; the waiting reason moves on to CrashLoopBackOff).
+        def refused() -> str | None:
+            with privileged.cluster.http() as h:
+                events = h.get(f"/api/v1/namespaces/{privileged.name}/events").json()["items"]
+            found = [e["message"] for e in events if e["involvedObject"]["name"] == "root" and e["reason"] == "Failed"]
+            return found[0] if found else None
 
-        waiting = privileged.cluster.wait_for("RunContainerError", refused, timeout=30)
-        assert "unable to apply caps" in waiting["message"]
+        assert "unable to apply caps" in privileged.cluster.wait_for("a Failed event", refused, timeout=30)
+        assert container_status(privileged.status("root"), "c").get("started") is not True
         assert run_in(plain, "ls", "/dev/mem").returncode != 0
         return
     root = privileged.running("root")
@@ -194,6 +197,15 @@ def test_run_as_user_runs_as_that_user(namespace: Namespace) -> None:
     assert run_in(container, "id", "-u").stdout.strip() == "1000"
     assert run_in(container, "id", "-g").stdout.strip() == "3000"
     assert "4000" in run_in(container, "id", "-G").stdout.split()
+
+
+def test_a_non_root_container_writes_its_empty_dir(namespace: Namespace) -> None:
+    container = namespace.running(namespace.run("writer", {"volumeMounts": [{"name": "cache", "mountPath": "/cache"}]},
+                                                securityContext={"runAsUser": 1000, "runAsNonRoot": True},
+                                                volumes=[{"name": "cache", "emptyDir": {}}])["metadata"]["name"])
+    written = run_in(container, "sh", "-c", "echo hi > /cache/x && stat -c '%a %u' /cache /cache/x")
+    assert written.returncode == 0, written.stderr
+    assert written.stdout.split("\n")[:2] == ["777 0", "644 1000"]
 
 
 def test_no_new_privileges_is_set(namespace: Namespace) -> None:

@@ -168,3 +168,11 @@ async def test_a_host_network_pod_reports_the_nodes_address_and_carries_its_sett
     assert status.phase == "Running" and status.pod_ip == status.host_ip == "127.0.0.1"
     app = next(c for c in runtime.list_containers({}) if c.labels.get("io.podvisor.container") == "app")
     assert runtime.spec(app.id).security == Security(user="1000", host_pid=True)
+
+
+def test_the_sandbox_mounts_the_empty_dirs_on_world_writable_slots() -> None:
+    pod = make_pod(volumes=[{"name": "cache", "emptyDir": {}}, {"name": "logs", "emptyDir": {}},
+                            {"name": "host", "hostPath": {"path": "/tmp"}}])
+    mounts = podspec.sandbox_spec(pod, node=NODE, attempt=0).mounts
+    assert [(m.source, m.target, m.kind) for m in mounts] == [
+        ("pv-11111111-cache", "/volumes/0", "volume"), ("pv-11111111-logs", "/volumes/1", "volume")]
