@@ -83,7 +83,11 @@ class PodSecurity:
     def _judge(self, attrs: Attributes, pod: Obj, *, enforce: bool) -> list[str]:
         if self._exempt(attrs):
             return []
-        policy = policy_for(_labels(self.namespaces(attrs.namespace)), self.config.defaults).policy
+        resolved = policy_for(_labels(self.namespaces(attrs.namespace)), self.config.defaults)
+        if resolved.errors:  # labels written before they were validated: enforce fails closed
+            annotate(ANNOTATION_PREFIX + "error", "Failed to parse policy: " + ", ".join(
+                f"{c['field']}: {c['message']}" for c in resolved.errors))
+        policy = resolved.policy
         meta, spec = _as_dict(pod.get("metadata")), _as_dict(pod.get("spec"))
         if spec.get("runtimeClassName") and spec["runtimeClassName"] in self.config.exempt_runtime_classes:
             annotate(ANNOTATION_PREFIX + "exempt", "runtimeClass")

@@ -88,3 +88,11 @@ def test_policy_from_labels(labels: dict[str, str], policy: Policy, errors: int)
 def test_the_default_level_is_validated() -> None:
     with pytest.raises(ValueError, match="must be one of privileged, baseline, restricted"):
         PodSecurityConfig().with_default_enforce("strict")
+
+
+def test_unparsable_labels_enforce_restricted_and_say_why() -> None:
+    with collect() as annotations, pytest.raises(Exception, match='violates PodSecurity "restricted:latest"'):
+        plugin({PSA + "enforce": "bogus"}).validate(attrs(HOST_NETWORK_POD))
+    assert annotations[PSA + "error"] == (
+        f'Failed to parse policy: metadata.labels[{PSA}enforce]: Invalid value: "bogus": must be one of privileged, '
+        "baseline, restricted")
