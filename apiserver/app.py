@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from apimachinery.errors import ApiError
+from apiserver.admissionplugins.base import Chain
+from apiserver.admissionplugins.podsecurity import pod_security_plugins
 from apiserver.audit.middleware import Audit, AuditSettings
 from apiserver.auth import BodyLimit
 from apiserver.authn.middleware import Authentication
@@ -22,6 +24,7 @@ from apiserver.compactor import Compactor
 from apiserver.kubeletclient import KubeletTls
 from apiserver.limits import Limits, RequestLimits
 from apiserver.negotiation import MAX_BODY_BYTES
+from apiserver.podsecurity.policy import PodSecurityConfig
 from apiserver.registry import PatchingRegistry
 from apiserver.routes import meta, resources
 from apiserver.store.base import Store
@@ -42,12 +45,14 @@ class AppSettings:
     watch_max_events: int = WATCH_QUEUE_LIMIT  # a watcher further behind is cut off with 410
     watch_max_bytes: int = WATCH_MAX_BYTES
     audit: AuditSettings | None = None  # the audit log (apiserver.audit); None: none
+    pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)  # levels where namespaces say none
 
 
 def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     settings = settings or AppSettings()
     registry = PatchingRegistry(store, toleration_seconds=settings.toleration_seconds)
     registry.ensure_system_namespaces()
+    registry.plugins = Chain([*registry.plugins.plugins, *pod_security_plugins(registry, settings.pod_security)])
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

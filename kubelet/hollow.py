@@ -19,6 +19,10 @@ class HollowRuntime(FakeRuntime):
     def pull_image(self, image: str) -> str:
         return self.add_image(image)
 
+    def image_user(self, image: str) -> str | None:
+        self.add_image(image)
+        return super().image_user(image)
+
     def create_container(self, spec):  # type: ignore[no-untyped-def]
         self.add_image(spec.image)
         return super().create_container(spec)

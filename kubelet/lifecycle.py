@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from apimachinery.models.core import Container, Pod
-from kubelet import podspec
+from kubelet import podspec, security
 from kubelet.context import NodeContext
 from kubelet.probes import ProbeKind
 from kubelet.restart import (
@@ -133,10 +133,14 @@ async def start_container(
             return None
         pod_ip = running.ip or ""
     try:
+        found: str | None = None
+        if security.needs_image_user(pod, container):
+            found = await ctx.run(ctx.runtime.image_user, container.image or "")
+        image_user = found or ""
         values = podspec.field_values(pod, node=ctx.node, pod_ip=pod_ip, host_ip=ctx.host_ip)
         spec = podspec.container_spec(pod, container, node=ctx.node, attempt=attempt, init=init,
-                                      sandbox=sandbox.name, field_values=values)
-    except (podspec.PodSpecError, ValueError) as err:
+                                      sandbox=sandbox.name, field_values=values, image_user=image_user)
+    except (podspec.PodSpecError, ValueError, ContainerRuntimeError) as err:
         _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=CONFIG_RETRY)
         return None
     try:

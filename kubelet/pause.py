@@ -21,8 +21,13 @@ import platform
 import struct
 import tarfile
 
-PAUSE_IMAGE = "podvisor/pause:1.0"
+PAUSE_IMAGE = "podvisor/pause:1.1"
 PAUSE_COMMAND = ["/pause"]
+#: Directories (mode 0777) the sandbox mounts the pod's emptyDir volumes on. Docker copies a
+#: directory's mode into an empty volume the first time it is mounted there, so every emptyDir
+#: starts world-writable, as Kubernetes creates it, and a non-root container can write to it.
+VOLUME_SLOTS = 64
+VOLUME_SLOT_DIR = "volumes"
 
 _LOAD_ADDRESS = 0x400000
 _HEADERS_SIZE = 64 + 56  # ELF header + one program header
@@ -52,8 +57,13 @@ def pause_binary(machine: str | None = None) -> bytes:
     return header + program + code
 
 
+def volume_slot(index: int) -> str:
+    """Where the sandbox mounts the pod's ``index``-th emptyDir volume."""
+    return f"/{VOLUME_SLOT_DIR}/{index}"
+
+
 def pause_rootfs_tar(machine: str | None = None) -> bytes:
-    """A root file system holding only ``/pause``, as a tar for ``docker import``."""
+    """A root file system holding ``/pause`` and the volume slots, as a tar for ``docker import``."""
     binary = pause_binary(machine)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -61,4 +71,8 @@ def pause_rootfs_tar(machine: str | None = None) -> bytes:
         info.size = len(binary)
         info.mode = 0o755
         tar.addfile(info, io.BytesIO(binary))
+        for name, mode in [(VOLUME_SLOT_DIR, 0o755), *((volume_slot(i)[1:], 0o777) for i in range(VOLUME_SLOTS))]:
+            folder = tarfile.TarInfo(name)
+            folder.type, folder.mode = tarfile.DIRTYPE, mode
+            tar.addfile(folder)
     return buffer.getvalue()

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from apimachinery.models.core import Container, EnvVar, Pod
 from apimachinery.quantity import cpu_millis, memory_bytes
-from kubelet import naming
+from kubelet import naming, security
 from kubelet.naming import PodRef
-from kubelet.pause import PAUSE_COMMAND, PAUSE_IMAGE
-from kubelet.runtime.base import CONTAINER_NETWORK_PREFIX, ContainerSpec, Mount, PortBinding
+from kubelet.pause import PAUSE_COMMAND, PAUSE_IMAGE, VOLUME_SLOTS, volume_slot
+from kubelet.runtime.base import CONTAINER_NETWORK_PREFIX, HOST_NETWORK, ContainerSpec, Mount, PortBinding
 
 DEFAULT_GRACE_PERIOD = 30
 # The pause process ignores SIGTERM (PID 1 without a handler) and holds no state: a daemon that
@@ -38,10 +39,11 @@ def sandbox_spec(
     pod: Pod, *, node: str, attempt: int, network: str = "", aliases: Sequence[str] = ()
 ) -> ContainerSpec:
     """The pod's sandbox: joins the node network under the pod's name (and its Services' names,
-    see :mod:`kubelet.dns`) and publishes its host ports."""
+    see :mod:`kubelet.dns`), publishes its host ports, and mounts its emptyDir volumes first, so
+    they start with the mode of the pause image's volume slots (0777, see :mod:`kubelet.pause`)."""
     ref = pod_ref(pod)
     hostname = pod.spec.hostname or ref.name
-    return ContainerSpec(
+    spec = ContainerSpec(
         name=naming.container_name(ref, naming.SANDBOX_NAME, attempt),
         image=PAUSE_IMAGE,
         labels=naming.container_labels(node=node, pod=ref, container=naming.SANDBOX_NAME, attempt=attempt, init=False),
@@ -51,7 +53,16 @@ def sandbox_spec(
         hostname=hostname[:63],
         ports=tuple(host_ports(pod)),
         stop_signal=SANDBOX_STOP_SIGNAL,
+        security=security.sandbox_security(pod),
+        mounts=tuple(
+            Mount(source=name, target=volume_slot(index), kind="volume")
+            for index, name in enumerate(empty_dir_volumes(pod)[:VOLUME_SLOTS])
+        ),
     )
+    if pod.spec.host_network is True:
+        # The node's own network namespace: its name, addresses and ports are the node's.
+        return replace(spec, network=HOST_NETWORK, network_aliases=(), hostname=None, ports=())
+    return spec
 
 
 def host_ports(pod: Pod) -> list[PortBinding]:
@@ -72,10 +83,20 @@ def host_ports(pod: Pod) -> list[PortBinding]:
 
 
 def container_spec(
-    pod: Pod, container: Container, *, node: str, attempt: int, init: bool, sandbox: str, field_values: dict[str, str]
+    pod: Pod,
+    container: Container,
+    *,
+    node: str,
+    attempt: int,
+    init: bool,
+    sandbox: str,
+    field_values: dict[str, str],
+    image_user: str = "",
 ) -> ContainerSpec:
-    """One container of the pod, joined to the sandbox's network namespace."""
+    """One container of the pod, joined to the sandbox's network namespace; ``image_user`` is
+    the image's USER (see :func:`kubelet.security.needs_image_user`)."""
     ref = pod_ref(pod)
+    security.verify_run_as_non_root(pod, container, image_user=image_user)
     env = resolve_env(container.env or [], field_values=field_values)
     limits = (container.resources.limits if container.resources else None) or {}
     return ContainerSpec(
@@ -91,6 +112,7 @@ def container_spec(
         nano_cpus=cpu_millis(limits["cpu"]) * 1_000_000 if limits.get("cpu") else None,
         memory_bytes=memory_bytes(limits["memory"]) if limits.get("memory") else None,
         stop_timeout=grace_period(pod),
+        security=security.container_security(pod, container, image_user=image_user),
     )
 
 

@@ -108,7 +108,7 @@ def compute_pod_status(pod: Pod, view: PodView, *, now: datetime) -> PodStatus:
     status.phase = old.phase if old.phase in TERMINAL_PHASES else pod_phase(pod, view, initialized=initialized)
     stamp = format_rfc3339(now)
     status.conditions = _conditions(old.conditions, view, phase=status.phase, initialized=initialized, now=stamp)
-    _set_addresses(status, old, view)
+    _set_addresses(status, old, view, host_network=pod.spec.host_network is True)
     status.start_time = old.start_time or stamp
     status.message = status.reason = None
     return status
@@ -245,9 +245,11 @@ def _conditions(
     return sorted(conditions, key=lambda c: order.get(c.type, len(order)))
 
 
-def _set_addresses(status: PodStatus, old: PodStatus, view: PodView) -> None:
+def _set_addresses(status: PodStatus, old: PodStatus, view: PodView, *, host_network: bool = False) -> None:
     sandbox = view.sandbox
     ip = sandbox.ip if sandbox is not None and sandbox.state is ContainerState.RUNNING else None
+    if host_network and sandbox is not None and sandbox.state is ContainerState.RUNNING:
+        ip = view.host_ip or ip  # the pod shares the node's addresses, as in Kubernetes
     ip = ip or old.pod_ip  # a stopped sandbox keeps the pod's last IP on record, as Kubernetes does
     status.pod_ip = ip
     status.pod_ips = [PodIP(ip=ip)] if ip else None

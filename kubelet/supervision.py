@@ -58,7 +58,8 @@ class Supervision:
         rec.probe_id = info.id
         rec.ready = container.readiness_probe is None
         named = {p.name: p.container_port for p in container.ports or [] if p.name}
-        target = ProbeTarget(container_id=info.id, ip=sandbox.ip, named_ports=named)
+        ip = sandbox.ip or (self.ctx.host_ip if pod.spec.host_network else sandbox.ip)  # hostNetwork: the node's
+        target = ProbeTarget(container_id=info.id, ip=ip, named_ports=named)
         for kind, probe in ((ProbeKind.LIVENESS, container.liveness_probe), (ProbeKind.READINESS, container.readiness_probe)):
             if probe is None:
                 continue

@@ -45,6 +45,8 @@ AUDIT_MAXAGE_OPTION = typer.Option(0, "--audit-log-maxage", help="Days rotated a
 ENCRYPTION_CONFIG_OPTION = typer.Option(
     None, "--encryption-provider-config",
     help="EncryptionConfiguration for data at rest (default: <data-dir>/encryption-config.yaml, created).")
+POD_SECURITY_OPTION = typer.Option(
+    "baseline", help="Pod Security level enforced in namespaces without a pod-security.kubernetes.io/enforce label.")
 
 
 def _logging(verbose: bool) -> None:
@@ -97,6 +99,7 @@ def server(
     audit_log_maxsize: int = AUDIT_MAXSIZE_OPTION,
     audit_log_maxbackup: int = AUDIT_MAXBACKUP_OPTION,
     audit_log_maxage: int = AUDIT_MAXAGE_OPTION,
+    pod_security_default_enforce: str = POD_SECURITY_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the control plane: apiserver, controllers and scheduler in one process."""
@@ -106,7 +109,8 @@ def server(
     opts = ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port, toleration_seconds=eviction_timeout,
                          node_grace_period=node_grace_period, datastore_endpoint=datastore_endpoint,
                          limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
-                         components=[c for c in ("controllers", "scheduler") if c not in disable])
+                         components=[c for c in ("controllers", "scheduler") if c not in disable],
+                         pod_security_default_enforce=_pod_security_level(pod_security_default_enforce))
     opts.encryption_provider_config = encryption_provider_config
     opts.audit = _audit_options(audit_log_path, audit_policy_file, audit_log_maxsize, audit_log_maxbackup,
                                 audit_log_maxage)
@@ -135,6 +139,13 @@ def _embedded_kubelet(cfg: object):  # type: ignore[no-untyped-def]
     return component
 
 
+def _pod_security_level(level: str) -> str:
+    if level not in ("privileged", "baseline", "restricted"):
+        raise typer.BadParameter("must be one of privileged, baseline, restricted",
+                                 param_hint="--pod-security-default-enforce")
+    return level
+
+
 def _hostname() -> str:
     import socket
 
@@ -158,6 +169,7 @@ def apiserver(
     audit_log_maxsize: int = AUDIT_MAXSIZE_OPTION,
     audit_log_maxbackup: int = AUDIT_MAXBACKUP_OPTION,
     audit_log_maxage: int = AUDIT_MAXAGE_OPTION,
+    pod_security_default_enforce: str = POD_SECURITY_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run only the API server."""
@@ -167,7 +179,7 @@ def apiserver(
     opts = ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port,
                          toleration_seconds=eviction_timeout, datastore_endpoint=datastore_endpoint,
                          limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
-                         components=[])
+                         components=[], pod_security_default_enforce=_pod_security_level(pod_security_default_enforce))
     opts.encryption_provider_config = encryption_provider_config
     opts.audit = _audit_options(audit_log_path, audit_policy_file, audit_log_maxsize, audit_log_maxbackup,
                                 audit_log_maxage)

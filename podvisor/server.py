@@ -40,6 +40,7 @@ from apiserver.limits import Limits
 from apiserver.nodejoin import KIND as JOIN_KIND
 from apiserver.nodejoin import JoinHandler, RegistrySecrets, authenticators, ensure_join_token
 from apiserver.pki import ensure_kubelet_client, ensure_pki, ensure_tokens, load_ca
+from apiserver.podsecurity.policy import BASELINE, PodSecurityConfig
 from apiserver.store import open_store
 from apiserver.store.base import Store, StoreLockedError
 from apiserver.store.encryption import EncryptionError, ensure_config
@@ -76,6 +77,7 @@ class ServerOptions:
     max_connections: int = MAX_CONNECTIONS
     components: list[str] = field(default_factory=lambda: ["controllers", "scheduler"])
     extra_components: list[Component] = field(default_factory=list)
+    pod_security_default_enforce: str = BASELINE  # Pod Security level of namespaces without an enforce label
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -199,7 +201,8 @@ async def run_server(opts: ServerOptions) -> None:
     secrets = RegistrySecrets()
     settings = AppSettings(authenticator=Union([StaticTokens(data.users), *authenticators(secrets)]),
                            toleration_seconds=opts.toleration_seconds, history_retention=opts.history_retention,
-                           limits=opts.limits, kubelet_tls=data.kubelet_tls)
+                           limits=opts.limits, kubelet_tls=data.kubelet_tls,
+                           pod_security=PodSecurityConfig().with_default_enforce(opts.pod_security_default_enforce))
     settings.audit = audit
     app = create_app(store, settings)
     secrets.registry = app.state.registry

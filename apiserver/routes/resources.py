@@ -126,7 +126,8 @@ def object_response(
 ) -> Response:
     headers = {}
     if warnings:
-        headers["Warning"] = ", ".join(f'299 - "{_warning_text(w)}"' for w in warnings[:20])
+        limit = _WARNING_ITEM_RUNES if sum(len(w) for w in warnings) > _WARNING_TOTAL_RUNES else None
+        headers["Warning"] = ", ".join(f'299 - "{_warning_text(w, limit)}"' for w in warnings[:20])
     if negotiation.wants_table(request.headers.get("accept")) and obj.get("kind") not in ("Status", "Scale"):
         obj = tables.to_table(
             obj["kind"],
@@ -138,10 +139,15 @@ def object_response(
     return JSONResponse(obj, status_code=status, headers=headers)
 
 
-def _warning_text(text: str) -> str:
+# Kubernetes keeps warnings whole until they add up to 4 Ki characters, then cuts each to 256.
+_WARNING_TOTAL_RUNES = 4 * 1024
+_WARNING_ITEM_RUNES = 256
+
+
+def _warning_text(text: str, limit: int | None = _WARNING_ITEM_RUNES) -> str:
     """A warning as a quoted header value: quotes and backslashes escaped, control characters
     dropped, anything beyond ASCII as ``\\uXXXX`` (not every HTTP client decodes UTF-8 headers)."""
-    printable = "".join(c if c.isprintable() else " " for c in text[:256])
+    printable = "".join(c if c.isprintable() else " " for c in text[:limit])
     escaped = printable.replace("\\", "\\\\").replace('"', '\\"')
     return escaped.encode("ascii", "backslashreplace").decode("ascii")
 

@@ -51,6 +51,33 @@ class PortBinding:
 
 
 @dataclass(frozen=True)
+class Security:
+    """A container's isolation settings, as the pod's securityContext asked (see :mod:`kubelet.security`).
+
+    The defaults are the runtime's own: its default seccomp and AppArmor profiles, its default
+    capability set, a private PID and IPC namespace, the image's user.
+    """
+
+    privileged: bool = False
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    read_only_rootfs: bool = False
+    user: str | None = None  # "uid", "uid:gid" or "name:gid"; None: the image's user
+    group_add: tuple[str, ...] = ()  # supplementary groups (gids)
+    no_new_privileges: bool = False
+    seccomp_unconfined: bool = False
+    apparmor_unconfined: bool = False
+    unmasked_paths: bool = False  # procMount: Unmasked (no masked or read-only /proc paths)
+    host_pid: bool = False
+    host_ipc: bool = False
+    sysctls: tuple[tuple[str, str], ...] = ()
+
+
+#: ``ContainerSpec.network`` of a container on the node's own network (a hostNetwork pod's sandbox).
+HOST_NETWORK = "host"
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     """Everything needed to create one container.
 
@@ -84,6 +111,7 @@ class ContainerSpec:
     extra_hosts: dict[str, str] = field(default_factory=dict)
     stop_signal: str | None = None
     stop_timeout: int | None = None
+    security: Security = field(default_factory=Security)
 
 
 class ContainerState(StrEnum):
@@ -182,6 +210,10 @@ class ContainerRuntime(Protocol):
 
     def pull_image(self, image: str) -> str:
         """Pull ``image`` and return its id; ImageNotFound when that fails."""
+        ...
+
+    def image_user(self, image: str) -> str | None:
+        """The user the local image runs as (its ``USER``, "" for root by default), None if absent."""
         ...
 
     def import_image(self, name: str, rootfs_tar: bytes, *, command: list[str]) -> str:

@@ -44,6 +44,7 @@ import requests
 
 from kubelet.runtime.base import (
     CONTAINER_NETWORK_PREFIX,
+    HOST_NETWORK,
     LIFECYCLE_ACTIONS,
     ContainerInfo,
     ContainerNotFound,
@@ -52,6 +53,7 @@ from kubelet.runtime.base import (
     ImageNotFound,
     Mount,
     RuntimeEvent,
+    Security,
 )
 from kubelet.runtime.dockerwire import (
     event_from_json,
@@ -113,6 +115,14 @@ class DockerRuntime:
             raise ImageNotFound(_pull_failed(image, "the daemon reported success but has no such image"))
         return found
 
+    def image_user(self, image: str) -> str | None:
+        with _errors(f"inspect image {image}"):
+            try:
+                config = self._api.inspect_image(image).get("Config") or {}
+            except docker.errors.NotFound:
+                return None
+        return str(config.get("User") or "")
+
     def import_image(self, name: str, rootfs_tar: bytes, *, command: list[str]) -> str:
         repository, tag = docker.utils.parse_repository_tag(name)
         cmd = "CMD [" + ", ".join(f'"{part}"' for part in command) + "]"
@@ -149,9 +159,10 @@ class DockerRuntime:
             memswap_limit=spec.memory_bytes,
             extra_hosts=dict(spec.extra_hosts) or None,
             network_mode=spec.network,
+            **_security_host_config(spec.security),
         )
         networking_config = None
-        if spec.network and not spec.network.startswith(CONTAINER_NETWORK_PREFIX):
+        if spec.network and spec.network != HOST_NETWORK and not spec.network.startswith(CONTAINER_NETWORK_PREFIX):
             endpoint = api.create_endpoint_config(aliases=list(spec.network_aliases) or None)
             networking_config = api.create_networking_config({spec.network: endpoint})
         return {
@@ -169,6 +180,7 @@ class DockerRuntime:
             "networking_config": networking_config,
             "stop_signal": spec.stop_signal,
             "stop_timeout": spec.stop_timeout,
+            "user": spec.security.user,
         }
 
     def start_container(self, container_id: str) -> None:
@@ -369,6 +381,29 @@ def _docker_mount(mount: Mount) -> docker.types.Mount:
     return docker.types.Mount(
         target=mount.target, source=mount.source, type=mount.kind, read_only=mount.read_only
     )
+
+
+def _security_host_config(security: Security) -> dict[str, Any]:
+    """The HostConfig fields of a container's :class:`Security` (only those set, so Docker's
+    defaults stay Docker's)."""
+    options = [
+        *(["no-new-privileges"] if security.no_new_privileges else []),
+        *(["seccomp=unconfined"] if security.seccomp_unconfined else []),
+        *(["apparmor=unconfined"] if security.apparmor_unconfined else []),
+        *(["systempaths=unconfined"] if security.unmasked_paths else []),
+    ]
+    config: dict[str, Any] = {
+        "privileged": security.privileged,
+        "cap_add": list(security.cap_add) or None,
+        "cap_drop": list(security.cap_drop) or None,
+        "read_only": security.read_only_rootfs or None,
+        "group_add": list(security.group_add) or None,
+        "security_opt": options or None,
+        "pid_mode": "host" if security.host_pid else None,
+        "ipc_mode": "host" if security.host_ipc else None,
+        "sysctls": dict(security.sysctls) or None,
+    }
+    return config
 
 
 # -- streams -------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 
 from kubelet.runtime.base import (
     CONTAINER_NETWORK_PREFIX,
+    HOST_NETWORK,
     ContainerInfo,
     ContainerNotFound,
     ContainerRuntimeError,
@@ -95,6 +96,7 @@ class FakeRuntime:
         self._containers: dict[str, _Container] = {}
         self._names: dict[str, str] = {}  # container name -> id
         self._images: dict[str, str] = {}
+        self._image_users: dict[str, str] = {}
         self._networks: dict[str, dict[str, str]] = {}
         self._volumes: dict[str, dict[str, str]] = {}
         self._subscribers: list[tuple[dict[str, str], queue.SimpleQueue[RuntimeEvent]]] = []
@@ -109,11 +111,18 @@ class FakeRuntime:
 
     # -- test hooks ---------------------------------------------------------------
 
-    def add_image(self, image: str) -> str:
-        """Make ``image`` present locally; returns its id."""
+    def add_image(self, image: str, *, user: str | None = None) -> str:
+        """Make ``image`` present locally (running as ``user``, "" = root); returns its id."""
         name = _normalize(image)
         with self._cond:
+            if user is not None:
+                self._image_users[name] = user
             return self._images.setdefault(name, "sha256:" + _digest(name))
+
+    def spec(self, container_id: str) -> ContainerSpec:
+        """The spec a container was created from (what Docker would have been asked for)."""
+        with self._cond:
+            return self._require(container_id).spec
 
     def exit(self, container_id: str, code: int, *, oom_killed: bool = False) -> None:
         """Make a running container exit with ``code`` (as if its process ended)."""
@@ -138,6 +147,11 @@ class FakeRuntime:
     def image_id(self, image: str) -> str | None:
         with self._cond:
             return self._images.get(_normalize(image))
+
+    def image_user(self, image: str) -> str | None:
+        with self._cond:
+            name = _normalize(image)
+            return self._image_users.get(name, "") if name in self._images else None
 
     def pull_image(self, image: str) -> str:
         """Succeeds for images in ``pullable`` only: like Docker, a pull asks the registry even
@@ -403,6 +417,8 @@ class FakeRuntime:
                     f"cannot start container {container.id}: joined container {network} is not running"
                 )
             return owner.ip
+        if network == HOST_NETWORK:
+            return ""  # the node's own addresses, as Docker reports a host-network container
         if network and network not in self._networks:
             raise ContainerRuntimeError(f"cannot start container {container.id}: network {network} not found")
         return self._allocate_ip(network)

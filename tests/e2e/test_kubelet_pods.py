@@ -148,6 +148,10 @@ def test_missing_image_reports_err_image_pull(cluster: Cluster) -> None:
 
 def test_pods_reach_each_other_by_name_and_host_ports_are_published(cluster: Cluster) -> None:
     node = cluster.start_kubelet("node-1")
+    with cluster.http() as h:  # hostPort is beyond baseline, the default Pod Security level
+        relabel = {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}
+        assert h.patch("/api/v1/namespaces/default", json=relabel,
+                       headers={"Content-Type": "application/merge-patch+json"}).status_code == 200
     host_port = free_port()
     create(cluster, make_pod("server", node, [{"name": "s", "command": [
         "sh", "-c", "mkdir -p /w && echo pong > /w/index.html && httpd -f -p 80 -h /w"],

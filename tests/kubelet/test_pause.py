@@ -22,10 +22,14 @@ def test_pause_binary_is_a_static_elf_for_the_machine(machine: str, e_machine: i
     assert p_vaddr <= entry < p_vaddr + len(binary)
 
 
-def test_rootfs_holds_only_an_executable_pause() -> None:
+def test_rootfs_holds_an_executable_pause_and_world_writable_volume_slots() -> None:
     with tarfile.open(fileobj=io.BytesIO(pause_rootfs_tar("x86_64"))) as tar:
         members = tar.getmembers()
-    assert [(m.name, m.mode & 0o111 != 0) for m in members] == [("pause", True)]
+    assert [(m.name, m.isfile(), m.mode & 0o111 != 0) for m in members[:2]] == [
+        ("pause", True, True), ("volumes", False, True)]
+    slots = members[2:]
+    assert [m.name for m in slots] == [f"volumes/{i}" for i in range(64)]
+    assert all(m.isdir() and m.mode == 0o777 for m in slots)
 
 
 def test_unknown_machine_is_refused() -> None:

@@ -32,6 +32,7 @@ from kubelet.runtime.base import (
     Mount,
     PortBinding,
     RuntimeEvent,
+    Security,
 )
 from kubelet.runtime.docker import DockerRuntime
 from kubelet.runtime.fake import FakeRuntime
@@ -497,3 +498,24 @@ def test_events_stream_ends_soon_after_stop(subject: Subject) -> None:
     started = time.monotonic()
     assert list(events) == []
     assert time.monotonic() - started < 1.5
+
+
+# -- security settings ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("subject", BOTH, indirect=True)
+def test_image_user_is_the_images_user(subject: Subject) -> None:
+    assert subject.runtime.image_user(subject.image) == ""  # the busybox image runs as root
+    assert subject.runtime.image_user("podvisor/does-not-exist:1") is None
+
+
+@pytest.mark.parametrize("subject", DOCKER_ONLY, indirect=True)
+def test_security_settings_reach_the_process(subject: Subject) -> None:
+    security = Security(user="1000:3000", group_add=("4000",), cap_drop=("ALL",), no_new_privileges=True,
+                        read_only_rootfs=True)
+    container_id = subject.run(subject.spec("locked", security=security, command=[
+        "sh", "-c", "id -u; id -g; id -G; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; touch /x || echo RO"]))
+    subject.wait_exited(container_id)
+    lines = subject.output(container_id).decode().split("\n")
+    assert lines[:3] == ["1000", "3000", "3000 4000"]
+    assert "CapEff:\t0000000000000000" in lines and "NoNewPrivs:\t1" in lines and "RO" in lines
