@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
+from apimachinery.models.authentication import SelfSubjectReview, ServiceAccount, TokenReview
 from apimachinery.models.base import TypedObject
 from apimachinery.models.core import ConfigMap, Event, Namespace, Node, Pod, Secret, Service
 
@@ -77,9 +78,20 @@ REPLICASETS = ResourceType(
     "apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ReplicaSet, ("rs",), ("all",), ("status", "scale")
 )
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
+SERVICEACCOUNTS = ResourceType(
+    "", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", True, ServiceAccount, ("sa",), (), ("token",)
+)
+TOKENREVIEWS = ResourceType(
+    "authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "tokenreview", False, TokenReview, verbs=("create",)
+)
+SELFSUBJECTREVIEWS = ResourceType(
+    "authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", False,
+    SelfSubjectReview, verbs=("create",),
+)
 
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, CONFIGMAPS, SECRETS, DEPLOYMENTS, REPLICASETS, LEASES,
+    SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS,
 )
 
 

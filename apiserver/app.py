@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from apimachinery.errors import ApiError
+from apiserver.admissionplugins.base import Chain, Plugin
 from apiserver.auth import BodyLimit
 from apiserver.authn.middleware import Authentication
 from apiserver.authn.tokens import Authenticator
@@ -39,11 +40,13 @@ class AppSettings:
     limits: Limits = field(default_factory=Limits)  # requests in flight, watches per identity
     watch_max_events: int = WATCH_QUEUE_LIMIT  # a watcher further behind is cut off with 410
     watch_max_bytes: int = WATCH_MAX_BYTES
+    admission: Sequence[Plugin] = ()  # admission plugins, in order (mutating and validating)
 
 
 def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     settings = settings or AppSettings()
-    registry = PatchingRegistry(store, toleration_seconds=settings.toleration_seconds)
+    registry = PatchingRegistry(store, toleration_seconds=settings.toleration_seconds,
+                                plugins=Chain(settings.admission))
     registry.ensure_system_namespaces()
 
     @contextlib.asynccontextmanager

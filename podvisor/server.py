@@ -28,11 +28,14 @@ import uvicorn
 
 from apimachinery.client import UNIX_SCHEME
 from apimachinery.kubeconfig import write_kubeconfig
+from apimachinery.serviceaccounts import KUBERNETES_SERVICE_NAMES
 from apiserver.app import AppSettings, create_app
-from apiserver.authn.tokens import StaticTokens
+from apiserver.admissionplugins import serviceaccount as serviceaccount_admission
+from apiserver.authn import setup as authn_setup
+from apiserver.kubernetesservice import ensure_kubernetes_service
 from apiserver.authn.user import AUTHENTICATED, NODES, SYSTEM_MASTERS, UserInfo
 from apiserver.limits import Limits
-from apiserver.pki import ensure_pki, ensure_tokens
+from apiserver.pki import ensure_component_token, ensure_pki, ensure_tokens
 from apiserver.store import open_store
 from apiserver.store.base import Store, StoreLockedError
 from podvisor.serving import (
@@ -48,6 +51,11 @@ from podvisor.serving import (
 log = logging.getLogger("podvisor.server")
 
 ADMIN = UserInfo("admin", groups=(SYSTEM_MASTERS, AUTHENTICATED))
+#: The identities of the in-process components, as kube-controller-manager and kube-scheduler have.
+COMPONENT_USERS = {
+    "controllers": ("controller-manager", UserInfo("system:kube-controller-manager", groups=(AUTHENTICATED,))),
+    "scheduler": ("scheduler", UserInfo("system:kube-scheduler", groups=(AUTHENTICATED,))),
+}
 NODE_JOINER = UserInfo("kubelet", groups=(NODES, AUTHENTICATED))  # the shared node token, until nodes join
 
 Component = Callable[[Path], Coroutine[Any, Any, None]]  # given the admin kubeconfig path, runs forever
@@ -98,6 +106,8 @@ class DataDir:
     node_kubeconfig: Path
     loopback_kubeconfig: Path
     loopback_socket: Path
+    ca_pem: bytes = b""
+    component_kubeconfigs: dict[str, Path] = field(default_factory=dict)  # component -> its own kubeconfig
 
 
 def loopback_socket_path(data: Path) -> Path:
@@ -119,7 +129,8 @@ def prepare_data_dir(opts: ServerOptions) -> DataDir:
     data = opts.data_dir.expanduser()
     data.mkdir(parents=True, exist_ok=True)
     data.chmod(0o700)
-    hosts = sorted({"127.0.0.1", "localhost", socket.gethostname(), advertised_host(opts.bind), opts.bind} - {"", "0.0.0.0", "::"})
+    hosts = sorted({"127.0.0.1", "localhost", socket.gethostname(), advertised_host(opts.bind), opts.bind,
+                    *KUBERNETES_SERVICE_NAMES} - {"", "0.0.0.0", "::"})
     pki = ensure_pki(data, hosts=hosts)
     tokens = ensure_tokens(data)
     url = f"https://{advertised_host(opts.bind)}:{opts.port}"
@@ -130,10 +141,17 @@ def prepare_data_dir(opts: ServerOptions) -> DataDir:
     loopback_sock, loopback_kc = loopback_socket_path(data), data / "loopback.kubeconfig"
     write_kubeconfig(loopback_kc, server=f"{UNIX_SCHEME}{loopback_sock}", token=tokens.admin, ca_pem=None,
                      user="admin")
-    return DataDir(cert=pki.cert_path, key=pki.key_path, users={tokens.admin: ADMIN, tokens.node: NODE_JOINER},
-                   node_token=tokens.node,
+    users = {tokens.admin: ADMIN, tokens.node: NODE_JOINER}
+    component_kcs = {}
+    for component, (file_name, user) in COMPONENT_USERS.items():
+        token = ensure_component_token(data, file_name)
+        users[token] = user
+        component_kcs[component] = data / f"{file_name}.kubeconfig"
+        write_kubeconfig(component_kcs[component], server=f"{UNIX_SCHEME}{loopback_sock}", token=token, ca_pem=None,
+                         user=user.name)
+    return DataDir(cert=pki.cert_path, key=pki.key_path, users=users, node_token=tokens.node,
                    admin_kubeconfig=admin_kc, node_kubeconfig=node_kc, loopback_kubeconfig=loopback_kc,
-                   loopback_socket=loopback_sock)
+                   loopback_socket=loopback_sock, ca_pem=pki.ca_pem, component_kubeconfigs=component_kcs)
 
 
 def open_server_store(opts: ServerOptions) -> Store:
@@ -159,9 +177,13 @@ async def run_server(opts: ServerOptions) -> None:
     except BaseException:
         store.close()
         raise
-    settings = AppSettings(authenticator=StaticTokens(data.users), toleration_seconds=opts.toleration_seconds,
-                           history_retention=opts.history_retention, limits=opts.limits, node_token=data.node_token)
+    authn = authn_setup.build(store, opts.data_dir.expanduser(), data.users)
+    settings = AppSettings(authenticator=authn.authenticator, toleration_seconds=opts.toleration_seconds,
+                           history_retention=opts.history_retention, limits=opts.limits, node_token=data.node_token,
+                           admission=[serviceaccount_admission.for_store(store)])
     app = create_app(store, settings)
+    authn.install(app)
+    ensure_kubernetes_service(app.state.registry, port=opts.port)
     protocol = http_protocol(HttpLimits(max_connections=connection_cap(opts.max_connections, raise_fd_limit())))
     config = uvicorn.Config(app, host=opts.bind, port=opts.port, ssl_certfile=str(data.cert),
                             ssl_keyfile=str(data.key), log_level="warning", lifespan="on", timeout_graceful_shutdown=3,
@@ -189,7 +211,8 @@ async def run_server(opts: ServerOptions) -> None:
             await asyncio.sleep(0.05)
         data.loopback_socket.chmod(0o600)
         for name, component in _components(opts) + [("extra", c) for c in opts.extra_components]:
-            tasks.append(asyncio.create_task(_supervised(name, component, data.loopback_kubeconfig)))
+            kubeconfig = data.component_kubeconfigs.get(name, data.loopback_kubeconfig)
+            tasks.append(asyncio.create_task(_supervised(name, component, kubeconfig)))
 
     starter = asyncio.create_task(start_components())
     serving_loopback = asyncio.create_task(loopback.serve())
