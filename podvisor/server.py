@@ -29,11 +29,11 @@ import uvicorn
 from apimachinery.client import UNIX_SCHEME
 from apimachinery.kubeconfig import write_kubeconfig
 from apimachinery.serviceaccounts import KUBERNETES_SERVICE_NAMES
-from apiserver.app import AppSettings, create_app
 from apiserver.admissionplugins import serviceaccount as serviceaccount_admission
+from apiserver.app import AppSettings, create_app
 from apiserver.authn import setup as authn_setup
-from apiserver.kubernetesservice import ensure_kubernetes_service
 from apiserver.authn.user import AUTHENTICATED, NODES, SYSTEM_MASTERS, UserInfo
+from apiserver.kubernetesservice import ensure_kubernetes_service
 from apiserver.limits import Limits
 from apiserver.pki import ensure_component_token, ensure_pki, ensure_tokens
 from apiserver.store import open_store
@@ -210,7 +210,7 @@ async def run_server(opts: ServerOptions) -> None:
         while not (server.started and loopback.started):
             await asyncio.sleep(0.05)
         data.loopback_socket.chmod(0o600)
-        for name, component in _components(opts) + [("extra", c) for c in opts.extra_components]:
+        for name, component in _components(opts, root_ca=data.ca_pem.decode()) + [("extra", c) for c in opts.extra_components]:
             kubeconfig = data.component_kubeconfigs.get(name, data.loopback_kubeconfig)
             tasks.append(asyncio.create_task(_supervised(name, component, kubeconfig)))
 
@@ -286,7 +286,7 @@ async def _supervised(name: str, component: Component, kubeconfig: Path) -> None
             await asyncio.sleep(2)
 
 
-def _components(opts: ServerOptions) -> list[tuple[str, Component]]:
+def _components(opts: ServerOptions, *, root_ca: str | None = None) -> list[tuple[str, Component]]:
     found: list[tuple[str, Component]] = []
     if "controllers" in opts.components:
 
@@ -294,7 +294,7 @@ def _components(opts: ServerOptions) -> list[tuple[str, Component]]:
             from controllers.manager import run_controllers
 
             await run_controllers(kc, node_grace_period=opts.node_grace_period,
-                                  eviction_timeout=float(opts.toleration_seconds))
+                                  eviction_timeout=float(opts.toleration_seconds), root_ca=root_ca)
 
         found.append(("controllers", controllers))
     if "scheduler" in opts.components:

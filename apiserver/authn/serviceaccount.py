@@ -106,5 +106,5 @@ class ServiceAccountTokens:
         meta = obj.get("metadata") or {}
         if meta.get("uid") != ref.uid:
             return False  # deleted and re-created under the same name
-        deleting = parse_time(meta.get("deletionTimestamp")) if meta.get("deletionTimestamp") else None
+        deleting = parse_time(str(meta["deletionTimestamp"])) if meta.get("deletionTimestamp") else None
         return deleting is None or deleting > self.clock()

@@ -30,7 +30,7 @@ def self_subject_review(request: Request, body: Obj) -> Obj:
 
 def token_reviewer(authenticate: ReviewAuthenticator, api_audiences: Sequence[str]) -> Callable[[Request, Obj], Obj]:
     def token_review(request: Request, body: Obj) -> Obj:
-        spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
+        spec = body["spec"] if isinstance(body.get("spec"), dict) else {}
         token = spec.get("token")
         if not isinstance(token, str) or not token:
             raise bad_request("token is required for TokenReview in authentication")

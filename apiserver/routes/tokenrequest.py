@@ -64,8 +64,7 @@ def _check_type(body: Any) -> Obj:
 def issue(registry: Registry, issuer: TokenIssuer, *, namespace: str, name: str, body: Obj,
           api_audiences: tuple[str, ...]) -> tuple[Obj, list[str]]:
     """The answered TokenRequest and its warnings; ApiError for what Kubernetes refuses."""
-    spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
-    spec = dict(spec)
+    spec: Obj = dict(body["spec"]) if isinstance(body.get("spec"), dict) else {}
     expiration = spec.get("expirationSeconds", DEFAULT_EXPIRATION)
     _validate(spec, name=name, expiration=expiration)
     warnings = []
