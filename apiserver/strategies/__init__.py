@@ -14,6 +14,7 @@ import copy
 
 from apiserver import defaults, validation
 from apiserver.strategies import config, event, lease, namespace, node, pod, service, workloads
+from apiserver.strategies import serviceaccount
 from apiserver.strategies.base import Cause, Obj, Strategy
 
 _STRATEGIES: dict[str, Strategy] = {
@@ -29,6 +30,7 @@ _STRATEGIES: dict[str, Strategy] = {
         config.SECRET,
         event.STRATEGY,
         lease.STRATEGY,
+        serviceaccount.STRATEGY,
     )
 }
 
