@@ -13,6 +13,7 @@ import asyncio
 import math
 from dataclasses import dataclass, field
 
+from apimachinery.errors import ApiError
 from apimachinery.models.core import Container, Pod
 from kubelet import podspec
 from kubelet.context import NodeContext
@@ -29,10 +30,12 @@ from kubelet.restart import (
 from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ImageNotFound
 from kubelet.sandbox import SandboxHandle
 from kubelet.status import Waiting
+from kubelet.volumes import VolumeError
 
 CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
 START_FAILED_EXIT_CODE = 128
 CONFIG_RETRY = 10.0
+MOUNT_RETRY = 2.0  # a ConfigMap published a moment after the pod was created
 
 
 @dataclass
@@ -132,10 +135,14 @@ async def start_container(
         if running is None:
             return None
         pod_ip = running.ip or ""
+    projected = await _projected_dirs(ctx, pod, container, rec)
+    if projected is _NOT_YET:
+        return None
     try:
         values = podspec.field_values(pod, node=ctx.node, pod_ip=pod_ip, host_ip=ctx.host_ip)
         spec = podspec.container_spec(pod, container, node=ctx.node, attempt=attempt, init=init,
-                                      sandbox=sandbox.name, field_values=values)
+                                      sandbox=sandbox.name, field_values=values, projected_dirs=projected,
+                                      service_env=ctx.in_cluster.env() if ctx.in_cluster is not None else None)
     except (podspec.PodSpecError, ValueError) as err:
         _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=CONFIG_RETRY)
         return None
@@ -149,6 +156,22 @@ async def start_container(
     if await sandbox.wait() is None:
         return None  # created; the next sync starts it once the sandbox runs
     return await _start(ctx, pod, container, rec, container_id)
+
+
+_NOT_YET: dict[str, str] = {}
+
+
+async def _projected_dirs(ctx: NodeContext, pod: Pod, container: Container,
+                          rec: ContainerRecord) -> dict[str, str] | None:
+    """The pod's projected volumes, written; ``_NOT_YET`` (and a FailedMount event) if they cannot be."""
+    if ctx.projected is None:
+        return None
+    try:
+        return await ctx.projected.ensure(pod)
+    except (VolumeError, ApiError, OSError) as err:
+        ctx.api.event(pod, "Warning", "FailedMount", f"MountVolume.SetUp failed: {err}")
+        _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=MOUNT_RETRY)
+        return _NOT_YET
 
 
 async def start_existing(

@@ -246,6 +246,9 @@ class FakeRuntime:
         with self._cond:
             self._networks.setdefault(name, dict(labels))
 
+    def network_gateway(self, name: str) -> str:
+        return ""  # the in-memory runtime has no host side to reach
+
     def remove_network(self, name: str) -> None:
         with self._cond:
             users = [c for c in self._containers.values() if c.spec.network == name and c.state in _ACTIVE]
