@@ -78,17 +78,17 @@ class ApiRelay:
         self.server: asyncio.Server | None = None
         self.active: set[asyncio.Task[None]] = set()
 
-    async def start(self, address: str) -> InClusterApi:
+    async def start(self, address: str, *, port: int = SERVICE_PORT) -> InClusterApi:
         """Listen on ``address``:443, or on a free port when 443 is taken or not ours to bind."""
         try:
-            self.server = await asyncio.start_server(self._accept, address, SERVICE_PORT)
+            self.server = await asyncio.start_server(self._accept, address, port)
         except OSError as err:
             if err.errno not in (errno.EACCES, errno.EADDRINUSE, errno.EPERM):
                 raise
             self.server = await asyncio.start_server(self._accept, address, 0)
-        port = int(self.server.sockets[0].getsockname()[1])
-        log.info("relaying %s:%d to the API server at %s:%d", address, port, *self.upstream)
-        return InClusterApi(address=address, port=port)
+        bound = int(self.server.sockets[0].getsockname()[1])
+        log.info("relaying %s:%d to the API server at %s:%d", address, bound, *self.upstream)
+        return InClusterApi(address=address, port=bound)
 
     async def close(self) -> None:
         if self.server is not None:
