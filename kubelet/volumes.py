@@ -104,6 +104,19 @@ class ProjectedVolumes:
             self._token_files[uid] = token_files
         return out
 
+    def track(self, pod: Pod) -> None:
+        """Renew the pod's tokens from now on, written or not by this process (a kubelet that
+        restarted adopts running pods without rewriting their files: the first renewal does)."""
+        uid = pod.metadata.uid or ""
+        if uid in self._token_files or not projected_volumes(pod):
+            return
+        self._token_files[uid] = [file for volume in projected_volumes(pod) for file in _token_files(pod, volume)]
+
+    def untrack(self, pod_uid: str) -> None:
+        """Stop renewing (the pod finished); its files stay until the pod is removed."""
+        self._token_files.pop(pod_uid, None)
+        self.tokens.forget(pod_uid)
+
     async def refresh(self) -> int:
         """Rewrite every token file whose token is due for renewal; how many were rewritten."""
         rewritten = 0
@@ -134,12 +147,7 @@ class ProjectedVolumes:
         namespace = meta.namespace or "default"
         for source in (volume.projected or {}).get("sources") or []:
             if token_source := source.get("serviceAccountToken"):
-                audience = token_source.get("audience")
-                key = TokenKey(namespace=namespace,
-                               service_account=pod.spec.service_account_name or DEFAULT_SERVICE_ACCOUNT,
-                               audiences=(audience,) if audience else (),
-                               seconds=int(token_source.get("expirationSeconds") or DEFAULT_TOKEN_SECONDS),
-                               pod_name=meta.name or "", pod_uid=meta.uid or "")
+                key = _token_key(pod, token_source)
                 try:
                     files[token_source["path"]] = (await self.tokens.get(key)).encode()
                 except ApiError as err:
@@ -177,6 +185,22 @@ class ProjectedVolumes:
         target.chmod(DIR_MODE)
         for path, content in files.items():
             _write_file(target / path, content)
+
+
+def _token_key(pod: Pod, source: Mapping[str, Any]) -> TokenKey:
+    meta = pod.metadata
+    audience = source.get("audience")
+    return TokenKey(namespace=meta.namespace or "default",
+                    service_account=pod.spec.service_account_name or DEFAULT_SERVICE_ACCOUNT,
+                    audiences=(audience,) if audience else (),
+                    seconds=int(source.get("expirationSeconds") or DEFAULT_TOKEN_SECONDS),
+                    pod_name=meta.name or "", pod_uid=meta.uid or "")
+
+
+def _token_files(pod: Pod, volume: Volume) -> list[_TokenFile]:
+    return [_TokenFile(volume.name, str(token["path"]), _token_key(pod, token))
+            for source in (volume.projected or {}).get("sources") or []
+            if (token := source.get("serviceAccountToken"))]
 
 
 def _downward(pod: Pod, source: Mapping[str, Any]) -> dict[str, bytes]:

@@ -153,3 +153,21 @@ async def test_removal_deletes_the_files_and_forgets_the_tokens(tmp_path: Path) 
     assert not (tmp_path / "kubelet/pods/u1").exists()
     clock.advance(3000)
     assert await projected.refresh() == 0 and len(requester.requests) == 1
+
+
+async def test_a_restarted_kubelet_renews_the_tokens_of_pods_it_adopted(tmp_path: Path) -> None:
+    first, clock, _, _ = volumes(tmp_path)
+    dirs = await first.ensure(pod(TOKEN, CA))
+    token_file = Path(dirs["kube-api-access-abcde"]) / "token"
+    restarted, _, requester, _ = volumes(tmp_path)  # a new process: nothing cached, files still there
+    restarted.track(pod(TOKEN, CA))
+    assert await restarted.refresh() == 1 and token_file.read_text() == "token-1"
+    assert requester.requests == [KEY]
+
+
+async def test_a_finished_pod_is_no_longer_renewed(tmp_path: Path) -> None:
+    projected, clock, requester, _ = volumes(tmp_path)
+    await projected.ensure(pod(TOKEN))
+    projected.untrack("u1")
+    clock.advance(3000)
+    assert await projected.refresh() == 0 and len(requester.requests) == 1
