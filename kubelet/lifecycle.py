@@ -135,8 +135,8 @@ async def start_container(
         if running is None:
             return None
         pod_ip = running.ip or ""
-    projected = await _projected_dirs(ctx, pod, container, rec)
-    if projected is _NOT_YET:
+    written, projected = await _projected_dirs(ctx, pod, container, rec)
+    if not written:
         return None
     try:
         values = podspec.field_values(pod, node=ctx.node, pod_ip=pod_ip, host_ip=ctx.host_ip)
@@ -158,20 +158,18 @@ async def start_container(
     return await _start(ctx, pod, container, rec, container_id)
 
 
-_NOT_YET: dict[str, str] = {}
-
-
 async def _projected_dirs(ctx: NodeContext, pod: Pod, container: Container,
-                          rec: ContainerRecord) -> dict[str, str] | None:
-    """The pod's projected volumes, written; ``_NOT_YET`` (and a FailedMount event) if they cannot be."""
+                          rec: ContainerRecord) -> tuple[bool, dict[str, str] | None]:
+    """(written, the pod's projected volume directories); not written: a FailedMount event and a
+    retry soon. A hollow node (no ``ctx.projected``) writes nothing and has no directories."""
     if ctx.projected is None:
-        return None
+        return True, None
     try:
-        return await ctx.projected.ensure(pod)
+        return True, await ctx.projected.ensure(pod)
     except (VolumeError, ApiError, OSError) as err:
         ctx.api.event(pod, "Warning", "FailedMount", f"MountVolume.SetUp failed: {err}")
         _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=MOUNT_RETRY)
-        return _NOT_YET
+        return False, None
 
 
 async def start_existing(

@@ -45,6 +45,9 @@ def test_every_namespace_has_a_default_service_account(kubectl: Kubectl) -> None
     ca = kubectl.wait_for("root CA", lambda: kubectl.json("get", "configmap", "kube-root-ca.crt", "-n", "sa-fresh"),
                           timeout=30)
     assert ca["data"]["ca.crt"] == (kubectl.cluster.data_dir / "ca.crt").read_text()
+    kubectl.run("delete", "configmap", "kube-root-ca.crt", "-n", "sa-fresh")
+    kubectl.wait_for("root CA re-published", lambda: kubectl.json(
+        "get", "configmap", "-n", "sa-fresh")["items"], timeout=30)
 
 
 def test_deleted_default_service_account_comes_back(kubectl: Kubectl) -> None:
@@ -53,6 +56,14 @@ def test_deleted_default_service_account_comes_back(kubectl: Kubectl) -> None:
     kubectl.run("delete", "sa", "default")
     kubectl.wait_for("re-created", lambda: "default" in kubectl.out("get", "sa", "-o", "name")
                      and kubectl.json("get", "sa", "default")["metadata"]["uid"] != uid, timeout=30)
+
+
+def test_the_kubernetes_service(kubectl: Kubectl) -> None:
+    service = kubectl.json("get", "service", "kubernetes", "-n", "default")
+    assert service["spec"]["type"] == "ClusterIP"
+    assert service["spec"]["ports"] == [{"name": "https", "port": 443, "protocol": "TCP",
+                                         "targetPort": kubectl.cluster.port}]
+    assert service["metadata"]["labels"] == {"component": "apiserver", "provider": "kubernetes"}
 
 
 def test_whoami_as_admin(kubectl: Kubectl) -> None:
