@@ -276,6 +276,11 @@ class FakeRuntime:
         with self._cond:
             return {name: dict(labels) for name, labels in self._networks.items()}
 
+    def spec_of(self, container_id: str) -> ContainerSpec:
+        """The spec a container was created from (a test helper; not part of the runtime interface)."""
+        with self._cond:
+            return self._containers[container_id].spec
+
     def volumes(self) -> dict[str, dict[str, str]]:
         """Existing volumes and their labels (a test helper; not part of the runtime interface)."""
         with self._cond:
