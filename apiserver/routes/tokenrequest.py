@@ -58,6 +58,10 @@ def _check_type(body: Any) -> Obj:
     if body.get("kind") not in (None, "", KIND) or body.get("apiVersion") not in (None, "", API_VERSION):
         raise bad_request(f"the kind of the provided object ({body.get('apiVersion')}, {body.get('kind')}) "
                           f"does not match {API_VERSION}, {KIND}")
+    for part in ("metadata", "spec"):
+        if body.get(part) is not None and not isinstance(body[part], dict):
+            raise bad_request(f'TokenRequest in version "v1" cannot be handled as a TokenRequest: {part} must be '
+                              "an object")
     return body
 
 

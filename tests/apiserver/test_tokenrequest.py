@@ -145,3 +145,31 @@ def test_token_review_needs_a_token(app: App) -> None:
     response = app.post(REVIEWS, {"spec": {}})
     assert response.status_code == 400
     assert response.json()["message"] == "token is required for TokenReview in authentication"
+
+
+HOSTILE = [
+    pytest.param([], id="not-an-object"),
+    pytest.param({"kind": "Pod"}, id="wrong-kind"),
+    pytest.param({"spec": {"expirationSeconds": True}}, id="bool-seconds"),
+    pytest.param({"spec": {"expirationSeconds": 1e9}}, id="float-seconds"),
+    pytest.param({"spec": {"audiences": "x"}}, id="audiences-string"),
+    pytest.param({"spec": {"audiences": [1, None]}}, id="audiences-not-strings"),
+    pytest.param({"spec": {"boundObjectRef": "pod"}}, id="ref-string"),
+    pytest.param({"spec": {"boundObjectRef": {"kind": 5, "name": ["x"]}}}, id="ref-types"),
+    pytest.param({"spec": {"boundObjectRef": {"kind": "Pod", "name": "web", "apiVersion": "v2"}}}, id="ref-version"),
+    pytest.param({"spec": "x"}, id="spec-string"),
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE)
+def test_hostile_bodies_are_4xx_statuses(app: App, body: Any) -> None:
+    response = app.post(TOKEN_PATH, body)
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["kind"] == "Status"
+
+
+@pytest.mark.parametrize("body", [[], {"spec": {"token": 5}}, {"spec": {"token": "x", "audiences": "y"}},
+                                  {"spec": "x"}, {"kind": "SelfSubjectReview"}])
+def test_hostile_token_reviews_are_4xx_statuses(app: App, body: Any) -> None:
+    response = app.post(REVIEWS, body)
+    assert 400 <= response.status_code < 500, response.text
