@@ -3,15 +3,23 @@
 kube-apiserver's bootstrap controller keeps it: type ClusterIP, no selector, port 443 named
 ``https`` to the API server's secure port, labels ``component: apiserver`` and
 ``provider: kubernetes``. podvisor allocates no ClusterIPs yet; the kubelet makes the API
-reachable under the Service's name instead (see :mod:`kubelet.apirelay`).
+reachable under the Service's name instead (see :mod:`kubelet.apirelay`). As kube-apiserver's
+bootstrap controller does every 10 s, :func:`keep_kubernetes_service` re-creates the Service
+when someone deleted it.
 """
 
 from __future__ import annotations
+
+import asyncio
+import logging
 
 from apimachinery import resources as res
 from apimachinery.errors import ApiError
 from apimachinery.serviceaccounts import KUBERNETES_SERVICE, KUBERNETES_SERVICE_NAMESPACE
 from apiserver.registry import Registry
+
+log = logging.getLogger(__name__)
+RECONCILE_INTERVAL = 10.0
 
 
 def kubernetes_service(port: int) -> dict[str, object]:
@@ -36,3 +44,13 @@ def ensure_kubernetes_service(registry: Registry, *, port: int) -> None:
     except ApiError as err:
         if err.reason != "AlreadyExists":
             raise
+
+
+async def keep_kubernetes_service(registry: Registry, *, port: int, interval: float = RECONCILE_INTERVAL) -> None:
+    """Ensure the Service now and every ``interval`` seconds, until cancelled."""
+    while True:
+        try:
+            ensure_kubernetes_service(registry, port=port)
+        except ApiError as err:  # e.g. the store is read-only for a moment: try again next round
+            log.warning("cannot ensure the kubernetes Service: %s", err.message)
+        await asyncio.sleep(interval)

@@ -33,7 +33,7 @@ from apiserver.admissionplugins import serviceaccount as serviceaccount_admissio
 from apiserver.app import AppSettings, create_app
 from apiserver.authn import setup as authn_setup
 from apiserver.authn.user import AUTHENTICATED, NODES, SYSTEM_MASTERS, UserInfo
-from apiserver.kubernetesservice import ensure_kubernetes_service
+from apiserver.kubernetesservice import ensure_kubernetes_service, keep_kubernetes_service
 from apiserver.limits import Limits
 from apiserver.pki import ensure_component_token, ensure_pki, ensure_tokens
 from apiserver.store import open_store
@@ -183,7 +183,7 @@ async def run_server(opts: ServerOptions) -> None:
                            admission=[serviceaccount_admission.for_store(store)])
     app = create_app(store, settings)
     authn.install(app)
-    ensure_kubernetes_service(app.state.registry, port=opts.port)
+    ensure_kubernetes_service(app.state.registry, port=opts.port)  # before the first client, then kept
     protocol = http_protocol(HttpLimits(max_connections=connection_cap(opts.max_connections, raise_fd_limit())))
     config = uvicorn.Config(app, host=opts.bind, port=opts.port, ssl_certfile=str(data.cert),
                             ssl_keyfile=str(data.key), log_level="warning", lifespan="on", timeout_graceful_shutdown=3,
@@ -210,6 +210,7 @@ async def run_server(opts: ServerOptions) -> None:
         while not (server.started and loopback.started):
             await asyncio.sleep(0.05)
         data.loopback_socket.chmod(0o600)
+        tasks.append(asyncio.create_task(keep_kubernetes_service(app.state.registry, port=opts.port)))
         for name, component in _components(opts, root_ca=data.ca_pem.decode()) + [("extra", c) for c in opts.extra_components]:
             kubeconfig = data.component_kubeconfigs.get(name, data.loopback_kubeconfig)
             tasks.append(asyncio.create_task(_supervised(name, component, kubeconfig)))
