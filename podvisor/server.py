@@ -2,8 +2,9 @@
 
 On first start it creates the data directory: the SQLite database, a CA and serving
 certificate, an admin and a node-join token, and kubeconfigs for both, so ``podctl`` and the
-real kubectl work with no further set-up. Controllers and the scheduler are plain API clients
-with the admin token, as if they ran elsewhere, but they connect over the loopback: a Unix
+real kubectl work with no further set-up. Controllers and the scheduler are plain API clients,
+each with its own token and identity (``system:kube-controller-manager``,
+``system:kube-scheduler``), as if they ran elsewhere, but they connect over the loopback: a Unix
 socket in the data directory (mode 0600, in a 0700 directory) served without TLS, as
 Kubernetes gives its in-process clients a loopback connection. Encrypting traffic that never
 leaves the process cost about a sixth of the server's CPU under load.
