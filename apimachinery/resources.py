@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
+from apimachinery.models.authentication import SelfSubjectReview, ServiceAccount, TokenReview
 from apimachinery.models.base import TypedObject
 from apimachinery.models.core import ConfigMap, Event, Namespace, Node, Pod, Secret, Service
 from apimachinery.models.nodejoin import NodeCredentialRequest
@@ -80,10 +81,20 @@ REPLICASETS = ResourceType(
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
 NODE_CREDENTIAL_REQUESTS = ResourceType("node.podvisor.io", "v1", "NodeCredentialRequest", "nodecredentialrequests",
                                         "nodecredentialrequest", False, NodeCredentialRequest, verbs=("create",))
+SERVICEACCOUNTS = ResourceType(
+    "", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", True, ServiceAccount, ("sa",), (), ("token",)
+)
+TOKENREVIEWS = ResourceType(
+    "authentication.k8s.io", "v1", "TokenReview", "tokenreviews", "tokenreview", False, TokenReview, verbs=("create",)
+)
+SELFSUBJECTREVIEWS = ResourceType(
+    "authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", False,
+    SelfSubjectReview, verbs=("create",),
+)
 
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, CONFIGMAPS, SECRETS, DEPLOYMENTS, REPLICASETS, LEASES,
-    NODE_CREDENTIAL_REQUESTS,
+    SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, NODE_CREDENTIAL_REQUESTS,
 )
 
 

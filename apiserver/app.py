@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from apimachinery.errors import ApiError
-from apiserver.admissionplugins.base import Chain
+from apiserver.admissionplugins.base import Chain, Plugin
 from apiserver.admissionplugins.podsecurity import pod_security_plugins
 from apiserver.audit.middleware import Audit, AuditSettings
 from apiserver.auth import BodyLimit
@@ -46,11 +46,13 @@ class AppSettings:
     watch_max_bytes: int = WATCH_MAX_BYTES
     audit: AuditSettings | None = None  # the audit log (apiserver.audit); None: none
     pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)  # levels where namespaces say none
+    admission: Sequence[Plugin] = ()  # admission plugins, in order (mutating and validating)
 
 
 def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     settings = settings or AppSettings()
-    registry = PatchingRegistry(store, toleration_seconds=settings.toleration_seconds)
+    registry = PatchingRegistry(store, toleration_seconds=settings.toleration_seconds,
+                                plugins=Chain(settings.admission))
     registry.ensure_system_namespaces()
     registry.plugins = Chain([*registry.plugins.plugins, *pod_security_plugins(registry, settings.pod_security)])
 

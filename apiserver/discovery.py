@@ -62,6 +62,8 @@ def subresource_info(rt: ResourceType, name: str) -> Subresource:
             return Subresource("Eviction", ("create",), "policy", "v1")
         case "finalize":
             return Subresource(rt.kind, ("update",))
+        case "token":
+            return Subresource("TokenRequest", ("create",), "authentication.k8s.io", "v1")
     raise KeyError(f"{rt.plural}/{name}: no discovery facts for this subresource")
 
 

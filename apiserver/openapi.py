@@ -124,7 +124,7 @@ def _subresource_ops(name: str) -> tuple[_Op, ...]:
             return (_READ, _REPLACE, _PATCH)
         case "log":
             return (_Op("get", "get", "read", _LOG_PARAMS, returns="text/plain"),)
-        case "binding" | "eviction":
+        case "binding" | "eviction" | "token":
             return (_CREATE,)
         case "finalize":
             return (_REPLACE,)

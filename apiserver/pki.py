@@ -378,3 +378,9 @@ def token_role(tokens: Tokens, presented: str) -> str | None:
     if is_admin:
         return "admin"
     return "node" if is_node else None
+
+
+def ensure_component_token(data_dir: Path, component: str) -> str:
+    """``<component>.token`` (0600): the bearer token of an in-process component's own identity."""
+    _ensure_dir(data_dir)
+    return _ensure_token(data_dir / f"{component}.token")

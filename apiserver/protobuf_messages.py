@@ -278,7 +278,21 @@ APPS: dict[str, Table] = {
                        2: message("selector", "LabelSelector"), 3: message("template", "PodTemplateSpec")},
 }
 
-MESSAGES: dict[str, Table] = {**META, **CORE_OBJECTS, **POD_SPEC, **APPS}
+# k8s.io/api/authentication/v1 (kubectl create token, kubectl auth whoami) and core/v1 ServiceAccount.
+AUTHENTICATION: dict[str, Table] = {
+    "ServiceAccount": {1: message("metadata", "ObjectMeta"), 2: messages("secrets", "ObjectReference"),
+                       3: messages("imagePullSecrets", "LocalObjectReference"),
+                       4: boolean("automountServiceAccountToken", pointer=True)},
+    "TokenRequest": {1: message("metadata", "ObjectMeta"), 2: message("spec", "TokenRequestSpec")},
+    "TokenRequestSpec": {1: strings("audiences"), 4: integer("expirationSeconds", pointer=True),
+                         3: message("boundObjectRef", "BoundObjectReference")},
+    "BoundObjectReference": {1: string("kind"), 2: string("apiVersion"), 3: string("name"), 4: string("uid")},
+    "TokenReview": {1: message("metadata", "ObjectMeta"), 2: message("spec", "TokenReviewSpec")},
+    "TokenReviewSpec": {1: string("token"), 2: strings("audiences")},
+    "SelfSubjectReview": {1: message("metadata", "ObjectMeta")},
+}
+
+MESSAGES: dict[str, Table] = {**META, **CORE_OBJECTS, **POD_SPEC, **APPS, **AUTHENTICATION}
 
 # (apiVersion, kind) of a request body -> its top-level message.
 TOP_LEVEL: dict[tuple[str, str], str] = {
@@ -291,6 +305,10 @@ TOP_LEVEL: dict[tuple[str, str], str] = {
     ("apps/v1", "ReplicaSet"): "ReplicaSet",
     ("v1", "Binding"): "Binding",
     ("policy/v1", "Eviction"): "Eviction",
+    ("v1", "ServiceAccount"): "ServiceAccount",
+    ("authentication.k8s.io/v1", "TokenRequest"): "TokenRequest",
+    ("authentication.k8s.io/v1", "TokenReview"): "TokenReview",
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
 }
 
 # Kinds every group version registers: their body may name any apiVersion.

@@ -275,6 +275,7 @@ SECRET_COLUMNS = (
     Column("Data", "Number of keys in data."),
     _AGE,
 )
+SERVICEACCOUNT_COLUMNS = (_NAME, Column("Secrets", "Number of secrets.", "integer"), _AGE)
 GENERIC_COLUMNS = (_NAME, _AGE)
 
 
@@ -615,6 +616,10 @@ def _secret_cells(obj: Obj, now: datetime) -> list[Cell]:
     return [_name(obj), str(obj.get("type") or "Opaque"), len(keys), _age(obj, now)]
 
 
+def _serviceaccount_cells(obj: Obj, now: datetime) -> list[Cell]:
+    return [_name(obj), len(obj.get("secrets") or []), _age(obj, now)]
+
+
 def _generic_cells(obj: Obj, now: datetime) -> list[Cell]:
     return [_name(obj), _age(obj, now)]
 
@@ -631,4 +636,5 @@ _PRINTERS: dict[str, tuple[tuple[Column, ...], Printer]] = {
     "Service": (SERVICE_COLUMNS, _service_cells),
     "ConfigMap": (CONFIGMAP_COLUMNS, _configmap_cells),
     "Secret": (SECRET_COLUMNS, _secret_cells),
+    "ServiceAccount": (SERVICEACCOUNT_COLUMNS, _serviceaccount_cells),
 }

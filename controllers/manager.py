@@ -20,9 +20,12 @@ from typing import Any, Protocol
 
 from apimachinery.client import ApiClient
 from apimachinery.informer import Informer
+from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig
 from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
-from apimachinery.models.core import Namespace, Node, Pod
+from apimachinery.models.authentication import ServiceAccount
+from apimachinery.models.core import ConfigMap, Namespace, Node, Pod
+from apimachinery.serviceaccounts import ROOT_CA_CONFIGMAP
 from apimachinery.timeutil import SystemClock
 from apimachinery.workqueue import WorkQueue, run_worker
 from controllers.base import ControllerContext, Informers, api_recorder
@@ -31,6 +34,7 @@ from controllers.garbagecollector import GarbageCollector
 from controllers.namespace import NamespaceController
 from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
 from controllers.replicaset import ReplicaSetController
+from controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
 from controllers.tainteviction import TaintEvictionController
 
 log = logging.getLogger("podvisor.controllers")
@@ -75,12 +79,28 @@ def build_controllers(ctx: ControllerContext, *, node_grace_period: float) -> li
     ]
 
 
-async def run_term(client: ApiClient, *, node_grace_period: float) -> None:
+def build_serviceaccount_controllers(client: ApiClient, ctx: ControllerContext, *,
+                                     root_ca: str | None) -> tuple[list[Controller], list[Informer[Any]]]:
+    """The ``default`` ServiceAccount and ``kube-root-ca.crt`` publishers, over their own caches."""
+    accounts = Informer(client, ServiceAccount)
+    controllers: list[Controller] = [ServiceAccountsController(ctx, accounts)]
+    runnable: list[Informer[Any]] = [accounts]
+    if root_ca:
+        configmaps = Informer(client, ConfigMap, field_selector=f"metadata.name={ROOT_CA_CONFIGMAP}")
+        controllers.append(RootCAPublisher(ctx, configmaps, root_ca=root_ca))
+        runnable.append(configmaps)
+    return controllers, runnable
+
+
+async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str | None = None) -> None:
     """One leadership term: informers, then controllers' workers, until cancelled."""
     informers, runnable = build_informers(client)
     ctx = ControllerContext(client=client, informers=informers, recorder_for=api_recorder(client, socket.gethostname()),
                             clock=SystemClock())
     controllers = build_controllers(ctx, node_grace_period=node_grace_period)
+    more, more_informers = build_serviceaccount_controllers(client, ctx, root_ca=root_ca)
+    controllers += more
+    runnable += more_informers
     tasks = [asyncio.create_task(inf.run(), name=f"informer-{inf.rt.plural}") for inf in runnable]
     try:
         await asyncio.gather(*(inf.wait_synced(SYNC_TIMEOUT) for inf in runnable))
@@ -106,18 +126,23 @@ def _elector(client: ApiClient, identity: str, lease_duration: float) -> LeaderE
 
 
 async def run_controllers(kubeconfig: Path, *, node_grace_period: float, eviction_timeout: float,
-                          identity: str | None = None, lease_duration: float = LEASE_DURATION) -> None:
+                          identity: str | None = None, lease_duration: float = LEASE_DURATION,
+                          root_ca: str | None = None) -> None:
     """Run the controller manager until cancelled.
 
     ``eviction_timeout`` is the apiserver's default toleration of unreachable/not-ready nodes;
     the controllers read each pod's own tolerations, so it is only logged here. ``lease_duration``
-    is how long a standby waits for a leader that stopped renewing (one killed, not stopped)."""
+    is how long a standby waits for a leader that stopped renewing (one killed, not stopped).
+    ``root_ca`` is the cluster CA (PEM) published as ``kube-root-ca.crt`` in every namespace
+    (kube-controller-manager's ``--root-ca-file``); without it, the kubeconfig's CA is used."""
     client = ApiClient.from_kubeconfig(kubeconfig, user_agent="podvisor-controller-manager")
     identity = identity or f"{socket.gethostname()}_{uuid.uuid4()}"
     log.info("controller manager %s: node grace period %.1fs, eviction timeout %.1fs",
              identity, node_grace_period, eviction_timeout)
     elector = _elector(client, identity, lease_duration)
-    leading: Callable[[], Awaitable[None]] = lambda: run_term(client, node_grace_period=node_grace_period)  # noqa: E731
+    root_ca = root_ca or _kubeconfig_ca(kubeconfig)
+    leading: Callable[[], Awaitable[None]] = lambda: run_term(  # noqa: E731
+        client, node_grace_period=node_grace_period, root_ca=root_ca)
     try:
         while True:
             try:
@@ -130,3 +155,11 @@ async def run_controllers(kubeconfig: Path, *, node_grace_period: float, evictio
     finally:
         with contextlib.suppress(Exception):
             await client.close()
+
+
+def _kubeconfig_ca(kubeconfig: Path) -> str | None:
+    try:
+        ca = load_kubeconfig(kubeconfig).ca_data
+    except (KubeconfigError, OSError):
+        return None
+    return ca.decode() if ca else None

@@ -25,9 +25,11 @@ from apimachinery.client import ApiClient
 from apimachinery.errors import ApiError
 from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer
+from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.models.core import Node, Pod, Service
 from apimachinery.timeutil import Clock, SystemClock
 from kubelet import naming
+from kubelet.apirelay import ApiRelay, upstream_of
 from kubelet.config import KubeletConfig
 from kubelet.context import ClientPodApi, NodeContext
 from kubelet.images import ImageManager
@@ -38,6 +40,8 @@ from kubelet.runtime.base import ContainerRuntime
 from kubelet.sandbox import ensure_pause_image
 from kubelet.server import NodeLogs, ServingCert, bind_socket, create_app, serve, serving_context
 from kubelet.threads import InlineRunner, Runner, ThreadRunner
+from kubelet.tokens import ClientTokenRequester, TokenManager
+from kubelet.volumes import ClientConfigMaps, ProjectedVolumes
 
 log = logging.getLogger(__name__)
 _STARTUP_RETRY = 1.0
@@ -80,6 +84,10 @@ class Kubelet:
                                api=ClientPodApi(self.client, recorder, limit=self.api_limit or asyncio.Semaphore(API_CALLS)),
                                images=images, clock=self.clock,
                                lookup=self.pods.get)
+        if not self.cfg.hollow:
+            tokens = TokenManager(ClientTokenRequester(self.client), clock=self.clock)
+            self.ctx.projected = ProjectedVolumes(root=self.cfg.volumes_root(), tokens=tokens,
+                                                  config_maps=ClientConfigMaps(self.client))
         self.manager = PodManager(self.ctx)
 
     def logs_for(self, namespace: str, name: str) -> NodeLogs | None:
@@ -126,6 +134,29 @@ class Kubelet:
         await _retry(self.manager.relist, what="list the node's containers")
         tasks.append(asyncio.create_task(self.manager.relist_forever(self.cfg.relist_interval), name="relist"))
         tasks.append(asyncio.create_task(self.agent.run(), name="node-heartbeat"))
+        if self.ctx.projected is not None:
+            tasks.append(asyncio.create_task(self._renew_tokens(self.ctx.projected), name="token-renewal"))
+
+    async def _renew_tokens(self, projected: ProjectedVolumes) -> None:
+        """Rewrite projected tokens as they come due (:mod:`kubelet.tokens`)."""
+        while True:
+            await asyncio.sleep(self.cfg.token_refresh_interval)
+            try:
+                await projected.refresh()
+            except Exception:  # noqa: BLE001 - a failed round is retried on the next
+                log.exception("token renewal failed")
+
+    async def serve_api_to_pods(self) -> ApiRelay | None:
+        """Relay the node network's gateway to the API server (:mod:`kubelet.apirelay`)."""
+        upstream = upstream_of(load_kubeconfig(self.cfg.kubeconfig).server)
+        gateway = await self.run(self.runtime.network_gateway, self.ctx.network)
+        if upstream is None or not gateway:
+            log.warning("pods of node %s cannot reach the API server (server %s, gateway %r)",
+                        self.cfg.node_name, upstream, gateway)
+            return None
+        relay = ApiRelay(upstream=upstream)
+        self.ctx.in_cluster = await relay.start(gateway)
+        return relay
 
     async def stop(self) -> None:
         await self.manager.stop()
@@ -186,8 +217,10 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
     services: Informer[Service] = Informer(client, Service)
     kubelet.ctx.services = services.list
     tasks: list[asyncio.Task[None]] = []
+    relay: ApiRelay | None = None
     try:
         await kubelet.prepare()
+        relay = await kubelet.serve_api_to_pods()
         app = create_app(resolve=kubelet.logs_for)
         tasks.append(asyncio.create_task(serve(app, sock, tls), name="kubelet-api"))
         nodes.add_handler(on_delete=lambda _node: kubelet.agent.node_deleted())  # re-register at once
@@ -202,6 +235,8 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
         await asyncio.Event().wait()
     finally:
         await _shutdown(tasks, kubelet)
+        if relay is not None:
+            await relay.close()
         for api in (client, heartbeat, events):
             await api.close()
         runner.shutdown()

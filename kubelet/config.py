@@ -6,6 +6,7 @@ shrink or stretch them without patching.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,11 @@ class KubeletConfig:
     docker_host: str | None = None  # None: DOCKER_HOST or the local socket
     network: str = ""  # Docker network of the pods; "" = one per node (podvisor-<node>)
     cert_dir: Path | None = None  # the node's credential and certificates; None: ~/.podvisor/kubelet/<node>
+    root_dir: Path | None = None  # projected volumes' files; None: default_root_dir(node_name)
+    token_refresh_interval: float = 10.0  # how often projected tokens are checked for renewal
+
+    def volumes_root(self) -> Path:
+        return self.root_dir if self.root_dir is not None else default_root_dir(self.node_name)
 
     def backoff(self) -> Backoff:
         """The crash-loop back-off of every container on this node."""
@@ -40,3 +46,9 @@ class KubeletConfig:
 
     def image_backoff(self) -> Backoff:
         return Backoff(initial=self.image_backoff_initial, maximum=self.image_backoff_max, reset_after=600.0)
+
+
+def default_root_dir(node: str) -> Path:
+    """``/var/lib/podvisor/kubelet/<node>`` for root, else under ``~/.local/state``."""
+    base = Path("/var/lib/podvisor/kubelet") if os.geteuid() == 0 else Path.home() / ".local/state/podvisor/kubelet"
+    return base / node

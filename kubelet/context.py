@@ -19,11 +19,13 @@ from apimachinery.events import EventRecorder
 from apimachinery.models.core import Pod, Service
 from apimachinery.timeutil import Clock
 from kubelet import dns, naming
+from kubelet.apirelay import InClusterApi
 from kubelet.config import KubeletConfig
 from kubelet.images import ImageManager
 from kubelet.naming import PodRef
 from kubelet.runtime.base import ContainerRuntime
 from kubelet.threads import Runner
+from kubelet.volumes import ProjectedVolumes
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,8 @@ class NodeContext:
     lookup: Callable[[str], Pod | None]  # "ns/name" -> the desired pod, from the informer cache
     runtime_scheme: str = "docker"
     services: Callable[[], list[Service]] = list  # the cluster's Services, for pod DNS aliases
+    projected: ProjectedVolumes | None = None  # None: a hollow node, which writes no files
+    in_cluster: InClusterApi | None = None  # where pods reach the API server (None: they cannot)
 
     @property
     def node(self) -> str:

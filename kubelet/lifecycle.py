@@ -13,6 +13,7 @@ import asyncio
 import math
 from dataclasses import dataclass, field
 
+from apimachinery.errors import ApiError
 from apimachinery.models.core import Container, Pod
 from kubelet import podspec, security
 from kubelet.context import NodeContext
@@ -29,10 +30,12 @@ from kubelet.restart import (
 from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ImageNotFound
 from kubelet.sandbox import SandboxHandle
 from kubelet.status import Waiting
+from kubelet.volumes import VolumeError
 
 CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
 START_FAILED_EXIT_CODE = 128
 CONFIG_RETRY = 10.0
+MOUNT_RETRY = 2.0  # a ConfigMap published a moment after the pod was created
 
 
 @dataclass
@@ -132,6 +135,9 @@ async def start_container(
         if running is None:
             return None
         pod_ip = running.ip or ""
+    written, projected = await _projected_dirs(ctx, pod, container, rec)
+    if not written:
+        return None
     try:
         found: str | None = None
         if security.needs_image_user(pod, container):
@@ -139,7 +145,9 @@ async def start_container(
         image_user = found or ""
         values = podspec.field_values(pod, node=ctx.node, pod_ip=pod_ip, host_ip=ctx.host_ip)
         spec = podspec.container_spec(pod, container, node=ctx.node, attempt=attempt, init=init,
-                                      sandbox=sandbox.name, field_values=values, image_user=image_user)
+                                      sandbox=sandbox.name, field_values=values, image_user=image_user,
+                                      projected_dirs=projected,
+                                      service_env=ctx.in_cluster.env() if ctx.in_cluster is not None else None)
     except (podspec.PodSpecError, ValueError, ContainerRuntimeError) as err:
         _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=CONFIG_RETRY)
         return None
@@ -153,6 +161,20 @@ async def start_container(
     if await sandbox.wait() is None:
         return None  # created; the next sync starts it once the sandbox runs
     return await _start(ctx, pod, container, rec, container_id)
+
+
+async def _projected_dirs(ctx: NodeContext, pod: Pod, container: Container,
+                          rec: ContainerRecord) -> tuple[bool, dict[str, str] | None]:
+    """(written, the pod's projected volume directories); not written: a FailedMount event and a
+    retry soon. A hollow node (no ``ctx.projected``) writes nothing and has no directories."""
+    if ctx.projected is None:
+        return True, None
+    try:
+        return True, await ctx.projected.ensure(pod)
+    except (VolumeError, ApiError, OSError) as err:
+        ctx.api.event(pod, "Warning", "FailedMount", f"MountVolume.SetUp failed: {err}")
+        _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=MOUNT_RETRY)
+        return False, None
 
 
 async def start_existing(

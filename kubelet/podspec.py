@@ -9,7 +9,7 @@ translation is unit-tested without a runtime.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from apimachinery.models.core import Container, EnvVar, Pod
@@ -36,7 +36,8 @@ def pod_ref(pod: Pod) -> PodRef:
 
 
 def sandbox_spec(
-    pod: Pod, *, node: str, attempt: int, network: str = "", aliases: Sequence[str] = ()
+    pod: Pod, *, node: str, attempt: int, network: str = "", aliases: Sequence[str] = (),
+    extra_hosts: Mapping[str, str] | None = None,
 ) -> ContainerSpec:
     """The pod's sandbox: joins the node network under the pod's name (and its Services' names,
     see :mod:`kubelet.dns`), publishes its host ports, and mounts its emptyDir volumes first, so
@@ -52,6 +53,7 @@ def sandbox_spec(
         network_aliases=tuple(dict.fromkeys([ref.name, hostname, *aliases])),
         hostname=hostname[:63],
         ports=tuple(host_ports(pod)),
+        extra_hosts=dict(extra_hosts or {}),  # the pod's containers share the sandbox's /etc/hosts
         stop_signal=SANDBOX_STOP_SIGNAL,
         security=security.sandbox_security(pod),
         mounts=tuple(
@@ -92,12 +94,18 @@ def container_spec(
     sandbox: str,
     field_values: dict[str, str],
     image_user: str = "",
+    projected_dirs: Mapping[str, str] | None = None,
+    service_env: Mapping[str, str] | None = None,
 ) -> ContainerSpec:
-    """One container of the pod, joined to the sandbox's network namespace; ``image_user`` is
-    the image's USER (see :func:`kubelet.security.needs_image_user`)."""
+    """One container of the pod, joined to the sandbox's network namespace.
+
+    ``image_user`` is the image's USER (see :func:`kubelet.security.needs_image_user`).
+    ``service_env`` (the ``kubernetes`` Service's variables) comes first, so the container's own
+    ``env`` overrides it, as in Kubernetes. ``projected_dirs`` are the host directories the
+    kubelet wrote the pod's projected volumes to (:mod:`kubelet.volumes`)."""
     ref = pod_ref(pod)
     security.verify_run_as_non_root(pod, container, image_user=image_user)
-    env = resolve_env(container.env or [], field_values=field_values)
+    env = {**(service_env or {}), **resolve_env(container.env or [], field_values=field_values)}
     limits = (container.resources.limits if container.resources else None) or {}
     return ContainerSpec(
         name=naming.container_name(ref, container.name, attempt),
@@ -107,7 +115,7 @@ def container_spec(
         args=expand_all(container.args, env),
         env=env,
         working_dir=container.working_dir or None,
-        mounts=tuple(mounts(pod, container)),
+        mounts=tuple(mounts(pod, container, projected_dirs=projected_dirs)),
         network=f"{CONTAINER_NETWORK_PREFIX}{sandbox}",
         nano_cpus=cpu_millis(limits["cpu"]) * 1_000_000 if limits.get("cpu") else None,
         memory_bytes=memory_bytes(limits["memory"]) if limits.get("memory") else None,
@@ -176,8 +184,10 @@ def expand_all(items: list[str] | None, env: dict[str, str]) -> list[str] | None
     return [expand(item, env) for item in items] if items else None
 
 
-def mounts(pod: Pod, container: Container) -> list[Mount]:
-    """emptyDir -> the pod's named volume; hostPath -> a bind mount."""
+def mounts(pod: Pod, container: Container, *, projected_dirs: Mapping[str, str] | None = None) -> list[Mount]:
+    """emptyDir -> the pod's named volume; hostPath -> a bind mount; projected -> a read-only bind
+    mount of the directory the kubelet wrote it to. ``projected_dirs`` None: a hollow node, which
+    runs no processes and writes no files, mounts no projected volumes."""
     volumes = {v.name: v for v in pod.spec.volumes or []}
     ref = pod_ref(pod)
     out = []
@@ -190,13 +200,19 @@ def mounts(pod: Pod, container: Container) -> list[Mount]:
         read_only = bool(mount.read_only)
         if volume.host_path is not None:
             out.append(Mount(source=volume.host_path.path, target=mount.mount_path, read_only=read_only, kind="bind"))
+        elif volume.projected is not None:
+            if projected_dirs is None:
+                continue
+            if volume.name not in projected_dirs:
+                raise PodSpecError(f"volume {volume.name!r} has not been written yet")
+            out.append(Mount(source=projected_dirs[volume.name], target=mount.mount_path, read_only=True, kind="bind"))
         elif volume.empty_dir is not None or is_empty_dir(volume.model_dump(exclude_none=True)):
             out.append(
                 Mount(source=naming.volume_name(ref, volume.name), target=mount.mount_path,
                       read_only=read_only, kind="volume")
             )
         else:
-            raise PodSpecError(f"volume {volume.name!r}: only emptyDir and hostPath volumes are supported")
+            raise PodSpecError(f"volume {volume.name!r}: only emptyDir, hostPath and projected volumes are supported")
     return out
 
 

@@ -87,7 +87,9 @@ async def _create(ctx: NodeContext, pod: Pod, attempt: int) -> ContainerInfo:
     labels = {**naming.node_labels(ctx.node), naming.POD_UID: ref.uid, naming.POD_NAMESPACE: ref.namespace,
               naming.POD_NAME: ref.name}
     await asyncio.gather(*(ctx.run(ctx.runtime.ensure_volume, name, labels) for name in volumes))
-    spec = podspec.sandbox_spec(pod, node=ctx.node, attempt=attempt, network=ctx.network, aliases=ctx.aliases(pod))
+    hosts = ctx.in_cluster.extra_hosts() if ctx.in_cluster is not None else None
+    spec = podspec.sandbox_spec(pod, node=ctx.node, attempt=attempt, network=ctx.network, aliases=ctx.aliases(pod),
+                                extra_hosts=hosts)
     spec.labels[VOLUMES_LABEL] = ",".join(volumes)
     container_id = await ctx.run(ctx.runtime.create_container, spec)
     return await _start(ctx, container_id)
@@ -148,3 +150,8 @@ async def remove_pod_resources(ctx: NodeContext, pod: Pod | None, infos: list[Co
             await ctx.run(ctx.runtime.remove_volume, volume)
         except ContainerRuntimeError as err:
             log.warning("cannot remove volume %s: %s", volume, err)
+    if ctx.projected is not None:
+        uids = {pod.metadata.uid} if pod is not None else set()
+        uids.update(i.labels.get(naming.POD_UID) for i in infos)
+        for uid in uids - {None, ""}:
+            await ctx.run(ctx.projected.remove, str(uid))

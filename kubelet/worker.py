@@ -111,9 +111,13 @@ class PodWorker:
         await self.supervision.collect_garbage(infos)
         groups = group_by_container(infos)
         if (pod.status.phase if pod.status else None) in TERMINAL_PHASES:
+            if self.ctx.projected is not None:
+                self.ctx.projected.untrack(self.uid)
             await self.report(pod, groups)
             await self.supervision.stop_sandbox(groups)
             return
+        if self.ctx.projected is not None:
+            self.ctx.projected.track(pod)  # tokens of adopted pods are renewed too
         sandbox = await self.sandbox_and_act(pod, groups)
         if sandbox is not None:
             groups = group_by_container(await self.observe()) if sandbox[1] else groups

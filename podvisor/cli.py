@@ -229,6 +229,8 @@ def kubelet(
                                 "sharing one daemon and one network reach each other's pods by name."),
     lease_interval: float = typer.Option(10.0, help="Seconds between Lease renewals (the node heartbeat)."),
     hollow: bool = typer.Option(False, help="Simulate the node with a fake runtime (scale tests)."),
+    root_dir: Path = typer.Option(None, help="Where projected volumes are written (default: "
+                                  "/var/lib/podvisor/kubelet/<node>, or ~/.local/state/... when not root)."),
     hollow_nodes: int = typer.Option(1, help="With --hollow: how many nodes this process simulates."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
@@ -240,7 +242,8 @@ def kubelet(
     cfg = KubeletConfig(kubeconfig=kubeconfig.expanduser(), node_name=node_name or _hostname(),
                         backoff_initial=restart_backoff_initial, backoff_max=restart_backoff_max,
                         backoff_reset=restart_backoff_reset, hollow=hollow, network=network,
-                        lease_interval=lease_interval, cert_dir=cert_dir.expanduser() if cert_dir else None)
+                        lease_interval=lease_interval, cert_dir=cert_dir.expanduser() if cert_dir else None,
+                        root_dir=root_dir.expanduser() if root_dir else None)
     if hollow:
         _run(run_hollow_kubelets(cfg, count=hollow_nodes))
     else:

@@ -3,9 +3,10 @@
 On first start it creates the data directory: the SQLite database, a CA and serving
 certificate, the client certificate it presents to kubelets, an admin token and a bootstrap
 (join) token, and kubeconfigs for both (``node.kubeconfig`` lets a kubelet join, once, as a
-node of its own: :mod:`apiserver.nodejoin`), so ``podctl`` and the
-real kubectl work with no further set-up. Controllers and the scheduler are plain API clients
-with the admin token, as if they ran elsewhere, but they connect over the loopback: a Unix
+node of its own: :mod:`apiserver.nodejoin`), so ``podctl`` and the real kubectl work with no
+further set-up. Controllers and the scheduler are plain API clients, each with its own token
+and identity (``system:kube-controller-manager``, ``system:kube-scheduler``), as if they ran
+elsewhere, but they connect over the loopback: a Unix
 socket in the data directory (mode 0600, in a 0700 directory) served without TLS, as
 Kubernetes gives its in-process clients a loopback connection. Encrypting traffic that never
 leaves the process cost about a sixth of the server's CPU under load.
@@ -30,16 +31,19 @@ import uvicorn
 
 from apimachinery.client import UNIX_SCHEME
 from apimachinery.kubeconfig import load_kubeconfig, write_kubeconfig
+from apimachinery.serviceaccounts import KUBERNETES_SERVICE_NAMES
+from apiserver.admissionplugins import serviceaccount as serviceaccount_admission
 from apiserver.app import AppSettings, create_app
 from apiserver.audit.options import AuditOptions
 from apiserver.audit.policy import PolicyError
-from apiserver.authn.tokens import StaticTokens, Union
+from apiserver.authn import setup as authn_setup
 from apiserver.authn.user import AUTHENTICATED, SYSTEM_MASTERS, UserInfo
 from apiserver.kubeletclient import KubeletTls
+from apiserver.kubernetesservice import ensure_kubernetes_service, keep_kubernetes_service
 from apiserver.limits import Limits
 from apiserver.nodejoin import KIND as JOIN_KIND
 from apiserver.nodejoin import JoinHandler, RegistrySecrets, authenticators, ensure_join_token
-from apiserver.pki import ensure_kubelet_client, ensure_pki, ensure_tokens, load_ca
+from apiserver.pki import ensure_component_token, ensure_kubelet_client, ensure_pki, ensure_tokens, load_ca
 from apiserver.podsecurity.policy import BASELINE, PodSecurityConfig
 from apiserver.store import open_store
 from apiserver.store.base import Store, StoreLockedError
@@ -57,6 +61,11 @@ from podvisor.serving import (
 log = logging.getLogger("podvisor.server")
 
 ADMIN = UserInfo("admin", groups=(SYSTEM_MASTERS, AUTHENTICATED))
+#: The identities of the in-process components, as kube-controller-manager and kube-scheduler have.
+COMPONENT_USERS = {
+    "controllers": ("controller-manager", UserInfo("system:kube-controller-manager", groups=(AUTHENTICATED,))),
+    "scheduler": ("scheduler", UserInfo("system:kube-scheduler", groups=(AUTHENTICATED,))),
+}
 
 Component = Callable[[Path], Coroutine[Any, Any, None]]  # given the admin kubeconfig path, runs forever
 
@@ -111,6 +120,7 @@ class DataDir:
     node_kubeconfig: Path
     loopback_kubeconfig: Path
     loopback_socket: Path
+    component_kubeconfigs: dict[str, Path] = field(default_factory=dict)  # component -> its own kubeconfig
 
 
 def loopback_socket_path(data: Path) -> Path:
@@ -132,7 +142,8 @@ def prepare_data_dir(opts: ServerOptions) -> DataDir:
     data = opts.data_dir.expanduser()
     data.mkdir(parents=True, exist_ok=True)
     data.chmod(0o700)
-    hosts = sorted({"127.0.0.1", "localhost", socket.gethostname(), advertised_host(opts.bind), opts.bind} - {"", "0.0.0.0", "::"})
+    hosts = sorted({"127.0.0.1", "localhost", socket.gethostname(), advertised_host(opts.bind), opts.bind,
+                    *KUBERNETES_SERVICE_NAMES} - {"", "0.0.0.0", "::"})
     pki = ensure_pki(data, hosts=hosts)
     tokens = ensure_tokens(data)
     url = f"https://{advertised_host(opts.bind)}:{opts.port}"
@@ -142,12 +153,20 @@ def prepare_data_dir(opts: ServerOptions) -> DataDir:
     loopback_sock, loopback_kc = loopback_socket_path(data), data / "loopback.kubeconfig"
     write_kubeconfig(loopback_kc, server=f"{UNIX_SCHEME}{loopback_sock}", token=tokens.admin, ca_pem=None,
                      user="admin")
+    users = {tokens.admin: ADMIN}
+    component_kcs = {}
+    for component, (file_name, user) in COMPONENT_USERS.items():
+        token = ensure_component_token(data, file_name)
+        users[token] = user
+        component_kcs[component] = data / f"{file_name}.kubeconfig"
+        write_kubeconfig(component_kcs[component], server=f"{UNIX_SCHEME}{loopback_sock}", token=token, ca_pem=None,
+                         user=user.name)
     client_cert, client_key = ensure_kubelet_client(data)
-    return DataDir(cert=pki.cert_path, key=pki.key_path, users={tokens.admin: ADMIN},
+    return DataDir(cert=pki.cert_path, key=pki.key_path, users=users,
                    kubelet_tls=KubeletTls(ca=pki.ca_path, cert=client_cert, key=client_key),
-                   server_url=url, ca_pem=pki.ca_pem,
+                   server_url=url,
                    admin_kubeconfig=admin_kc, node_kubeconfig=node_kc, loopback_kubeconfig=loopback_kc,
-                   loopback_socket=loopback_sock)
+                   loopback_socket=loopback_sock, ca_pem=pki.ca_pem, component_kubeconfigs=component_kcs)
 
 
 def install_node_join(app: Any, data: DataDir, data_dir: Path) -> None:
@@ -199,13 +218,16 @@ async def run_server(opts: ServerOptions) -> None:
             audit.sink.close()
         raise
     secrets = RegistrySecrets()
-    settings = AppSettings(authenticator=Union([StaticTokens(data.users), *authenticators(secrets)]),
-                           toleration_seconds=opts.toleration_seconds, history_retention=opts.history_retention,
-                           limits=opts.limits, kubelet_tls=data.kubelet_tls,
-                           pod_security=PodSecurityConfig().with_default_enforce(opts.pod_security_default_enforce))
+    authn = authn_setup.build(store, opts.data_dir.expanduser(), data.users, extra=authenticators(secrets))
+    settings = AppSettings(authenticator=authn.authenticator, toleration_seconds=opts.toleration_seconds,
+                           history_retention=opts.history_retention, limits=opts.limits, kubelet_tls=data.kubelet_tls,
+                           pod_security=PodSecurityConfig().with_default_enforce(opts.pod_security_default_enforce),
+                           admission=[serviceaccount_admission.for_store(store)])
     settings.audit = audit
     app = create_app(store, settings)
     secrets.registry = app.state.registry
+    authn.install(app)
+    ensure_kubernetes_service(app.state.registry, port=opts.port)  # before the first client, then kept
     try:
         install_node_join(app, data, opts.data_dir.expanduser())
     except BaseException:
@@ -237,8 +259,10 @@ async def run_server(opts: ServerOptions) -> None:
         while not (server.started and loopback.started):
             await asyncio.sleep(0.05)
         data.loopback_socket.chmod(0o600)
-        for name, component in _components(opts) + [("extra", c) for c in opts.extra_components]:
-            tasks.append(asyncio.create_task(_supervised(name, component, data.loopback_kubeconfig)))
+        tasks.append(asyncio.create_task(keep_kubernetes_service(app.state.registry, port=opts.port)))
+        for name, component in _components(opts, root_ca=data.ca_pem.decode()) + [("extra", c) for c in opts.extra_components]:
+            kubeconfig = data.component_kubeconfigs.get(name, data.loopback_kubeconfig)
+            tasks.append(asyncio.create_task(_supervised(name, component, kubeconfig)))
 
     starter = asyncio.create_task(start_components())
     serving_loopback = asyncio.create_task(loopback.serve())
@@ -314,7 +338,7 @@ async def _supervised(name: str, component: Component, kubeconfig: Path) -> None
             await asyncio.sleep(2)
 
 
-def _components(opts: ServerOptions) -> list[tuple[str, Component]]:
+def _components(opts: ServerOptions, *, root_ca: str | None = None) -> list[tuple[str, Component]]:
     found: list[tuple[str, Component]] = []
     if "controllers" in opts.components:
 
@@ -322,7 +346,7 @@ def _components(opts: ServerOptions) -> list[tuple[str, Component]]:
             from controllers.manager import run_controllers
 
             await run_controllers(kc, node_grace_period=opts.node_grace_period,
-                                  eviction_timeout=float(opts.toleration_seconds))
+                                  eviction_timeout=float(opts.toleration_seconds), root_ca=root_ca)
 
         found.append(("controllers", controllers))
     if "scheduler" in opts.components:

@@ -66,6 +66,10 @@ async def _dispatch(request: Request, group: str, version: str, path: str) -> Re
     method = request.method
     if target.rt.is_review:
         return await review(request, target)
+    if target.subresource == "token":
+        from apiserver.routes.tokenrequest import token_request
+
+        return await token_request(request, target)
     if target.subresource == "log" and method == "GET":
         from apiserver.routes.logs import pod_log
 

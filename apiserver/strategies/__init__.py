@@ -13,7 +13,17 @@ from __future__ import annotations
 import copy
 
 from apiserver import defaults, validation
-from apiserver.strategies import config, event, lease, namespace, node, pod, service, workloads
+from apiserver.strategies import (
+    config,
+    event,
+    lease,
+    namespace,
+    node,
+    pod,
+    service,
+    serviceaccount,
+    workloads,
+)
 from apiserver.strategies.base import Cause, Obj, Strategy
 
 _STRATEGIES: dict[str, Strategy] = {
@@ -29,6 +39,7 @@ _STRATEGIES: dict[str, Strategy] = {
         config.SECRET,
         event.STRATEGY,
         lease.STRATEGY,
+        serviceaccount.STRATEGY,
     )
 }
 

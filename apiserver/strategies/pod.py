@@ -22,6 +22,7 @@ from apiserver.validation import (
     invalid_value,
     validate_pod_spec,
 )
+from apiserver.volumes import validate_projected_volumes
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
@@ -98,7 +99,8 @@ def _tolerates_no_execute(toleration: Any, taint_key: str) -> bool:
 
 
 def _validate_pod(pod: Obj) -> list[Cause]:
-    return validate_pod_spec(as_dict(pod.get("spec")), "spec")
+    spec = as_dict(pod.get("spec"))
+    return validate_pod_spec(spec, "spec") + validate_projected_volumes(spec, "spec")
 
 
 _POD_UPDATE_MESSAGE = (

@@ -28,6 +28,7 @@ from apiserver.validation import (
     validate_labels,
     validate_pod_spec,
 )
+from apiserver.volumes import validate_projected_volumes
 
 
 def _default_template(spec: Obj) -> None:
@@ -99,7 +100,7 @@ def _validate_template(kind: str, template: Obj, path: str) -> list[Cause]:
     causes = validate_labels(metadata.get("labels"), f"{path}.metadata.labels")
     causes += validate_annotations(metadata.get("annotations"), f"{path}.metadata.annotations")
     spec = as_dict(template.get("spec"))
-    causes += validate_pod_spec(spec, f"{path}.spec")
+    causes += validate_pod_spec(spec, f"{path}.spec") + validate_projected_volumes(spec, f"{path}.spec")
     if spec.get("restartPolicy") in ("OnFailure", "Never"):
         causes.append(not_supported(f"{path}.spec.restartPolicy", spec["restartPolicy"], ("Always",)))
     if spec.get("activeDeadlineSeconds") is not None:

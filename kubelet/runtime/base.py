@@ -256,6 +256,10 @@ class ContainerRuntime(Protocol):
         """Remove a network; no error if gone."""
         ...
 
+    def network_gateway(self, name: str) -> str:
+        """The host's address on a network (its IPv4 gateway), "" if it has none or is gone."""
+        ...
+
     def ensure_volume(self, name: str, labels: dict[str, str]) -> None:
         """Create a named volume, if absent."""
         ...

@@ -236,6 +236,18 @@ class DockerRuntime:
         with _errors(f"remove network {name}"), _ignore_status(404):
             self._api.remove_network(name)
 
+    def network_gateway(self, name: str) -> str:
+        with _errors(f"inspect network {name}"):
+            try:
+                info = self._api.inspect_network(name)
+            except docker.errors.NotFound:
+                return ""
+        for config in (info.get("IPAM") or {}).get("Config") or []:
+            gateway = str(config.get("Gateway") or "")
+            if gateway and ":" not in gateway:
+                return gateway.split("/")[0]
+        return ""
+
     def ensure_volume(self, name: str, labels: dict[str, str]) -> None:
         # Creating an existing local volume returns it: idempotent in one round-trip.
         with _errors(f"create volume {name}"):

@@ -260,6 +260,9 @@ class FakeRuntime:
         with self._cond:
             self._networks.setdefault(name, dict(labels))
 
+    def network_gateway(self, name: str) -> str:
+        return ""  # the in-memory runtime has no host side to reach
+
     def remove_network(self, name: str) -> None:
         with self._cond:
             users = [c for c in self._containers.values() if c.spec.network == name and c.state in _ACTIVE]
@@ -286,6 +289,11 @@ class FakeRuntime:
         """Existing networks and their labels (a test helper; not part of the runtime interface)."""
         with self._cond:
             return {name: dict(labels) for name, labels in self._networks.items()}
+
+    def spec_of(self, container_id: str) -> ContainerSpec:
+        """The spec a container was created from (a test helper; not part of the runtime interface)."""
+        with self._cond:
+            return self._containers[container_id].spec
 
     def volumes(self) -> dict[str, dict[str, str]]:
         """Existing volumes and their labels (a test helper; not part of the runtime interface)."""

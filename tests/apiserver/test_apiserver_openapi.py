@@ -16,6 +16,7 @@ SERVED = [
     ("", "v1", "api/v1"),
     ("apps", "v1", "apis/apps/v1"),
     ("coordination.k8s.io", "v1", "apis/coordination.k8s.io/v1"),
+    ("authentication.k8s.io", "v1", "apis/authentication.k8s.io/v1"),
     ("node.podvisor.io", "v1", "apis/node.podvisor.io/v1"),
 ]
 

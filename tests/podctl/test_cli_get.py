@@ -89,7 +89,7 @@ def test_missing_objects_are_reported_like_kubectl(podctl: Podctl, tmp_path: Pat
     assert result.err == 'Error from server (NotFound): pods "nope" not found\n'
     deploy = podctl("get", "deploy", "x")
     assert (deploy.code, deploy.err) == (1, 'Error from server (NotFound): deployments.apps "x" not found\n')
-    empty = podctl("get", "configmaps")
+    empty = podctl("get", "secrets")  # every namespace has a ConfigMap: kube-root-ca.crt
     assert (empty.code, empty.out, empty.err) == (0, "", f"No resources found in {podctl.namespace} namespace.\n")
     unknown = podctl("get", "widgets")
     assert (unknown.code, unknown.err) == (1, 'error: the server doesn\'t have a resource type "widgets"\n')
