@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
 from apimachinery.models.base import TypedObject
+from apimachinery.models.authorization import (
+    LocalSubjectAccessReview,
+    SelfSubjectAccessReview,
+    SelfSubjectRulesReview,
+    SubjectAccessReview,
+)
 from apimachinery.models.core import ConfigMap, Event, Namespace, Node, Pod, Secret, Service
+from apimachinery.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
@@ -77,9 +84,38 @@ REPLICASETS = ResourceType(
     "apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ReplicaSet, ("rs",), ("all",), ("status", "scale")
 )
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
+_RBAC = "rbac.authorization.k8s.io"
+ROLES = ResourceType(_RBAC, "v1", "Role", "roles", "role", True, Role)
+CLUSTERROLES = ResourceType(_RBAC, "v1", "ClusterRole", "clusterroles", "clusterrole", False, ClusterRole)
+ROLEBINDINGS = ResourceType(_RBAC, "v1", "RoleBinding", "rolebindings", "rolebinding", True, RoleBinding)
+CLUSTERROLEBINDINGS = ResourceType(
+    _RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", False, ClusterRoleBinding
+)
+_AUTHZ = "authorization.k8s.io"
+SUBJECTACCESSREVIEWS = ResourceType(
+    _AUTHZ, "v1", "SubjectAccessReview", "subjectaccessreviews", "subjectaccessreview", False,
+    SubjectAccessReview, verbs=("create",),
+)
+SELFSUBJECTACCESSREVIEWS = ResourceType(
+    _AUTHZ, "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "selfsubjectaccessreview", False,
+    SelfSubjectAccessReview, verbs=("create",),
+)
+LOCALSUBJECTACCESSREVIEWS = ResourceType(
+    _AUTHZ, "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", "localsubjectaccessreview", True,
+    LocalSubjectAccessReview, verbs=("create",),
+)
+SELFSUBJECTRULESREVIEWS = ResourceType(
+    _AUTHZ, "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", "selfsubjectrulesreview", False,
+    SelfSubjectRulesReview, verbs=("create",),
+)
+RBAC_RESOURCES = (ROLES, CLUSTERROLES, ROLEBINDINGS, CLUSTERROLEBINDINGS)
+AUTHORIZATION_REVIEWS = (
+    SUBJECTACCESSREVIEWS, SELFSUBJECTACCESSREVIEWS, LOCALSUBJECTACCESSREVIEWS, SELFSUBJECTRULESREVIEWS,
+)
 
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, CONFIGMAPS, SECRETS, DEPLOYMENTS, REPLICASETS, LEASES,
+    *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
 )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 
 from apiserver import defaults, validation
-from apiserver.strategies import config, event, lease, namespace, node, pod, service, workloads
+from apiserver.strategies import config, event, lease, namespace, node, pod, rbac, service, workloads
 from apiserver.strategies.base import Cause, Obj, Strategy
 
 _STRATEGIES: dict[str, Strategy] = {
@@ -29,6 +29,10 @@ _STRATEGIES: dict[str, Strategy] = {
         config.SECRET,
         event.STRATEGY,
         lease.STRATEGY,
+        rbac.ROLE,
+        rbac.CLUSTER_ROLE,
+        rbac.ROLE_BINDING,
+        rbac.CLUSTER_ROLE_BINDING,
     )
 }
 
