@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
-from apimachinery.models.base import TypedObject
 from apimachinery.models.authorization import (
     LocalSubjectAccessReview,
     SelfSubjectAccessReview,
     SelfSubjectRulesReview,
     SubjectAccessReview,
 )
+from apimachinery.models.base import TypedObject
 from apimachinery.models.core import ConfigMap, Event, Namespace, Node, Pod, Secret, Service
 from apimachinery.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 

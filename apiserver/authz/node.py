@@ -122,9 +122,8 @@ class NodeGraph:
         held = self._pods.get(key)
         if held is not None and held[0] >= revision:
             return
-        if held is not None:
-            if held[1]:
-                self._refs[held[1]].subtract([held[2], *held[3]])
+        if held is not None and held[1]:
+            self._refs[held[1]].subtract([held[2], *held[3]])
         node = str(((value or {}).get("spec") or {}).get("nodeName") or "")
         if value is None:
             self._pods.pop(key, None)

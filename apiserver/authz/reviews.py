@@ -35,8 +35,9 @@ def _attributes(kind: str, spec: Obj) -> RequestInfo:
     if (resource is None) == (non_resource is None):
         raise _invalid(kind, [invalid_value("spec.resourceAttributes", resource,
                                             "exactly one of nonResourceAttributes or resourceAttributes must be specified")])
-    if non_resource is not None:
+    if isinstance(non_resource, dict):
         return RequestInfo(False, str(non_resource.get("path") or ""), str(non_resource.get("verb") or ""))
+    resource = resource if isinstance(resource, dict) else {}
     return RequestInfo(
         True, "", str(resource.get("verb") or ""), str(resource.get("group") or ""), str(resource.get("version") or ""),
         str(resource.get("namespace") or ""), str(resource.get("resource") or ""),

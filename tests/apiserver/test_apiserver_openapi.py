@@ -16,6 +16,8 @@ SERVED = [
     ("", "v1", "api/v1"),
     ("apps", "v1", "apis/apps/v1"),
     ("coordination.k8s.io", "v1", "apis/coordination.k8s.io/v1"),
+    ("rbac.authorization.k8s.io", "v1", "apis/rbac.authorization.k8s.io/v1"),
+    ("authorization.k8s.io", "v1", "apis/authorization.k8s.io/v1"),
 ]
 
 
