@@ -57,13 +57,15 @@ def _role(name: str, rules: list[Obj], *, labels: dict[str, str] | None = None, 
 def _binding(role: str, *, groups: tuple[str, ...] = (), users: tuple[str, ...] = (), name: str = "") -> Obj:
     subjects = [{"apiGroup": RBAC, "kind": "Group", "name": g} for g in groups]
     subjects += [{"apiGroup": RBAC, "kind": "User", "name": u} for u in users]
-    return {
+    binding: Obj = {
         "apiVersion": f"{RBAC}/v1", "kind": "ClusterRoleBinding",
         "metadata": {"name": name or role, "labels": {BOOTSTRAPPING: "rbac-defaults"},
                      "annotations": {AUTOUPDATE: "true"}},
         "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": role},
-        "subjects": subjects,
     }
+    if subjects:  # system:node has none: the Node authorizer decides for nodes
+        binding["subjects"] = subjects
+    return binding
 
 
 _VIEW = [
