@@ -26,6 +26,7 @@ USERS = {
     "edit": UserInfo("edit-user", groups=(AUTHENTICATED,)),
     "admin": UserInfo("admin-user", groups=(AUTHENTICATED,)),
     "node": UserInfo("system:node:n1", groups=(NODES, AUTHENTICATED)),
+    "new-node": UserInfo("system:node:n9", groups=(NODES, AUTHENTICATED)),
     "alice": UserInfo("alice", groups=(AUTHENTICATED,)),
     "root": UserInfo("root", groups=(SYSTEM_MASTERS, AUTHENTICATED)),
 }
