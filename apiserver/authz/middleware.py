@@ -5,6 +5,7 @@ parses anything: watches, log streams and exec handshakes included. A WebSocket 
 ``pods/exec``, ``attach`` or ``portforward`` needs ``create`` as a POST would (Kubernetes 1.35
 checks it so: a ``get`` grant must not open a shell). A request without a user (authentication
 off, or a public path) passes: authorization runs only where authentication does.
+``Impersonate-*`` headers are honoured after their own checks (:mod:`.impersonation`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from urllib.parse import parse_qs
 from apimachinery.errors import ApiError
 from apiserver.auth import ASGIApp, Receive, Scope, Send
 from apiserver.authn.middleware import PUBLIC_PATHS, refuse
-from apiserver.authn.user import UserInfo, user_of
+from apiserver.authn.user import UserInfo, set_user, user_of
+from apiserver.authz import impersonation
 from apiserver.authz.authorizer import Authorizer
 from apiserver.requestinfo import RequestInfo, request_info
 
@@ -32,6 +34,13 @@ class Authorization:
         if user is None or scope["path"].startswith(PUBLIC_PATHS):
             await self.app(scope, receive, send)
             return
+        if impersonation.requested(scope["headers"]):
+            try:
+                user = impersonation.impersonate(user, scope["headers"], self.authorizer.allows)
+            except ApiError as err:
+                await refuse(scope, send, err)
+                return
+            set_user(scope, user)
         query = scope.get("query_string", b"").decode("latin-1")
         info = request_info(scope.get("method", "GET"), scope["path"], query)
         if scope["type"] == "websocket" and info.subresource in _CONNECT_SUBRESOURCES:

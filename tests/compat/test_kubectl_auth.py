@@ -161,6 +161,18 @@ def test_kubectl_create_rolebinding_is_checked_for_escalation(tls_server: TlsSer
                    "--user=carol", "-n", "team")
     assert made == "rolebinding.rbac.authorization.k8s.io/carol-view created"
     assert kubectl(tls_server, home, "root", "auth", "can-i", "list", "pods", "-n", "team", "--as=carol") == "yes"
+    assert kubectl(tls_server, home, "root", "auth", "can-i", "list", "pods", "-n", "other", "--as=carol", rc=1) == "no"
     role = kubectl(tls_server, home, "admin", "create", "role", "pod-reader", "--verb=get", "--resource=pods",
                    "-n", "team")
     assert role == "role.rbac.authorization.k8s.io/pod-reader created"
+
+
+def test_impersonation_needs_the_impersonate_verb(tls_server: TlsServer, home: Path) -> None:
+    config = home / "view.kubeconfig"
+    kubectl(tls_server, home, "view", "auth", "can-i", "get", "pods", "-n", "team")
+    assert KUBECTL is not None
+    done = subprocess.run([KUBECTL, "--kubeconfig", str(config), "get", "pods", "-n", "team", "--as=root"],
+                          capture_output=True, text=True, timeout=60, env={"HOME": str(home), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 1
+    assert done.stderr.strip() == ('Error from server (Forbidden): users "root" is forbidden: User "view-user" cannot '
+                                   'impersonate resource "users" in API group "" at the cluster scope')
