@@ -49,9 +49,9 @@ def _check(allows: Allows, user: UserInfo, *, resource: str, name: str, namespac
 def impersonate(user: UserInfo, headers: Sequence[tuple[bytes, bytes]], allows: Allows) -> UserInfo:
     """The user the request acts as, each attribute checked; raises ApiError 400/403."""
     values: dict[bytes, list[str]] = {}
-    for header, value in headers:
+    for header, raw in headers:
         if header.startswith(b"impersonate-"):
-            values.setdefault(header, []).append(value.decode("latin-1"))
+            values.setdefault(header, []).append(raw.decode("latin-1"))
     names = values.get(USER_HEADER, [])
     if len(names) != 1 or not names[0]:
         raise ApiError(400, "BadRequest", "requested impersonation without impersonating exactly one user")
@@ -73,8 +73,8 @@ def impersonate(user: UserInfo, headers: Sequence[tuple[bytes, bytes]], allows: 
     for extra_header, found in values.items():
         if extra_header.startswith(EXTRA_PREFIX):
             key = extra_header.removeprefix(EXTRA_PREFIX).decode("latin-1").lower()
-            for value in found:
-                _check(allows, user, resource=f"userextras/{key}", name=value, group="authentication.k8s.io")
+            for extra_value in found:
+                _check(allows, user, resource=f"userextras/{key}", name=extra_value, group="authentication.k8s.io")
             extra[key] = tuple(found)
     if name != ANONYMOUS and AUTHENTICATED not in groups and UNAUTHENTICATED not in groups:
         groups.append(AUTHENTICATED)
