@@ -57,15 +57,15 @@ def impersonate(user: UserInfo, headers: Sequence[tuple[bytes, bytes]], allows: 
         raise ApiError(400, "BadRequest", "requested impersonation without impersonating exactly one user")
     name = names[0]
     groups = [g.strip() for value in values.get(GROUP_HEADER, []) for g in value.split(",") if g.strip()]
+    for group in groups:
+        _check(allows, user, resource="groups", name=group)
     if name.startswith(SERVICE_ACCOUNT_PREFIX):
         namespace, _, account = name.removeprefix(SERVICE_ACCOUNT_PREFIX).partition(":")
         _check(allows, user, resource="serviceaccounts", name=account, namespace=namespace)
-        if not groups:
+        if not groups:  # a ServiceAccount's groups follow from its name
             groups = [SERVICE_ACCOUNTS, f"{SERVICE_ACCOUNTS}:{namespace}"]
     else:
         _check(allows, user, resource="users", name=name)
-    for group in groups:
-        _check(allows, user, resource="groups", name=group)
     uid = (values.get(UID_HEADER) or [""])[0]
     if uid:
         _check(allows, user, resource="uids", name=uid, group="authentication.k8s.io")
