@@ -39,6 +39,8 @@ STATIC_RULES: tuple[Rule, ...] = (
     Rule(_READ, ("",), ("endpoints",)),
     Rule(_READ, ("discovery.k8s.io",), ("endpointslices",)),
     Rule(("create", "get", "list", "watch"), ("certificates.k8s.io",), ("certificatesigningrequests",)),
+    # podvisor's counterpart of a node's certificate signing request: renewing its credential
+    Rule(("create",), ("node.podvisor.io",), ("nodecredentialrequests",)),
     Rule(_READ, ("node.k8s.io",), ("runtimeclasses",)),
 )
 

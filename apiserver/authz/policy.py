@@ -113,12 +113,13 @@ _EVENTS = rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"])
 #: What podvisor's controller manager calls: informers on every kind, the garbage collector
 #: (get/patch/update/delete of any owner or dependent), the namespace controller (list and
 #: delete every kind, finalize), the workload controllers (create ReplicaSets and Pods, write
-#: status), node lifecycle (taints, Ready conditions), events, and its leader-election Lease.
+#: status), node lifecycle (taints, Ready conditions), the ServiceAccount and root-CA publishers
+#: (create ServiceAccounts and ConfigMaps), events, and its leader-election Lease.
 _CONTROLLER_MANAGER = [
     _EVENTS,
     rule(["get", "list", "watch", "patch", "update", "delete", "deletecollection"], ["*"], ["*"]),
-    rule(["create"], [""], ["pods"]),
-    rule(["create"], ["apps"], ["replicasets"]),
+    rule(["create"], [""], ["pods", "serviceaccounts", "configmaps"]),  # and each namespace's default
+    rule(["create"], ["apps"], ["replicasets"]),                          # ServiceAccount and root CA
     rule(["update", "patch"], [""], ["pods/status", "nodes/status", "namespaces/status", "namespaces/finalize"]),
     rule(["update", "patch"], ["apps"], ["deployments/status", "replicasets/status"]),
     rule(["create"], ["coordination.k8s.io"], ["leases"]),
@@ -153,6 +154,7 @@ def cluster_roles() -> list[Obj]:
         _role("system:aggregate-to-view", _VIEW, labels={f"{AGGREGATE_TO}view": "true"}),
         _role("system:node-bootstrapper", [
             rule(["create", "get", "list", "watch"], ["certificates.k8s.io"], ["certificatesigningrequests"]),
+            rule(["create"], ["node.podvisor.io"], ["nodecredentialrequests"]),  # podvisor's node join
         ]),
         _role("system:node", [r.to_wire() for r in STATIC_RULES]),
         _role(CONTROLLER_MANAGER, _CONTROLLER_MANAGER),
