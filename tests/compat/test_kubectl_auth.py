@@ -165,6 +165,27 @@ def test_kubectl_create_rolebinding_is_checked_for_escalation(tls_server: TlsSer
     role = kubectl(tls_server, home, "admin", "create", "role", "pod-reader", "--verb=get", "--resource=pods",
                    "-n", "team")
     assert role == "role.rbac.authorization.k8s.io/pod-reader created"
+    denied = subprocess.run([KUBECTL or "kubectl", "--kubeconfig", str(home / "edit.kubeconfig"), "create", "rolebinding",
+                             "dave-admin", "--clusterrole=admin", "--user=dave", "-n", "team"],
+                            capture_output=True, text=True, timeout=60, env={"HOME": str(home), "PATH": "/usr/bin:/bin"})
+    assert denied.returncode == 1
+    assert denied.stderr.strip() == (  # a create names no object: Kubernetes' message has no name either
+        'error: failed to create rolebinding: rolebindings.rbac.authorization.k8s.io is forbidden: User "edit-user" '
+        'cannot create resource "rolebindings" in API group "rbac.authorization.k8s.io" in the namespace "team"')
+
+
+def test_kubectl_creates_cluster_roles_and_bindings(tls_server: TlsServer, home: Path) -> None:
+    assert kubectl(tls_server, home, "root", "create", "clusterrole", "node-reader", "--verb=get,list",
+                   "--resource=nodes") == "clusterrole.rbac.authorization.k8s.io/node-reader created"
+    assert kubectl(tls_server, home, "root", "create", "clusterrolebinding", "erin-nodes", "--clusterrole=node-reader",
+                   "--user=erin", "--group=ops", "--serviceaccount=team:bot") == (
+        "clusterrolebinding.rbac.authorization.k8s.io/erin-nodes created")
+    wide = kubectl(tls_server, home, "root", "get", "clusterrolebinding", "erin-nodes", "-o", "wide").splitlines()
+    assert wide[1].split()[:2] == ["erin-nodes", "ClusterRole/node-reader"]
+    assert wide[1].split()[-3:] == ["erin", "ops", "team/bot"]
+    assert kubectl(tls_server, home, "root", "auth", "can-i", "list", "nodes", "--as=erin") == "yes"
+    assert kubectl(tls_server, home, "root", "auth", "can-i", "list", "nodes", "--as=system:serviceaccount:team:bot") == "yes"
+    assert kubectl(tls_server, home, "root", "auth", "can-i", "delete", "nodes", "--as=erin", rc=1) == "no"
 
 
 def test_impersonation_needs_the_impersonate_verb(tls_server: TlsServer, home: Path) -> None:
