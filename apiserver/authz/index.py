@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from apimachinery.errors import ApiError
 from apimachinery.selectors import selector_from_model
 from apiserver.authn.user import SERVICE_ACCOUNT_PREFIX, UserInfo
 from apiserver.authz.rules import Rule, rules_from_wire
@@ -126,7 +127,7 @@ class Roles(_Keyed):
         for selector in aggregation.get("clusterRoleSelectors") or []:
             try:
                 matches = selector_from_model(selector).matches
-            except Exception:  # noqa: BLE001 - an invalid selector was refused on write; match nothing
+            except ApiError:  # refused on write; one stored before validation matches nothing
                 continue
             for (ns, other), obj in sorted(self.by_name.items()):
                 if ns or other in visiting or not matches((obj.get("metadata") or {}).get("labels")):

@@ -50,7 +50,6 @@ class Authorization:
         if not decision.allowed:
             await refuse(scope, send, forbidden(user, info, decision.reason))
             return
-        scope.setdefault("state", {})["request_info"] = info
         await self.app(scope, receive, send)
 
 
