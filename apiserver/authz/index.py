@@ -97,7 +97,7 @@ class Roles(_Keyed):
     def __init__(self) -> None:
         super().__init__()
         self.by_name: dict[tuple[str, str], Obj] = {}
-        self._effective: dict[str, tuple[Rule, ...]] = {}
+        self._effective: dict[tuple[str, str], tuple[Rule, ...]] = {}
 
     def changed(self) -> None:
         self.by_name = {_meta(obj): obj for obj in self.values.values()}
@@ -105,13 +105,13 @@ class Roles(_Keyed):
 
     def rules(self, namespace: str, name: str) -> tuple[Rule, ...] | None:
         """A role's rules (an aggregated ClusterRole's union), None when it does not exist."""
-        if (namespace, name) not in self.by_name:
+        key = (namespace, name)
+        if key not in self.by_name:
             return None
-        if namespace:
-            return rules_from_wire(self.by_name[(namespace, name)].get("rules"))
-        if name not in self._effective:
-            self._effective[name] = tuple(Rule.from_wire(r) for r in self.aggregated_wire(name, set()))
-        return self._effective[name]
+        if key not in self._effective:  # parsed once per change of any role of this kind
+            wire = self.by_name[key].get("rules") if namespace else self.aggregated_wire(name, set())
+            self._effective[key] = rules_from_wire(wire)
+        return self._effective[key]
 
     def aggregated_wire(self, name: str, visiting: set[str]) -> list[Obj]:
         """The ``rules`` a ClusterRole has: its own, or for an aggregated one the union (in
