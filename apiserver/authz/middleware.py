@@ -36,10 +36,12 @@ class Authorization:
             return
         if impersonation.requested(scope["headers"]):
             try:
-                user = impersonation.impersonate(user, scope["headers"], self.authorizer.allows)
+                acting = impersonation.impersonate(user, scope["headers"], self.authorizer.allows)
             except ApiError as err:
                 await refuse(scope, send, err)
                 return
+            scope.setdefault("state", {})["impersonator"] = user  # the audit log's "user"; "impersonatedUser" is acting
+            user = acting
             set_user(scope, user)
         query = scope.get("query_string", b"").decode("latin-1")
         info = request_info(scope.get("method", "GET"), scope["path"], query)
