@@ -391,3 +391,15 @@ def test_binding_tables_print_role_and_subjects(call: Callable[..., httpx.Respon
     assert cells[:2] == ["mixed", "ClusterRole/view"] and cells[3:] == ["u1, u2", "g", "team/sa"]
     roles = call("root", "GET", f"{RBAC_V1}/clusterroles", headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"})
     assert [c["name"] for c in roles.json()["columnDefinitions"]] == ["Name", "Created At"]
+
+
+def test_a_watch_is_authorized_before_it_streams(server: RunningServer) -> None:
+    with as_user(server, "view") as view:
+        with view.stream("GET", "/api/v1/namespaces/team/configmaps?watch=true&timeoutSeconds=1") as stream:
+            assert stream.status_code == 200
+            first = next(stream.iter_lines())
+            assert '"type":"ADDED"' in first.replace(" ", "")
+        refused = view.get("/api/v1/namespaces/other/configmaps?watch=true&timeoutSeconds=1")
+        assert refused.status_code == 403
+        assert refused.json()["message"] == ('configmaps is forbidden: User "view-user" cannot watch resource '
+                                             '"configmaps" in API group "" in the namespace "other"')
