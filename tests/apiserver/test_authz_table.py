@@ -29,18 +29,19 @@ ALL = READ + WRITE
 STORED = [rt for rt in res.RESOURCES if not rt.is_review]
 #: subresources and the verbs that reach them
 SUBRESOURCE_VERBS = {"status": ("get", "update", "patch"), "scale": ("get", "update", "patch"), "log": ("get",),
-                     "binding": ("create",), "finalize": ("update",)}
+                     "binding": ("create",), "finalize": ("update",), "token": ("create",)}
 
 # --- Kubernetes' aggregated roles, for the resources podvisor serves -------------------------
 VIEW_READ = {
-    ("", "pods"), ("", "pods/status"), ("", "pods/log"), ("", "services"), ("", "services/status"),
+    ("", "pods"), ("", "pods/status"), ("", "pods/log"), ("", "services"), ("", "services/status"), ("", "serviceaccounts"),
     ("", "configmaps"), ("", "events"), ("", "namespaces"), ("", "namespaces/status"),
     ("apps", "deployments"), ("apps", "deployments/status"), ("apps", "deployments/scale"),
     ("apps", "replicasets"), ("apps", "replicasets/status"), ("apps", "replicasets/scale"),
 }
 EDIT_READ = VIEW_READ | {("", "secrets"), ("coordination.k8s.io", "leases")}
 EDIT_WRITE = {
-    ("", "pods"), ("", "services"), ("", "configmaps"), ("", "secrets"), ("", "events"),
+    ("", "pods"), ("", "services"), ("", "configmaps"), ("", "secrets"), ("", "events"), ("", "serviceaccounts"),
+    ("", "serviceaccounts/token"),
     ("apps", "deployments"), ("apps", "deployments/scale"), ("apps", "replicasets"), ("apps", "replicasets/scale"),
     ("coordination.k8s.io", "leases"),
 }
@@ -49,6 +50,22 @@ ROLES = {
     "view": (VIEW_READ, set()),
     "edit": (EDIT_READ, EDIT_WRITE),
     "admin": (EDIT_READ | ADMIN_EXTRA, EDIT_WRITE | ADMIN_EXTRA),
+}
+
+
+REVIEWS = [rt for rt in res.RESOURCES if rt.is_review]
+#: who may create each review kind (``who``, namespace): system:basic-user's self reviews for
+#: everyone; SubjectAccessReview and TokenReview only for nodes (Kubernetes' node rules);
+#: LocalSubjectAccessReview for admin in its namespace and for nodes; a node's credential
+#: renewal only for nodes.
+REVIEW_ALLOWED = {
+    "selfsubjectaccessreviews": lambda who, ns: True,
+    "selfsubjectrulesreviews": lambda who, ns: True,
+    "selfsubjectreviews": lambda who, ns: True,
+    "subjectaccessreviews": lambda who, ns: who == "node",
+    "tokenreviews": lambda who, ns: who == "node",
+    "localsubjectaccessreviews": lambda who, ns: who == "node" or (who == "admin" and ns == "team"),
+    "nodecredentialrequests": lambda who, ns: who == "node",
 }
 
 
@@ -101,11 +118,9 @@ def user_cases() -> Iterator[Case]:
                     bare = verb in ("list", "watch", "deletecollection") or (verb == "create" and not sub)
                     name = "" if bare else _fixture(rt)
                     yield Case(who, verb, rt, ns, name, sub, allowed=_user_allows(who, verb, rt.group, resource, ns))
-        yield Case(who, "create", res.SELFSUBJECTACCESSREVIEWS, allowed=True)  # system:basic-user
-        yield Case(who, "create", res.SELFSUBJECTRULESREVIEWS, allowed=True)
-        yield Case(who, "create", res.SUBJECTACCESSREVIEWS, allowed=False)
-        for ns in ("team", "other"):
-            yield Case(who, "create", res.LOCALSUBJECTACCESSREVIEWS, ns, allowed=who == "admin" and ns == "team")
+        for review in REVIEWS:
+            for ns in (("team", "other") if review.namespaced else ("",)):
+                yield Case(who, "create", review, ns, allowed=REVIEW_ALLOWED[review.plural](who, ns))
 
 
 def _fixture(rt: ResourceType) -> str:
@@ -137,6 +152,8 @@ def node_cases() -> Iterator[Case]:
         ("get", "leases", "kube-node-lease", "n1", ""), ("create", "leases", "kube-node-lease", "n1", ""),
         ("update", "leases", "kube-node-lease", "n1", ""), ("patch", "leases", "kube-node-lease", "n1", ""),
         ("delete", "leases", "kube-node-lease", "n1", ""),
+        # tokens for the ServiceAccounts of its pods (once ServiceAccounts are served)
+        ("create", "serviceaccounts/token", "team", "sa-n1", ""),
     }
     seen: set[tuple[str, str, str, str, str]] = set()
 
@@ -149,7 +166,7 @@ def node_cases() -> Iterator[Case]:
         "pods": [("team", "on-n1"), ("team", "on-n2")], "secrets": [("team", "s-n1"), ("team", "s-n2"), ("other", "s-n1")],
         "configmaps": [("team", "cm-n1"), ("team", "cm-n2")], "nodes": [("", "n1"), ("", "n2")],
         "leases": [("kube-node-lease", "n1"), ("kube-node-lease", "n2"), ("team", "x")],
-        "namespaces": [("team", "team")],
+        "namespaces": [("team", "team")], "serviceaccounts": [("team", "sa-n1"), ("team", "x")],
     }
     for rt in STORED:
         for verb, sub in _verbs(rt):
@@ -163,13 +180,14 @@ def node_cases() -> Iterator[Case]:
                     yield case(verb, rt, sub, ns if rt.namespaced else "", name)
     for key in sorted(allow - seen):  # the selector-scoped reads
         verb, resource, ns, name, query = key
-        rt = next(r for r in STORED if r.plural == resource.split("/")[0])
+        rt = next((r for r in STORED if r.plural == resource.split("/")[0]), None)
+        if rt is None:
+            continue  # a kind not served (yet)
         yield case(verb, rt, resource.partition("/")[2], ns, name, query)
     yield case("list", res.PODS, "", "", "", "fieldSelector=spec.nodeName%3Dn2")
     yield case("create", res.NODES, "", "", "n3")  # registering another node: NodeRestriction
-    for review in (res.SELFSUBJECTACCESSREVIEWS, res.SELFSUBJECTRULESREVIEWS, res.SUBJECTACCESSREVIEWS):
-        yield Case(n, "create", review, allowed=True)
-    yield Case(n, "create", res.LOCALSUBJECTACCESSREVIEWS, "team", allowed=True)
+    for review in REVIEWS:
+        yield Case(n, "create", review, "team" if review.namespaced else "", allowed=REVIEW_ALLOWED[review.plural](n, "team"))
 
 
 def _dedup(cases: Iterator[Case]) -> list[Case]:
