@@ -2,8 +2,8 @@
 
 Every request but the public health and version paths is authorized once, before the app
 parses anything: watches, log streams and exec handshakes included. A WebSocket upgrade to
-``pods/exec``, ``attach`` or ``portforward`` needs ``create`` as a POST would (Kubernetes 1.35
-checks it so: a ``get`` grant must not open a shell). A request without a user (authentication
+``pods/exec``, ``attach`` or ``portforward`` needs ``create`` as a POST would, as current Kubernetes
+checks it (``AuthorizePodWebsocketUpgradeCreatePermission``): a ``get`` grant must not open a shell. A request without a user (authentication
 off, or a public path) passes: authorization runs only where authentication does.
 ``Impersonate-*`` headers are honoured after their own checks (:mod:`.impersonation`).
 """
