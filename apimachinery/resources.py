@@ -10,9 +10,16 @@ from dataclasses import dataclass, field
 
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
 from apimachinery.models.authentication import SelfSubjectReview, ServiceAccount, TokenReview
+from apimachinery.models.authorization import (
+    LocalSubjectAccessReview,
+    SelfSubjectAccessReview,
+    SelfSubjectRulesReview,
+    SubjectAccessReview,
+)
 from apimachinery.models.base import TypedObject
 from apimachinery.models.core import ConfigMap, Event, Namespace, Node, Pod, Secret, Service
 from apimachinery.models.nodejoin import NodeCredentialRequest
+from apimachinery.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
@@ -91,10 +98,39 @@ SELFSUBJECTREVIEWS = ResourceType(
     "authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview", False,
     SelfSubjectReview, verbs=("create",),
 )
+_RBAC = "rbac.authorization.k8s.io"
+ROLES = ResourceType(_RBAC, "v1", "Role", "roles", "role", True, Role)
+CLUSTERROLES = ResourceType(_RBAC, "v1", "ClusterRole", "clusterroles", "clusterrole", False, ClusterRole)
+ROLEBINDINGS = ResourceType(_RBAC, "v1", "RoleBinding", "rolebindings", "rolebinding", True, RoleBinding)
+CLUSTERROLEBINDINGS = ResourceType(
+    _RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", False, ClusterRoleBinding
+)
+_AUTHZ = "authorization.k8s.io"
+SUBJECTACCESSREVIEWS = ResourceType(
+    _AUTHZ, "v1", "SubjectAccessReview", "subjectaccessreviews", "subjectaccessreview", False,
+    SubjectAccessReview, verbs=("create",),
+)
+SELFSUBJECTACCESSREVIEWS = ResourceType(
+    _AUTHZ, "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", "selfsubjectaccessreview", False,
+    SelfSubjectAccessReview, verbs=("create",),
+)
+LOCALSUBJECTACCESSREVIEWS = ResourceType(
+    _AUTHZ, "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", "localsubjectaccessreview", True,
+    LocalSubjectAccessReview, verbs=("create",),
+)
+SELFSUBJECTRULESREVIEWS = ResourceType(
+    _AUTHZ, "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", "selfsubjectrulesreview", False,
+    SelfSubjectRulesReview, verbs=("create",),
+)
+RBAC_RESOURCES = (ROLES, CLUSTERROLES, ROLEBINDINGS, CLUSTERROLEBINDINGS)
+AUTHORIZATION_REVIEWS = (
+    SUBJECTACCESSREVIEWS, SELFSUBJECTACCESSREVIEWS, LOCALSUBJECTACCESSREVIEWS, SELFSUBJECTRULESREVIEWS,
+)
 
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, CONFIGMAPS, SECRETS, DEPLOYMENTS, REPLICASETS, LEASES,
-    SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, NODE_CREDENTIAL_REQUESTS,
+    SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
+    NODE_CREDENTIAL_REQUESTS,
 )
 
 

@@ -20,6 +20,7 @@ from apiserver.audit.middleware import Audit, AuditSettings
 from apiserver.auth import BodyLimit
 from apiserver.authn.middleware import Authentication
 from apiserver.authn.tokens import Authenticator
+from apiserver.authz import setup as authz
 from apiserver.compactor import Compactor
 from apiserver.kubeletclient import KubeletTls
 from apiserver.limits import Limits, RequestLimits
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class AppSettings:
     authenticator: Authenticator | None = None  # None: no authentication (tests, in-process)
+    authorization: bool | None = None  # RBAC + Node authorizer; None: on exactly when authentication is
     toleration_seconds: int = 300
     history_retention: float = 300.0
     compaction_interval: float = 30.0
@@ -62,10 +64,13 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
             store, retention=settings.history_retention, interval=settings.compaction_interval
         )
         task = asyncio.create_task(compactor.run())
+        authz_task = asyncio.create_task(authz.keep_current(authorizer, registry)) if authorizer else None
         try:
             yield
         finally:
             task.cancel()
+            if authz_task is not None:
+                authz_task.cancel()
 
     app = FastAPI(
         title="podvisor API",
@@ -84,6 +89,9 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLimits, limits=settings.limits)
+    authorize = settings.authorization if settings.authorization is not None else settings.authenticator is not None
+    authorizer = authz.install(app, registry, store) if authorize else None
+    app.state.authorizer = authorizer
     app.add_middleware(Authentication, authenticator=settings.authenticator)
     if settings.audit is not None:  # outermost: it records what authentication refuses too
         app.add_middleware(Audit, sink=settings.audit.sink, policy=settings.audit.policy)

@@ -292,7 +292,36 @@ AUTHENTICATION: dict[str, Table] = {
     "SelfSubjectReview": {1: message("metadata", "ObjectMeta")},
 }
 
-MESSAGES: dict[str, Table] = {**META, **CORE_OBJECTS, **POD_SPEC, **APPS, **AUTHENTICATION}
+# k8s.io/api/rbac/v1: what ``kubectl create role|clusterrole|rolebinding|clusterrolebinding`` sends
+RBAC: dict[str, Table] = {
+    "Role": {1: message("metadata", "ObjectMeta"), 2: messages("rules", "PolicyRule")},
+    "ClusterRole": {1: message("metadata", "ObjectMeta"), 2: messages("rules", "PolicyRule"),
+                    3: message("aggregationRule", "AggregationRule")},
+    "PolicyRule": {1: strings("verbs"), 2: strings("apiGroups"), 3: strings("resources"), 4: strings("resourceNames"),
+                   5: strings("nonResourceURLs")},
+    "AggregationRule": {1: messages("clusterRoleSelectors", "LabelSelector")},
+    "RoleBinding": {1: message("metadata", "ObjectMeta"), 2: messages("subjects", "Subject"),
+                    3: message("roleRef", "RoleRef")},
+    "Subject": {1: string("kind"), 2: string("apiGroup"), 3: string("name"), 4: string("namespace")},
+    "RoleRef": {1: string("apiGroup"), 2: string("kind"), 3: string("name")},
+}
+# k8s.io/api/authorization/v1: what ``kubectl auth can-i`` sends
+AUTHORIZATION: dict[str, Table] = {
+    "SelfSubjectAccessReview": {1: message("metadata", "ObjectMeta"), 2: message("spec", "SelfSubjectAccessReviewSpec")},
+    "SelfSubjectAccessReviewSpec": {1: message("resourceAttributes", "ResourceAttributes"),
+                                    2: message("nonResourceAttributes", "NonResourceAttributes")},
+    "ResourceAttributes": {1: string("namespace"), 2: string("verb"), 3: string("group"), 4: string("version"),
+                           5: string("resource"), 6: string("subresource"), 7: string("name")},
+    "NonResourceAttributes": {1: string("path"), 2: string("verb")},
+    "SubjectAccessReview": {1: message("metadata", "ObjectMeta"), 2: message("spec", "SubjectAccessReviewSpec")},
+    "SubjectAccessReviewSpec": {1: message("resourceAttributes", "ResourceAttributes"),
+                                2: message("nonResourceAttributes", "NonResourceAttributes"), 3: string("user"),
+                                4: strings("groups"), 6: string("uid")},
+    "SelfSubjectRulesReview": {1: message("metadata", "ObjectMeta"), 2: message("spec", "SelfSubjectRulesReviewSpec")},
+    "SelfSubjectRulesReviewSpec": {1: string("namespace")},
+}
+
+MESSAGES: dict[str, Table] = {**META, **CORE_OBJECTS, **POD_SPEC, **APPS, **AUTHENTICATION, **RBAC, **AUTHORIZATION}
 
 # (apiVersion, kind) of a request body -> its top-level message.
 TOP_LEVEL: dict[tuple[str, str], str] = {
@@ -309,6 +338,11 @@ TOP_LEVEL: dict[tuple[str, str], str] = {
     ("authentication.k8s.io/v1", "TokenRequest"): "TokenRequest",
     ("authentication.k8s.io/v1", "TokenReview"): "TokenReview",
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
+    **{("rbac.authorization.k8s.io/v1", kind): kind for kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")},
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "RoleBinding",
+    **{("authorization.k8s.io/v1", kind): kind for kind in ("SelfSubjectAccessReview", "SubjectAccessReview",
+                                                            "SelfSubjectRulesReview")},
+    ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): "SubjectAccessReview",
 }
 
 # Kinds every group version registers: their body may name any apiVersion.

@@ -277,6 +277,15 @@ SECRET_COLUMNS = (
 )
 SERVICEACCOUNT_COLUMNS = (_NAME, Column("Secrets", "Number of secrets.", "integer"), _AGE)
 GENERIC_COLUMNS = (_NAME, _AGE)
+ROLE_COLUMNS = (_NAME, Column("Created At", "Time at which the role was created.", type="date"))
+BINDING_COLUMNS = (
+    _NAME,
+    Column("Role", "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace."),
+    _AGE,
+    Column("Users", "Users in the roleBinding", priority=1),
+    Column("Groups", "Groups in the roleBinding", priority=1),
+    Column("ServiceAccounts", "ServiceAccounts in the roleBinding", priority=1),
+)
 
 
 # --- pods ------------------------------------------------------------------------------------
@@ -620,6 +629,24 @@ def _serviceaccount_cells(obj: Obj, now: datetime) -> list[Cell]:
     return [_name(obj), len(obj.get("secrets") or []), _age(obj, now)]
 
 
+def _role_cells(obj: Obj, now: datetime) -> list[Cell]:
+    created = _moment(_get(obj, "metadata", "creationTimestamp"))
+    return [_name(obj), created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if created else ""]
+
+
+def _binding_cells(obj: Obj, now: datetime) -> list[Cell]:
+    """ROLE is ``Kind/name``; subjects split as rbac.SubjectsStrings does (SAs as ``ns/name``)."""
+    ref = obj.get("roleRef") or {}
+    by_kind: dict[str, list[str]] = {"User": [], "Group": [], "ServiceAccount": []}
+    for subject in obj.get("subjects") or []:
+        name = str(subject.get("name") or "")
+        if subject.get("kind") == "ServiceAccount" and subject.get("namespace"):
+            name = f"{subject['namespace']}/{name}"
+        by_kind.setdefault(str(subject.get("kind")), []).append(name)
+    return [_name(obj), f"{ref.get('kind', '')}/{ref.get('name', '')}", _age(obj, now),
+            *(", ".join(by_kind[k]) for k in ("User", "Group", "ServiceAccount"))]
+
+
 def _generic_cells(obj: Obj, now: datetime) -> list[Cell]:
     return [_name(obj), _age(obj, now)]
 
@@ -637,4 +664,8 @@ _PRINTERS: dict[str, tuple[tuple[Column, ...], Printer]] = {
     "ConfigMap": (CONFIGMAP_COLUMNS, _configmap_cells),
     "Secret": (SECRET_COLUMNS, _secret_cells),
     "ServiceAccount": (SERVICEACCOUNT_COLUMNS, _serviceaccount_cells),
+    "Role": (ROLE_COLUMNS, _role_cells),
+    "ClusterRole": (ROLE_COLUMNS, _role_cells),
+    "RoleBinding": (BINDING_COLUMNS, _binding_cells),
+    "ClusterRoleBinding": (BINDING_COLUMNS, _binding_cells),
 }

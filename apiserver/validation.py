@@ -146,6 +146,13 @@ def dns1123_label_errors(value: str) -> list[str]:
     return errors
 
 
+def path_segment_name_errors(value: str) -> list[str]:
+    """Kubernetes' ``path.IsValidPathSegmentName``: RBAC names may hold ``:`` (``system:node``)."""
+    if value in (".", ".."):
+        return [f"may not be '{value}'"]
+    return [f"may not contain '{c}'" for c in ("/", "%") if c in value]
+
+
 def dns1123_subdomain_errors(value: str) -> list[str]:
     errors = (
         [_max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH)] if len(value) > DNS1123_SUBDOMAIN_MAX_LENGTH else []
@@ -292,9 +299,16 @@ def port_number_or_name(value: Any, path: str) -> list[Cause]:
 _LABEL_NAMED_KINDS = {"Namespace", "Service"}
 
 
+_RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
+_NAME_RULES: dict[str, Callable[[str], list[str]]] = {
+    **{kind: dns1123_label_errors for kind in _LABEL_NAMED_KINDS},
+    **{kind: path_segment_name_errors for kind in _RBAC_KINDS},
+}
+
+
 def validate_metadata(kind: str, meta: Obj) -> list[Cause]:
     """Name (subdomain, or label for Namespace/Service), namespace, labels and annotations."""
-    name_errors = dns1123_label_errors if kind in _LABEL_NAMED_KINDS else dns1123_subdomain_errors
+    name_errors = _NAME_RULES.get(kind, dns1123_subdomain_errors)
     causes: list[Cause] = []
     name, generate_name = meta.get("name"), meta.get("generateName")
     if generate_name:

@@ -119,7 +119,7 @@ class NamespaceController:
     async def delete_content(self, namespace: str) -> Remaining:
         remaining = Remaining()
         for rt in res.RESOURCES:
-            if rt.namespaced:
+            if rt.namespaced and not rt.is_review:  # a review (LocalSubjectAccessReview) is never stored
                 await self._delete_all(rt, namespace, remaining)
         return remaining
 

@@ -20,6 +20,7 @@ from apiserver.strategies import (
     namespace,
     node,
     pod,
+    rbac,
     service,
     serviceaccount,
     workloads,
@@ -40,6 +41,10 @@ _STRATEGIES: dict[str, Strategy] = {
         event.STRATEGY,
         lease.STRATEGY,
         serviceaccount.STRATEGY,
+        rbac.ROLE,
+        rbac.CLUSTER_ROLE,
+        rbac.ROLE_BINDING,
+        rbac.CLUSTER_ROLE_BINDING,
     )
 }
 

@@ -17,6 +17,8 @@ SERVED = [
     ("apps", "v1", "apis/apps/v1"),
     ("coordination.k8s.io", "v1", "apis/coordination.k8s.io/v1"),
     ("authentication.k8s.io", "v1", "apis/authentication.k8s.io/v1"),
+    ("rbac.authorization.k8s.io", "v1", "apis/rbac.authorization.k8s.io/v1"),
+    ("authorization.k8s.io", "v1", "apis/authorization.k8s.io/v1"),
     ("node.podvisor.io", "v1", "apis/node.podvisor.io/v1"),
 ]
 
