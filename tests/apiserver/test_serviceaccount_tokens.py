@@ -163,7 +163,9 @@ def whoami(app: App, token: str) -> dict[str, object]:
 
 def test_a_requested_token_authenticates_as_the_service_account(app: App) -> None:
     token = app.token()
-    assert app.get("/api/v1/namespaces/default/pods", token=token).status_code == 200
+    listing = app.get("/api/v1/namespaces/default/pods", token=token)
+    assert listing.status_code == 403  # authenticated as itself, and no role grants it this
+    assert 'User "system:serviceaccount:default:default" cannot list resource "pods"' in listing.json()["message"]
     sa_uid = app.get("/api/v1/namespaces/default/serviceaccounts/default").json()["metadata"]["uid"]
     info = whoami(app, token)
     assert info["username"] == "system:serviceaccount:default:default" and info["uid"] == sa_uid
