@@ -21,7 +21,7 @@ from types import FrameType
 from bench import dockerops
 from bench.harness import Comparison, RunInfo, write_results
 
-BENCHMARKS = ("pod_start", "restart", "convergence", "api", "hollow")
+BENCHMARKS = ("pod_start", "restart", "convergence", "api", "authz", "hollow")
 
 log = logging.getLogger("bench")
 

@@ -45,6 +45,9 @@ AUDIT_MAXAGE_OPTION = typer.Option(0, "--audit-log-maxage", help="Days rotated a
 ENCRYPTION_CONFIG_OPTION = typer.Option(
     None, "--encryption-provider-config",
     help="EncryptionConfiguration for data at rest (default: <data-dir>/encryption-config.yaml, created).")
+AUTHORIZATION_MODE_OPTION = typer.Option(
+    "Node,RBAC", "--authorization-mode",
+    help="Node,RBAC (the default: the Node authorizer and RBAC), or AlwaysAllow (any authenticated user may do anything).")
 POD_SECURITY_OPTION = typer.Option(
     "baseline", help="Pod Security level enforced in namespaces without a pod-security.kubernetes.io/enforce label.")
 
@@ -100,6 +103,7 @@ def server(
     audit_log_maxbackup: int = AUDIT_MAXBACKUP_OPTION,
     audit_log_maxage: int = AUDIT_MAXAGE_OPTION,
     pod_security_default_enforce: str = POD_SECURITY_OPTION,
+    authorization_mode: str = AUTHORIZATION_MODE_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the control plane: apiserver, controllers and scheduler in one process."""
@@ -111,6 +115,7 @@ def server(
                          limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
                          components=[c for c in ("controllers", "scheduler") if c not in disable],
                          pod_security_default_enforce=_pod_security_level(pod_security_default_enforce))
+    opts.authorization = _authorization(authorization_mode)
     opts.encryption_provider_config = encryption_provider_config
     opts.audit = _audit_options(audit_log_path, audit_policy_file, audit_log_maxsize, audit_log_maxbackup,
                                 audit_log_maxage)
@@ -137,6 +142,16 @@ def _embedded_kubelet(cfg: object):  # type: ignore[no-untyped-def]
         await run_kubelet(cfg)  # type: ignore[arg-type]
 
     return component
+
+
+def _authorization(mode: str) -> bool:
+    """kube-apiserver's --authorization-mode, for the two modes podvisor has: on, or AlwaysAllow."""
+    modes = sorted(m.strip() for m in mode.split(",") if m.strip())
+    if modes == ["Node", "RBAC"]:
+        return True
+    if modes == ["AlwaysAllow"]:
+        return False
+    raise typer.BadParameter("must be Node,RBAC or AlwaysAllow", param_hint="--authorization-mode")
 
 
 def _pod_security_level(level: str) -> str:
@@ -170,6 +185,7 @@ def apiserver(
     audit_log_maxbackup: int = AUDIT_MAXBACKUP_OPTION,
     audit_log_maxage: int = AUDIT_MAXAGE_OPTION,
     pod_security_default_enforce: str = POD_SECURITY_OPTION,
+    authorization_mode: str = AUTHORIZATION_MODE_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run only the API server."""
@@ -180,6 +196,7 @@ def apiserver(
                          toleration_seconds=eviction_timeout, datastore_endpoint=datastore_endpoint,
                          limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
                          components=[], pod_security_default_enforce=_pod_security_level(pod_security_default_enforce))
+    opts.authorization = _authorization(authorization_mode)
     opts.encryption_provider_config = encryption_provider_config
     opts.audit = _audit_options(audit_log_path, audit_policy_file, audit_log_maxsize, audit_log_maxbackup,
                                 audit_log_maxage)

@@ -87,6 +87,7 @@ class ServerOptions:
     components: list[str] = field(default_factory=lambda: ["controllers", "scheduler"])
     extra_components: list[Component] = field(default_factory=list)
     pod_security_default_enforce: str = BASELINE  # Pod Security level of namespaces without an enforce label
+    authorization: bool = True  # the Node authorizer and RBAC; False: AlwaysAllow
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -222,7 +223,7 @@ async def run_server(opts: ServerOptions) -> None:
     settings = AppSettings(authenticator=authn.authenticator, toleration_seconds=opts.toleration_seconds,
                            history_retention=opts.history_retention, limits=opts.limits, kubelet_tls=data.kubelet_tls,
                            pod_security=PodSecurityConfig().with_default_enforce(opts.pod_security_default_enforce),
-                           admission=[serviceaccount_admission.for_store(store)])
+                           admission=[serviceaccount_admission.for_store(store)], authorization=opts.authorization)
     settings.audit = audit
     app = create_app(store, settings)
     secrets.registry = app.state.registry
