@@ -7,8 +7,8 @@ once with 429 ``TooManyRequests`` and ``Retry-After: 1``, never queued, so a flo
 the server hold more than the caps' worth of work. Long-running requests are capped per
 identity instead: one client opening watches without end cannot take every connection.
 
-The identity is what authentication left in ``scope["state"]``: a user name where there is one,
-else today's role ("admin", "node"), else (no authentication) the client's address. The health
+The identity is what authentication left in ``scope["state"]``: the user's name (each node,
+ServiceAccount and component is a user of its own), else (no authentication) the client's address. The health
 endpoints are never limited, so a kubelet or a load balancer always learns the truth.
 """
 
@@ -38,8 +38,7 @@ IDENTITY_FIELDS = ("user", "username", "role")  # scope["state"] keys, most spec
 
 MAX_REQUESTS_INFLIGHT = 400  # kube-apiserver's --max-requests-inflight default
 MAX_MUTATING_REQUESTS_INFLIGHT = 200  # and --max-mutating-requests-inflight
-# Identities are roles for now, so every kubelet is "node" (three watches each): the cap
-# leaves room for well over a thousand nodes.
+# Generous: one process simulating a thousand hollow nodes watches as one of them.
 MAX_WATCHES_PER_USER = 5000
 
 
