@@ -150,7 +150,8 @@ async def _scale(cluster: Cluster, nodes: int, pods: int, window: float, deadlin
                  latency_pods: int) -> dict[str, Any]:
     """Register the nodes, saturate with ``pods`` (creates capped at ``deadline`` s, Running as
     long again), then time ``latency_pods`` created at a steady rate."""
-    cluster.start_kubelet("hollow", "--hollow", "--hollow-nodes", str(nodes))
+    cluster.start_kubelet("hollow", "--hollow", "--hollow-nodes", str(nodes), "--hollow-read-kubeconfig",
+                          str(cluster.data_dir / "admin.kubeconfig"))
     client = admin_client(cluster)
     try:
         register = await wait_nodes_ready(client, nodes, timeout=max(60.0, nodes * 0.18))

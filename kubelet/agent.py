@@ -155,7 +155,12 @@ class Kubelet:
                         self.cfg.node_name, upstream, gateway)
             return None
         relay = ApiRelay(upstream=upstream)
-        self.ctx.in_cluster = await relay.start(gateway)
+        try:
+            self.ctx.in_cluster = await relay.start(gateway)
+        except OSError as err:  # the pod network lives elsewhere (a remote Docker daemon)
+            log.warning("pods of node %s cannot reach the API server: cannot listen on the pod network's "
+                        "gateway %s: %s", self.cfg.node_name, gateway, err)
+            return None
         return relay
 
     async def stop(self) -> None:
@@ -261,19 +266,23 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
     threads); no runtime event threads (fake containers only change when told, and the
     relist catches that); one log server for all nodes (each node's certificate picked by the
     TLS server name). Each node joins as itself and writes through its own small client, so
-    the Node authorizer sees every node as the node it is; the informers read through one.
+    the Node authorizer sees every node as the node it is; the informers read through one
+    client with ``cfg.hollow_reader``'s identity.
     """
     from kubelet.hollow import HollowRuntime
 
     base_dir = cfg.cert_dir or default_cert_dir(cfg.node_name)
     node_cfgs = [replace(cfg, node_name=f"{cfg.node_name}-{i}", hollow=True) for i in range(count)]
     identities = await asyncio.gather(*(node_identity(c, cert_dir=base_dir / c.node_name) for c in node_cfgs))
-    # every hollow node is a node of its own (its credential, its certificate); the informers
-    # (which every node may list and watch) share one connection, the first node's
+    # every hollow node is a node of its own (its credential, its certificate) and writes as
+    # itself; the shared informers read every node's pods, which no node may: they read as
+    # the user of --hollow-read-kubeconfig
     clients = [ApiClient.from_kubeconfig(i.kubeconfig, user_agent=f"kubelet/{c.node_name}",
                                          max_connections=HOLLOW_NODE_CONNECTIONS)
                for c, i in zip(node_cfgs, identities, strict=True)]
-    client = ApiClient.from_kubeconfig(identities[0].kubeconfig, user_agent="kubelet/hollow", max_connections=4)
+    if cfg.hollow_reader is None:
+        raise ValueError("hollow nodes need cfg.hollow_reader: a kubeconfig that may list every pod and node")
+    client = ApiClient.from_kubeconfig(cfg.hollow_reader, user_agent="kubelet/hollow", max_connections=4)
     tls = serving_context({c.node_name: ServingCert(i.cert, i.key) for c, i in zip(node_cfgs, identities, strict=True)},
                           client_ca=identities[0].ca)
     sock = bind_socket(cfg.address, cfg.port)

@@ -21,6 +21,7 @@ class KubeletConfig:
     backoff_max: float = 60.0
     backoff_reset: float = 600.0
     hollow: bool = False
+    hollow_reader: Path | None = None  # hollow nodes' shared pod and node informers read with this kubeconfig
     port: int = 0  # kubelet API port; 0 picks a free one
     address: str = "127.0.0.1"  # the node's InternalIP and the kubelet API's listen address
     lease_interval: float = 10.0  # Kubernetes: a quarter of the 40 s lease duration

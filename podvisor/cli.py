@@ -249,6 +249,9 @@ def kubelet(
     root_dir: Path = typer.Option(None, help="Where projected volumes are written (default: "
                                   "/var/lib/podvisor/kubelet/<node>, or ~/.local/state/... when not root)."),
     hollow_nodes: int = typer.Option(1, help="With --hollow: how many nodes this process simulates."),
+    hollow_read_kubeconfig: Path = typer.Option(
+        None, help="With --hollow: the kubeconfig of a user who may list and watch every pod and node (e.g. the "
+        "admin's); the simulated nodes share one informer, and a node may read only its own pods."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run a node agent that starts pods as Docker containers and supervises them."""
@@ -260,7 +263,11 @@ def kubelet(
                         backoff_initial=restart_backoff_initial, backoff_max=restart_backoff_max,
                         backoff_reset=restart_backoff_reset, hollow=hollow, network=network,
                         lease_interval=lease_interval, cert_dir=cert_dir.expanduser() if cert_dir else None,
-                        root_dir=root_dir.expanduser() if root_dir else None)
+                        root_dir=root_dir.expanduser() if root_dir else None,
+                        hollow_reader=hollow_read_kubeconfig.expanduser() if hollow_read_kubeconfig else None)
+    if hollow and cfg.hollow_reader is None:
+        raise typer.BadParameter("hollow nodes need a kubeconfig that may read every pod and node",
+                                 param_hint="--hollow-read-kubeconfig")
     if hollow:
         _run(run_hollow_kubelets(cfg, count=hollow_nodes))
     else:

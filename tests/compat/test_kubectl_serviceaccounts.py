@@ -85,6 +85,9 @@ def test_create_token_and_use_it(kubectl: Kubectl) -> None:
     assert rows["UID"] == uid
     assert rows["Groups"] == "[system:serviceaccounts system:serviceaccounts:default system:authenticated]"
     assert rows["Extra: authentication.kubernetes.io/credential-id"].startswith("[JTI=")
+    denied = kubectl.run("get", "pods", env_extra=env, rc=1)  # authenticated, but nothing grants it yet
+    assert 'User "system:serviceaccount:default:robot" cannot list resource "pods"' in denied.stderr
+    kubectl.run("create", "rolebinding", "robot-view", "--clusterrole=view", "--serviceaccount=default:robot")
     kubectl.run("get", "pods", env_extra=env)
     kubectl.run("delete", "sa", "robot")
     done = kubectl.run("get", "pods", env_extra=env, rc=1)

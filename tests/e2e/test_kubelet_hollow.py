@@ -19,7 +19,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_hollow_nodes_register_and_run_pods(cluster: Cluster) -> None:
-    base = cluster.start_kubelet("hollow", "--hollow", "--hollow-nodes", "3")
+    base = cluster.start_kubelet("hollow", "--hollow", "--hollow-nodes", "3", "--hollow-read-kubeconfig",
+                                 str(cluster.data_dir / "admin.kubeconfig"))
     nodes = [f"{base}-{i}" for i in range(3)]
     for node in nodes:
         wait_node(cluster, node)

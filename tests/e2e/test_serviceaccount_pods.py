@@ -3,7 +3,9 @@
 The pod image (``images/python-client/build.py``) holds this host's Python and the official
 ``kubernetes`` client. Inside the pod, ``config.load_incluster_config()`` reads the projected
 token and ``ca.crt``, dials ``KUBERNETES_SERVICE_HOST:PORT`` (relayed by the kubelet) and
-verifies the server certificate; the pod then lists pods in its namespace and asks who it is.
+verifies the server certificate; the pod then lists pods in its namespace and asks who it is,
+with exactly what its ServiceAccount is bound to (``view`` in its namespace): its namespace's
+pods, but neither its Secrets nor another namespace's pods.
 """
 
 from __future__ import annotations
@@ -29,9 +31,19 @@ import json
 from kubernetes import client, config
 config.load_incluster_config()
 namespace = open("/var/run/secrets/kubernetes.io/serviceaccount/namespace").read()
-pods = client.CoreV1Api().list_namespaced_pod(namespace)
+core = client.CoreV1Api()
+pods = core.list_namespaced_pod(namespace)
+def status(call):
+    try:
+        call()
+        return 200
+    except client.exceptions.ApiException as err:
+        return err.status
+denied = {"secrets": status(lambda: core.list_namespaced_secret(namespace)),
+          "default": status(lambda: core.list_namespaced_pod("default"))}
 review = client.AuthenticationV1Api().create_self_subject_review(client.V1SelfSubjectReview())
-print(json.dumps({"pods": [p.metadata.name for p in pods.items], "user": review.status.user_info.username,
+print(json.dumps({"pods": [p.metadata.name for p in pods.items], "denied": denied,
+                  "user": review.status.user_info.username,
                   "groups": review.status.user_info.groups, "host": client.Configuration.get_default_copy().host,
                   "verify": client.Configuration.get_default_copy().verify_ssl}))
 """
@@ -58,36 +70,43 @@ def pod(name: str, image: str, command: list[str], **spec: Any) -> dict[str, Any
                      **spec}}
 
 
-def wait_done(cluster: Cluster, name: str, timeout: float = 90) -> dict[str, Any]:
+def wait_done(cluster: Cluster, name: str, timeout: float = 90, namespace: str = "default") -> dict[str, Any]:
     with cluster.http() as http:
         def done() -> dict[str, Any] | None:
-            got = http.get(f"/api/v1/namespaces/default/pods/{name}").json()
+            got = http.get(f"/api/v1/namespaces/{namespace}/pods/{name}").json()
             return got if got.get("status", {}).get("phase") in ("Succeeded", "Failed") else None
 
         return dict(cluster.wait_for(f"pod {name} to finish", done, timeout=timeout, interval=0.5))
 
 
-def logs(cluster: Cluster, name: str) -> str:
+def logs(cluster: Cluster, name: str, namespace: str = "default") -> str:
     with cluster.http() as http:
-        return str(http.get(f"/api/v1/namespaces/default/pods/{name}/log").text)
+        return str(http.get(f"/api/v1/namespaces/{namespace}/pods/{name}/log").text)
 
 
-def test_official_client_in_a_pod_lists_pods_as_its_service_account(
+def test_official_client_in_a_pod_has_exactly_its_service_accounts_permissions(
         cluster: Cluster, node: str, python_client_image: str) -> None:
+    view = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "reader-view"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": "team"}]}
     with cluster.http() as http:
-        cluster.wait_for("the default ServiceAccount", lambda: http.get(
-            "/api/v1/namespaces/default/serviceaccounts/default").status_code == 200, timeout=30)
-        created = http.post("/api/v1/namespaces/default/pods",
-                            json=pod("incluster", python_client_image, ["python3", "-c", IN_CLUSTER]))
+        assert http.post("/api/v1/namespaces", json={"metadata": {"name": "team"}}).status_code == 201
+        assert http.post("/api/v1/namespaces/team/serviceaccounts",
+                         json={"metadata": {"name": "reader"}}).status_code == 201
+        assert http.post("/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings", json=view).status_code == 201
+        created = http.post("/api/v1/namespaces/team/pods",
+                            json=pod("incluster", python_client_image, ["python3", "-c", IN_CLUSTER],
+                                     serviceAccountName="reader"))
         assert created.status_code == 201, created.text
     started = time.monotonic()
-    finished = wait_done(cluster, "incluster", timeout=120)
-    output = logs(cluster, "incluster")
+    finished = wait_done(cluster, "incluster", timeout=120, namespace="team")
+    output = logs(cluster, "incluster", namespace="team")
     assert finished["status"]["phase"] == "Succeeded", output + cluster.log_tail()
     result = json.loads(output.strip().splitlines()[-1])
-    assert result["user"] == "system:serviceaccount:default:default"
-    assert result["groups"] == ["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"]
+    assert result["user"] == "system:serviceaccount:team:reader"
+    assert result["groups"] == ["system:serviceaccounts", "system:serviceaccounts:team", "system:authenticated"]
     assert "incluster" in result["pods"]
+    assert result["denied"] == {"secrets": 403, "default": 403}  # view reads no Secrets, and only in team
     assert result["host"].startswith("https://kubernetes.default.svc:") and result["verify"] is True
     print(f"in-cluster pod ran in {time.monotonic() - started:.1f}s")
 

@@ -96,7 +96,8 @@ def tally(watch: PodWatch) -> dict[str, Any]:
 
 
 def test_control_plane_killed_while_scaling_creates_no_spurious_pod(cluster: Cluster) -> None:
-    base = cluster.start_kubelet("hollow", "--hollow", "--hollow-nodes", "3")
+    base = cluster.start_kubelet("hollow", "--hollow", "--hollow-nodes", "3", "--hollow-read-kubeconfig",
+                                 str(cluster.data_dir / "admin.kubeconfig"))
     for i in range(3):
         wait_node(cluster, f"{base}-{i}")
     for name, args in COMPONENTS.items():
