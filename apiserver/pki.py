@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import os
 import secrets
 import socket
 from dataclasses import dataclass
@@ -36,6 +35,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from apimachinery.files import write_atomic
 
 CA_VALIDITY = timedelta(days=3650)
 SERVER_VALIDITY = timedelta(days=365)
@@ -64,20 +65,6 @@ class Tokens:
 
 
 # --- files -----------------------------------------------------------------------------------
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    """Write via a temporary file created with ``mode`` (never world-readable), fsync, rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, mode)  # the umask may have narrowed it; make it exact
-    os.replace(tmp, path)
 
 
 def _ensure_dir(data_dir: Path) -> None:
@@ -241,8 +228,8 @@ def _ensure_ca(data_dir: Path, now: datetime) -> tuple[x509.Certificate, ec.Elli
         return ca, key, False
     key = _new_key()
     ca = _issue_ca(key, now)
-    _write_atomic(key_path, _key_pem(key), 0o600)
-    _write_atomic(ca_path, ca.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_atomic(key_path, _key_pem(key), 0o600)
+    write_atomic(ca_path, ca.public_bytes(serialization.Encoding.PEM), 0o644)
     return ca, key, True
 
 
@@ -271,8 +258,8 @@ def ensure_pki(data_dir: Path, *, hosts: list[str], now: datetime | None = None)
             wanted |= certificate_hosts(old)
         key = _new_key()
         cert = _issue_server(key, ca=ca, ca_key=ca_key, hosts=wanted, now=now)
-        _write_atomic(data_dir / "server.key", _key_pem(key), 0o600)
-        _write_atomic(data_dir / "server.crt", cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        write_atomic(data_dir / "server.key", _key_pem(key), 0o600)
+        write_atomic(data_dir / "server.crt", cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return Pki(
         ca_pem=ca.public_bytes(serialization.Encoding.PEM),
         ca_path=data_dir / "ca.crt",
@@ -338,8 +325,8 @@ def ensure_kubelet_client(data_dir: Path, *, now: datetime | None = None) -> tup
                          x509.NameAttribute(NameOID.COMMON_NAME, KUBELET_CLIENT_CN)])
     cert = issue_leaf(key.public_key(), subject=subject, ca=ca, ca_key=ca_key,
                       usage=ExtendedKeyUsageOID.CLIENT_AUTH, san=None, now=now)
-    _write_atomic(key_path, _key_pem(key), 0o600)
-    _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_atomic(key_path, _key_pem(key), 0o600)
+    write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return cert_path, key_path
 
 
@@ -354,7 +341,7 @@ def _ensure_token(path: Path) -> str:
     if token:
         return token
     token = secrets.token_urlsafe(32)
-    _write_atomic(path, f"{token}\n".encode(), 0o600)
+    write_atomic(path, f"{token}\n".encode(), 0o600)
     return token
 
 

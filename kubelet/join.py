@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import ipaddress
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +34,7 @@ from cryptography.x509.oid import NameOID
 
 from apimachinery.client import ApiClient
 from apimachinery.errors import ApiError
+from apimachinery.files import write_atomic
 from apimachinery.kubeconfig import ClientConfig, load_kubeconfig, write_kubeconfig
 
 log = logging.getLogger(__name__)
@@ -135,11 +135,11 @@ async def join(given: ClientConfig, identity: NodeIdentity, *, node: str, addres
         await client.close()
     status = answer.get("status") or {}
     cert_pem = base64.b64decode(status.get("certificate", ""))
-    _write(identity.key, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+    write_atomic(identity.key, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
-    _write(identity.cert, cert_pem)
+    write_atomic(identity.cert, cert_pem)
     assert given.ca_data is not None
-    _write(identity.ca, given.ca_data)
+    write_atomic(identity.ca, given.ca_data)
     write_kubeconfig(identity.kubeconfig, server=given.server, token=status["token"], ca_pem=given.ca_data,
                      user=f"system:node:{node}", insecure=given.insecure)
     log.info("node %s joined: credential and serving certificate in %s", node, identity.kubeconfig.parent)
@@ -188,16 +188,3 @@ def certificate_usable(identity: NodeIdentity, *, ca_pem: bytes, node: str, addr
     if cert.not_valid_after_utc - now < RENEW_BEFORE or node not in san.get_values_for_type(x509.DNSName):
         return False
     return set(serving_ips(addresses)) <= set(san.get_values_for_type(x509.IPAddress))
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Atomically, 0600 from the first byte."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)

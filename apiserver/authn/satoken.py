@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from apimachinery.files import write_atomic
 
 DEFAULT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 DEFAULT_AUDIENCES = ("https://kubernetes.default.svc.cluster.local",)
@@ -74,18 +75,6 @@ class Claims:
 # --- keys ------------------------------------------------------------------------------------
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
 def ensure_signing_key(data_dir: Path) -> ec.EllipticCurvePrivateKey:
     """``sa.key`` (PKCS#8) and ``sa.pub`` in ``data_dir``, created on first use, both 0600."""
     key_path, pub_path = data_dir / KEY_FILE, data_dir / PUBLIC_FILE
@@ -99,11 +88,11 @@ def ensure_signing_key(data_dir: Path) -> ec.EllipticCurvePrivateKey:
         key = ec.generate_private_key(ec.SECP256R1())
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-        _write_private(key_path, pem)
+        write_atomic(key_path, pem)
     public = key.public_key().public_bytes(serialization.Encoding.PEM,
                                            serialization.PublicFormat.SubjectPublicKeyInfo)
     if not pub_path.exists() or pub_path.read_bytes() != public:
-        _write_private(pub_path, public)
+        write_atomic(pub_path, public)
     key_path.chmod(0o600)
     pub_path.chmod(0o600)
     return key
