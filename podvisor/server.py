@@ -281,9 +281,12 @@ async def run_server(opts: ServerOptions) -> None:
 
 
 def _connection_settings(protocol: Any) -> dict[str, Any]:
-    """uvicorn's connection settings, as kube-apiserver's HTTP server has them (podvisor.serving)."""
+    """uvicorn's connection settings, as kube-apiserver's HTTP server has them (podvisor.serving).
+
+    No proxy headers: the client's address is the peer's, never what an ``X-Forwarded-For``
+    header claims, so the audit log's source IPs and the limits' fallback identity cannot be forged."""
     return {"http": protocol, "timeout_keep_alive": KEEP_ALIVE_TIMEOUT,
-            "h11_max_incomplete_event_size": MAX_HEADER_BYTES, "backlog": 2048}
+            "h11_max_incomplete_event_size": MAX_HEADER_BYTES, "backlog": 2048, "proxy_headers": False}
 
 
 class _LoopbackServer(uvicorn.Server):
