@@ -19,12 +19,12 @@ postgres_url = pgcluster.postgres_url  # a fresh database per test (fixture)
 CM = "/api/v1/namespaces/default/configmaps"
 
 
-def start_apiserver(data_dir: Path, endpoint: str) -> tuple[subprocess.Popen[bytes], httpx.Client]:
+def start_apiserver(data_dir: Path, endpoint: str, *args: str) -> tuple[subprocess.Popen[bytes], httpx.Client]:
     """Run ``podvisor apiserver`` on the shared store; return it and a logged-in client."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "podvisor.cli", "apiserver", "--data-dir", str(data_dir), "--port", str(port),
-         "--datastore-endpoint", endpoint],
+         "--datastore-endpoint", endpoint, *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -46,8 +46,11 @@ def start_apiserver(data_dir: Path, endpoint: str) -> tuple[subprocess.Popen[byt
 def two_apiservers(tmp_path: Path, postgres_url: str) -> Iterator[list[httpx.Client]]:
     started = []
     try:
-        for name in ("a", "b"):  # one after the other: each creates the system namespaces if absent
-            started.append(start_apiserver(tmp_path / name, postgres_url))
+        # one after the other: each creates the system namespaces if absent; both read the
+        # Secrets (the join token's among them) with the same encryption key, as they must
+        started.append(start_apiserver(tmp_path / "a", postgres_url))
+        shared_key = str(tmp_path / "a" / "encryption-config.yaml")
+        started.append(start_apiserver(tmp_path / "b", postgres_url, "--encryption-provider-config", shared_key))
         yield [client for _, client in started]
     finally:
         for proc, client in started:
