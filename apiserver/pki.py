@@ -21,7 +21,6 @@ half-written key behind.
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import secrets
 import socket
@@ -56,12 +55,6 @@ class Pki:
     ca_path: Path
     cert_path: Path
     key_path: Path
-
-
-@dataclass(frozen=True)
-class Tokens:
-    admin: str
-    node: str
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -345,26 +338,11 @@ def _ensure_token(path: Path) -> str:
     return token
 
 
-def ensure_tokens(data_dir: Path) -> Tokens:
-    """The admin and node-join bearer tokens: generated once (256 random bits each), then reused."""
-    _ensure_dir(data_dir)
-    return Tokens(admin=_ensure_token(data_dir / "admin.token"), node=_ensure_token(data_dir / "node-token"))
-
-
-def token_role(tokens: Tokens, presented: str) -> str | None:
-    """``"admin"``, ``"node"`` or None for a presented bearer token.
-
-    Both tokens are always compared, in constant time, so neither the timing nor the order of
-    the checks tells an attacker how much of a guess was right.
-    """
-    given = presented.strip().encode()
-    is_admin = hmac.compare_digest(given, tokens.admin.encode())
-    is_node = hmac.compare_digest(given, tokens.node.encode())
-    if not given:
-        return None
-    if is_admin:
-        return "admin"
-    return "node" if is_node else None
+def ensure_admin_token(data_dir: Path) -> str:
+    """``admin.token`` (0600), generated once (256 random bits), then reused. A ``node-token``
+    left by an older server, which nothing accepts any more, is removed."""
+    (data_dir / "node-token").unlink(missing_ok=True)
+    return ensure_component_token(data_dir, "admin")
 
 
 def ensure_component_token(data_dir: Path, component: str) -> str:

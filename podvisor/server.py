@@ -43,7 +43,13 @@ from apiserver.kubernetesservice import ensure_kubernetes_service, keep_kubernet
 from apiserver.limits import Limits
 from apiserver.nodejoin import KIND as JOIN_KIND
 from apiserver.nodejoin import JoinHandler, RegistrySecrets, authenticators, ensure_join_token
-from apiserver.pki import ensure_component_token, ensure_kubelet_client, ensure_pki, ensure_tokens, load_ca
+from apiserver.pki import (
+    ensure_admin_token,
+    ensure_component_token,
+    ensure_kubelet_client,
+    ensure_pki,
+    load_ca,
+)
 from apiserver.podsecurity.policy import BASELINE, PodSecurityConfig
 from apiserver.store import open_store
 from apiserver.store.base import Store, StoreLockedError
@@ -146,15 +152,15 @@ def prepare_data_dir(opts: ServerOptions) -> DataDir:
     hosts = sorted({"127.0.0.1", "localhost", socket.gethostname(), advertised_host(opts.bind), opts.bind,
                     *KUBERNETES_SERVICE_NAMES} - {"", "0.0.0.0", "::"})
     pki = ensure_pki(data, hosts=hosts)
-    tokens = ensure_tokens(data)
+    admin_token = ensure_admin_token(data)
     url = f"https://{advertised_host(opts.bind)}:{opts.port}"
     admin_kc = data / "admin.kubeconfig"
     node_kc = data / "node.kubeconfig"
-    write_kubeconfig(admin_kc, server=url, token=tokens.admin, ca_pem=pki.ca_pem, user="admin")
+    write_kubeconfig(admin_kc, server=url, token=admin_token, ca_pem=pki.ca_pem, user="admin")
     loopback_sock, loopback_kc = loopback_socket_path(data), data / "loopback.kubeconfig"
-    write_kubeconfig(loopback_kc, server=f"{UNIX_SCHEME}{loopback_sock}", token=tokens.admin, ca_pem=None,
+    write_kubeconfig(loopback_kc, server=f"{UNIX_SCHEME}{loopback_sock}", token=admin_token, ca_pem=None,
                      user="admin")
-    users = {tokens.admin: ADMIN}
+    users = {admin_token: ADMIN}
     component_kcs = {}
     for component, (file_name, user) in COMPONENT_USERS.items():
         token = ensure_component_token(data, file_name)

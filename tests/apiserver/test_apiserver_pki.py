@@ -14,7 +14,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from apiserver.pki import Tokens, certificate_hosts, ensure_pki, ensure_tokens, normalize_host, token_role
+from apiserver.pki import certificate_hosts, ensure_admin_token, ensure_pki, normalize_host
 
 FILES = ("ca.crt", "ca.key", "server.crt", "server.key")
 
@@ -191,39 +191,18 @@ def test_certificate_hosts_round_trips_the_requested_set(tmp_path: Path) -> None
 # --- tokens ----------------------------------------------------------------------------------
 
 
-def test_tokens_are_created_once_and_reused(tmp_path: Path) -> None:
-    first = ensure_tokens(tmp_path)
-    assert first.admin != first.node
-    assert len(first.admin) >= 43 and len(first.node) >= 43  # 32 random bytes, url-safe base64
-    assert (tmp_path / "admin.token").read_text().strip() == first.admin
-    assert (tmp_path / "node-token").read_text().strip() == first.node
-    for name in ("admin.token", "node-token"):
-        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
-    assert ensure_tokens(tmp_path) == first
+def test_the_admin_token_is_created_once_and_reused(tmp_path: Path) -> None:
+    (tmp_path / "node-token").write_text("an older server's shared node token\n")
+    first = ensure_admin_token(tmp_path)
+    assert len(first) >= 43  # 32 random bytes, url-safe base64
+    assert (tmp_path / "admin.token").read_text().strip() == first
+    assert stat.S_IMODE((tmp_path / "admin.token").stat().st_mode) == 0o600
+    assert not (tmp_path / "node-token").exists()  # accepted nowhere: not left lying around
+    assert ensure_admin_token(tmp_path) == first
 
 
 def test_empty_token_file_is_regenerated(tmp_path: Path) -> None:
-    first = ensure_tokens(tmp_path)
-    (tmp_path / "node-token").write_text("\n")
-    second = ensure_tokens(tmp_path)
-    assert second.admin == first.admin
-    assert second.node and second.node != first.node
-
-
-TOKENS = Tokens(admin="admin-secret-token", node="node-secret-token")
-
-
-@pytest.mark.parametrize(
-    ("presented", "role"),
-    [
-        ("admin-secret-token", "admin"),
-        ("node-secret-token", "node"),
-        (" node-secret-token\n", "node"),
-        ("admin-secret-toke", None),
-        ("admin-secret-token-and-more", None),
-        ("", None),
-        ("ädmin", None),
-    ],
-)
-def test_token_role(presented: str, role: str | None) -> None:
-    assert token_role(TOKENS, presented) == role
+    first = ensure_admin_token(tmp_path)
+    (tmp_path / "admin.token").write_text("\n")
+    second = ensure_admin_token(tmp_path)
+    assert second and second != first
