@@ -193,13 +193,17 @@ async def _measure(quick: bool, tmp: Path, info: RunInfo) -> list[Comparison]:
                                    bare.label, group=NAME, note="write sent -> event received"))
         info.notes[f"{NAME}:rss"] = f"podvisor apiserver RSS {podvisor.rss_bytes() / 2**20:.0f} MiB"
     finally:
-        for server in (podvisor, bare):
-            server.proc.terminate()
-            try:
-                server.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.proc.kill()
+        stop_servers(podvisor, bare)
     return rows
+
+
+def stop_servers(*servers: Server) -> None:
+    for server in servers:
+        server.proc.terminate()
+        try:
+            server.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
 
 
 def _case_rows(kind: str, conns: int, pv: LoadResult, ba: LoadResult, pv_cpu: float, ba_cpu: float) -> list[Comparison]:

@@ -11,12 +11,11 @@ the two servers so drift on the shared machine hits both.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from bench.api import LIST_SIZE, PODS, Server, _spawn, _wait_ready, measure_case
+from bench.api import LIST_SIZE, PODS, Server, _spawn, _wait_ready, measure_case, stop_servers
 from bench.cluster import pod_manifest
 from bench.harness import Comparison, RunInfo, Stat
 from bench.loadgen import LoadResult
@@ -87,12 +86,7 @@ async def _measure(quick: bool, tmp: Path) -> list[Comparison]:
                                          for s in (on, off)]
                 rows += _case_rows(kind, conns, a, b, a_cpu, b_cpu, baseline=off.label)
     finally:
-        for server in (on, off):
-            server.proc.terminate()
-            try:
-                server.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.proc.kill()
+        stop_servers(on, off)
     return rows
 
 
