@@ -2,7 +2,7 @@
 
 A kubelet's address comes from its Node's status, which a client could have forged. So the
 connection is trusted only if the peer proves, during the TLS handshake and before any byte of
-the request leaves, that it holds a certificate from the cluster CA naming that node: the TLS
+the request leaves, that it holds a certificate from the kubelet-serving CA naming that node: the TLS
 server name checked is the node name (every kubelet serving certificate carries it as a DNS
 name; :mod:`apiserver.nodejoin`), whatever address is dialled. This is stricter than
 kube-apiserver's ``--kubelet-certificate-authority``, which checks the dialled address: a
@@ -25,7 +25,7 @@ from apiserver.authn.user import NODE_PREFIX
 
 @dataclass(frozen=True)
 class KubeletTls:
-    ca: Path  # the cluster CA: kubelets' serving certificates chain to it
+    ca: Path  # the kubelet-serving CA: kubelets' serving certificates chain to it, nothing else does
     cert: Path  # apiserver-kubelet-client.crt
     key: Path
 

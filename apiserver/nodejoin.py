@@ -3,7 +3,8 @@
 ``POST /apis/node.podvisor.io/v1/nodecredentialrequests`` (a create-only kind) carries the node
 name and a PKCS#10 request for the kubelet's serving certificate. The answer holds a bearer
 token for ``system:node:<name>`` (kept hashed in ``kube-system/node-credential-<name>``) and
-the certificate, signed by the cluster CA under the rules of Kubernetes' signer
+the certificate, signed by the kubelet-serving CA (never the cluster CA, which clients trust to
+name the API server: :func:`apiserver.pki.ensure_kubelet_serving_ca`) under the rules of Kubernetes' signer
 ``kubernetes.io/kubelet-serving``: subject ``CN=system:node:<name>, O=system:nodes``, only
 DNS and IP subjectAltNames, usages digital signature (+ key encipherment) and server auth.
 The node name is always a DNS name of the certificate: the API server checks it when it dials
@@ -114,7 +115,8 @@ class JoinHandler:
         token = self._store_credential(node, existing)
         out = dict(body)
         out["status"] = {"token": token,
-                         "certificate": base64.b64encode(cert.public_bytes(serialization.Encoding.PEM)).decode()}
+                         "certificate": base64.b64encode(cert.public_bytes(serialization.Encoding.PEM)).decode(),
+                         "certificateAuthority": base64.b64encode(self.ca.public_bytes(serialization.Encoding.PEM)).decode()}
         return out
 
     def _existing(self, node: str) -> Obj | None:

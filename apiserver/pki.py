@@ -98,8 +98,8 @@ def _same_public_key(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) ->
     return cert.public_key().public_bytes(encoding, fmt) == key.public_key().public_bytes(encoding, fmt)
 
 
-def _issue_ca(key: ec.EllipticCurvePrivateKey, now: datetime) -> x509.Certificate:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"podvisor-ca@{int(now.timestamp())}")])
+def _issue_ca(key: ec.EllipticCurvePrivateKey, now: datetime, *, stem: str = "ca") -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"podvisor-{stem}@{int(now.timestamp())}")])
     public = key.public_key()
     return (
         x509.CertificateBuilder()
@@ -213,14 +213,14 @@ def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
     return True
 
 
-def _ensure_ca(data_dir: Path, now: datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, bool]:
-    """Load the CA, or create it when either file is missing or broken. True when it is new."""
-    ca_path, key_path = data_dir / "ca.crt", data_dir / "ca.key"
+def _ensure_ca(data_dir: Path, now: datetime, *, stem: str = "ca") -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey, bool]:
+    """Load ``<stem>.crt``/``.key``, or create them when either is missing or broken. True when new."""
+    ca_path, key_path = data_dir / f"{stem}.crt", data_dir / f"{stem}.key"
     ca, key = _load_cert(ca_path), _load_key(key_path)
     if ca is not None and key is not None and _same_public_key(ca, key):
         return ca, key, False
     key = _new_key()
-    ca = _issue_ca(key, now)
+    ca = _issue_ca(key, now, stem=stem)
     write_atomic(key_path, _key_pem(key), 0o600)
     write_atomic(ca_path, ca.public_bytes(serialization.Encoding.PEM), 0o644)
     return ca, key, True
@@ -268,9 +268,24 @@ KUBELET_CLIENT_ORG = "system:masters"
 KUBELET_CLIENT_FILES = ("apiserver-kubelet-client.crt", "apiserver-kubelet-client.key")
 
 
-def load_ca(data_dir: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """The cluster CA and its key (created by :func:`ensure_pki`), for signing node certificates."""
-    ca, key = _load_cert(data_dir / "ca.crt"), _load_key(data_dir / "ca.key")
+KUBELET_SERVING_CA = "kubelet-serving-ca"
+
+
+def ensure_kubelet_serving_ca(data_dir: Path, *, now: datetime | None = None) -> Path:
+    """``kubelet-serving-ca.crt``/``.key``: the CA that signs kubelets' serving certificates at join.
+
+    Not the cluster CA: clients trust the cluster CA to name the API server, and a certificate a
+    node obtains (for whatever names its request holds) must never pass for the API server's.
+    The API server trusts this CA, and only it, when it dials a kubelet.
+    """
+    _ensure_dir(data_dir)
+    _ensure_ca(data_dir, (now or datetime.now(UTC)).astimezone(UTC), stem=KUBELET_SERVING_CA)
+    return data_dir / f"{KUBELET_SERVING_CA}.crt"
+
+
+def load_ca(data_dir: Path, stem: str = "ca") -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A CA and its key (``ca``: the cluster CA of :func:`ensure_pki`; ``kubelet-serving-ca``)."""
+    ca, key = _load_cert(data_dir / f"{stem}.crt"), _load_key(data_dir / f"{stem}.key")
     if ca is None or key is None:
         raise RuntimeError(f"the cluster CA in {data_dir} is missing or unreadable")
     return ca, key

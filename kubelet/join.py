@@ -43,6 +43,7 @@ JOIN_PATH = "/apis/node.podvisor.io/v1/nodecredentialrequests"
 SIGNER = "kubernetes.io/kubelet-serving"
 RENEW_BEFORE = timedelta(days=30)
 KUBECONFIG, CERT, KEY, CA = "kubelet.kubeconfig", "kubelet.crt", "kubelet.key", "ca.crt"
+SERVING_CA = "serving-ca.crt"  # the CA that signed kubelet.crt (the API server's kubelet-serving CA)
 
 
 class JoinError(Exception):
@@ -55,6 +56,7 @@ class NodeIdentity:
     cert: Path
     key: Path
     ca: Path
+    serving_ca: Path
 
 
 def default_cert_dir(node: str) -> Path:
@@ -63,7 +65,8 @@ def default_cert_dir(node: str) -> Path:
 
 
 def identity_in(cert_dir: Path) -> NodeIdentity:
-    return NodeIdentity(kubeconfig=cert_dir / KUBECONFIG, cert=cert_dir / CERT, key=cert_dir / KEY, ca=cert_dir / CA)
+    return NodeIdentity(kubeconfig=cert_dir / KUBECONFIG, cert=cert_dir / CERT, key=cert_dir / KEY, ca=cert_dir / CA,
+                        serving_ca=cert_dir / SERVING_CA)
 
 
 async def ensure_identity(*, bootstrap: Path, cert_dir: Path, node: str, addresses: list[str],
@@ -77,7 +80,7 @@ async def ensure_identity(*, bootstrap: Path, cert_dir: Path, node: str, address
     cert_dir.chmod(0o700)
     identity = identity_in(cert_dir)
     saved_works = same_cluster(identity.kubeconfig, given) and await accepted(identity.kubeconfig, node)
-    if saved_works and certificate_usable(identity, ca_pem=given.ca_data, node=node, addresses=addresses, now=now):
+    if saved_works and certificate_usable(identity, node=node, addresses=addresses, now=now):
         log.info("node %s: reusing the identity in %s", node, cert_dir)
         return identity
     if saved_works:  # the certificate is missing, near expiry or lacks an address: renew as the node itself
@@ -135,9 +138,11 @@ async def join(given: ClientConfig, identity: NodeIdentity, *, node: str, addres
         await client.close()
     status = answer.get("status") or {}
     cert_pem = base64.b64decode(status.get("certificate", ""))
+    serving_ca = base64.b64decode(status.get("certificateAuthority", ""))
     write_atomic(identity.key, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     write_atomic(identity.cert, cert_pem)
+    write_atomic(identity.serving_ca, serving_ca)
     assert given.ca_data is not None
     write_atomic(identity.ca, given.ca_data)
     write_kubeconfig(identity.kubeconfig, server=given.server, token=status["token"], ca_pem=given.ca_data,
@@ -169,13 +174,13 @@ def serving_ips(addresses: list[str]) -> list[ipaddress.IPv4Address | ipaddress.
     return found
 
 
-def certificate_usable(identity: NodeIdentity, *, ca_pem: bytes, node: str, addresses: list[str],
-                       now: datetime) -> bool:
-    """Saved, from this CA, for this node and its addresses, its key beside it, and not near expiry."""
+def certificate_usable(identity: NodeIdentity, *, node: str, addresses: list[str], now: datetime) -> bool:
+    """Saved, from the serving CA it came with, for this node and its addresses, its key beside
+    it, and not near expiry."""
     try:
         cert = x509.load_pem_x509_certificate(identity.cert.read_bytes())
         key = serialization.load_pem_private_key(identity.key.read_bytes(), password=None)
-        ca = x509.load_pem_x509_certificate(ca_pem)
+        ca = x509.load_pem_x509_certificate(identity.serving_ca.read_bytes())
         cert.verify_directly_issued_by(ca)
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except (OSError, ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):

@@ -7,7 +7,7 @@ pod's status names (``containerID``, or ``lastState.terminated.containerID`` wit
 ``previous``), exactly what ``kubectl logs`` would show; without a status, the newest attempt
 (or the one before it).
 
-The API is HTTPS only, with the node's serving certificate (issued by the cluster CA at join,
+The API is HTTPS only, with the node's serving certificate (issued by the kubelet-serving CA at join,
 :mod:`kubelet.join`), and only the API server may call it: the TLS handshake requires a client
 certificate from the cluster CA for client auth, and a connection whose certificate is not
 ``CN=kube-apiserver-kubelet-client`` is closed before a request is read. No bearer token is

@@ -44,9 +44,11 @@ from apiserver.limits import Limits
 from apiserver.nodejoin import KIND as JOIN_KIND
 from apiserver.nodejoin import JoinHandler, RegistrySecrets, authenticators, ensure_join_token
 from apiserver.pki import (
+    KUBELET_SERVING_CA,
     ensure_admin_token,
     ensure_component_token,
     ensure_kubelet_client,
+    ensure_kubelet_serving_ca,
     ensure_pki,
     load_ca,
 )
@@ -170,7 +172,7 @@ def prepare_data_dir(opts: ServerOptions) -> DataDir:
                          user=user.name)
     client_cert, client_key = ensure_kubelet_client(data)
     return DataDir(cert=pki.cert_path, key=pki.key_path, users=users,
-                   kubelet_tls=KubeletTls(ca=pki.ca_path, cert=client_cert, key=client_key),
+                   kubelet_tls=KubeletTls(ca=ensure_kubelet_serving_ca(data), cert=client_cert, key=client_key),
                    server_url=url,
                    admin_kubeconfig=admin_kc, node_kubeconfig=node_kc, loopback_kubeconfig=loopback_kc,
                    loopback_socket=loopback_sock, ca_pem=pki.ca_pem, component_kubeconfigs=component_kcs)
@@ -178,7 +180,7 @@ def prepare_data_dir(opts: ServerOptions) -> DataDir:
 
 def install_node_join(app: Any, data: DataDir, data_dir: Path) -> None:
     """Serve NodeCredentialRequests and write ``node.kubeconfig`` with the join (bootstrap) token."""
-    ca, ca_key = load_ca(data_dir)
+    ca, ca_key = load_ca(data_dir, KUBELET_SERVING_CA)
     app.state.reviews[JOIN_KIND] = JoinHandler(registry=app.state.registry, ca=ca, ca_key=ca_key)
     current = ""
     with contextlib.suppress(Exception):

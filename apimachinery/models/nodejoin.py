@@ -28,6 +28,7 @@ class NodeCredentialRequestSpec(K8sModel):
 class NodeCredentialRequestStatus(K8sModel):
     token: str = ""
     certificate: str = ""  # base64 of the PEM certificate, as CertificateSigningRequest.status.certificate
+    certificate_authority: str = ""  # base64 of the PEM CA that signed it (not the cluster CA)
 
 
 class NodeCredentialRequest(TypedObject):

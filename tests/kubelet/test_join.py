@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 
 from apimachinery import bootstraptoken as bt
 from apimachinery import resources as res
@@ -18,7 +20,7 @@ from apiserver.app import AppSettings
 from apiserver.authn.tokens import StaticTokens, Union
 from apiserver.authn.user import SYSTEM_MASTERS, UserInfo
 from apiserver.nodejoin import KIND, JoinHandler, RegistrySecrets, as_server, authenticators
-from apiserver.pki import ensure_pki, load_ca
+from apiserver.pki import KUBELET_SERVING_CA, ensure_kubelet_serving_ca, ensure_pki, load_ca
 from apiserver.store.sqlite import SqliteStore
 from kubelet.join import JoinError, ensure_identity
 from tests.apiserver.conftest import RunningServer
@@ -39,7 +41,8 @@ class Env:
         self.server = RunningServer(SqliteStore(tmp / "state.db"), settings)
         self.registry = self.server.app.state.registry
         secrets.registry = self.registry
-        ca, ca_key = load_ca(tmp / "pki")
+        ensure_kubelet_serving_ca(tmp / "pki")  # as the server wires it: not the cluster CA
+        ca, ca_key = load_ca(tmp / "pki", KUBELET_SERVING_CA)
         self.server.app.state.reviews[KIND] = JoinHandler(registry=self.registry, ca=ca, ca_key=ca_key)
         self.token = bt.generate()
         with as_server():
@@ -76,8 +79,25 @@ async def test_first_start_joins_and_keeps_everything_private(env: Env) -> None:
     identity = await env.identity()
     assert env.node_token().startswith(f"pvnode.{NODE}.")
     assert stat.S_IMODE(env.cert_dir.stat().st_mode) == 0o700
-    for path in (identity.kubeconfig, identity.cert, identity.key, identity.ca):
+    for path in (identity.kubeconfig, identity.cert, identity.key, identity.ca, identity.serving_ca):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+
+async def test_a_serving_certificate_never_passes_for_the_api_server(env: Env) -> None:
+    """A node asks for names of its choosing; what it gets is signed by the kubelet-serving CA,
+    which no client trusts to name the API server: here a node asking for 127.0.0.1."""
+    identity = await env.identity(("127.0.0.1",))
+    cert = x509.load_pem_x509_certificate(identity.cert.read_bytes())
+    cluster_ca = x509.load_pem_x509_certificate(env.ca_pem)
+    with pytest.raises((ValueError, InvalidSignature)):
+        cert.verify_directly_issued_by(cluster_ca)
+    cert.verify_directly_issued_by(x509.load_pem_x509_certificate(identity.serving_ca.read_bytes()))
+    # what kubectl and in-cluster clients trust to name the API server is the cluster CA alone
+    store = x509.verification.Store([cluster_ca])
+    verifier = x509.verification.PolicyBuilder().store(store).build_server_verifier(
+        x509.verification.IPAddress(ipaddress.ip_address("127.0.0.1")))
+    with pytest.raises(x509.verification.VerificationError):
+        verifier.verify(cert, [])
 
 
 async def test_a_restart_reuses_the_identity(env: Env) -> None:
