@@ -22,6 +22,7 @@ and only up to a bound.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,6 +68,10 @@ DENIED = (401, 403)
 
 Clock = Callable[[], datetime]
 _UNDECODED = object()
+
+# A client's own Audit-ID is kept only if it looks like one (a UUID or a similar short token):
+# anything else would be copied into every event of the request and echoed back.
+_AUDIT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ class _Exchange:
         headers = scope.get("headers") or []
         self.headers = headers
         given = next((v.decode("latin-1") for n, v in headers if n == b"audit-id"), "")
-        self.audit_id = given or str(uuid.uuid4())
+        self.audit_id = given if _AUDIT_ID.fullmatch(given) else str(uuid.uuid4())
         method = scope.get("method", "GET")
         query = scope.get("query_string", b"").decode("latin-1")
         self.query = query

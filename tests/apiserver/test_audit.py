@@ -223,6 +223,14 @@ def test_the_clients_audit_id_is_kept_and_returned(default_server: RunningServer
         response = http.post(CM, json=configmap("mine"))
     assert response.headers["audit-id"] == "my-own-id-42"
     assert events_of(sink, "my-own-id-42")[0]["objectRef"]["name"] == "mine"
+
+
+@pytest.mark.parametrize("given", ["x" * 200_000, "<script>", "a b", "-leading"], ids=["huge", "markup", "space", "punctuation-first"])
+def test_an_audit_id_that_is_not_one_is_replaced(default_server: RunningServer, sink: MemorySink, given: str) -> None:
+    with client(default_server, **{"Audit-ID": given}) as http:
+        response = http.post(CM, json=configmap(f"id-{len(given)}-{ord(given[0])}"))
+    assigned = response.headers["audit-id"]
+    assert re.fullmatch(r"[0-9a-f-]{36}", assigned) and events_of(sink, assigned)
     with client(default_server) as http:
         ids = {http.get("/version").headers["audit-id"], http.get(CM).headers["audit-id"]}
     assert len(ids) == 2 and all(re.fullmatch(r"[0-9a-f-]{36}", i) for i in ids)
