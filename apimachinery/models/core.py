@@ -94,6 +94,18 @@ class Probe(K8sModel):
     termination_grace_period_seconds: Int64 | None = None
 
 
+class ContainerRestartRuleOnExitCodes(K8sModel):
+    operator: str
+    values: list[int] | None = None
+
+
+class ContainerRestartRule(K8sModel):
+    """KEP-5307: how one exit of a container is handled (first matching rule wins)."""
+
+    action: str
+    exit_codes: ContainerRestartRuleOnExitCodes | None = None
+
+
 class Container(K8sModel):
     name: str
     image: str | None = None
@@ -106,6 +118,7 @@ class Container(K8sModel):
     resources: ResourceRequirements | None = None
     resize_policy: list[AnyDict] | None = None
     restart_policy: str | None = None
+    restart_policy_rules: list[ContainerRestartRule] | None = None
     volume_mounts: list[VolumeMount] | None = None
     volume_devices: list[AnyDict] | None = None
     liveness_probe: Probe | None = None
