@@ -165,12 +165,12 @@ def _parse(annotations: Mapping[str, object] | None, allowed: Iterable[str]) -> 
                 parsed.errors.append(SpecError(key, raw, 'supported values: "true", "false"'))
             parsed.values[key] = raw == "true"
         elif key in (SIGNIFICANT, FAILED_ON):
-            names = _names(raw)
-            if len(raw) > 4096 or len(names) > 64 or any(not _is_label(n) for n in names):
+            listed = _names(raw)
+            if len(raw) > 4096 or len(listed) > 64 or any(not _is_label(n) for n in listed):
                 parsed.errors.append(
                     SpecError(key, raw, "must be a comma-separated list of up to 64 DNS-1123 names")
                 )
-            parsed.values[key] = names
+            parsed.values[key] = listed
         elif key == REJECTED_TEMPLATE:
             if not _is_label(raw):
                 parsed.errors.append(SpecError(key, raw, "must be a pod-template-hash"))

@@ -1,16 +1,16 @@
 """Starting one container of a pod, and the per-container memory of the kubelet.
 
-``ContainerRecord`` is what the kubelet remembers about a spec container between syncs (its
-restart tracker, the waiting reason it imposes, image pull back-off, probe verdicts); it is
-rebuilt empty after a kubelet restart, and everything that must survive a restart lives in
-the containers' labels instead. ``start_container`` is the create + start path with the
-image pull policy, idempotent because container names are per attempt.
+``ContainerRecord`` is what the kubelet remembers about a spec container between syncs (the
+supervisor's plan for it, the waiting reason it imposes, image pull back-off, probe verdicts);
+it is rebuilt empty after a kubelet restart, and everything that must survive a restart lives
+in the containers' labels instead. ``start_container`` is the create + start path with the
+image pull policy, idempotent because container names are per attempt. Whether and when to
+start is not decided here but by the pod's supervisor (:mod:`kubelet.supervisor`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 from dataclasses import dataclass, field
 
 from apimachinery.errors import ApiError
@@ -18,15 +18,7 @@ from apimachinery.models.core import Container, Pod
 from kubelet import podspec, security
 from kubelet.context import NodeContext
 from kubelet.probes import ProbeKind
-from kubelet.restart import (
-    CRASH_LOOP_BACK_OFF,
-    CREATE_CONTAINER_ERROR,
-    IMAGE_PULL_BACK_OFF,
-    RUN_CONTAINER_ERROR,
-    RestartPolicy,
-    RestartState,
-    RestartTracker,
-)
+from kubelet.restart import CREATE_CONTAINER_ERROR, IMAGE_PULL_BACK_OFF, RUN_CONTAINER_ERROR
 from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ImageNotFound
 from kubelet.sandbox import SandboxHandle
 from kubelet.status import Waiting
@@ -35,6 +27,9 @@ from kubelet.volumes import VolumeError
 CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
 START_FAILED_EXIT_CODE = 128
 CONFIG_RETRY = 10.0
+#: The wall-clock times of the pod's recent restart events, written on each container it starts,
+#: so the supervisor's intensity budget survives a kubelet restart.
+RESTARTS_LABEL = "io.podvisor.supervisor.restarts"
 MOUNT_RETRY = 2.0  # a ConfigMap published a moment after the pod was created
 
 
@@ -42,11 +37,13 @@ MOUNT_RETRY = 2.0  # a ConfigMap published a moment after the pod was created
 class ContainerRecord:
     """The kubelet's in-memory knowledge of one spec container."""
 
-    tracker: RestartTracker
     waiting: Waiting | None = None
-    retry_at: float | None = None  # monotonic time of the next timed action (back-off ends)
-    started_id: str | None = None  # the container whose start the tracker knows
-    exit_seen: str | None = None  # the container whose exit the tracker knows
+    retry_at: float | None = None  # monotonic time of the next timed action (image or config back-off)
+    restart_at: float | None = None  # the supervisor planned a new attempt at this monotonic time
+    done: bool = False  # the supervisor left it exited: its restart policy is satisfied
+    by_supervisor: bool = False  # the planned start restarts it along with a sibling
+    started_id: str | None = None  # the container whose start the supervisor knows
+    exit_seen: str | None = None  # the container whose exit the supervisor knows
     start_failed: str | None = None  # a created container whose start failed
     backoff_reported: str | None = None
     image_failures: int = 0
@@ -54,7 +51,9 @@ class ContainerRecord:
     probe_id: str | None = None  # the container the probers run against
     probers: list[asyncio.Task[None]] = field(default_factory=list)
     ready: bool = True
-    liveness_failed: str | None = None  # a container whose liveness probe failed
+    liveness_failed: str | None = None  # a container whose liveness (or startup) probe failed
+    started: str | None = None  # the container whose startup probe succeeded (or that has none)
+    probing_startup: bool = False
 
     def stop_probers(self) -> None:
         for task in self.probers:
@@ -67,46 +66,14 @@ class ContainerRecord:
             return
         if kind is ProbeKind.READINESS:
             self.ready = healthy
+        elif kind is ProbeKind.STARTUP and healthy:
+            self.started = container_id
         elif not healthy:
             self.liveness_failed = container_id
 
-
-def policy_for(pod: Pod, *, init: bool) -> RestartPolicy:
-    """Init containers are retried on failure unless the pod says Never."""
-    policy = RestartPolicy(pod.spec.restart_policy or "Always")
-    if init and policy is RestartPolicy.ALWAYS:
-        return RestartPolicy.ON_FAILURE
-    return policy
-
-
-def decide_exit(
-    ctx: NodeContext, pod: Pod, container: Container, rec: ContainerRecord, info: ContainerInfo
-) -> RestartState:
-    """Tell the tracker about an exit (once) and apply its decision to the record."""
-    if rec.exit_seen != info.id:
-        if rec.started_id != info.id:
-            rec.tracker.on_start()  # adopted after a kubelet restart: it did run
-            rec.started_id = info.id
-        code = START_FAILED_EXIT_CODE if rec.start_failed == info.id else info.exit_code or 0
-        rec.tracker.on_exit(code)
-        rec.exit_seen = info.id
-        state, delay = rec.tracker.decide()
-        if state is RestartState.RESTART_AFTER:
-            name = podspec.pod_ref(pod).full_name
-            message = f"back-off {math.ceil(delay):d}s restarting failed container={container.name} pod={name}"
-            rec.waiting = Waiting(CRASH_LOOP_BACK_OFF, message)
-    state, delay = rec.tracker.decide()
-    if state is RestartState.RESTART_AFTER:
-        rec.retry_at = ctx.clock.monotonic() + delay
-        if rec.backoff_reported != info.id:
-            rec.backoff_reported = info.id
-            name = podspec.pod_ref(pod).full_name
-            ctx.api.event(pod, "Warning", "BackOff",
-                          f"Back-off restarting failed container {container.name} in pod {name}",
-                          field_path=field_path(pod, container))
-    elif state is RestartState.NO_RESTART and rec.start_failed != info.id:
-        rec.waiting = None
-    return state
+    def due(self, now: float) -> bool:
+        """Whether a planned restart may happen now."""
+        return self.restart_at is not None and self.restart_at <= now
 
 
 async def start_container(
@@ -118,8 +85,10 @@ async def start_container(
     attempt: int,
     init: bool,
     sandbox: SandboxHandle,
+    labels: dict[str, str] | None = None,
 ) -> str | None:
-    """Create and start attempt ``attempt``; on failure set the record's waiting reason and retry time."""
+    """Create and start attempt ``attempt`` (with extra ``labels``); on failure set the record's
+    waiting reason and retry time."""
     if rec.retry_at is not None and rec.retry_at > ctx.clock.monotonic():
         if rec.image_failures and (rec.waiting is None or rec.waiting.reason != IMAGE_PULL_BACK_OFF):
             message = f'Back-off pulling image "{container.image}"'
@@ -151,6 +120,7 @@ async def start_container(
     except (podspec.PodSpecError, ValueError, ContainerRuntimeError) as err:
         _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=CONFIG_RETRY)
         return None
+    spec.labels.update(labels or {})
     try:
         container_id = await ctx.run(ctx.runtime.create_container, spec)
     except (ImageNotFound, ContainerRuntimeError) as err:
@@ -191,13 +161,9 @@ async def _start(ctx: NodeContext, pod: Pod, container: Container, rec: Containe
         await ctx.run(ctx.runtime.start_container, container_id)
     except ContainerRuntimeError as err:
         rec.start_failed = container_id
-        rec.tracker.on_start()
-        rec.started_id = container_id
         ctx.api.event(pod, "Warning", "Failed", f"Error: {err}", field_path=field_path(pod, container))
         rec.waiting = Waiting(RUN_CONTAINER_ERROR, str(err))
         return None
-    rec.tracker.on_start()
-    rec.started_id = container_id
     rec.waiting = None
     rec.retry_at = None
     ctx.api.event(pod, "Normal", "Started", f"Started container {container.name}",

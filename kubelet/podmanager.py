@@ -163,4 +163,4 @@ class PodManager:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for worker in list(self.workers.values()):
-            worker.supervision.stop()
+            worker.monitor.stop()

@@ -1,9 +1,11 @@
-"""Liveness and readiness probes: exec, httpGet, tcpSocket, with Kubernetes' thresholds.
+"""Startup, liveness and readiness probes: exec, httpGet, tcpSocket, with Kubernetes' thresholds.
 
 ``ProbeState`` is the pure part: it turns a sequence of single results into the probe's
 verdict (``successThreshold`` consecutive successes flip it to success,
 ``failureThreshold`` consecutive failures to failure). A liveness probe starts as success, a
-readiness probe as failure, as in Kubernetes. ``Prober`` is one asyncio task per running
+readiness probe as failure, as in Kubernetes. A startup probe starts as failure and ends at its
+first verdict: success (the container has started; liveness and readiness take over) or
+``failureThreshold`` consecutive failures (the container is killed and restarted). ``Prober`` is one asyncio task per running
 container and probe: it probes every ``periodSeconds`` after ``initialDelaySeconds`` and
 tells the pod worker when the verdict changes; the worker decides what to do (restart on
 liveness failure, clear Ready on readiness failure).
@@ -37,6 +39,7 @@ _OUTPUT_LIMIT = 512
 class ProbeKind(StrEnum):
     LIVENESS = "Liveness"
     READINESS = "Readiness"
+    STARTUP = "Startup"
 
 
 @dataclass
@@ -48,6 +51,8 @@ class ProbeState:
     healthy: bool = True
     successes: int = 0
     failures: int = 0
+    decides_once: bool = False  # a startup probe: its first verdict, either way, is final
+    decided: bool = False
 
     @classmethod
     def for_probe(cls, probe: Probe, kind: ProbeKind) -> ProbeState:
@@ -55,6 +60,7 @@ class ProbeState:
             success_threshold=max(probe.success_threshold or DEFAULT_SUCCESS, 1),
             failure_threshold=max(probe.failure_threshold or DEFAULT_FAILURE, 1),
             healthy=kind is ProbeKind.LIVENESS,
+            decides_once=kind is ProbeKind.STARTUP,
         )
 
     def record(self, ok: bool) -> bool:
@@ -65,8 +71,12 @@ class ProbeState:
         else:
             self.successes, self.failures = 0, self.failures + 1
             flip = self.healthy and self.failures >= self.failure_threshold
+        if self.decides_once and not ok and self.failures >= self.failure_threshold:
+            flip = True  # the startup probe failed: report it, although it never was healthy
+            self.healthy = True
         if flip:
             self.healthy = not self.healthy
+            self.decided = self.decides_once
         return flip
 
 
@@ -173,8 +183,10 @@ class Prober:
     async def run(self) -> None:
         await self._sleep(float(self.probe.initial_delay_seconds or 0))
         period = float(self.probe.period_seconds or DEFAULT_PERIOD)
-        while True:
+        while not self.state.decided:
             await self.probe_once()
+            if self.state.decided:
+                return
             await self._sleep(period)
 
     async def probe_once(self) -> None:

@@ -15,13 +15,10 @@ Defaults are KEP-4603's 1 s -> 60 s (reset after 10 min); classic Kubernetes
 uses 10 s -> 300 s. Unlike the kubelet, the first restart also waits
 ``initial``: a container that crashes at once costs one second, not zero.
 
-Extension point (not implemented): OTP-style restart intensity, "at most N
-restarts in T seconds, then escalate". It belongs here as a field of the
-policy (``max_restarts``, ``period``) plus a deque of recent restart times kept
-by ``on_start``; ``decide`` would then return a fourth state, ESCALATE, which
-the pod worker maps to failing the pod so that its owner replaces it. The
-one_for_all / rest_for_one strategies sit above this class, in the pod worker,
-which would consult one tracker per container.
+Restart intensity, strategies and significant children sit above this class, in
+:mod:`kubelet.supervisor`, which keeps one tracker per container: a sibling restarted along
+with the container that died is started with ``on_restarted_by_supervisor`` and so does not
+advance its own back-off.
 """
 
 from __future__ import annotations
@@ -124,6 +121,14 @@ class RestartTracker:
         self._exited_at = None
         return self
 
+    def on_restarted_by_supervisor(self) -> RestartTracker:
+        """Started again because a sibling died: a restart, but not a step of this one's back-off."""
+        if self._exited_at is not None or self._started_at is not None:
+            self._restart_count += 1
+        self._started_at = self._clock()
+        self._exited_at = None
+        return self
+
     def on_exit(self, exit_code: int) -> RestartTracker:
         """The container exited now with ``exit_code``."""
         now = self._clock()
@@ -144,6 +149,12 @@ class RestartTracker:
                 return RestartState.NO_RESTART, 0.0
             case RestartPolicy.ON_FAILURE if self._last_exit_code == 0:
                 return RestartState.NO_RESTART, 0.0
+        return self.decide_restart()
+
+    def decide_restart(self) -> tuple[RestartState, float]:
+        """When to restart, the decision to restart being made (by restart rules): back-off only."""
+        if self._exited_at is None:
+            raise RuntimeError("decide_restart() needs an exit")
         remaining = self._exited_at + self._delay - self._clock()
         if remaining <= 0:
             return RestartState.RESTART_NOW, 0.0

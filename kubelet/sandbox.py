@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from apimachinery.models.core import Pod
 from kubelet import naming, podspec
 from kubelet.context import NodeContext
 from kubelet.pause import PAUSE_COMMAND, PAUSE_IMAGE, pause_rootfs_tar
 from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ContainerState, ImageNotFound
-
-if TYPE_CHECKING:
-    from kubelet.worker import PodWorker
 
 log = logging.getLogger(__name__)
 VOLUMES_LABEL = "io.podvisor.volumes"
@@ -60,9 +57,10 @@ def sandbox_name(pod: Pod, groups: dict[str, list[ContainerInfo]]) -> str:
 
 
 async def ensure_sandbox(
-    ctx: NodeContext, worker: PodWorker, pod: Pod, groups: dict[str, list[ContainerInfo]]
+    ctx: NodeContext, pod: Pod, groups: dict[str, list[ContainerInfo]], *, retry_in: Callable[[float], None]
 ) -> ContainerInfo | None:
-    """The running sandbox of the pod, creating or re-creating it if needed; None on failure."""
+    """The running sandbox of the pod, creating or re-creating it if needed; None on failure
+    (``retry_in`` is told when to try again)."""
     attempts = groups.get(naming.SANDBOX_NAME, [])
     latest = attempts[0] if attempts else None
     if latest is not None and latest.state is ContainerState.RUNNING:
@@ -76,7 +74,7 @@ async def ensure_sandbox(
         return await _create(ctx, pod, attempt)
     except ContainerRuntimeError as err:
         ctx.api.event(pod, "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {err}")
-        worker.next_delay = _SANDBOX_RETRY
+        retry_in(_SANDBOX_RETRY)
         await _repair(ctx, err)
         return None
 
@@ -128,12 +126,19 @@ async def ensure_pause_image(ctx: NodeContext) -> None:
 
 
 async def stop_containers(ctx: NodeContext, pod: Pod | None, infos: list[ContainerInfo], *, grace: float) -> None:
-    """SIGTERM the pod's running containers, SIGKILL after ``grace`` seconds, all at once."""
+    """SIGTERM the pod's running containers, SIGKILL after ``grace`` seconds: the app containers
+    at once, then the sidecars (init containers) in reverse order, as Kubernetes does."""
     running = [i for i in infos if i.state is ContainerState.RUNNING and not naming.is_sandbox(i)]
     if pod is not None:
         for info in running:
             ctx.api.event(pod, "Normal", "Killing", f"Stopping container {naming.container_of(info)}")
-    await asyncio.gather(*(ctx.run(ctx.runtime.stop_container, i.id, grace) for i in running))
+    sidecars = [i for i in running if i.labels.get(naming.INIT) == "true"]
+    apps = [i for i in running if i not in sidecars]
+    await asyncio.gather(*(ctx.run(ctx.runtime.stop_container, i.id, grace) for i in apps))
+    order = [c.name for c in (pod.spec.init_containers or [])] if pod is not None else []
+    sidecars.sort(key=lambda i: order.index(naming.container_of(i)) if naming.container_of(i) in order else -1)
+    for info in reversed(sidecars):
+        await ctx.run(ctx.runtime.stop_container, info.id, grace)
 
 
 async def remove_pod_resources(ctx: NodeContext, pod: Pod | None, infos: list[ContainerInfo]) -> None:

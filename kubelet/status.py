@@ -8,6 +8,10 @@ so every rule is table-tested without Docker.
 The phase follows the kubelet's ``getPhase``: a waiting container keeps the pod Pending
 unless it has terminated before (a crash-looping container counts as stopped); all stopped
 means Succeeded or Failed by exit codes and restart policy; a terminal phase never changes.
+Sidecars (init containers with ``restartPolicy: Always``) do not count toward the phase: a
+Job-like pod completes when its app containers do. The pod's supervisor may end the pod
+itself (a :class:`Verdict`: restart intensity exceeded, or auto-shutdown), and reports its
+budget and a RestartAllContainers in progress as conditions.
 """
 
 from __future__ import annotations
@@ -29,6 +33,12 @@ from apimachinery.models.core import (
     PodStatus,
 )
 from apimachinery.models.meta import Condition
+from apimachinery.supervision import (
+    ALL_CONTAINERS_RESTARTING,
+    INTENSITY_CONDITION,
+    RESTART_INTENSITY_EXCEEDED,
+    WITHIN_INTENSITY,
+)
 from apimachinery.timeutil import format_rfc3339
 from kubelet.restart import CONTAINER_CREATING, POD_INITIALIZING, exit_reason
 from kubelet.runtime.base import ContainerInfo, ContainerState
@@ -55,6 +65,15 @@ class Waiting:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """The pod's supervisor ended the pod: its phase, reason and message."""
+
+    phase: str
+    reason: str
+    message: str
+
+
 @dataclass
 class ContainerView:
     """One container of the pod spec as observed: its latest attempt and the one before."""
@@ -67,6 +86,8 @@ class ContainerView:
     waiting: Waiting | None = None
     ready: bool = True  # readiness probe result; True when the container has no readiness probe
     image_id: str = ""  # known even before the first container exists
+    started: bool = True  # its startup probe succeeded (or it has none)
+    sidecar: bool = False  # an init container with restartPolicy Always
 
     @property
     def running(self) -> bool:
@@ -91,13 +112,19 @@ class PodView:
     host_ip: str = ""
     runtime_scheme: str = "docker"
     init_failed: bool = False  # an init container failed and will not be retried
+    initialized: bool | None = None  # None: every init container succeeded (sidecars: are running)
+    verdict: Verdict | None = None
+    budget: str | None = None  # "3/5 restarts in 60s" when the pod has a restart intensity
+    restarting_all: bool | None = None  # None: no RestartAllContainers happened
 
 
 def compute_pod_status(pod: Pod, view: PodView, *, now: datetime) -> PodStatus:
     """The status to report for ``pod``; the previous status supplies transition times and startTime."""
     old = pod.status or PodStatus()
     status = old.model_copy(deep=True)
-    initialized = all(c.succeeded for c in view.init_containers)
+    initialized = view.initialized
+    if initialized is None:
+        initialized = all(c.succeeded or (c.sidecar and c.running and c.started) for c in view.init_containers)
     status.init_container_statuses = [
         _container_status(c, view.runtime_scheme, default_reason=POD_INITIALIZING) for c in view.init_containers
     ] or None
@@ -105,13 +132,35 @@ def compute_pod_status(pod: Pod, view: PodView, *, now: datetime) -> PodStatus:
     status.container_statuses = [
         _container_status(c, view.runtime_scheme, default_reason=app_default) for c in view.containers
     ]
-    status.phase = old.phase if old.phase in TERMINAL_PHASES else pod_phase(pod, view, initialized=initialized)
     stamp = format_rfc3339(now)
+    if old.phase in TERMINAL_PHASES:
+        status.phase = old.phase  # reason and message stay too
+    elif view.verdict is not None:
+        status.phase, status.reason, status.message = view.verdict.phase, view.verdict.reason, view.verdict.message
+    else:
+        status.phase = pod_phase(pod, view, initialized=initialized)
+        status.message = status.reason = None
     status.conditions = _conditions(old.conditions, view, phase=status.phase, initialized=initialized, now=stamp)
+    if old.phase not in TERMINAL_PHASES:
+        status.conditions = _supervisor_conditions(status.conditions, view, now=stamp)
     _set_addresses(status, old, view, host_network=pod.spec.host_network is True)
     status.start_time = old.start_time or stamp
-    status.message = status.reason = None
     return status
+
+
+def _supervisor_conditions(conditions: list[Condition], view: PodView, *, now: str) -> list[Condition]:
+    """The intensity budget and KEP-5532's AllContainersRestarting, when they apply."""
+    if view.budget is not None:
+        if view.verdict is not None and view.verdict.reason == RESTART_INTENSITY_EXCEEDED:
+            cond = Condition(type=INTENSITY_CONDITION, status=FALSE, reason=RESTART_INTENSITY_EXCEEDED,
+                             message=view.verdict.message)
+        else:
+            cond = Condition(type=INTENSITY_CONDITION, status=TRUE, reason=WITHIN_INTENSITY, message=view.budget)
+        conditions = set_condition(conditions, cond, now=now)
+    if view.restarting_all is not None:
+        cond = Condition(type=ALL_CONTAINERS_RESTARTING, status=TRUE if view.restarting_all else FALSE)
+        conditions = set_condition(conditions, cond, now=now)
+    return conditions
 
 
 def pod_phase(pod: Pod, view: PodView, *, initialized: bool) -> str:
@@ -174,8 +223,8 @@ def _container_status(view: ContainerView, scheme: str, *, default_reason: str) 
         status.state = ApiContainerState(waiting=ContainerStateWaiting(reason=default_reason))
     elif current.state is ContainerState.RUNNING:
         status.state = ApiContainerState(running=ContainerStateRunning(started_at=_stamp(current.started_at)))
-        status.started = True
-        status.ready = view.ready
+        status.started = view.started
+        status.ready = view.ready and view.started
     else:
         status.state = ApiContainerState(terminated=_terminated(current, scheme))
     if current is not None and current.state is not ContainerState.CREATED:

@@ -7,9 +7,14 @@ one idempotent :meth:`PodWorker.sync`:
 1. observe: list the pod's containers by label, inspect only those whose state changed;
 2. if the pod is gone or being deleted: stop containers gracefully, remove them and the
    pod's volumes, then delete the pod object (uid precondition) and end;
-3. otherwise make the sandbox run, run init containers in order, then start, restart (per
-   restart policy and back-off) or leave the app containers, concurrently;
-4. compute the status (a pure function) and write it only if it changed.
+3. tell the pod's supervisor (:mod:`kubelet.supervisor`) about starts and exits it has not
+   seen, and carry out each plan it answers in one ``match``;
+4. make the sandbox run, run init containers in order (a sidecar counts once it has started),
+   then start the app containers: concurrently, or one after another when the supervisor's
+   strategy is ordered; start whatever the supervisor planned to restart once it is due;
+5. compute the status (a pure function) and write it only if it changed; a pod that ended
+   (completed, failed, or given up by its supervisor) has its containers stopped in reverse
+   start order, then its sandbox.
 
 Everything the worker must know after a kubelet restart is in container labels, so a fresh
 worker adopting running containers changes nothing.
@@ -20,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from datetime import UTC, datetime
 
@@ -27,12 +33,29 @@ from apimachinery.errors import ApiError
 from apimachinery.models.core import Container, Pod, PodStatus
 from kubelet import naming, podspec
 from kubelet.context import NodeContext
-from kubelet.lifecycle import ContainerRecord, decide_exit, policy_for, start_container, start_existing
-from kubelet.restart import RestartState, RestartTracker
+from kubelet.lifecycle import (
+    RESTARTS_LABEL,
+    START_FAILED_EXIT_CODE,
+    ContainerRecord,
+    field_path,
+    start_container,
+    start_existing,
+)
+from kubelet.monitor import Monitor
+from kubelet.restart import CRASH_LOOP_BACK_OFF
 from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ContainerState
 from kubelet.sandbox import SandboxHandle, ensure_sandbox, remove_pod_resources, sandbox_name, stop_containers
-from kubelet.status import TERMINAL_PHASES, ContainerView, PodView, compute_pod_status
-from kubelet.supervision import Supervision
+from kubelet.status import (
+    FAILED,
+    SUCCEEDED,
+    TERMINAL_PHASES,
+    ContainerView,
+    PodView,
+    Verdict,
+    Waiting,
+    compute_pod_status,
+)
+from kubelet.supervisor import Child, ChildKind, Escalate, Leave, Plan, PodSupervisor, Restart, Shutdown
 
 log = logging.getLogger(__name__)
 ERROR_RETRY = 1.0
@@ -48,7 +71,12 @@ class PodWorker:
         self.next_delay: float | None = None
         self.pod: Pod | None = None  # the last desired pod seen (volume names after it is gone)
         self.records: dict[str, ContainerRecord] = {}
-        self.supervision = Supervision(ctx, self)
+        self.monitor = Monitor(ctx, records=self.records, wake=self.wake)
+        self.supervisor: PodSupervisor | None = None
+        self.verdict: Verdict | None = None  # the supervisor ended the pod
+        self.initialized = False  # init containers done (sticky until a RestartAllContainers)
+        self.restarting_all: bool | None = None
+        self.stopped: set[str] = set()  # containers the supervisor stopped: their exits are no crashes
         self._details: dict[str, ContainerInfo] = {}
         self._wake = asyncio.Event()
         self._written: PodStatus | None = None
@@ -85,7 +113,7 @@ class PodWorker:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.next_delay)
-        self.supervision.stop()
+        self.monitor.stop()
 
     def _failed(self) -> None:
         """Retry a failed sync with back-off; a relist or an event wakes the worker sooner."""
@@ -108,23 +136,25 @@ class PodWorker:
             await self.terminate(pod, infos)
             return
         self.pod = pod
-        await self.supervision.collect_garbage(infos)
+        await self.monitor.collect_garbage(infos)
         groups = group_by_container(infos)
         if (pod.status.phase if pod.status else None) in TERMINAL_PHASES:
             if self.ctx.projected is not None:
                 self.ctx.projected.untrack(self.uid)
             await self.report(pod, groups)
-            await self.supervision.stop_sandbox(groups)
+            await self.wind_down(pod, groups)
             return
         if self.ctx.projected is not None:
             self.ctx.projected.track(pod)  # tokens of adopted pods are renewed too
-        sandbox = await self.sandbox_and_act(pod, groups)
-        if sandbox is not None:
-            groups = group_by_container(await self.observe()) if sandbox[1] else groups
-            self.supervise(pod, groups, sandbox[0])
+        self.note_starts_and_exits(pod, groups)
+        if self.verdict is None:
+            sandbox = await self.sandbox_and_act(pod, groups)
+            if sandbox is not None:
+                groups = group_by_container(await self.observe()) if sandbox[1] else groups
+                self.watch(pod, groups, sandbox[0])
         status = await self.report(pod, groups)
         if status is not None and status.phase in TERMINAL_PHASES:
-            await self.supervision.stop_sandbox(groups)
+            await self.wind_down(pod, groups)
 
     def desired_pod(self) -> Pod | None:
         pod = self.ctx.lookup(self.key)
@@ -156,6 +186,109 @@ class PodWorker:
         known = self._details.get(listed.id)
         return known is None or known.state is not listed.state or known.exit_code != listed.exit_code
 
+    # -- supervising ---------------------------------------------------------------------------
+
+    def supervisor_for(self, pod: Pod, groups: dict[str, list[ContainerInfo]]) -> PodSupervisor:
+        """The pod's supervisor; a new one (a new worker, or a kubelet restart) reads its restart
+        history from the containers' labels. The spec follows the pod's (mutable) annotations."""
+        if self.supervisor is None:
+            history = [t for attempts in groups.values() for info in attempts for t in _restart_times(info)]
+            self.supervisor = PodSupervisor.for_pod(pod, clock=self.ctx.clock, backoff=self.ctx.cfg.backoff(),
+                                                    history=history)
+            self.initialized = any(groups.get(name) for name in self.supervisor.apps())
+        else:
+            self.supervisor.spec = PodSupervisor.for_pod(pod, clock=self.ctx.clock, backoff=self.ctx.cfg.backoff()).spec
+        return self.supervisor
+
+    def note_starts_and_exits(self, pod: Pod, groups: dict[str, list[ContainerInfo]]) -> None:
+        """Tell the supervisor what it has not seen (adopted containers included) and carry out its plans."""
+        supervisor = self.supervisor_for(pod, groups)
+        for child in supervisor.children:
+            rec = self.record(child.name)
+            latest = _latest(groups, child.name)
+            if latest is None:
+                continue
+            if latest.state is ContainerState.RUNNING:
+                self._note_start(child.name, rec, latest.id)
+                continue
+            failed_start = latest.state is ContainerState.CREATED and rec.start_failed == latest.id
+            if (latest.state is not ContainerState.EXITED and not failed_start) or rec.exit_seen == latest.id:
+                continue
+            self._note_start(child.name, rec, latest.id)  # an adopted container did run
+            rec.exit_seen = latest.id
+            if latest.id in self.stopped:
+                continue  # the supervisor stopped it; what follows is planned already
+            code = START_FAILED_EXIT_CODE if failed_start else latest.exit_code or 0
+            self.carry_out(pod, child, supervisor.on_exit(child.name, code), groups)
+
+    def _note_start(self, name: str, rec: ContainerRecord, container_id: str) -> None:
+        if rec.started_id == container_id or self.supervisor is None:
+            return
+        self.supervisor.on_start(name, by_supervisor=rec.by_supervisor)
+        rec.started_id = container_id
+        rec.by_supervisor = False
+        rec.restart_at = None
+        rec.done = False
+
+    def carry_out(self, pod: Pod, child: Child, plan: Plan, groups: dict[str, list[ContainerInfo]]) -> None:
+        """What the supervisor decided about ``child``'s exit."""
+        rec = self.record(child.name)
+        match plan:
+            case Restart(start=()):
+                pass  # it restarts with the group it already belongs to
+            case Restart(start=start, stop=stop, delay=delay, all_containers=all_containers):
+                due = self.ctx.clock.monotonic() + delay
+                for name in start:
+                    other = self.record(name)
+                    other.restart_at, other.done, other.by_supervisor = due, False, name != child.name
+                if delay > 0:
+                    self._back_off(pod, child, rec, delay)
+                if all_containers:
+                    self.initialized, self.restarting_all = False, True
+                if len(start) > 1:
+                    what = "RestartAllContainers" if all_containers else self.supervisor_strategy()
+                    self.ctx.api.event(pod, "Normal", "Restarting",
+                                       f"{what}: container {child.name} exited; restarting {', '.join(start)}")
+                self._stop(pod, [_latest(groups, name) for name in stop])
+            case Leave():
+                rec.done, rec.restart_at, rec.waiting = True, None, None
+            case Escalate(reason=reason, message=message):
+                self.verdict = Verdict(FAILED, reason, message)
+                self.ctx.api.event(pod, "Warning", reason, message)
+            case Shutdown(reason=reason, message=message):
+                self.verdict = Verdict(SUCCEEDED, reason, message)
+                self.ctx.api.event(pod, "Normal", reason, message)
+
+    def supervisor_strategy(self) -> str:
+        return self.supervisor.spec.strategy.value if self.supervisor is not None else ""
+
+    def _back_off(self, pod: Pod, child: Child, rec: ContainerRecord, delay: float) -> None:
+        name = podspec.pod_ref(pod).full_name
+        rec.waiting = Waiting(CRASH_LOOP_BACK_OFF,
+                              f"back-off {math.ceil(delay):d}s restarting failed container={child.name} pod={name}")
+        container = _spec_container(pod, child.name)
+        if container is not None:
+            self.ctx.api.event(pod, "Warning", "BackOff",
+                               f"Back-off restarting failed container {child.name} in pod {name}",
+                               field_path=field_path(pod, container))
+
+    def _stop(self, pod: Pod, infos: list[ContainerInfo | None]) -> None:
+        """Stop these (the running ones), in this order, in the background; their exits are no crashes."""
+        running = [i for i in infos if i is not None and i.state is ContainerState.RUNNING]
+        self.stopped.update(i.id for i in running)
+        self.monitor.stop_in_order(pod, running, grace=_grace_period(pod))
+
+    async def wind_down(self, pod: Pod, groups: dict[str, list[ContainerInfo]]) -> None:
+        """The pod ended: stop what still runs in reverse start order (app containers, then sidecars),
+        then the sandbox. A finished pod keeps its exited containers (logs)."""
+        order = [c.name for c in [*(pod.spec.init_containers or []), *pod.spec.containers]]
+        running = [_latest(groups, name) for name in reversed(order)]
+        if any(i is not None and i.state is ContainerState.RUNNING for i in running):
+            self._stop(pod, running)
+            return
+        if not self.monitor.busy:
+            await self.monitor.stop_sandbox(groups)
+
     # -- acting --------------------------------------------------------------------------------
 
     async def sandbox_and_act(
@@ -168,7 +301,7 @@ class PodWorker:
         its containers down with it).
         """
         fresh = not groups.get(naming.SANDBOX_NAME)
-        task = asyncio.ensure_future(ensure_sandbox(self.ctx, self, pod, groups))
+        task = asyncio.ensure_future(ensure_sandbox(self.ctx, pod, groups, retry_in=self._retry_in))
         handle = SandboxHandle(name=sandbox_name(pod, groups), ready=task)
         if not fresh and await task is None:
             return None
@@ -178,8 +311,13 @@ class PodWorker:
             sandbox = await task
         return (sandbox, changed) if sandbox is not None else None
 
+    def _retry_in(self, seconds: float) -> None:
+        self.next_delay = seconds if self.next_delay is None else min(self.next_delay, seconds)
+
     async def act(self, pod: Pod, groups: dict[str, list[ContainerInfo]], sandbox: SandboxHandle) -> bool:
         """Start what must run; True if anything was started (the caller observes again)."""
+        if self.monitor.busy:
+            return False  # a group is being stopped: OTP restarts it only once all of it is down
         initialized, changed = await self.sync_init(pod, groups, sandbox)
         if initialized:
             changed = await self.sync_app(pod, groups, sandbox) or changed
@@ -188,61 +326,109 @@ class PodWorker:
     async def sync_init(
         self, pod: Pod, groups: dict[str, list[ContainerInfo]], sandbox: SandboxHandle
     ) -> tuple[bool, bool]:
-        """Run init containers one at a time, in order: (all succeeded, something started)."""
-        for container in pod.spec.init_containers or []:
-            rec = self.record(pod, container, init=True)
-            latest = _latest(groups, container.name)
-            if latest is not None and latest.state is ContainerState.EXITED and latest.exit_code == 0:
+        """Run init containers one at a time, in order: (all done, something started). A sidecar
+        is done once it has started; it keeps running beside the app containers."""
+        if self.initialized:
+            return True, False
+        assert self.supervisor is not None
+        for child in self.supervisor.children:
+            if child.kind is ChildKind.APP:
+                break
+            rec, latest = self.record(child.name), _latest(groups, child.name)
+            running = latest is not None and latest.state is ContainerState.RUNNING
+            if child.kind is ChildKind.SIDECAR and running and self._started(pod, child, rec, latest):
                 continue
-            if latest is not None and latest.state is ContainerState.RUNNING:
-                if rec.started_id != latest.id:
-                    rec.tracker.on_start()  # adopted
-                    rec.started_id = latest.id
-                rec.waiting = None
+            if child.kind is ChildKind.INIT and rec.done and latest is not None and latest.exit_code == 0:
+                continue
+            if running or rec.done or not self._may_start(rec, latest):
                 return False, False
-            return False, await self.step(pod, container, rec, latest, sandbox=sandbox, init=True)
+            return False, await self.start(pod, child, rec, latest, sandbox=sandbox)
+        self.initialized = True
         return True, False
 
     async def sync_app(self, pod: Pod, groups: dict[str, list[ContainerInfo]], sandbox: SandboxHandle) -> bool:
-        steps = []
-        for container in pod.spec.containers:
-            rec = self.record(pod, container, init=False)
-            latest = _latest(groups, container.name)
-            if latest is not None and latest.state is ContainerState.RUNNING:
+        """Start the app containers (and restart sidecars) that are due: concurrently, or in order,
+        each once the one before it has started, when the supervisor's strategy is ordered."""
+        assert self.supervisor is not None
+        ordered = self.supervisor.spec.ordered
+        concurrent = []
+        in_order = True
+        started_any = False
+        for child in self.supervisor.children:
+            if child.kind is ChildKind.INIT:
                 continue
-            steps.append(self.step(pod, container, rec, latest, sandbox=sandbox, init=False))
-        return any(await asyncio.gather(*steps))
-
-    def supervise(self, pod: Pod, groups: dict[str, list[ContainerInfo]], sandbox: ContainerInfo) -> None:
-        """Probes and liveness kills for the app containers running now."""
-        for container in pod.spec.containers:
-            latest = _latest(groups, container.name)
+            rec, latest = self.record(child.name), _latest(groups, child.name)
             if latest is not None and latest.state is ContainerState.RUNNING:
-                self.supervision.supervise(pod, container, self.record(pod, container, init=False), latest, sandbox)
+                in_order = in_order and self._started(pod, child, rec, latest)
+                continue
+            if rec.done or not self._may_start(rec, latest):
+                in_order = in_order and rec.done
+                continue
+            step = self.start(pod, child, rec, latest, sandbox=sandbox)
+            if not ordered or child.kind is ChildKind.SIDECAR:
+                concurrent.append(step)
+            elif in_order:
+                started = await step
+                started_any = started_any or started
+                in_order = started and _spec_container(pod, child.name) is not None and \
+                    _spec_container(pod, child.name).startup_probe is None  # type: ignore[union-attr]
+            else:
+                step.close()
+        results = await asyncio.gather(*concurrent)
+        return started_any or any(results)
 
-    async def step(
-        self, pod: Pod, container: Container, rec: ContainerRecord, latest: ContainerInfo | None,
-        *, sandbox: SandboxHandle, init: bool,
-    ) -> bool:
-        """Bring one not-running container forward: start, wait out back-off, or leave it done."""
-        rec.stop_probers()
-        if latest is None:
-            started = await start_container(self.ctx, pod, container, rec, attempt=0, init=init, sandbox=sandbox)
-            return started is not None
-        if latest.state is ContainerState.CREATED and rec.start_failed != latest.id:
-            return await start_existing(self.ctx, pod, container, rec, latest, sandbox)
-        if decide_exit(self.ctx, pod, container, rec, latest) is not RestartState.RESTART_NOW:
+    def _may_start(self, rec: ContainerRecord, latest: ContainerInfo | None) -> bool:
+        """Never started, created but not started, or a planned restart that is due."""
+        if latest is None or (latest.state is ContainerState.CREATED and rec.start_failed != latest.id):
+            return True
+        return rec.due(self.ctx.clock.monotonic())
+
+    def _started(self, pod: Pod, child: Child, rec: ContainerRecord, latest: ContainerInfo | None) -> bool:
+        """Running and past its startup probe (if it has one): the next child may start."""
+        container = _spec_container(pod, child.name)
+        if latest is None or latest.state is not ContainerState.RUNNING:
             return False
-        attempt = naming.attempt_of(latest) + 1
-        started = await start_container(self.ctx, pod, container, rec, attempt=attempt, init=init, sandbox=sandbox)
-        return started is not None
+        return container is None or container.startup_probe is None or rec.started == latest.id
 
-    def record(self, pod: Pod, container: Container, *, init: bool) -> ContainerRecord:
-        rec = self.records.get(container.name)
+    async def start(
+        self, pod: Pod, child: Child, rec: ContainerRecord, latest: ContainerInfo | None, *, sandbox: SandboxHandle
+    ) -> bool:
+        """Start ``child``'s next attempt (or its created one); the supervisor is told of the start."""
+        container = _spec_container(pod, child.name)
+        if container is None:
+            return False
+        rec.stop_probers()
+        if latest is not None and latest.state is ContainerState.CREATED and rec.start_failed != latest.id:
+            started = await start_existing(self.ctx, pod, container, rec, latest, sandbox)
+            if started or rec.start_failed == latest.id:
+                self._note_start(child.name, rec, latest.id)
+            return started
+        attempt = naming.attempt_of(latest) + 1 if latest is not None else 0
+        failed_before = rec.start_failed
+        history = ",".join(f"{t:.3f}" for t in self.supervisor.history()) if self.supervisor else ""
+        container_id = await start_container(self.ctx, pod, container, rec, attempt=attempt,
+                                             init=child.kind is not ChildKind.APP, sandbox=sandbox,
+                                             labels={RESTARTS_LABEL: history} if history else None)
+        if container_id is not None:
+            self._note_start(child.name, rec, container_id)
+        elif rec.start_failed is not None and rec.start_failed != failed_before:
+            self._note_start(child.name, rec, rec.start_failed)  # created; its start failed (exit 128)
+        return container_id is not None
+
+    def watch(self, pod: Pod, groups: dict[str, list[ContainerInfo]], sandbox: ContainerInfo) -> None:
+        """Probes and liveness kills for the sidecars and app containers running now."""
+        for container in [*(pod.spec.init_containers or []), *pod.spec.containers]:
+            child = self.supervisor.child(container.name) if self.supervisor else None
+            latest = _latest(groups, container.name)
+            if child is None or child.kind is ChildKind.INIT:
+                continue
+            if latest is not None and latest.state is ContainerState.RUNNING and latest.id not in self.stopped:
+                self.monitor.supervise(pod, container, self.record(container.name), latest, sandbox)
+
+    def record(self, name: str) -> ContainerRecord:
+        rec = self.records.get(name)
         if rec is None:
-            tracker = RestartTracker(policy_for(pod, init=init), self.ctx.cfg.backoff(), clock=self.ctx.clock.monotonic)
-            rec = ContainerRecord(tracker=tracker)
-            self.records[container.name] = rec
+            rec = self.records[name] = ContainerRecord()
         return rec
 
     # -- reporting -----------------------------------------------------------------------------
@@ -261,12 +447,15 @@ class PodWorker:
 
     def view(self, pod: Pod, groups: dict[str, list[ContainerInfo]]) -> PodView:
         sandboxes = groups.get(naming.SANDBOX_NAME, [])
-        init_failed = False
-        init_views = []
-        for container in pod.spec.init_containers or []:
-            view = self._container_view(container, groups)
-            init_failed = init_failed or (view.exited and not view.succeeded and view.waiting is None)
-            init_views.append(view)
+        init_views = [self._container_view(c, groups, sidecar=c.restart_policy == "Always")
+                      for c in pod.spec.init_containers or []]
+        init_failed = any(
+            not v.sidecar and v.exited and not v.succeeded and self.record(v.name).done for v in init_views
+        )
+        supervisor = self.supervisor
+        budget = supervisor.budget() if supervisor is not None else None
+        if self.restarting_all and supervisor is not None:
+            self.restarting_all = any(supervisor.pending(c.name) for c in supervisor.children)
         return PodView(
             init_containers=init_views,
             containers=[self._container_view(c, groups) for c in pod.spec.containers],
@@ -274,12 +463,19 @@ class PodWorker:
             host_ip=self.ctx.host_ip,
             runtime_scheme=self.ctx.runtime_scheme,
             init_failed=init_failed,
+            initialized=self.initialized if supervisor is not None else None,
+            verdict=self.verdict,
+            budget=budget[1] if budget is not None else None,
+            restarting_all=self.restarting_all,
         )
 
-    def _container_view(self, container: Container, groups: dict[str, list[ContainerInfo]]) -> ContainerView:
+    def _container_view(
+        self, container: Container, groups: dict[str, list[ContainerInfo]], *, sidecar: bool = False
+    ) -> ContainerView:
         attempts = groups.get(container.name, [])
         rec = self.records.get(container.name)
         current = attempts[0] if attempts else None
+        started = container.startup_probe is None or (rec is not None and current is not None and rec.started == current.id)
         return ContainerView(
             name=container.name,
             image=container.image or "",
@@ -289,6 +485,8 @@ class PodWorker:
             waiting=rec.waiting if rec is not None else None,
             ready=rec.ready if rec is not None else True,
             image_id=rec.image_id if rec is not None else "",
+            started=started,
+            sidecar=sidecar,
         )
 
     async def write_status(self, pod: Pod, status: PodStatus) -> None:
@@ -315,7 +513,8 @@ class PodWorker:
 
     def _schedule(self) -> None:
         now = self.ctx.clock.monotonic()
-        due = [r.retry_at - now for r in self.records.values() if r.retry_at is not None and r.retry_at > now]
+        times = [t for r in self.records.values() for t in (r.retry_at, r.restart_at) if t is not None]
+        due = [t - now for t in times if t > now]
         if due:
             delay = max(min(due), 0.001)
             self.next_delay = delay if self.next_delay is None else min(self.next_delay, delay)
@@ -327,7 +526,7 @@ class PodWorker:
 
     async def terminate(self, pod: Pod | None, infos: list[ContainerInfo]) -> None:
         """Stop (gracefully), remove everything of the pod, then delete the pod object."""
-        self.supervision.stop()
+        self.monitor.stop()
         known = pod or self.pod
         await stop_containers(self.ctx, known, infos, grace=_grace_period(pod))
         await remove_pod_resources(self.ctx, known, infos)
@@ -354,6 +553,23 @@ def group_by_container(infos: list[ContainerInfo]) -> dict[str, list[ContainerIn
     for attempts in groups.values():
         attempts.sort(key=naming.attempt_of, reverse=True)
     return groups
+
+
+def _spec_container(pod: Pod, name: str) -> Container | None:
+    return next((c for c in [*(pod.spec.init_containers or []), *pod.spec.containers] if c.name == name), None)
+
+
+def _restart_times(info: ContainerInfo) -> list[float]:
+    """The restart history a container was started with (its label); bad entries are skipped."""
+    out = []
+    for part in info.labels.get(RESTARTS_LABEL, "").split(",")[:256]:
+        try:
+            value = float(part)
+        except ValueError:
+            continue
+        if math.isfinite(value):
+            out.append(value)
+    return out
 
 
 def _latest(groups: dict[str, list[ContainerInfo]], name: str) -> ContainerInfo | None:

@@ -270,11 +270,11 @@ async def test_failed_liveness_probe_kills_the_container_and_it_restarts() -> No
     worker.records["app"].on_probe(ProbeKind.LIVENESS, False, first.id)
     await worker.sync()
     assert "Killing" in api.reasons()
-    await next(iter(worker.supervision.killing.values()))
+    await next(iter(worker.monitor.killing.values()))
     await worker.sync()
     assert [c.state for c in app_containers(runtime)] == [ContainerState.EXITED, ContainerState.RUNNING]
     assert container_status(api).restart_count == 1
-    worker.supervision.stop()
+    worker.monitor.stop()
 
 
 async def test_readiness_gates_ready_without_restarting() -> None:
@@ -293,7 +293,7 @@ async def test_readiness_gates_ready_without_restarting() -> None:
     ready = next(c for c in status_of(api).conditions if c.type == "Ready")
     assert ready.status == "False" and ready.reason == "ContainersNotReady"
     assert container_status(api).restart_count == 0 and len(app_containers(runtime)) == 1
-    worker.supervision.stop()
+    worker.monitor.stop()
 
 
 async def test_dead_sandbox_is_recreated_and_containers_restart() -> None:

@@ -1,18 +1,21 @@
-"""Watching a pod's running containers: probes, liveness kills, old attempts, the sandbox's end.
+"""Watching a pod's running containers: probes, liveness and startup kills, old attempts, stops.
 
-Per running app container the worker starts one prober task per probe (liveness, readiness)
-bound to that container's id; a verdict change wakes the worker. A liveness failure is acted
-on here: event Killing, then a graceful stop in the background (the stop may take the whole
-grace period and must not block the worker); the exit that follows goes through the restart
-policy like any other. Old attempts are garbage: only the latest and the one before it (for
-``kubectl logs --previous``) are kept per container.
+Per running container the worker starts one prober task per probe bound to that container's
+id; a verdict change wakes the worker (through the ``wake`` callback: this module knows
+nothing of the worker). A startup probe runs first and alone: liveness and readiness begin
+once it succeeded, and its failure kills the container as a failed liveness probe does:
+event Killing, then a graceful stop in the background (the stop may take the whole grace
+period and must not block the worker); the exit that follows goes through the pod's
+supervisor like any other. Stops the supervisor asks for (a group restart, the pod's end) run
+here too, one after another in the order given. Old attempts are garbage: only the latest and
+the one before it (for ``kubectl logs --previous``) are kept per container.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping
 
 from apimachinery.models.core import Container, Pod
 from kubelet import naming
@@ -21,32 +24,30 @@ from kubelet.lifecycle import ContainerRecord, field_path
 from kubelet.probes import ProbeKind, Prober, ProbeTarget, run_probe
 from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ContainerState
 
-if TYPE_CHECKING:
-    from kubelet.worker import PodWorker
-
 log = logging.getLogger(__name__)
 KEEP_ATTEMPTS = 2  # the current container and the previous one
 
 
-class Supervision:
-    def __init__(self, ctx: NodeContext, worker: PodWorker) -> None:
+class Monitor:
+    def __init__(self, ctx: NodeContext, *, records: Mapping[str, ContainerRecord], wake: Callable[[], None]) -> None:
         self.ctx = ctx
-        self.worker = worker
+        self.records = records
+        self.wake = wake
         self.killing: dict[str, asyncio.Task[None]] = {}
+        self.stopping: asyncio.Task[None] | None = None
+        self.stopping_ids: set[str] = set()
 
     def supervise(
         self, pod: Pod, container: Container, rec: ContainerRecord, info: ContainerInfo, sandbox: ContainerInfo
     ) -> None:
-        """A running app container: adopt it, keep its probers, act on a failed liveness probe."""
-        if rec.started_id != info.id:
-            rec.tracker.on_start()  # started by an earlier kubelet, or the start raced a die event
-            rec.started_id = info.id
+        """A running container: keep its probers (startup first), act on a failed liveness or startup probe."""
         rec.waiting = None
         rec.retry_at = None
-        if rec.probe_id != info.id:
+        if rec.probe_id != info.id or (rec.started == info.id and rec.probing_startup):
             self._start_probers(pod, container, rec, info, sandbox)
-        if rec.liveness_failed == info.id and info.id not in self.killing:
-            message = f"Container {container.name} failed liveness probe, will be restarted"
+        if rec.liveness_failed == info.id and info.id not in self.killing and info.id not in self.stopping_ids:
+            kind = "startup" if rec.probing_startup else "liveness"
+            message = f"Container {container.name} failed {kind} probe, will be restarted"
             self.ctx.api.event(pod, "Normal", "Killing", message, field_path=field_path(pod, container))
             grace = _grace(pod, container)
             self.killing[info.id] = asyncio.get_running_loop().create_task(self._stop(info.id, grace))
@@ -60,7 +61,14 @@ class Supervision:
         named = {p.name: p.container_port for p in container.ports or [] if p.name}
         ip = sandbox.ip or (self.ctx.host_ip if pod.spec.host_network else sandbox.ip)  # hostNetwork: the node's
         target = ProbeTarget(container_id=info.id, ip=ip, named_ports=named)
-        for kind, probe in ((ProbeKind.LIVENESS, container.liveness_probe), (ProbeKind.READINESS, container.readiness_probe)):
+        rec.probing_startup = container.startup_probe is not None and rec.started != info.id
+        if not rec.probing_startup:
+            rec.started = info.id
+        probes = (
+            [(ProbeKind.STARTUP, container.startup_probe)] if rec.probing_startup
+            else [(ProbeKind.LIVENESS, container.liveness_probe), (ProbeKind.READINESS, container.readiness_probe)]
+        )
+        for kind, probe in probes:
             if probe is None:
                 continue
 
@@ -69,7 +77,7 @@ class Supervision:
 
             def changed(kind: ProbeKind, healthy: bool, cid: str = info.id) -> None:
                 rec.on_probe(kind, healthy, cid)
-                self.worker.wake()
+                self.wake()
 
             def failed(kind: ProbeKind, detail: str) -> None:
                 self.ctx.api.event(pod, "Warning", "Unhealthy", f"{kind.value} probe failed: {detail}",
@@ -85,7 +93,32 @@ class Supervision:
             log.warning("cannot stop container %s: %s", container_id, err)
         finally:
             self.killing.pop(container_id, None)
-            self.worker.wake()
+            self.wake()
+
+    def stop_in_order(self, pod: Pod, infos: Iterable[ContainerInfo], *, grace: float) -> None:
+        """Stop these running containers one after another in the background (OTP stops children in
+        reverse start order, each given its shutdown time); the worker is woken when all are down."""
+        todo = [i for i in infos if i.state is ContainerState.RUNNING and i.id not in self.stopping_ids]
+        if not todo:
+            return
+        self.stopping_ids.update(i.id for i in todo)
+        previous = self.stopping
+
+        async def run() -> None:
+            if previous is not None:
+                await asyncio.shield(previous)
+            for info in todo:
+                name = naming.container_of(info)
+                self.ctx.api.event(pod, "Normal", "Killing", f"Stopping container {name}")
+                await self._stop(info.id, grace)
+            self.stopping_ids.difference_update(i.id for i in todo)
+
+        self.stopping = asyncio.get_running_loop().create_task(run())
+
+    @property
+    def busy(self) -> bool:
+        """Whether a stop the supervisor asked for is still running."""
+        return bool(self.stopping_ids)
 
     async def collect_garbage(self, infos: list[ContainerInfo]) -> None:
         """Remove exited attempts older than the previous one, per container (and old sandboxes)."""
@@ -108,7 +141,7 @@ class Supervision:
                 await self.ctx.run(self.ctx.runtime.kill_container, info.id, "SIGKILL")
 
     def stop(self) -> None:
-        for rec in self.worker.records.values():
+        for rec in self.records.values():
             rec.stop_probers()
 
 
