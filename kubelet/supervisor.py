@@ -9,7 +9,7 @@ the crash-loop back-off. The pod worker tells it what happened (``on_start``, ``
 
 * :class:`Restart`: stop ``stop`` (reverse start order), then start ``start`` in order once
   ``delay`` seconds have passed; ``all_containers`` is KEP-5532's RestartAllContainers (init
-  containers run again);
+  containers run again). An empty ``start``: the child already restarts with its group;
 * :class:`Leave`: the child is done, per its restart policy;
 * :class:`Escalate`: the restart intensity is exceeded; stop everything, the pod fails;
 * :class:`Shutdown`: a significant child exited normally and ``auto-shutdown`` says the pod is
@@ -179,7 +179,9 @@ class PodSupervisor:
         self._normal_exits: set[str] = set()  # significant children that exited normally
 
     @classmethod
-    def for_pod(cls, pod: Pod, *, clock: Clock, backoff: Backoff, history: Iterable[float] = ()) -> PodSupervisor:
+    def for_pod(
+        cls, pod: Pod, *, clock: Clock, backoff: Backoff, history: Iterable[float] = ()
+    ) -> PodSupervisor:
         spec = parse_pod(pod.metadata.annotations)
         return cls(children_of(pod), spec, clock=clock, backoff=backoff, history=history)
 
@@ -201,7 +203,7 @@ class PodSupervisor:
         child = self._by_name[name]
         tracker = self.trackers[name].on_exit(code)
         if name in self._pending:
-            return Leave()  # already part of a planned group restart: the same event
+            return Restart(start=())  # already part of a planned group restart: the same event
         if self._significant_exit(child, code):
             return self._shutdown_or_leave(name)
         action = exit_action(child, code)
@@ -276,7 +278,7 @@ class PodSupervisor:
                 case Strategy.ONE_FOR_ALL:
                     group = apps
                 case Strategy.REST_FOR_ONE:
-                    group = apps[apps.index(child.name):]
+                    group = apps[apps.index(child.name) :]
                 case _:
                     group = [child.name]
         stop = tuple(reversed([n for n in group if n != child.name]))
@@ -293,8 +295,12 @@ class PodSupervisor:
     def _shutdown_or_leave(self, name: str) -> Plan:
         self._normal_exits.add(name)
         if self.spec.auto_shutdown is AutoShutdown.ANY:
-            return Shutdown(AUTO_SHUTDOWN_REASON, f"significant container {name} completed (auto-shutdown: any)")
+            return Shutdown(
+                AUTO_SHUTDOWN_REASON, f"significant container {name} completed (auto-shutdown: any)"
+            )
         if self.spec.significant <= self._normal_exits:
             names = ", ".join(sorted(self.spec.significant))
-            return Shutdown(AUTO_SHUTDOWN_REASON, f"significant containers {names} completed (auto-shutdown: all)")
+            return Shutdown(
+                AUTO_SHUTDOWN_REASON, f"significant containers {names} completed (auto-shutdown: all)"
+            )
         return Leave()

@@ -77,6 +77,7 @@ class PodWorker:
         self.initialized = False  # init containers done (sticky until a RestartAllContainers)
         self.restarting_all: bool | None = None
         self.stopped: set[str] = set()  # containers the supervisor stopped: their exits are no crashes
+        self._stopping_now = False  # this sync asked for stops: what it observed is stale
         self._details: dict[str, ContainerInfo] = {}
         self._wake = asyncio.Event()
         self._written: PodStatus | None = None
@@ -130,6 +131,7 @@ class PodWorker:
 
     async def _sync(self) -> None:
         self.next_delay = None
+        self._stopping_now = False
         pod = self.desired_pod()
         infos = await self.observe()
         if pod is None or pod.metadata.deletion_timestamp:
@@ -275,6 +277,7 @@ class PodWorker:
     def _stop(self, pod: Pod, infos: list[ContainerInfo | None]) -> None:
         """Stop these (the running ones), in this order, in the background; their exits are no crashes."""
         running = [i for i in infos if i is not None and i.state is ContainerState.RUNNING]
+        self._stopping_now = self._stopping_now or bool(running)
         self.stopped.update(i.id for i in running)
         self.monitor.stop_in_order(pod, running, grace=_grace_period(pod))
 
@@ -316,7 +319,7 @@ class PodWorker:
 
     async def act(self, pod: Pod, groups: dict[str, list[ContainerInfo]], sandbox: SandboxHandle) -> bool:
         """Start what must run; True if anything was started (the caller observes again)."""
-        if self.monitor.busy:
+        if self.monitor.busy or self._stopping_now:
             return False  # a group is being stopped: OTP restarts it only once all of it is down
         initialized, changed = await self.sync_init(pod, groups, sandbox)
         if initialized:
@@ -331,6 +334,7 @@ class PodWorker:
         if self.initialized:
             return True, False
         assert self.supervisor is not None
+        changed = False
         for child in self.supervisor.children:
             if child.kind is ChildKind.APP:
                 break
@@ -341,10 +345,14 @@ class PodWorker:
             if child.kind is ChildKind.INIT and rec.done and latest is not None and latest.exit_code == 0:
                 continue
             if running or rec.done or not self._may_start(rec, latest):
-                return False, False
-            return False, await self.start(pod, child, rec, latest, sandbox=sandbox)
+                return False, changed
+            started = await self.start(pod, child, rec, latest, sandbox=sandbox)
+            changed = changed or started
+            container = _spec_container(pod, child.name)
+            if not (started and child.kind is ChildKind.SIDECAR and container and container.startup_probe is None):
+                return False, changed
         self.initialized = True
-        return True, False
+        return True, changed
 
     async def sync_app(self, pod: Pod, groups: dict[str, list[ContainerInfo]], sandbox: SandboxHandle) -> bool:
         """Start the app containers (and restart sidecars) that are due: concurrently, or in order,
