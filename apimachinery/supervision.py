@@ -148,8 +148,8 @@ def _parse(annotations: Mapping[str, object] | None, allowed: Iterable[str]) -> 
     allowed = tuple(allowed)
     for key, raw in _supervision_keys(annotations).items():
         if key not in allowed:
-            names = ", ".join(k.removeprefix(PREFIX) for k in allowed)
-            parsed.errors.append(SpecError(key, raw, f"unknown supervision annotation; known here: {names}"))
+            known = ", ".join(k.removeprefix(PREFIX) for k in allowed)
+            parsed.errors.append(SpecError(key, raw, f"unknown supervision annotation; known here: {known}"))
         elif key == STRATEGY:
             _enum(parsed, key, raw, Strategy)
         elif key == AUTO_SHUTDOWN:

@@ -41,6 +41,7 @@ DUPLICATE = "FieldValueDuplicate"
 FORBIDDEN = "FieldValueForbidden"
 NOT_FOUND = "FieldValueNotFound"
 TOO_LONG = "FieldValueTooLong"
+TOO_MANY = "FieldValueTooMany"
 FIELD_IMMUTABLE = "field is immutable"
 
 # --- Kubernetes field errors ---------------------------------------------------------------------
@@ -91,6 +92,10 @@ def not_found_value(field: str, value: Any) -> Cause:
 
 def too_long(field: str, limit: int) -> Cause:
     return cause(field, f"Too long: must have at most {limit} bytes", TOO_LONG)
+
+
+def too_many(field: str, actual: int, limit: int) -> Cause:
+    return cause(field, f"Too many: {actual}: must have at most {limit} items", TOO_MANY)
 
 
 # --- names, labels and other string formats (apimachinery's util/validation) ---------------------
@@ -444,8 +449,11 @@ def _validate_container(container: Obj, path: str, volumes: set[str]) -> list[Ca
 
 
 def _validate_init_container(container: Obj, path: str) -> list[Cause]:
-    """Only sidecars (``restartPolicy: Always``) may restart or carry probes."""
-    causes = enum_value(container, "restartPolicy", path, ("Always",))
+    """Only sidecars (``restartPolicy: Always``) may carry probes.
+
+    Which restart policies a container may have is :mod:`apiserver.restartrules`' to say.
+    """
+    causes: list[Cause] = []
     if container.get("restartPolicy") != "Always":
         for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
             if container.get(probe_name) is not None:

@@ -1,7 +1,7 @@
 """The ``podctl`` command line: flags and wiring only; the behaviour lives in the modules.
 
 This module holds the group and the object commands (apply, get, events, describe, delete,
-logs, scale); :mod:`podctl.cli_ops` adds rollout, node, config and discovery commands.
+logs, scale, tree); :mod:`podctl.cli_ops` adds rollout, node, config and discovery commands.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Awaitable
 
 import click
 
-from podctl import __version__, cli_ops, rollout
+from podctl import __version__, cli_ops, rollout, tree
 from podctl import apply as applying
 from podctl import delete as deleting
 from podctl import describe as describing
@@ -177,6 +177,21 @@ def scale(ctx: click.Context, target: str, name: str | None, replicas: int) -> N
         if not (slash if sep else name):
             raise PodctlError("you must specify the name of the resource to scale")
         return rollout.scale(session, resource_type(kind), slash if sep else str(name), replicas=replicas)
+
+    execute(ctx, command)
+
+
+@cli.command("tree")
+@click.argument("target")
+@click.argument("name", required=False)
+@click.option("-o", "--output", default="", help="json: the tree as nested objects.")
+@connection_flags
+@click.pass_context
+def tree_(ctx: click.Context, target: str, name: str | None, output: str) -> None:
+    """Show the supervision tree of a Deployment or Pod (deploy/NAME, pod/NAME)."""
+    def command(session: Session) -> Awaitable[int]:
+        rt, resolved = tree.parse_target(target, name)
+        return tree.tree(session, rt, resolved, output=output)
 
     execute(ctx, command)
 

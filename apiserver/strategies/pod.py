@@ -13,7 +13,9 @@ from typing import Any
 
 from apimachinery.errors import ApiError, cause
 from apiserver.defaults import default_pod_spec, dicts, sub, unset, unset_or_zero
+from apiserver.restartrules import validate_restart_rules
 from apiserver.strategies.base import Cause, Obj, Strategy
+from apiserver.supervisionannotations import pod_annotation_causes
 from apiserver.validation import (
     as_dict,
     as_dicts,
@@ -100,7 +102,9 @@ def _tolerates_no_execute(toleration: Any, taint_key: str) -> bool:
 
 def _validate_pod(pod: Obj) -> list[Cause]:
     spec = as_dict(pod.get("spec"))
-    return validate_pod_spec(spec, "spec") + validate_projected_volumes(spec, "spec")
+    causes = validate_pod_spec(spec, "spec") + validate_projected_volumes(spec, "spec")
+    causes += validate_restart_rules(spec, "spec")
+    return causes + pod_annotation_causes(as_dict(pod.get("metadata")), spec, "metadata")
 
 
 _POD_UPDATE_MESSAGE = (

@@ -9,7 +9,9 @@ from typing import Any
 from apimachinery.errors import ApiError, cause
 from apimachinery.selectors import selector_from_model, selector_to_string
 from apiserver.defaults import default_pod_spec, sub, unset
+from apiserver.restartrules import validate_restart_rules
 from apiserver.strategies.base import Cause, Obj, Strategy
+from apiserver.supervisionannotations import deployment_annotation_causes, pod_annotation_causes
 from apiserver.validation import (
     FIELD_IMMUTABLE,
     PERCENT_FMT,
@@ -79,8 +81,6 @@ def _validate_workload(kind: str, obj: Obj) -> list[Cause]:
         if not selector_causes:
             causes += _template_matches_selector(as_dict(spec.get("template")), as_dict(selector))
     causes += _validate_template(kind, as_dict(spec.get("template")), "spec.template")
-    if kind == "Deployment":
-        causes += _validate_deployment_spec(spec)
     return causes
 
 
@@ -100,7 +100,9 @@ def _validate_template(kind: str, template: Obj, path: str) -> list[Cause]:
     causes = validate_labels(metadata.get("labels"), f"{path}.metadata.labels")
     causes += validate_annotations(metadata.get("annotations"), f"{path}.metadata.annotations")
     spec = as_dict(template.get("spec"))
+    causes += pod_annotation_causes(metadata, spec, f"{path}.metadata")
     causes += validate_pod_spec(spec, f"{path}.spec") + validate_projected_volumes(spec, f"{path}.spec")
+    causes += validate_restart_rules(spec, f"{path}.spec")
     if spec.get("restartPolicy") in ("OnFailure", "Never"):
         causes.append(not_supported(f"{path}.spec.restartPolicy", spec["restartPolicy"], ("Always",)))
     if spec.get("activeDeadlineSeconds") is not None:
@@ -235,7 +237,9 @@ class DeploymentStrategy(Strategy):
         _default_deployment(obj)
 
     def validate(self, obj: Obj) -> list[Cause]:
-        return _validate_workload("Deployment", obj)
+        causes = _validate_workload("Deployment", obj)
+        causes += _validate_deployment_spec(as_dict(obj.get("spec")))
+        return causes + deployment_annotation_causes(as_dict(obj.get("metadata")))
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         return _validate_selector_update(new, old)

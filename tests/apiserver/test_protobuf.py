@@ -271,6 +271,21 @@ def test_pod_and_replicaset_are_decoded_too() -> None:
     assert rs["spec"] == {"replicas": 1, "minReadySeconds": 2}
 
 
+def test_container_restart_rules_decode() -> None:
+    """Container.restartPolicyRules (25): ContainerRestartRule {1 action, 2 exitCodes {1 operator, 2 values}}."""
+    rule = ld(25, ld(1, "Restart"), ld(2, ld(1, "In"), ld(2, varint(0), varint(42))))  # packed values
+    unpacked = ld(25, ld(1, "RestartAllContainers"), ld(2, ld(1, "NotIn"), num(2, 1), num(2, 2)))
+    container = ld(1, "c") + ld(2, "busybox") + ld(24, "Never") + rule + unpacked
+    pod = decode_protobuf(envelope("v1", "Pod", meta("p") + ld(2, ld(2, container))))
+    assert pod["spec"]["containers"] == [{
+        "name": "c", "image": "busybox", "restartPolicy": "Never",
+        "restartPolicyRules": [
+            {"action": "Restart", "exitCodes": {"operator": "In", "values": [0, 42]}},
+            {"action": "RestartAllContainers", "exitCodes": {"operator": "NotIn", "values": [1, 2]}},
+        ],
+    }]
+
+
 MALFORMED = [
     pytest.param(b"", "magic prefix", id="empty"),
     pytest.param(b'{"kind":"Namespace"}', "magic prefix", id="json-sent-as-protobuf"),
