@@ -47,7 +47,6 @@ from controllers.base import (
     resolve_controller,
 )
 from controllers.deployment_rollout import RolloutSteps
-from controllers.deployment_supervision import SupervisionSteps
 from controllers.deployment_status import (
     FAILED_RS_CREATE,
     FOUND_NEW_RS,
@@ -59,6 +58,7 @@ from controllers.deployment_status import (
     paused_condition,
     set_condition,
 )
+from controllers.deployment_supervision import SupervisionSteps
 from controllers.ownership import claim, plan_claims
 
 log = logging.getLogger(__name__)

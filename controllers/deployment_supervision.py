@@ -107,13 +107,17 @@ def within_period(times: Iterable[float], *, now: float, intensity: Intensity) -
 
 
 def exceeded_message(*, count: int, revision: int, intensity: Intensity) -> str:
-    return (f"{count} pods of revision {revision} exceeded their restart intensity in {intensity.period}s "
-            f"(intensity {intensity.restarts})")
+    return (
+        f"{count} pods of revision {revision} exceeded their restart intensity in {intensity.period}s "
+        f"(intensity {intensity.restarts})"
+    )
 
 
 def rejected_message(rejected: str) -> str:
-    return (f"The pod template (pod-template-hash {rejected}) was rolled back after its pods exceeded their "
-            f"restart intensity; change the template, or remove the annotation {REJECTED_TEMPLATE}, to retry it")
+    return (
+        f"The pod template (pod-template-hash {rejected}) was rolled back after its pods exceeded their "
+        f"restart intensity; change the template, or remove the annotation {REJECTED_TEMPLATE}, to retry it"
+    )
 
 
 def pod_template_hash(d: Deployment, rs: ReplicaSet) -> str:
@@ -139,18 +143,24 @@ def rollback_target(rss: list[ReplicaSet], new_rs: ReplicaSet, revision: int | N
     """The ReplicaSet of the last fully available revision, unless that is the failing one."""
     if revision is None or holds_revision(new_rs, revision):
         return None  # none recorded, or it is the failing one itself: nothing older is known
-    return next((rs for rs in rss if holds_revision(rs, revision) and rs.metadata.uid != new_rs.metadata.uid), None)
+    return next(
+        (rs for rs in rss if holds_revision(rs, revision) and rs.metadata.uid != new_rs.metadata.uid), None
+    )
 
 
-def plan(d: Deployment, rss: list[ReplicaSet], new_rs: ReplicaSet | None, *, escalations: list[float],
-         now: float) -> Plan:
+def plan(
+    d: Deployment, rss: list[ReplicaSet], new_rs: ReplicaSet | None, *, escalations: list[float], now: float
+) -> Plan:
     """What the Deployment's supervision calls for in this sync (``escalations``: of ``new_rs``'s pods)."""
     spec = parse_deployment(d.metadata.annotations)
     if spec.rejected_template is not None:
         if is_rejected(d, rss, spec.rejected_template):
             return Plan(Verdict.HOLD, rejected_message(spec.rejected_template))
-        if new_rs is None or spec.last_available_revision is None \
-                or not holds_revision(new_rs, spec.last_available_revision):
+        if (
+            new_rs is None
+            or spec.last_available_revision is None
+            or not holds_revision(new_rs, spec.last_available_revision)
+        ):
             return Plan(Verdict.CLEAR)
     if spec.intensity is None or new_rs is None:
         return PROCEED
@@ -160,18 +170,33 @@ def plan(d: Deployment, rss: list[ReplicaSet], new_rs: ReplicaSet | None, *, esc
     return _give_up(d, rss, new_rs, spec, counted=counted, now=now)
 
 
-def _give_up(d: Deployment, rss: list[ReplicaSet], new_rs: ReplicaSet, spec: DeploymentSupervisorSpec, *,
-             counted: list[float], now: float) -> Plan:
+def _give_up(
+    d: Deployment,
+    rss: list[ReplicaSet],
+    new_rs: ReplicaSet,
+    spec: DeploymentSupervisorSpec,
+    *,
+    counted: list[float],
+    now: float,
+) -> Plan:
     assert spec.intensity is not None
     revision = du.revision(new_rs)
     message = exceeded_message(count=len(counted), revision=revision, intensity=spec.intensity)
     target = rollback_target(rss, new_rs, spec.last_available_revision) if spec.auto_rollback else None
     if target is not None:
         to = spec.last_available_revision
-        cause = (f"auto-rollback from revision {revision} to {to}: {RESTART_INTENSITY_EXCEEDED} "
-                 f"({len(counted)} pods in {spec.intensity.period}s)")
-        return Plan(Verdict.ROLL_BACK, message, target=target, rejected=pod_template_hash(d, new_rs), cause=cause,
-                    rolled_back=f"Rolled back from revision {revision} to {to}: {message}")
+        cause = (
+            f"auto-rollback from revision {revision} to {to}: {RESTART_INTENSITY_EXCEEDED} "
+            f"({len(counted)} pods in {spec.intensity.period}s)"
+        )
+        return Plan(
+            Verdict.ROLL_BACK,
+            message,
+            target=target,
+            rejected=pod_template_hash(d, new_rs),
+            cause=cause,
+            rolled_back=f"Rolled back from revision {revision} to {to}: {message}",
+        )
     if spec.auto_rollback:
         message += "; no fully available revision to roll back to"
     recheck = min(counted) + spec.intensity.period - now
@@ -198,8 +223,16 @@ def completed_revision(d: Deployment, new_rs: ReplicaSet | None) -> int | None:
     return du.revision(new_rs)
 
 
-def stopped_status(d: Deployment, all_rss: list[ReplicaSet | None], new_rs: ReplicaSet | None, *, reason: str,
-                   message: str, now: float, now_text: str) -> DeploymentStatus:
+def stopped_status(
+    d: Deployment,
+    all_rss: list[ReplicaSet | None],
+    new_rs: ReplicaSet | None,
+    *,
+    reason: str,
+    message: str,
+    now: float,
+    now_text: str,
+) -> DeploymentStatus:
     """The counts, and Progressing=False for ``reason`` (ProgressDeadlineExceeded once the deadline
     passed since the rollout stopped)."""
     status = calculate_status(all_rss, new_rs, d, now=now_text)
@@ -208,8 +241,12 @@ def stopped_status(d: Deployment, all_rss: list[ReplicaSet | None], new_rs: Repl
         return status
     if current is not None and current.reason == reason and timed_out(d, status, now=now):
         name = new_rs.metadata.name if new_rs is not None else ""
-        set_condition(status, new_condition(PROGRESSING, FALSE, TIMED_OUT,
-                                            f'ReplicaSet "{name}" has timed out progressing.', now=now_text))
+        set_condition(
+            status,
+            new_condition(
+                PROGRESSING, FALSE, TIMED_OUT, f'ReplicaSet "{name}" has timed out progressing.', now=now_text
+            ),
+        )
         return status
     set_condition(status, new_condition(PROGRESSING, FALSE, reason, message, now=now_text))
     return status
@@ -255,8 +292,11 @@ class SupervisionSteps:
     def _escalations(self, new_rs: ReplicaSet | None, *, now: float) -> list[float]:
         if new_rs is None:
             return []
-        pods = [p for p in self.pods.by_index(CONTROLLER_UID_INDEX, new_rs.metadata.uid or "")
-                if podutil.is_escalated(p)]
+        pods = [
+            p
+            for p in self.pods.by_index(CONTROLLER_UID_INDEX, new_rs.metadata.uid or "")
+            if podutil.is_escalated(p)
+        ]
         for pod in pods:
             if podutil.escalated_at(pod) is None:
                 self.first_seen.setdefault(pod.metadata.uid or "", now)
@@ -269,11 +309,13 @@ class SupervisionSteps:
         patch = {"metadata": {"annotations": {LAST_AVAILABLE_REVISION: str(revision)}}}
         return await self.client.patch(Deployment, d.metadata.name or "", patch, d.metadata.namespace)
 
-    async def _stop(self, d: Deployment, rss: list[ReplicaSet], new_rs: ReplicaSet | None, *, reason: str,
-                    message: str) -> None:
+    async def _stop(
+        self, d: Deployment, rss: list[ReplicaSet], new_rs: ReplicaSet | None, *, reason: str, message: str
+    ) -> None:
         now = self.clock.time()
-        status = stopped_status(d, [*rss], new_rs, reason=reason, message=message, now=now,
-                                now_text=now_rfc3339(self.clock))
+        status = stopped_status(
+            d, [*rss], new_rs, reason=reason, message=message, now=now, now_text=now_rfc3339(self.clock)
+        )
         before = get_condition(d.status.conditions if d.status else None, PROGRESSING)
         after = get_condition(status.conditions, PROGRESSING)
         if status != d.status:
@@ -287,8 +329,11 @@ class SupervisionSteps:
         assert decision.target is not None
         updated = d.model_copy(deep=True)
         updated.spec.template = template_without_hash(decision.target)
-        updated.metadata.annotations = {**(updated.metadata.annotations or {}), CHANGE_CAUSE: decision.cause,
-                                        REJECTED_TEMPLATE: decision.rejected}
+        updated.metadata.annotations = {
+            **(updated.metadata.annotations or {}),
+            CHANGE_CAUSE: decision.cause,
+            REJECTED_TEMPLATE: decision.rejected,
+        }
         await self.client.replace(updated)
         self.recorder.event(d, WARNING, RESTART_INTENSITY_EXCEEDED, decision.message)
         self.recorder.event(d, NORMAL, ROLLED_BACK, decision.rolled_back)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 from apimachinery.models.core import Container, Pod, Toleration
 from apimachinery.quantity import cpu_millis, memory_bytes
-from apimachinery.supervision import FAILED_ON, parse_pod
 from apimachinery.selectors import (
     DOES_NOT_EXIST,
     EXISTS,
@@ -29,6 +28,7 @@ from apimachinery.selectors import (
     Requirement,
     new_requirement,
 )
+from apimachinery.supervision import FAILED_ON, parse_pod
 
 CPU, MEMORY, PODS = "cpu", "memory", "pods"
 # Kubernetes scores pods that request nothing as if they asked for this much, so that

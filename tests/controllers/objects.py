@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apimachinery.models.apps import Deployment, ReplicaSet
-from apimachinery.models.core import Node, Pod
-from apimachinery.models.core import ContainerState, ContainerStateTerminated
+from apimachinery.models.core import ContainerState, ContainerStateTerminated, Node, Pod
 from apimachinery.models.meta import Condition, OwnerReference
 from apimachinery.supervision import INTENSITY_CONDITION, RESTART_INTENSITY_EXCEEDED
 from apimachinery.timeutil import FakeClock, now_rfc3339

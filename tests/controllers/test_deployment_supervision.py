@@ -53,12 +53,14 @@ async def set_image(cluster: FakeCluster, image: str) -> None:
     await cluster.client.replace(d)
 
 
-async def bad_rollout(annotations: dict[str, str], *, first_completes: bool = True,
-                      deadline: int = 600) -> tuple[FakeCluster, DeploymentController, FakeQueue, ReplicaSet]:
+async def bad_rollout(
+    annotations: dict[str, str], *, first_completes: bool = True, deadline: int = 600
+) -> tuple[FakeCluster, DeploymentController, FakeQueue, ReplicaSet]:
     """Revision 1 (busybox:1) fully available, then revision 2 (busybox:2) started; returns its RS."""
     cluster, dc, queue = setup()
-    d = deployment(replicas=2, image="busybox:1" if first_completes else "busybox:2",
-                   progressDeadlineSeconds=deadline)
+    d = deployment(
+        replicas=2, image="busybox:1" if first_completes else "busybox:2", progressDeadlineSeconds=deadline
+    )
     d.metadata.annotations = dict(annotations)
     cluster.client.seed(d)
     if first_completes:
@@ -126,8 +128,12 @@ async def test_escalations_counted_within_the_period_only(ages: list[float | Non
 def test_escalation_time(condition_age: float | None, finished_age: float | None, counted: bool) -> None:
     clock = FakeClock()
     owner = deployment()
-    pod = escalated("p", owner=owner, failed_at=at(clock, -condition_age) if condition_age is not None else None,
-                    finished_at=at(clock, -finished_age) if finished_age is not None else None)
+    pod = escalated(
+        "p",
+        owner=owner,
+        failed_at=at(clock, -condition_age) if condition_age is not None else None,
+        finished_at=at(clock, -finished_age) if finished_age is not None else None,
+    )
     times = escalation_times([pod], first_seen={"pod-p": clock.time()})
     assert bool(within_period(times, now=clock.time(), intensity=Intensity(2, 60))) is counted
 
@@ -138,7 +144,8 @@ async def test_a_stopped_rollout_warns_once_and_goes_on_when_the_escalations_age
     await dc.sync(KEY)
     await dc.sync(KEY)
     assert cluster.recorder.messages(KEY, RESTART_INTENSITY_EXCEEDED, "Warning") == [
-        "3 pods of revision 2 exceeded their restart intensity in 60s (intensity 2)"]
+        "3 pods of revision 2 exceeded their restart intensity in 60s (intensity 2)"
+    ]
     assert any(key == KEY and 0 < delay <= 32 for key, delay in queue.after)  # when the oldest leaves
     cluster.clock.advance(32)
     await roll_until_complete(cluster, dc)
@@ -166,11 +173,15 @@ async def test_auto_rollback_goes_back_to_the_last_available_revision() -> None:
     d = current(cluster)
     assert du.equal_ignore_hash(d.spec.template, old_rs.spec.template)
     annotations = d.metadata.annotations or {}
-    assert annotations[CHANGE_CAUSE] == "auto-rollback from revision 2 to 1: RestartIntensityExceeded (3 pods in 60s)"
+    assert (
+        annotations[CHANGE_CAUSE]
+        == "auto-rollback from revision 2 to 1: RestartIntensityExceeded (3 pods in 60s)"
+    )
     assert annotations[REJECTED_TEMPLATE] == (new_rs.metadata.labels or {})[du.HASH_LABEL]
     assert cluster.recorder.messages(KEY, ROLLED_BACK, "Normal") == [
         "Rolled back from revision 2 to 1: 3 pods of revision 2 exceeded their restart intensity in 60s "
-        "(intensity 2)"]
+        "(intensity 2)"
+    ]
     assert cluster.recorder.messages(KEY, RESTART_INTENSITY_EXCEEDED, "Warning") != []
     await roll_until_complete(cluster, dc)
     await dc.sync(KEY)
@@ -181,7 +192,10 @@ async def test_auto_rollback_goes_back_to_the_last_available_revision() -> None:
     assert (back.metadata.annotations or {})[CHANGE_CAUSE].startswith("auto-rollback from revision 2 to 1")
     final = current(cluster).metadata.annotations or {}
     assert (final[du.REVISION], final[LAST_AVAILABLE_REVISION], final[REJECTED_TEMPLATE]) == (
-        "3", "3", annotations[REJECTED_TEMPLATE])
+        "3",
+        "3",
+        annotations[REJECTED_TEMPLATE],
+    )
 
 
 async def rolled_back() -> tuple[FakeCluster, DeploymentController, ReplicaSet]:
@@ -224,8 +238,10 @@ async def test_no_rollback_without_a_fully_available_revision() -> None:
     await dc.sync(KEY)
     status, reason, message = progressing(cluster)
     assert (status, reason) == ("False", RESTART_INTENSITY_EXCEEDED)
-    assert message == ("3 pods of revision 1 exceeded their restart intensity in 60s (intensity 2); "
-                       "no fully available revision to roll back to")
+    assert message == (
+        "3 pods of revision 1 exceeded their restart intensity in 60s (intensity 2); "
+        "no fully available revision to roll back to"
+    )
     d = current(cluster)
     assert d.spec.template.spec.containers[0].image == "busybox:2"
     assert REJECTED_TEMPLATE not in (d.metadata.annotations or {})
@@ -250,4 +266,3 @@ async def test_without_the_annotations_escalations_change_nothing() -> None:
     fail_pods(cluster, new_rs, [10, 20, 30, 40])
     await roll_until_complete(cluster, dc)
     assert current(cluster).spec.template.spec.containers[0].image == "busybox:2"
-

@@ -8,7 +8,12 @@ from apimachinery.errors import ApiError
 from apimachinery.models.core import Pod
 from apimachinery.supervision import FAILED_ON, INTENSITY, PERIOD, RESTART_INTENSITY_EXCEEDED
 from controllers import podutil
-from controllers.replicaset import KEPT_ESCALATED_PODS, ReplicaSetController, calculate_status, slow_start_batch
+from controllers.replicaset import (
+    KEPT_ESCALATED_PODS,
+    ReplicaSetController,
+    calculate_status,
+    slow_start_batch,
+)
 from tests.controllers.harness import FakeCluster, FakeQueue, fake_context
 from tests.controllers.objects import NS, at, deployment, escalated, pod, replicaset
 
