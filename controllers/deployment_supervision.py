@@ -233,13 +233,15 @@ def stopped_status(
     now: float,
     now_text: str,
 ) -> DeploymentStatus:
-    """The counts, and Progressing=False for ``reason`` (ProgressDeadlineExceeded once the deadline
-    passed since the rollout stopped)."""
+    """The counts, and Progressing=False for ``reason``. A rollout stopped by escalations becomes
+    ProgressDeadlineExceeded once the deadline passes, as any stuck rollout; a held template keeps
+    saying why it is held."""
     status = calculate_status(all_rss, new_rs, d, now=now_text)
     current = get_condition(status.conditions, PROGRESSING)
-    if current is not None and current.reason == TIMED_OUT:
+    stuck = reason == RESTART_INTENSITY_EXCEEDED
+    if stuck and current is not None and current.reason == TIMED_OUT:
         return status
-    if current is not None and current.reason == reason and timed_out(d, status, now=now):
+    if stuck and current is not None and current.reason == reason and timed_out(d, status, now=now):
         name = new_rs.metadata.name if new_rs is not None else ""
         set_condition(
             status,
@@ -322,7 +324,8 @@ class SupervisionSteps:
             await self._write_status(d, status)
             if after is not None and after.reason == reason and (before is None or before.reason != reason):
                 self.recorder.event(d, WARNING, reason, message)
-        self._requeue_stuck(d, status, now=now)
+        if reason == RESTART_INTENSITY_EXCEEDED:  # a held template waits for a change, not a deadline
+            self._requeue_stuck(d, status, now=now)
 
     async def _roll_back(self, d: Deployment, decision: Plan) -> None:
         """``rollout undo --to-revision``: the old template back, the cause recorded, one write."""

@@ -266,3 +266,16 @@ async def test_without_the_annotations_escalations_change_nothing() -> None:
     fail_pods(cluster, new_rs, [10, 20, 30, 40])
     await roll_until_complete(cluster, dc)
     assert current(cluster).spec.template.spec.containers[0].image == "busybox:2"
+
+
+async def test_a_held_template_keeps_its_reason_past_the_deadline_and_is_not_polled() -> None:
+    cluster, dc, _ = await rolled_back()
+    queue = dc.queue
+    assert isinstance(queue, FakeQueue)
+    await set_image(cluster, "busybox:2")
+    await dc.sync(KEY)
+    queue.clear()
+    cluster.clock.advance(601)
+    await dc.sync(KEY)
+    assert progressing(cluster)[1] == REVISION_REJECTED
+    assert queue.after == []
