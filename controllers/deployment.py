@@ -15,6 +15,10 @@ Revisions: the new ReplicaSet carries ``max(old revisions) + 1`` in
 ``deployment.kubernetes.io/revision`` and the Deployment mirrors it. A rollback is just the
 template patched back to an old one: the old ReplicaSet is found by template equality (ignoring
 ``pod-template-hash``), becomes the new one, and gets the new highest revision.
+
+Before a rollout step, :mod:`controllers.deployment_supervision` may take the step instead: it
+counts the new ReplicaSet's escalated pods against the Deployment's restart intensity, stops the
+rollout or rolls back, and holds a rejected template.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from apimachinery.selectors import selector_from_model
 from apimachinery.timeutil import now_rfc3339
 from apimachinery.workqueue import WorkQueue
 from controllers import deployment_util as du
+from controllers import podutil
 from controllers.base import (
     CONTROLLER_UID_INDEX,
     NAMESPACE_INDEX,
@@ -53,12 +58,13 @@ from controllers.deployment_status import (
     paused_condition,
     set_condition,
 )
+from controllers.deployment_supervision import SupervisionSteps
 from controllers.ownership import claim, plan_claims
 
 log = logging.getLogger(__name__)
 
 
-class DeploymentController(RolloutSteps):
+class DeploymentController(SupervisionSteps, RolloutSteps):
     name = "deployment-controller"
     workers = 5
 
@@ -70,9 +76,10 @@ class DeploymentController(RolloutSteps):
         self.pods = ctx.informers.pods
         self.recorder = ctx.recorder_for(self.name)
         self.queue: Queue = queue if queue is not None else WorkQueue()
+        self.first_seen: dict[str, float] = {}  # escalated pods that do not say when: uid -> first seen
         self.deployments.add_handler(self._enqueue, lambda old, new: self._enqueue(new), self._enqueue)
         self.replicasets.add_handler(self._on_rs_add, self._on_rs_update, self._on_rs_delete)
-        self.pods.add_handler(on_delete=self._on_pod_delete)
+        self.pods.add_handler(on_update=self._on_pod_update, on_delete=self._on_pod_delete)
 
     # -- event handlers ------------------------------------------------------------------------
 
@@ -111,10 +118,21 @@ class DeploymentController(RolloutSteps):
         if owner is not None:
             self._enqueue(owner)
 
+    def _deployment_of(self, pod: Pod) -> Deployment | None:
+        rs = resolve_controller(self.replicasets, pod.metadata.namespace, pod.metadata.controller_ref(), "ReplicaSet")
+        return self._owner_of(rs) if rs is not None else None
+
+    def _on_pod_update(self, old: Pod, new: Pod) -> None:
+        """A pod that just escalated counts against the Deployment's intensity."""
+        if podutil.is_escalated(new) and not podutil.is_escalated(old):
+            owner = self._deployment_of(new)
+            if owner is not None:
+                self._enqueue(owner)
+
     def _on_pod_delete(self, pod: Pod) -> None:
         """Recreate waits for the old pods to be gone; their deletion is its next step."""
-        rs = resolve_controller(self.replicasets, pod.metadata.namespace, pod.metadata.controller_ref(), "ReplicaSet")
-        owner = self._owner_of(rs) if rs is not None else None
+        self.first_seen.pop(pod.metadata.uid or "", None)
+        owner = self._deployment_of(pod)
         if owner is not None and not du.is_rolling(owner):
             self._enqueue(owner)
 
@@ -139,7 +157,12 @@ class DeploymentController(RolloutSteps):
         d = await self._check_paused(d)
         if d.spec.paused or self._is_scaling_event(d, rss):
             await self._sync_scale(d, rss)
-        elif du.is_rolling(d):
+            return
+        supervised = await self.supervise(d, rss)
+        if supervised is None:
+            return  # supervision took this step: held, stopped or rolled back
+        d = supervised
+        if du.is_rolling(d):
             await self.rollout_rolling(d, rss)
         else:
             await self.rollout_recreate(d, rss)

@@ -20,6 +20,7 @@ from typing import Any
 
 from apimachinery.models.apps import Deployment, ReplicaSet
 from apimachinery.models.core import IntOrString, PodTemplateSpec
+from apimachinery.supervision import PREFIX as SUPERVISION_PREFIX
 from apimachinery.timeutil import parse_time
 
 HASH_LABEL = "pod-template-hash"
@@ -259,7 +260,7 @@ def set_new_rs_annotations(d: Deployment, rs: ReplicaSet, new_revision: int, *, 
     annotations = dict(rs.metadata.annotations or {})
     before = dict(annotations)
     for key, value in (d.metadata.annotations or {}).items():
-        if key not in _NOT_COPIED:
+        if key not in _NOT_COPIED and not key.startswith(SUPERVISION_PREFIX):  # the Deployment's own state
             annotations[key] = value
     old_raw = annotations.get(REVISION)
     old = revision(rs)

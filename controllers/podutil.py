@@ -1,10 +1,14 @@
-"""Pod facts the workload controllers agree on: active, ready, available, and who goes first.
+"""Pod facts the workload controllers agree on: active, ready, available, escalated, who goes first.
 
 "Available" is Kubernetes' definition: Ready, and Ready for at least ``minReadySeconds`` measured
 from the Ready condition's lastTransitionTime. The deletion order is Kubernetes'
 ``ActivePodsWithRanks`` so scaling down removes the pods that matter least: unscheduled before
 scheduled, pending before running, not ready before ready, cheaper deletion cost first, pods
 doubled up on a node first, recently ready first, more restarts first, newer first.
+
+"Escalated" is the kubelet's verdict that a pod's supervisor gave up (more restarts than its
+intensity allows): phase Failed with reason RestartIntensityExceeded. The ReplicaSet replaces it
+elsewhere and the Deployment counts it; both date it by :func:`escalated_at`.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Iterable
 from apimachinery.conditions import TRUE, get_condition
 from apimachinery.models.core import Pod
 from apimachinery.models.meta import Condition
+from apimachinery.supervision import INTENSITY_CONDITION, RESTART_INTENSITY_EXCEEDED
 from apimachinery.timeutil import parse_time
 
 PENDING, RUNNING, SUCCEEDED, FAILED, UNKNOWN_PHASE = "Pending", "Running", "Succeeded", "Failed", "Unknown"
@@ -68,6 +73,30 @@ def is_available(pod: Pod, min_ready_seconds: int, now: float) -> bool:
         return True
     since = ready_since(pod)
     return since is not None and since + min_ready_seconds < now
+
+
+def is_escalated(pod: Pod) -> bool:
+    """The pod's supervisor exceeded its restart intensity and the kubelet failed the pod."""
+    return phase(pod) == FAILED and pod.status is not None and pod.status.reason == RESTART_INTENSITY_EXCEEDED
+
+
+def escalated_at(pod: Pod) -> float | None:
+    """When the pod gave up: its intensity condition's transition, else the last container exit.
+
+    None when neither is recorded; the caller then uses the moment it first saw the pod failed."""
+    cond = get_condition(pod.status.conditions if pod.status else None, INTENSITY_CONDITION)
+    when = _timestamp(cond.last_transition_time) if cond is not None else None
+    if when is not None:
+        return when
+    finished = [_timestamp(state.terminated.finished_at)
+                for status in (pod.status.container_statuses if pod.status else None) or []
+                for state in (status.state, status.last_state)
+                if state is not None and state.terminated is not None]
+    return max((f for f in finished if f is not None), default=None)
+
+
+def created_at(pod: Pod) -> float | None:
+    return _timestamp(pod.metadata.creation_timestamp)
 
 
 def max_restarts(pod: Pod) -> int:

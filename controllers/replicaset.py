@@ -8,6 +8,14 @@ Two Kubernetes safeguards keep the counting honest while informers lag behind ou
 *expectations* (no second round of creations until the first is observed) and *slow start*
 (create in batches of 1, 2, 4, ... and stop at the first error, so a quota or admission failure
 costs one request, not five hundred). Errors propagate so the work queue retries with back-off.
+
+Escalation (OTP: the pod's supervisor gave up, see :func:`podutil.is_escalated`): such a pod is
+inactive and replaced like any finished pod, but it is left in place (as Kubernetes leaves failed
+pods) so that its Deployment can count it and later replacements know where it failed: each new
+pod carries ``supervision.podvisor.io/failed-on`` with the nodes of the kept escalated pods, most
+recent last, and the scheduler prefers other nodes. Only the newest ones are kept (enough for the
+owning Deployment's intensity); older ones are deleted like other finished pods. One Warning
+Event per escalated pod is written in the round that creates its replacement.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from apimachinery.models.apps import ReplicaSet, ReplicaSetStatus
 from apimachinery.models.core import Pod
 from apimachinery.models.meta import Condition, ObjectMeta
 from apimachinery.selectors import LabelSelector, selector_from_model
+from apimachinery.supervision import FAILED_ON, RESTART_INTENSITY_EXCEEDED, failed_on_value, parse_deployment
 from apimachinery.workqueue import WorkQueue
 from controllers import podutil
 from controllers.base import (
@@ -43,6 +52,8 @@ log = logging.getLogger(__name__)
 BURST_REPLICAS = 500
 REPLICA_FAILURE = "ReplicaFailure"
 FAILED_CREATE, FAILED_DELETE = "FailedCreate", "FailedDelete"
+#: Escalated pods kept at least (more when the owning Deployment's intensity needs them counted).
+KEPT_ESCALATED_PODS = 20
 
 
 def calculate_status(
@@ -72,6 +83,30 @@ def calculate_status(
         observed_generation=rs.metadata.generation,
         conditions=conditions or None,
     )
+
+
+def escalation_time(pod: Pod) -> float:
+    """The sort key of escalated pods: when they gave up (creation as a fallback), oldest first."""
+    when = podutil.escalated_at(pod)
+    if when is None:
+        when = podutil.created_at(pod)
+    return when if when is not None else 0.0
+
+
+def kept_escalated(pods: list[Pod], *, keep: int) -> list[Pod]:
+    """The newest ``keep`` escalated pods, oldest first (older ones go like other finished pods)."""
+    escalated = sorted((p for p in pods if podutil.is_escalated(p)), key=escalation_time)
+    return escalated[max(len(escalated) - keep, 0):]
+
+
+def latest_last(nodes: list[str]) -> list[str]:
+    """Node names, oldest first, each kept once at its most recent place."""
+    return list(reversed(dict.fromkeys(reversed(nodes))))
+
+
+def failed_on_nodes(escalated: list[Pod]) -> list[str]:
+    """Nodes of these (oldest first) escalated pods, most recent last."""
+    return latest_last([p.spec.node_name for p in escalated if p.spec.node_name])
 
 
 class ManageError(Exception):
@@ -112,6 +147,8 @@ class ReplicaSetController:
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self.burst = burst
         self.expectations = Expectations(ctx.clock)
+        self.deployments = ctx.informers.deployments
+        self._reported: set[str] = set()  # uids of escalated pods whose Event was written
         self.replicasets.add_handler(self._enqueue, lambda old, new: self._enqueue(new), self._on_rs_delete)
         self.pods.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
 
@@ -166,6 +203,7 @@ class ReplicaSetController:
                 self._enqueue(rs)
 
     def _on_pod_delete(self, pod: Pod) -> None:
+        self._reported.discard(pod.metadata.uid or "")  # going: its Event is never due again
         owner = self._owner_of(pod)
         if owner is not None:
             self.expectations.deletion_observed(key_of(owner), key_of(pod))
@@ -215,25 +253,44 @@ class ReplicaSetController:
         return await claim(self.client, rs, plan)
 
     async def _manage_replicas(self, rs: ReplicaSet, pods: list[Pod]) -> None:
-        await self._delete_finished(rs, [p for p in pods if podutil.is_terminal(p)])
+        escalated = kept_escalated(pods, keep=self._escalated_to_keep(rs))
+        kept = {p.metadata.uid for p in escalated}
+        await self._delete_finished(rs, [p for p in pods if podutil.is_terminal(p) and p.metadata.uid not in kept])
         active = [p for p in pods if podutil.is_active(p)]
         diff = len(active) - (rs.spec.replicas if rs.spec.replicas is not None else 1)
         if diff < 0:
-            await self._create_pods(rs, min(-diff, self.burst))
+            self._report_escalations(rs, escalated, replacements=min(-diff, self.burst))
+            await self._create_pods(rs, min(-diff, self.burst), failed_on=failed_on_nodes(escalated))
         elif diff > 0:
             await self._delete_pods(rs, active, min(diff, self.burst))
 
-    async def _create_pods(self, rs: ReplicaSet, count: int) -> None:
+    def _escalated_to_keep(self, rs: ReplicaSet) -> int:
+        """Enough escalated pods for the owning Deployment to see its intensity exceeded."""
+        owner = resolve_controller(self.deployments, rs.metadata.namespace, rs.metadata.controller_ref(), "Deployment")
+        intensity = parse_deployment(owner.metadata.annotations).intensity if owner is not None else None
+        return max(KEPT_ESCALATED_PODS, intensity.restarts + 1 if intensity is not None else 0)
+
+    def _report_escalations(self, rs: ReplicaSet, escalated: list[Pod], *, replacements: int) -> None:
+        """One Event per escalated pod, in the round that replaces it (the newest unreported ones)."""
+        fresh = [p for p in escalated
+                 if (p.metadata.uid or "") not in self._reported and p.metadata.deletion_timestamp is None]
+        for pod in fresh[-replacements:] if replacements > 0 else []:
+            self._reported.add(pod.metadata.uid or "")
+            self.recorder.event(rs, WARNING, RESTART_INTENSITY_EXCEEDED,
+                                f"Pod {pod.metadata.name} exceeded its restart intensity on node "
+                                f"{pod.spec.node_name or '<none>'}; creating a replacement")
+
+    async def _create_pods(self, rs: ReplicaSet, count: int, *, failed_on: list[str]) -> None:
         key = key_of(rs)
         self.expectations.expect_creations(key, count)
-        created, error = await slow_start_batch(count, initial=1, fn=lambda: self._create_pod(rs))
+        created, error = await slow_start_batch(count, initial=1, fn=lambda: self._create_pod(rs, failed_on))
         for _ in range(count - created):
             self.expectations.creation_observed(key)  # those will never show up
         if error is not None:
             raise ManageError(FAILED_CREATE, error)
 
-    async def _create_pod(self, rs: ReplicaSet) -> None:
-        pod = pod_from_template(rs)
+    async def _create_pod(self, rs: ReplicaSet, failed_on: list[str]) -> None:
+        pod = pod_from_template(rs, failed_on=failed_on)
         try:
             made = await self.client.create(pod, rs.metadata.namespace)
         except ApiError as err:
@@ -314,18 +371,26 @@ class ReplicaSetController:
             self.queue.add_after(key, float(min_ready))
 
 
-def pod_from_template(rs: ReplicaSet) -> Pod:
-    """A new pod of the ReplicaSet: its template, ``<rs>-<5 random chars>``, controlled by it."""
+def pod_from_template(rs: ReplicaSet, *, failed_on: list[str] | None = None) -> Pod:
+    """A new pod of the ReplicaSet: its template, ``<rs>-<5 random chars>``, controlled by it.
+
+    ``failed_on``: nodes where earlier pods escalated (oldest first), added to the template's own
+    ``failed-on`` nodes, if any."""
     template = rs.spec.template
     if template is None:
         raise ApiError(422, "Invalid", f"replicaset {rs.metadata.name} has no pod template")
     template_meta = template.metadata or ObjectMeta()
+    annotations = dict(template_meta.annotations or {})
+    if failed_on:
+        ours = [n.strip() for n in annotations.get(FAILED_ON, "").split(",") if n.strip()]
+        annotations[FAILED_ON] = failed_on_value(latest_last([*ours, *failed_on]))
     meta = ObjectMeta(
         generate_name=f"{rs.metadata.name}-",
         namespace=rs.metadata.namespace,
         labels=dict(template_meta.labels) if template_meta.labels else None,
-        annotations=dict(template_meta.annotations) if template_meta.annotations else None,
+        annotations=annotations or None,
         finalizers=list(template_meta.finalizers) if template_meta.finalizers else None,
         owner_references=[controller_ref_to(rs)],
     )
     return Pod(metadata=meta, spec=template.spec.model_copy(deep=True))
+

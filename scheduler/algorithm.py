@@ -10,6 +10,9 @@ every time the scores are equal (they are 0-100 integers, so equal is common).
 
 When nothing fits, the reasons of every node are counted and worded exactly like Kubernetes'
 FitError: ``0/3 nodes are available: 1 node(s) had untolerated taint {k: v}, 2 Insufficient cpu.``
+
+A decision also names the feasible nodes of the pod's ``failed-on`` list that lost to the chosen
+one (``avoided``), so that the Scheduled event can say why the pod went elsewhere.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class Decision:
     message: str = ""
     evaluated: int = 0
     feasible: int = 0
+    avoided: tuple[str, ...] = ()  # feasible failed-on nodes passed over for ``node``
 
 
 class Algorithm:
@@ -74,12 +78,15 @@ class Algorithm:
         best: NodeInfo | None = None
         best_score: Score | None = None
         feasible = visited = 0
+        failed_fit: list[str] = []
         for node in itertools.chain(itertools.islice(nodes, start, None), itertools.islice(nodes, start)):
             visited += 1
             failed = run_filters(pod, node, checks)
             if failed:
                 reasons.update(failed)
                 continue
+            if node.name in pod.failed_on:
+                failed_fit.append(node.name)
             node_score = score(pod, node)
             if best_score is None or node_score < best_score:  # strict: the first of equals wins
                 best, best_score = node, node_score
@@ -89,4 +96,5 @@ class Algorithm:
         self._next_start = (start + visited + 1) % total
         if best is None:
             return Decision(None, fit_error_message(total, reasons), evaluated=visited)
-        return Decision(best.name, evaluated=visited, feasible=feasible)
+        avoided = () if best.name in pod.failed_on else tuple(sorted(failed_fit))
+        return Decision(best.name, evaluated=visited, feasible=feasible, avoided=avoided)

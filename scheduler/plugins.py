@@ -7,9 +7,12 @@ run in a fixed order and the first that fails decides, as Kubernetes' framework 
 resource filter reports several reasons at once (cpu and memory may both be short).
 
 The score is a tuple compared lexicographically, smallest best: fewer untolerated
-``PreferNoSchedule`` taints, then fewer pods of the same controller on the node (spreading
-replicas), then more free cpu+memory (least allocated, Kubernetes' 0-100 integer formula,
-negated). Ties are broken by the caller, by visiting order.
+``PreferNoSchedule`` taints, then a node that is not in the pod's ``failed-on`` list (where an
+earlier pod of its ReplicaSet exceeded its restart intensity: a preference, never a filter), then
+fewer pods of the same controller on the node (spreading replicas), then more free cpu+memory
+(least allocated, Kubernetes' 0-100 integer formula, negated). Ties are broken by the caller, by
+visiting order. Avoiding failed nodes comes before spreading because the replacement's siblings
+are elsewhere by construction: spreading alone would send it straight back.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ MAX_NODE_SCORE = 100
 
 Reasons = tuple[str, ...]
 Filter = Callable[[PodInfo, NodeInfo], Reasons]
-Score = tuple[int, int, int]
+Score = tuple[int, int, int, int]
 PASS: Reasons = ()
 
 
@@ -163,6 +166,11 @@ def prefer_no_schedule_count(pod: PodInfo, node: NodeInfo) -> int:
     return len(untolerated(node.taints, pod.tolerations, (PREFER_NO_SCHEDULE,)))
 
 
+def avoid_failed_nodes(pod: PodInfo, node: NodeInfo) -> int:
+    """1 on a node where an earlier pod of the pod's ReplicaSet exceeded its restart intensity."""
+    return 1 if node.name in pod.failed_on else 0
+
+
 def siblings(pod: PodInfo, node: NodeInfo) -> int:
     """Pods of the same controller (ReplicaSet, ...) already on the node, assumed ones included."""
     return node.owners.get(pod.owner_uid, 0) if pod.owner_uid else 0
@@ -184,4 +192,5 @@ def least_allocated(pod: PodInfo, node: NodeInfo) -> int:
 def score(pod: PodInfo, node: NodeInfo) -> Score:
     """Smaller is better; see the module docstring for the order of the criteria."""
     taints = prefer_no_schedule_count(pod, node) if node.taints else 0
-    return (taints, siblings(pod, node), -least_allocated(pod, node))
+    failed = avoid_failed_nodes(pod, node) if pod.failed_on else 0
+    return (taints, failed, siblings(pod, node), -least_allocated(pod, node))

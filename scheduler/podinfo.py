@@ -6,6 +6,9 @@ here once instead of once per node. The request arithmetic is Kubernetes' (``Pod
 app containers and restartable ("sidecar") init containers run together and add up; each
 ordinary init container runs alone beside the sidecars started before it; the pod needs the
 larger of the two, plus ``spec.overhead``.
+
+``failed_on`` is the ReplicaSet's note (``supervision.podvisor.io/failed-on``) of the nodes where
+earlier pods of the same set exceeded their restart intensity; the score avoids them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from apimachinery.selectors import (
     Requirement,
     new_requirement,
 )
+from apimachinery.supervision import FAILED_ON, parse_pod
 
 CPU, MEMORY, PODS = "cpu", "memory", "pods"
 # Kubernetes scores pods that request nothing as if they asked for this much, so that
@@ -82,6 +86,7 @@ class PodInfo:
     affinity_terms: tuple[NodeSelectorTerm, ...] | None  # None: no required node affinity
     tolerations: tuple[Toleration, ...] = field(default=())
     positive_requests: tuple[tuple[str, int], ...] = field(default=())  # what the resource filter checks
+    failed_on: frozenset[str] = field(default=frozenset())  # nodes where an earlier pod escalated
 
     @classmethod
     def from_pod(cls, pod: Pod) -> PodInfo:
@@ -102,7 +107,15 @@ class PodInfo:
             affinity_terms=required_node_affinity(spec.affinity),
             tolerations=tuple(spec.tolerations or ()),
             positive_requests=tuple((name, value) for name, value in requests.items() if value > 0),
+            failed_on=failed_on_nodes(pod),
         )
+
+
+def failed_on_nodes(pod: Pod) -> frozenset[str]:
+    annotations = pod.metadata.annotations
+    if not annotations or FAILED_ON not in annotations:
+        return frozenset()
+    return frozenset(parse_pod(annotations).failed_on)
 
 
 def _container_requests(container: Container, *, default_cpu: int, default_memory: int) -> Resources:

@@ -85,6 +85,15 @@ def unschedulable_status(pod: Pod, message: str, *, now: str) -> PodStatus | Non
     return status
 
 
+def scheduled_message(pod: Pod, decision: Decision) -> str:
+    """The Scheduled event's text, saying so when nodes where an earlier pod failed were passed over."""
+    text = f"Successfully assigned {pod.metadata.namespace}/{pod.metadata.name} to {decision.node}"
+    if decision.avoided:
+        text += (f" (preferred over {', '.join(decision.avoided)}, where an earlier pod exceeded its "
+                 "restart intensity)")
+    return text
+
+
 class Scheduler:
     def __init__(
         self,
@@ -161,7 +170,7 @@ class Scheduler:
             self.queue.add_unschedulable(key, cycle)
             self._spawn(self._report_unschedulable(pod, decision.message))
         else:
-            self._spawn(self._bind(pod, info, decision.node))
+            self._spawn(self._bind(pod, info, decision.node, scheduled_message(pod, decision)))
         return decision
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -187,7 +196,7 @@ class Scheduler:
 
     # -- binding ---------------------------------------------------------------------------
 
-    async def _bind(self, pod: Pod, info: PodInfo, node: str) -> None:
+    async def _bind(self, pod: Pod, info: PodInfo, node: str, message: str) -> None:
         namespace, name = str(pod.metadata.namespace), str(pod.metadata.name)
         try:
             await self.api.bind(namespace, name, node, uid=pod.metadata.uid)
@@ -202,7 +211,7 @@ class Scheduler:
         self.cache.finish_binding(info.uid)
         self.queue.done(info.key)
         self.bound += 1
-        self.recorder.event(pod, NORMAL, EVENT_SCHEDULED, f"Successfully assigned {namespace}/{name} to {node}")
+        self.recorder.event(pod, NORMAL, EVENT_SCHEDULED, message)
 
     def _binding_failed(self, pod: Pod, info: PodInfo, err: ApiError) -> None:
         self.cache.forget(info.uid)

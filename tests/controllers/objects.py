@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from apimachinery.models.apps import Deployment, ReplicaSet
-from apimachinery.models.core import Node, Pod
-from apimachinery.models.meta import OwnerReference
+from apimachinery.models.core import ContainerState, ContainerStateTerminated, Node, Pod
+from apimachinery.models.meta import Condition, OwnerReference
+from apimachinery.supervision import INTENSITY_CONDITION, RESTART_INTENSITY_EXCEEDED
 from apimachinery.timeutil import FakeClock, now_rfc3339
 
 NS = "default"
@@ -68,6 +69,23 @@ def pod(name: str, *, owner: Any = None, labels: dict[str, str] | None = None, n
     return Pod.model_validate({"metadata": meta, "spec": spec, "status": status})
 
 
+def escalated(name: str, *, owner: Any, node: str | None = "n1", failed_at: str | None = "2026-01-01T00:05:00Z",
+              finished_at: str | None = None, uid: str | None = None) -> Pod:
+    """A pod the kubelet failed because its restart intensity was exceeded (``failed_at``: the
+    intensity condition's lastTransitionTime; ``finished_at``: the container's last exit)."""
+    failed = pod(name, owner=owner, node=node, phase="Failed", uid=uid)
+    assert failed.status is not None
+    failed.status.reason = RESTART_INTENSITY_EXCEEDED
+    failed.status.message = "3 restarts in 60s exceeded intensity 2"
+    if failed_at is not None:
+        failed.status.conditions = [Condition(type=INTENSITY_CONDITION, status="False", reason=RESTART_INTENSITY_EXCEEDED,
+                                              last_transition_time=failed_at)]
+    if finished_at is not None:
+        (container,) = failed.status.container_statuses or []
+        container.state = ContainerState(terminated=ContainerStateTerminated(exit_code=1, finished_at=finished_at))
+    return failed
+
+
 def node(name: str, *, ready: str | None = "True", heartbeat: str | None = None, taints: list[dict[str, Any]] | None = None,
          zone: str | None = None) -> Node:
     meta: dict[str, Any] = {"name": name, "uid": f"node-{name}"}
@@ -87,4 +105,4 @@ def at(clock: FakeClock, offset: float = 0.0) -> str:
     return now_rfc3339(probe)
 
 
-__all__ = ["NS", "LABELS", "OwnerReference", "at", "deployment", "node", "pod", "ref_to", "replicaset", "template"]
+__all__ = ["NS", "LABELS", "OwnerReference", "at", "deployment", "escalated", "node", "pod", "ref_to", "replicaset", "template"]

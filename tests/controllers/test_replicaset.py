@@ -6,10 +6,16 @@ import pytest
 
 from apimachinery.errors import ApiError
 from apimachinery.models.core import Pod
+from apimachinery.supervision import FAILED_ON, INTENSITY, PERIOD, RESTART_INTENSITY_EXCEEDED
 from controllers import podutil
-from controllers.replicaset import ReplicaSetController, calculate_status, slow_start_batch
+from controllers.replicaset import (
+    KEPT_ESCALATED_PODS,
+    ReplicaSetController,
+    calculate_status,
+    slow_start_batch,
+)
 from tests.controllers.harness import FakeCluster, FakeQueue, fake_context
-from tests.controllers.objects import NS, at, pod, replicaset
+from tests.controllers.objects import NS, at, deployment, escalated, pod, replicaset
 
 KEY = f"{NS}/web"
 
@@ -274,3 +280,77 @@ def test_pod_of_replaced_owner_with_same_name_is_not_attributed() -> None:
     queue.clear()
     cluster.pods.add(pod("a", owner=stale, labels={"app": "nothing-matches"}))
     assert queue.added == []
+
+
+# --- escalation: a pod that exceeded its restart intensity -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("failures", "expected"),
+    [
+        pytest.param([("n1", "00:05")], "n1", id="one-node"),
+        pytest.param([("n1", "00:05"), ("n2", "00:06")], "n1,n2", id="most-recent-last"),
+        pytest.param([("n1", "00:05"), ("n2", "00:06"), ("n1", "00:07")], "n2,n1", id="repeat-moves-last"),
+        pytest.param([("n2", "00:06"), ("n1", "00:05")], "n1,n2", id="ordered-by-failure-time"),
+    ],
+)
+async def test_escalated_pods_are_kept_and_their_replacement_names_the_nodes(
+        failures: list[tuple[str, str]], expected: str) -> None:
+    cluster, rsc, _ = setup()
+    rs = cluster.client.seed(replicaset(replicas=1))
+    for i, (node, minute) in enumerate(failures):
+        cluster.client.seed(escalated(f"bad-{i}", owner=rs, node=node, failed_at=f"2026-01-01T{minute}:00Z"))
+    await rsc.sync(KEY)
+    assert cluster.client.calls("delete", "pods") == []  # left in place, for the Deployment to count
+    (create,) = cluster.client.calls("create", "pods")
+    made = create.body
+    assert (made.metadata.annotations or {})[FAILED_ON] == expected
+    assert made.metadata.labels == {"app": "web"}  # the rest of the template as before
+
+
+async def test_a_pod_without_earlier_escalations_has_no_failed_on() -> None:
+    cluster, rsc, _ = setup()
+    rs = cluster.client.seed(replicaset(replicas=2))
+    cluster.client.seed(pod("failed", owner=rs, node="n1", phase="Failed"))  # an ordinary failure
+    await rsc.sync(KEY)
+    assert [a.name for a in cluster.client.calls("delete", "pods")] == ["failed"]
+    assert all(a.body.metadata.annotations is None for a in cluster.client.calls("create", "pods"))
+
+
+async def test_the_escalation_event_is_written_once_per_pod() -> None:
+    cluster, rsc, _ = setup()
+    rs = cluster.client.seed(replicaset(replicas=1))
+    cluster.client.seed(escalated("bad", owner=rs, node="n1"))
+    await rsc.sync(KEY)
+    await rsc.sync(KEY)  # the informer has not seen the replacement yet
+    cluster.client.deliver()
+    await rsc.sync(KEY)
+    (replacement,) = [p for p in cluster.client.all(Pod) if p.metadata.name != "bad"]
+    cluster.client.remove(Pod, replacement.metadata.name or "", NS)  # a second replacement is due
+    await rsc.sync(KEY)
+    assert len(cluster.client.calls("create", "pods")) == 2
+    assert cluster.recorder.messages(KEY, RESTART_INTENSITY_EXCEEDED, "Warning") == [
+        "Pod bad exceeded its restart intensity on node n1; creating a replacement"]
+
+
+@pytest.mark.parametrize(
+    ("count", "intensity", "deleted"),
+    [
+        pytest.param(KEPT_ESCALATED_PODS, None, 0, id="all-kept"),
+        pytest.param(KEPT_ESCALATED_PODS + 2, None, 2, id="oldest-beyond-the-bound-deleted"),
+        pytest.param(KEPT_ESCALATED_PODS + 2, "30", 0, id="deployment-intensity-needs-more"),
+    ],
+)
+async def test_only_the_newest_escalated_pods_are_kept(count: int, intensity: str | None, deleted: int) -> None:
+    cluster, rsc, _ = setup()
+    d = deployment(replicas=1)
+    if intensity is not None:
+        d.metadata.annotations = {INTENSITY: intensity, PERIOD: "600"}
+    d = cluster.client.seed(d)
+    rs = cluster.client.seed(replicaset(replicas=1, owner=d))
+    cluster.client.seed(pod("ok", owner=rs, node="n1", ready=True))
+    for i in range(count):
+        cluster.client.seed(escalated(f"bad-{i:02d}", owner=rs, failed_at=at(cluster.clock, i - count)))
+    await rsc.sync(KEY)
+    names = sorted(a.name for a in cluster.client.calls("delete", "pods"))
+    assert names == [f"bad-{i:02d}" for i in range(deleted)]

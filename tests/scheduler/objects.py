@@ -34,7 +34,8 @@ def make_node(name: str, *, cpu: str = "4", memory: str = "8Gi", pods: int = 110
 def make_pod(name: str, *, namespace: str = "default", cpu: str | None = None, memory: str | None = None,
              owner_uid: str | None = None, node_selector: dict[str, str] | None = None,
              tolerations: list[Toleration] | None = None, host_port: int | None = None,
-             affinity: dict[str, Any] | None = None, scheduler_name: str | None = None) -> Pod:
+             affinity: dict[str, Any] | None = None, scheduler_name: str | None = None,
+             annotations: dict[str, str] | None = None) -> Pod:
     requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v is not None}
     container = Container(name="main", image="podvisor/busybox:latest",
                           resources=ResourceRequirements(requests=requests) if requests else None,
@@ -42,7 +43,7 @@ def make_pod(name: str, *, namespace: str = "default", cpu: str | None = None, m
     owners = [OwnerReference(api_version="apps/v1", kind="ReplicaSet", name=f"rs-{owner_uid}", uid=owner_uid,
                              controller=True)] if owner_uid else None
     return Pod(
-        metadata=ObjectMeta(name=name, namespace=namespace, owner_references=owners),
+        metadata=ObjectMeta(name=name, namespace=namespace, owner_references=owners, annotations=annotations),
         spec=PodSpec(containers=[container], node_selector=node_selector, tolerations=tolerations,
                      affinity=affinity, scheduler_name=scheduler_name),
         status=PodStatus(phase="Pending"),

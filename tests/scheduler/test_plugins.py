@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from apimachinery.models.core import ContainerPort, Taint, Toleration
+from apimachinery.supervision import FAILED_ON
 from scheduler.cache import NodeInfo
 from scheduler.plugins import (
     REASON_AFFINITY,
@@ -14,6 +15,7 @@ from scheduler.plugins import (
     REASON_PORTS,
     REASON_TOO_MANY_PODS,
     REASON_UNSCHEDULABLE,
+    avoid_failed_nodes,
     least_allocated,
     node_affinity,
     node_ports,
@@ -190,18 +192,38 @@ def test_least_allocated_uses_default_requests_for_pods_that_ask_nothing() -> No
     ("first", "second", "better"),
     [
         ({"taints": [taint("k", "PreferNoSchedule")]}, {"cpu": "1"}, "second"),  # taint beats free space
+        ({"failed_on": True}, {"siblings": 2}, "second"),  # avoiding a failed node beats spreading
+        ({"failed_on": True, "cpu": "8"}, {"cpu": "1"}, "second"),  # ... and free space
+        ({"failed_on": True}, {"taints": [taint("k", "PreferNoSchedule")]}, "first"),  # taints still first
         ({"siblings": 1}, {"cpu": "1"}, "second"),  # spreading beats free space
         ({"cpu": "8"}, {"cpu": "1"}, "first"),  # then the least allocated node
     ],
-    ids=["prefer-no-schedule-first", "spread-before-free", "least-allocated"],
+    ids=["prefer-no-schedule-first", "failed-node-before-spreading", "failed-node-before-free",
+         "prefer-no-schedule-before-failed-node", "spread-before-free", "least-allocated"],
 )
 def test_score_order(first: dict[str, Any], second: dict[str, Any], better: str) -> None:
-    pod = pod_info(owner_uid="rs1")
+    pod = pod_info(owner_uid="rs1", annotations={FAILED_ON: "a"} if first.get("failed_on") else None)
 
     def build(name: str, spec: dict[str, Any]) -> NodeInfo:
         spec = dict(spec)
+        spec.pop("failed_on", None)
         siblings = spec.pop("siblings", 0)
         return node_info(name, placed=tuple(pod_info(f"{name}-s{i}", owner_uid="rs1") for i in range(siblings)), **spec)
 
     a, b = build("a", first), build("b", second)
     assert (score(pod, a) < score(pod, b)) == (better == "first")
+
+
+@pytest.mark.parametrize(
+    ("annotation", "node", "expected"),
+    [
+        pytest.param(None, "a", 0, id="no-annotation"),
+        pytest.param("a", "a", 1, id="listed"),
+        pytest.param("b,a", "a", 1, id="listed-among-others"),
+        pytest.param("b", "a", 0, id="not-listed"),
+        pytest.param("A_bad", "a", 0, id="unparsable-entry-ignored"),
+    ],
+)
+def test_avoid_failed_nodes(annotation: str | None, node: str, expected: int) -> None:
+    pod = pod_info(annotations={FAILED_ON: annotation} if annotation is not None else None)
+    assert avoid_failed_nodes(pod, node_info(node)) == expected

@@ -9,6 +9,7 @@ from apimachinery.conditions import get_condition
 from apimachinery.errors import ApiError
 from apimachinery.models.core import Node, Pod, Taint
 from apimachinery.models.meta import Condition
+from apimachinery.supervision import FAILED_ON
 from tests.scheduler.harness import Harness
 from tests.scheduler.objects import make_node, make_pod
 
@@ -255,3 +256,39 @@ async def test_run_schedules_until_cancelled(harness: Harness) -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert set(harness.placement().values()) == {"n1"}
+
+
+# --- a replacement for a pod that exceeded its restart intensity ------------------------------
+
+
+async def test_a_replacement_prefers_a_node_where_no_earlier_pod_failed_and_says_so(harness: Harness) -> None:
+    for name in ("node-a", "node-b"):
+        harness.add_node(make_node(name))
+    harness.create_pod(make_pod("web-abc", owner_uid="rs-web", annotations={FAILED_ON: "node-a"}))
+    await harness.drain()
+    assert harness.binds() == [("default/web-abc", "node-b")]
+    assert harness.recorder.messages("default/web-abc", "Scheduled") == [
+        "Successfully assigned default/web-abc to node-b "
+        "(preferred over node-a, where an earlier pod exceeded its restart intensity)"]
+
+
+async def test_failed_on_is_a_preference_not_a_filter(harness: Harness) -> None:
+    harness.add_node(make_node("node-a"))
+    harness.add_node(make_node("node-b", cpu="1"))
+    harness.create_pod(make_pod("web-abc", cpu="2", annotations={FAILED_ON: "node-a"}))
+    await harness.drain()
+    assert harness.binds() == [("default/web-abc", "node-a")]
+    assert harness.recorder.messages("default/web-abc", "Scheduled") == [
+        "Successfully assigned default/web-abc to node-a"]
+
+
+async def test_the_replacement_avoids_the_failed_node_even_where_spreading_would_pick_it(harness: Harness) -> None:
+    for name in ("node-a", "node-b"):
+        harness.add_node(make_node(name))
+    harness.create_pod(make_pod("web-1", owner_uid="rs-web"))
+    await harness.drain()
+    (first_node,) = harness.placement().values()
+    other = "node-b" if first_node == "node-a" else "node-a"
+    harness.create_pod(make_pod("web-2", owner_uid="rs-web", annotations={FAILED_ON: other}))
+    await harness.drain()
+    assert harness.placement()["default/web-2"] == first_node
