@@ -23,6 +23,7 @@ DEFAULT_GRACE_PERIOD = 30
 # The pause process ignores SIGTERM (PID 1 without a handler) and holds no state: a daemon that
 # stops the sandbox itself kills it at once instead of waiting out its default 10 s.
 SANDBOX_STOP_SIGNAL = "SIGKILL"
+_MAP_ENTRY = re.compile(r"metadata\.(labels|annotations)\['[^']+'\]")
 _VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
@@ -159,9 +160,9 @@ def resolve_env(env: Iterable[EnvVar], *, field_values: dict[str, str]) -> dict[
         source = var.value_from
         if source is not None and source.field_ref is not None:
             path = source.field_ref.field_path
-            if path not in field_values:
+            if path not in field_values and not _MAP_ENTRY.fullmatch(path):
                 raise PodSpecError(f"env {var.name}: unsupported fieldRef {path!r}")
-            resolved[var.name] = field_values[path]
+            resolved[var.name] = field_values.get(path, "")  # an absent label or annotation is empty, as Kubernetes
         elif source is not None:
             raise PodSpecError(f"env {var.name}: only value and fieldRef are supported")
         else:

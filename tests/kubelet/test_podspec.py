@@ -70,6 +70,25 @@ def test_unsupported_env_source_is_a_pod_spec_error() -> None:
         podspec.resolve_env(env, field_values={})
 
 
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        pytest.param("metadata.annotations['a/b']", "x", id="present-annotation"),
+        pytest.param("metadata.annotations['absent']", "", id="absent-annotation-is-empty"),
+        pytest.param("metadata.labels['absent']", "", id="absent-label-is-empty"),
+    ],
+)
+def test_label_and_annotation_field_refs_resolve_absent_keys_to_empty(path: str, expected: str) -> None:
+    env = [EnvVar.model_validate({"name": "X", "valueFrom": {"fieldRef": {"fieldPath": path}}})]
+    assert podspec.resolve_env(env, field_values={"metadata.annotations['a/b']": "x"}) == {"X": expected}
+
+
+def test_an_unknown_field_ref_is_a_pod_spec_error() -> None:
+    env = [EnvVar.model_validate({"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "spec.nope"}}})]
+    with pytest.raises(podspec.PodSpecError):
+        podspec.resolve_env(env, field_values={})
+
+
 def test_undefined_volume_is_a_pod_spec_error() -> None:
     pod = make_pod(containers=[{"name": "app", "image": IMAGE, "volumeMounts": [{"name": "nope", "mountPath": "/x"}]}])
     with pytest.raises(podspec.PodSpecError):
