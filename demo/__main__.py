@@ -31,6 +31,10 @@ The demo is running: a podvisor server and three kubelets (node-1, node-2, node-
   podctl rollout status -n demo deployment/web     # a rolling update, one pod at a time
   podctl describe -n demo pod app-with-sidecar     # init container, sidecar, events
   kill -STOP $(pgrep -f 'node-name node-3')        # freeze node-3: its pods move after ~30s
+  podctl tree -n demo deployment/ledger            # a supervision tree: strategy, budgets, restarts
+  podctl set image -n demo deployment/ledger journal=podvisor/busybox:broken
+  podctl tree -n demo deployment/ledger            # pods give up, then the Deployment rolls back
+  podctl rollout history -n demo deployment/ledger # the rollback, with its cause
 
 Press Ctrl-C to stop everything (containers included).
 """
@@ -93,6 +97,9 @@ def cmd_check(cluster: DemoCluster) -> int:
         print("check: the client reaches the web replicas by name: ok")
         victim = checks.killed_container_restarts_while_page_is_served(api)
         print(f"check: killed web container of {victim} restarted (restartCount 1), page kept served: ok")
+        podctl(cluster, "set", "image", "-n", checks.NAMESPACE, "deployment/ledger", f"journal={checks.BROKEN}")
+        seconds = checks.bad_release_rolled_back(api)
+        print(f"check: a broken ledger release escalated and was rolled back in {seconds:.0f}s: ok")
         ok = True
     except (checks.CheckFailed, RuntimeError, subprocess.CalledProcessError) as err:
         print(f"demo check FAILED: {err}", file=sys.stderr)

@@ -11,6 +11,8 @@ import httpx
 from demo.processes import docker
 
 NAMESPACE = "demo"
+BROKEN = "podvisor/busybox:broken"
+GOOD = "podvisor/busybox:latest"
 
 
 class CheckFailed(AssertionError):
@@ -61,6 +63,9 @@ def everything_ready(api: httpx.Client) -> str | None:
             return f"{name} not running and ready"
     if not any(n.startswith("worker-") and _phase(p) == "Running" for n, p in current.items()):
         return "worker not running"
+    ledger = [p for n, p in current.items() if n.startswith("ledger-") and _phase(p) == "Running" and _ready(p)]
+    if len(ledger) != 2:
+        return f"ledger: {len(ledger)} of 2 pods running and ready"
     for name in ("once", "retry-once"):
         if name not in current or _phase(current[name]) != "Succeeded":
             return f"{name} not Succeeded"
@@ -115,3 +120,26 @@ def killed_container_restarts_while_page_is_served(api: httpx.Client) -> str:
             return name
         time.sleep(0.5)
     raise CheckFailed(f"{name} did not come back after its container was killed")
+
+
+def _deployment(api: httpx.Client, name: str) -> dict[str, Any]:
+    return dict(api.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{name}").json())
+
+
+def _rolled_back(api: httpx.Client) -> bool:
+    """Back on the good image, every replica updated and available, and the rollback recorded."""
+    d = _deployment(api, "ledger")
+    images = {c["image"] for c in d["spec"]["template"]["spec"]["containers"]}
+    status, want = d.get("status") or {}, d["spec"]["replicas"]
+    rejected = "supervision.podvisor.io/rejected-template" in (d["metadata"].get("annotations") or {})
+    return (images == {GOOD} and rejected and status.get("observedGeneration", 0) >= d["metadata"]["generation"]
+            and status.get("updatedReplicas") == want == status.get("availableReplicas") == status.get("replicas"))
+
+
+def bad_release_rolled_back(api: httpx.Client) -> float:
+    """After a broken release of ``ledger``: its pods exceed their intensity, the Deployment exceeds
+    its own and rolls back by itself. Returns the seconds it took."""
+    started = time.monotonic()
+    wait_until("the broken ledger release rolled back, all replicas available", lambda: _rolled_back(api),
+               timeout=180, interval=1)
+    return time.monotonic() - started

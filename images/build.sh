@@ -2,13 +2,17 @@
 # Build the local test/demo images (no registry is reachable, so tests and the
 # demo use images built here from the host's static busybox).
 #
-#   images/build.sh            build podvisor/busybox:latest unless it already exists
-#   images/build.sh --force    rebuild it
+#   images/build.sh            build podvisor/busybox:latest (and :broken) unless they exist
+#   images/build.sh --force    rebuild them
+#
+# podvisor/busybox:broken is the same image whose entrypoint fails at once: the demo's "bad
+# release", rolled back by the Deployment's supervisor.
 #
 # Idempotent and fast when the image exists: one `docker image inspect` call.
 set -euo pipefail
 
 IMAGE="podvisor/busybox:latest"
+BROKEN="podvisor/busybox:broken"
 BUSYBOX="${BUSYBOX:-/bin/busybox}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
@@ -21,7 +25,20 @@ for arg in "$@"; do
     esac
 done
 
+build_broken() {
+    if [[ $force -eq 1 ]] || ! docker image inspect "$BROKEN" >/dev/null 2>&1; then
+        local dockerfile output
+        dockerfile="$(printf 'FROM %s\nENTRYPOINT ["/bin/sh", "-c", "echo broken release >&2; exit 1"]\n' "$IMAGE")"
+        if ! output="$(docker build --quiet -t "$BROKEN" - <<<"$dockerfile" 2>&1)"; then
+            echo "$output" >&2
+            exit 1
+        fi
+        echo "built $BROKEN"
+    fi
+}
+
 if [[ $force -eq 0 ]] && docker image inspect "$IMAGE" >/dev/null 2>&1; then
+    build_broken
     exit 0
 fi
 
@@ -40,3 +57,4 @@ if ! output="$(docker build --quiet -t "$IMAGE" "$context" 2>&1)"; then
     exit 1
 fi
 echo "built $IMAGE"
+build_broken

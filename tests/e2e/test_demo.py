@@ -25,5 +25,6 @@ def test_demo_check_passes_from_a_fresh_clone(tmp_path: Path, busybox_image: str
                     "the page is served by all three web replicas: ok",
                     "the client reaches the web replicas by name: ok",
                     "restarted (restartCount 1), page kept served: ok",
+                    "a broken ledger release escalated and was rolled back in",
                     "nothing of the demo is left on Docker: ok"):
         assert promise in done.stdout, done.stdout
