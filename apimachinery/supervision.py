@@ -51,7 +51,7 @@ INTENSITY_CONDITION = PREFIX + "RestartIntensity"
 ALL_CONTAINERS_RESTARTING = "AllContainersRestarting"
 
 DEFAULT_PERIOD = 5  # OTP's default MaxT
-MAX_INTENSITY = 10_000
+MAX_INTENSITY = 100  # the restart history the kubelet keeps (in container labels) covers it
 MAX_PERIOD = 7 * 24 * 3600
 _MAX_NODES = 20  # failed-on entries kept
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")

@@ -34,6 +34,7 @@ from enum import Enum, StrEnum
 from apimachinery.models.core import Container, Pod
 from apimachinery.supervision import (
     AUTO_SHUTDOWN_REASON,
+    MAX_INTENSITY,
     RESTART_INTENSITY_EXCEEDED,
     AutoShutdown,
     PodSupervisorSpec,
@@ -43,7 +44,7 @@ from apimachinery.supervision import (
 from apimachinery.timeutil import Clock
 from kubelet.restart import Backoff, RestartPolicy, RestartState, RestartTracker
 
-_HISTORY_LIMIT = 64  # restart times kept in a label: enough for any window the budget can see
+_HISTORY_LIMIT = MAX_INTENSITY + 1  # restart times kept (and labelled): enough for any intensity
 
 
 class ChildKind(Enum):

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 
 from apimachinery.errors import ApiError
 from apimachinery.models.core import Container, Pod, PodStatus
+from apimachinery.supervision import parse_pod
 from kubelet import naming, podspec
 from kubelet.context import NodeContext
 from kubelet.lifecycle import (
@@ -59,6 +60,7 @@ from kubelet.supervisor import Child, ChildKind, Escalate, Leave, Plan, PodSuper
 
 log = logging.getLogger(__name__)
 ERROR_RETRY = 1.0
+_HISTORY_PARTS = 256  # entries read from a restart-history label (it holds far fewer)
 FORCED_DELETE_GRACE = 2
 
 
@@ -176,6 +178,7 @@ class PodWorker:
                 self._details[info.id] = info
         listed_ids = {i.id for i in listed}
         self._details = {k: v for k, v in self._details.items() if k in listed_ids}
+        self.stopped &= listed_ids
         return [self._details[i.id] for i in listed if i.id in self._details]
 
     def differs(self, listed: list[ContainerInfo]) -> bool:
@@ -199,7 +202,7 @@ class PodWorker:
                                                     history=history)
             self.initialized = any(groups.get(name) for name in self.supervisor.apps())
         else:
-            self.supervisor.spec = PodSupervisor.for_pod(pod, clock=self.ctx.clock, backoff=self.ctx.cfg.backoff()).spec
+            self.supervisor.spec = parse_pod(pod.metadata.annotations)
         return self.supervisor
 
     def note_starts_and_exits(self, pod: Pod, groups: dict[str, list[ContainerInfo]]) -> None:
@@ -570,7 +573,7 @@ def _spec_container(pod: Pod, name: str) -> Container | None:
 def _restart_times(info: ContainerInfo) -> list[float]:
     """The restart history a container was started with (its label); bad entries are skipped."""
     out = []
-    for part in info.labels.get(RESTARTS_LABEL, "").split(",")[:256]:
+    for part in info.labels.get(RESTARTS_LABEL, "").split(",")[:_HISTORY_PARTS]:
         try:
             value = float(part)
         except ValueError:

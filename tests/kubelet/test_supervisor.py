@@ -159,6 +159,7 @@ def test_restart_rules_first_match_wins_then_the_policy(
         pytest.param(3, 10, 8, 6.0, None, id="spread-out-never-escalates"),
         pytest.param(0, 5, 1, 1.0, 1, id="zero-intensity-first-crash-escalates"),
         pytest.param(1, 5, 2, 4.0, 2, id="second-within-period"),
+        pytest.param(100, 3600, 101, 1.0, 101, id="largest-intensity-is-counted-in-full"),
     ],
 )
 def test_intensity_allows_restarts_within_the_period_then_escalates(
