@@ -21,7 +21,7 @@ from types import FrameType
 from bench import dockerops
 from bench.harness import Comparison, RunInfo, write_results
 
-BENCHMARKS = ("pod_start", "restart", "convergence", "api", "authz", "hollow")
+BENCHMARKS = ("pod_start", "restart", "supervision", "convergence", "api", "authz", "hollow")
 
 log = logging.getLogger("bench")
 
@@ -66,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the benchmarks and write bench/results/")
     run.add_argument("--quick", action="store_true", help="fewer repetitions and smaller sizes (< 3 minutes)")
-    run.add_argument("--only", action="append", choices=BENCHMARKS, default=[], help="run only this benchmark "
-                     "(repeatable)")
+    run.add_argument(
+        "--only", action="append", choices=BENCHMARKS, default=[], help="run only this benchmark (repeatable)"
+    )
     sub.add_parser("cleanup", help="remove labelled containers/services and leave Swarm")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
