@@ -94,8 +94,10 @@ def _exit_codes_causes(exit_codes: Obj, path: str) -> list[Cause]:
     seen: set[int] = set()
     for i, value in enumerate(values):
         number = as_int(value)
-        if number is None:
+        if number is None or isinstance(value, bool):
             causes.append(invalid_value(f"{path}.values[{i}]", value, "must be an integer"))
+        elif not -(2**31) <= number < 2**31:
+            causes.append(invalid_value(f"{path}.values[{i}]", value, "must be a 32-bit integer"))
         elif number in seen:
             causes.append(duplicate(f"{path}.values[{i}]", number))
         else:

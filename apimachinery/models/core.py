@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from apimachinery.models.base import AnyDict, Int64, K8sModel, TypedObject
+from apimachinery.models.base import AnyDict, Int32, Int64, K8sModel, TypedObject
 from apimachinery.models.meta import Condition, ObjectMeta
 
 IntOrString = int | str
@@ -96,7 +96,7 @@ class Probe(K8sModel):
 
 class ContainerRestartRuleOnExitCodes(K8sModel):
     operator: str
-    values: list[int] | None = None
+    values: list[Int32] | None = None
 
 
 class ContainerRestartRule(K8sModel):

@@ -336,6 +336,15 @@ def test_bad_restart_rules_are_422(http: httpx.Client, spec: dict[str, Any], fie
     assert cause["reason"] == reason
 
 
+@pytest.mark.parametrize("value", [2**31, -(2**31) - 1, 2**70], ids=["int32-max+1", "int32-min-1", "2^70"])
+def test_an_exit_code_beyond_int32_is_refused_naming_it(http: httpx.Client, value: int) -> None:
+    spec = with_container(restartPolicy="Never", restartPolicyRules=[rule(values=[value])])
+    response = http.post(PODS, json=pod(spec=spec))
+    assert response.status_code in (400, 422), response.text
+    fields = [c["field"] for c in response.json()["details"]["causes"]]
+    assert f"{C0}.restartPolicyRules[0].exitCodes.values[0]" in fields
+
+
 def test_missing_restart_policy_is_worded_as_kubernetes(http: httpx.Client) -> None:
     response = http.post(PODS, json=pod(spec=with_container(restartPolicyRules=[rule()])))
     assert (
