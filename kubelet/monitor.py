@@ -141,8 +141,13 @@ class Monitor:
                 await self.ctx.run(self.ctx.runtime.kill_container, info.id, "SIGKILL")
 
     def stop(self) -> None:
+        """The worker ends (or tears the pod down itself): no more probes, no more planned stops."""
         for rec in self.records.values():
             rec.stop_probers()
+        if self.stopping is not None:
+            self.stopping.cancel()
+            self.stopping = None
+        self.stopping_ids.clear()
 
 
 def _grace(pod: Pod, container: Container) -> float:
