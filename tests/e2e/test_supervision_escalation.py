@@ -19,7 +19,6 @@ from apimachinery.supervision import (
     RESTART_INTENSITY_EXCEEDED,
 )
 from tests.controllers.e2e_helpers import (
-    BUSYBOX,
     DEPLOYMENTS,
     REPLICASETS,
     create_deployment,

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from apimachinery.supervision import INTENSITY, INTENSITY_CONDITION, PERIOD, RESTART_INTENSITY_EXCEEDED, STRATEGY
+from apimachinery.supervision import (
+    INTENSITY,
+    INTENSITY_CONDITION,
+    PERIOD,
+    RESTART_INTENSITY_EXCEEDED,
+    STRATEGY,
+)
 from tests.e2e.cluster import Cluster
 from tests.kubelet.e2e_helpers import (
     container_status,
