@@ -18,7 +18,13 @@ from fastapi.responses import StreamingResponse
 from apimachinery import resources as res
 from apimachinery.errors import ApiError, bad_request
 from apimachinery.logoptions import parse_log_options
-from apiserver.kubeletclient import KubeletTls, peer_names_node, request_extensions
+from apiserver.kubeletclient import (
+    KubeletTls,
+    decode_body,
+    kubelet_endpoint,
+    peer_names_node,
+    request_extensions,
+)
 from apiserver.registry import Registry
 from apiserver.routes.paths import Target
 
@@ -40,17 +46,6 @@ def _container(pod: dict[str, Any], requested: str | None) -> str:
         f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
         + (f" or one of the init containers: [{' '.join(init_names)}]" if init_names else "")
     )
-
-
-def kubelet_endpoint(registry: Registry, node_name: str) -> str:
-    node = registry.get(res.NODES, None, node_name)
-    status = node.get("status") or {}
-    port = (((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port"))
-    addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
-    host = addresses.get("InternalIP") or addresses.get("Hostname")
-    if not port or not host:
-        raise ApiError(503, "ServiceUnavailable", f"node {node_name} does not publish a kubelet endpoint")
-    return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
 
 
 async def pod_log(request: Request, target: Target) -> Response:
@@ -83,7 +78,7 @@ async def pod_log(request: Request, target: Target) -> Response:
         body = await upstream.aread()
         await upstream.aclose()
         await client.aclose()
-        raise ApiError.from_status(upstream.status_code, _decode(body))
+        raise ApiError.from_status(upstream.status_code, decode_body(body))
 
     async def relay() -> AsyncIterator[bytes]:
         try:
@@ -101,11 +96,3 @@ def _peer_certificate(response: httpx.Response) -> dict[str, Any] | None:
     ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
     return ssl_object.getpeercert() if ssl_object is not None else None
 
-
-def _decode(body: bytes) -> Any:
-    import json
-
-    try:
-        return json.loads(body)
-    except ValueError:
-        return body.decode(errors="replace")
