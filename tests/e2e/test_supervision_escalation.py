@@ -58,6 +58,9 @@ def start_nodes(cluster: Cluster, count: int) -> list[str]:
 
 def supervised_deployment(name: str, replicas: int, *, auto_rollback: bool) -> dict[str, Any]:
     manifest = deployment_manifest(name, replicas, image=GOOD, surge=1, unavailable=0)
+    # A crashing container can be Ready for an instant; as in Kubernetes, minReadySeconds keeps
+    # such a pod from counting as available, so no old pod is scaled down for it.
+    manifest["spec"]["minReadySeconds"] = 3
     manifest["metadata"]["annotations"] = {INTENSITY: "1", PERIOD: "300", AUTO_ROLLBACK: str(auto_rollback).lower()}
     template = manifest["spec"]["template"]
     template["metadata"]["annotations"] = {INTENSITY: "1", PERIOD: "60"}
