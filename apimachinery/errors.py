@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from apimachinery import jsonio
+
+#: Codes whose Status always carries ``details``, as Kubernetes' constructors (NewNotFound,
+#: NewGenericServerResponse, NewMethodNotSupported, NewForbidden, NewConflict, NewInvalid) set
+#: them: kubectl reads ``details`` of a 404 without checking it is there.
+_CODES_WITH_DETAILS = frozenset({403, 404, 405, 409, 422})
+
 
 class ApiError(Exception):
     """A failed API call: HTTP code, Kubernetes reason, message and optional causes."""
@@ -36,18 +43,7 @@ class ApiError(Exception):
         self.retry_after = retry_after
 
     def status(self) -> dict[str, Any]:
-        """The Status object sent on the wire."""
-        details: dict[str, Any] = {}
-        if self.name is not None:
-            details["name"] = self.name
-        if self.group:
-            details["group"] = self.group
-        if self.kind is not None:
-            details["kind"] = self.kind
-        if self.causes:
-            details["causes"] = self.causes
-        if self.retry_after is not None:
-            details["retryAfterSeconds"] = self.retry_after
+        """The Status object sent on the wire, its keys in the order Kubernetes encodes them."""
         body: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
@@ -55,11 +51,30 @@ class ApiError(Exception):
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code,
         }
-        if details:
+        details = self._details()
+        if details or self.code in _CODES_WITH_DETAILS:
             body["details"] = details
+        body["code"] = self.code
         return body
+
+    def status_json(self) -> bytes:
+        """The Status as the bytes Kubernetes sends: compact JSON and a trailing newline."""
+        return jsonio.dumps(self.status()) + b"\n"
+
+    def _details(self) -> dict[str, Any]:
+        details: dict[str, Any] = {}
+        if self.name:
+            details["name"] = self.name
+        if self.group:
+            details["group"] = self.group
+        if self.kind:
+            details["kind"] = self.kind
+        if self.causes:
+            details["causes"] = [_cause_in_wire_order(c) for c in self.causes]
+        if self.retry_after is not None:
+            details["retryAfterSeconds"] = self.retry_after
+        return details
 
     @classmethod
     def from_status(cls, code: int, body: Any) -> ApiError:
@@ -80,6 +95,13 @@ class ApiError(Exception):
 
     def __repr__(self) -> str:
         return f"ApiError({self.code}, {self.reason!r}, {self.message!r})"
+
+
+def _cause_in_wire_order(item: dict[str, str]) -> dict[str, str]:
+    """StatusCause's keys as Go encodes the struct: reason, message, field."""
+    ordered: dict[str, str] = {key: item[key] for key in ("reason", "message", "field") if key in item}
+    ordered.update(item)
+    return ordered
 
 
 _REASON_BY_CODE = {

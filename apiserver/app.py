@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from apimachinery.errors import ApiError
@@ -98,25 +98,29 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     return app
 
 
+def _status_response(err: ApiError) -> Response:
+    headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else None
+    return Response(err.status_json(), status_code=err.code, media_type="application/json", headers=headers)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def api_error(_: Request, err: ApiError) -> JSONResponse:
-        return JSONResponse(err.status(), status_code=err.code)
+    async def api_error(_: Request, err: ApiError) -> Response:
+        return _status_response(err)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, err: HTTPException) -> JSONResponse:
+    async def http_error(_: Request, err: HTTPException) -> Response:
         reason = {404: "NotFound", 405: "MethodNotAllowed"}.get(err.status_code, "BadRequest")
         message = (
             str(err.detail) if err.status_code != 404 else "the server could not find the requested resource"
         )
-        return JSONResponse(ApiError(err.status_code, reason, message).status(), status_code=err.status_code)
+        return _status_response(ApiError(err.status_code, reason, message))
 
     @app.exception_handler(RequestValidationError)
-    async def request_invalid(_: Request, err: RequestValidationError) -> JSONResponse:
-        return JSONResponse(ApiError(400, "BadRequest", str(err.errors()[:3])).status(), status_code=400)
+    async def request_invalid(_: Request, err: RequestValidationError) -> Response:
+        return _status_response(ApiError(400, "BadRequest", str(err.errors()[:3])))
 
     @app.exception_handler(Exception)
-    async def internal(_: Request, err: Exception) -> JSONResponse:
+    async def internal(_: Request, err: Exception) -> Response:
         log.exception("internal error")
-        body = ApiError(500, "InternalError", f"Internal error occurred: {type(err).__name__}").status()
-        return JSONResponse(body, status_code=500)
+        return _status_response(ApiError(500, "InternalError", f"Internal error occurred: {type(err).__name__}"))

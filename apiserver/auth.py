@@ -6,7 +6,6 @@ buffered or parsed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -19,7 +18,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 async def send_status(send: Send, error: ApiError) -> None:
-    body = json.dumps(error.status()).encode()
+    body = error.status_json()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if error.code == 401:
         headers.append((b"www-authenticate", b'Bearer realm="podvisor"'))

@@ -14,7 +14,6 @@ endpoints are never limited, so a kubelet or a load balancer always learns the t
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -138,7 +137,7 @@ class RequestLimits:
 
 async def send_too_many(send: Send, message: str) -> None:
     error = ApiError(429, "TooManyRequests", message, retry_after=RETRY_AFTER_SECONDS)
-    body = json.dumps(error.status()).encode()
+    body = error.status_json()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

@@ -88,6 +88,10 @@ def _validate_service_update(new: Obj, old: Obj) -> list[Cause]:
 
 
 class ServiceStrategy(Strategy):
+    def prepare_for_create(self, obj: Obj) -> None:
+        """Status starts as Go encodes an empty ServiceStatus: ``{"loadBalancer": {}}``."""
+        obj["status"] = {"loadBalancer": {}}
+
     def default(self, obj: Obj, *, toleration_seconds: int) -> None:
         _default_service(obj)
 

@@ -74,7 +74,7 @@ FORBIDDEN = [
     ("watch", "GET", "/apis/apps/v1/namespaces/team/deployments?watch=true",
      'deployments.apps is forbidden: User "alice" cannot watch resource "deployments" in API group "apps" '
      'in the namespace "team"', {"kind": "deployments", "group": "apps"}),
-    ("non-resource", "GET", "/metrics", 'forbidden: User "alice" cannot get path "/metrics"', None),
+    ("non-resource", "GET", "/metrics", 'forbidden: User "alice" cannot get path "/metrics"', {}),
 ]
 
 
