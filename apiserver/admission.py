@@ -102,15 +102,20 @@ def _type_causes(err: ValidationError) -> list[dict[str, str]]:
 
 
 def default_and_validate(
-    rt: ResourceType, obj: dict[str, Any], *, old: dict[str, Any] | None, toleration_seconds: int
+    rt: ResourceType,
+    obj: dict[str, Any],
+    *,
+    old: dict[str, Any] | None,
+    toleration_seconds: int,
+    subresource: str | None = None,
 ) -> dict[str, Any]:
     """Apply the kind's defaults (and on create its PrepareForCreate), then reject it if invalid."""
     defaulted = strategies.apply_defaults(rt.kind, obj, toleration_seconds=toleration_seconds)
     if old is None:
         strategies.for_kind(rt.kind).prepare_for_create(defaulted)
-        causes = strategies.validate_object(rt.kind, defaulted)
+        causes = strategies.validate_create(rt.kind, defaulted)
     else:
-        causes = strategies.validate_update(rt.kind, defaulted, old)
+        causes = strategies.validate_update(rt.kind, defaulted, old, subresource=subresource)
     if causes:
         name = str((defaulted.get("metadata") or {}).get("name") or "")
         raise invalid(rt.kind, name, causes, group=rt.group)

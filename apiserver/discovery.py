@@ -58,6 +58,8 @@ def subresource_info(rt: ResourceType, name: str) -> Subresource:
             return Subresource("Binding", ("create",))
         case "exec":
             return Subresource("PodExecOptions", ("create", "get"))
+        case "ephemeralcontainers":
+            return Subresource("Pod", _GET_PATCH_UPDATE)
         case "eviction":
             return Subresource("Eviction", ("create",), "policy", "v1")
         case "finalize":

@@ -120,7 +120,7 @@ _DELETE_COLLECTION = _Op(
 def _subresource_ops(name: str) -> tuple[_Op, ...]:
     """The operations of each subresource, by what Kubernetes serves there."""
     match name:
-        case "status" | "scale":
+        case "status" | "scale" | "ephemeralcontainers":
             return (_READ, _REPLACE, _PATCH)
         case "log":
             return (_Op("get", "get", "read", _LOG_PARAMS, returns="text/plain"),)

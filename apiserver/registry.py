@@ -295,7 +295,9 @@ class Registry:
         old = current.value
         new = self._merge_for_update(rt, obj, old, subresource=subresource)
         if subresource != "status":  # a finalize is validated too: its finalizer names are user input
-            new = admission.default_and_validate(rt, new, old=old, toleration_seconds=self.toleration_seconds)
+            new = admission.default_and_validate(
+                rt, new, old=old, toleration_seconds=self.toleration_seconds, subresource=subresource
+            )
         warnings += self._admit(UPDATE, rt, new, old, subresource=subresource, dry_run=dry_run)
         return WriteResult(self._write(rt, key, new, current, dry_run=dry_run), warnings=warnings)
 
@@ -325,7 +327,7 @@ class Registry:
             else:
                 meta.pop(keep, None)
         meta.pop("resourceVersion", None)
-        strategies.for_kind(rt.kind).prepare_for_update(new, old)
+        strategies.for_request(rt.kind, subresource).prepare_for_update(new, old)
         if "status" in rt.subresources:
             if "status" in old:
                 new["status"] = old["status"]

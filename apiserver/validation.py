@@ -428,6 +428,16 @@ def _validate_container_lists(spec: Obj, path: str, volumes: set[str]) -> list[C
     return causes
 
 
+def validate_container(container: Obj, path: str, volumes: set[str]) -> list[Cause]:
+    """One container's own fields (name, image, ports, env, mounts, resources, probes)."""
+    return _validate_container(container, path, volumes)
+
+
+def volume_names(spec: Obj) -> set[str]:
+    """The names of a pod spec's volumes, which its containers' mounts must name."""
+    return {str(v.get("name")) for v in as_dicts(spec.get("volumes")) if v.get("name")}
+
+
 def _validate_container(container: Obj, path: str, volumes: set[str]) -> list[Cause]:
     causes: list[Cause] = []
     causes += required_name(f"{path}.name", container.get("name"), dns1123_label_errors)

@@ -134,6 +134,13 @@ class Container(K8sModel):
     tty: bool | None = None
 
 
+class EphemeralContainer(Container):
+    """A container added to a running pod (``kubectl debug``): run once, never restarted; with
+    ``targetContainerName`` it shares that container's process namespace."""
+
+    target_container_name: str | None = None
+
+
 class EmptyDirVolumeSource(K8sModel):
     medium: str | None = None
     size_limit: str | None = None
@@ -170,7 +177,7 @@ class Toleration(K8sModel):
 class PodSpec(K8sModel):
     containers: list[Container]
     init_containers: list[Container] | None = None
-    ephemeral_containers: list[AnyDict] | None = None
+    ephemeral_containers: list[EphemeralContainer] | None = None
     volumes: list[Volume] | None = None
     restart_policy: str | None = None
     termination_grace_period_seconds: Int64 | None = None
@@ -263,6 +270,7 @@ class PodStatus(K8sModel):
     start_time: str | None = None
     init_container_statuses: list[ContainerStatus] | None = None
     container_statuses: list[ContainerStatus] | None = None
+    ephemeral_container_statuses: list[ContainerStatus] | None = None
     qos_class: str | None = None
     nominated_node_name: str | None = None
     observed_generation: Int64 | None = None

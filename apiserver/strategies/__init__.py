@@ -15,6 +15,7 @@ import copy
 from apiserver import defaults, validation
 from apiserver.strategies import (
     config,
+    ephemeral,
     event,
     lease,
     namespace,
@@ -49,8 +50,19 @@ _STRATEGIES: dict[str, Strategy] = {
 }
 
 
+#: Subresources with rules of their own (Kubernetes gives each its own strategy object).
+_SUBRESOURCE_STRATEGIES: dict[tuple[str, str], Strategy] = {
+    ("Pod", "ephemeralcontainers"): ephemeral.STRATEGY,
+}
+
+
 def for_kind(kind: str) -> Strategy:
     return _STRATEGIES.get(kind) or Strategy(kind)
+
+
+def for_request(kind: str, subresource: str | None) -> Strategy:
+    """The strategy of a write to ``kind`` or to one of its subresources."""
+    return _SUBRESOURCE_STRATEGIES.get((kind, subresource or "")) or for_kind(kind)
 
 
 def apply_defaults(kind: str, obj: Obj, *, toleration_seconds: int = defaults.DEFAULT_TOLERATION_SECONDS) -> Obj:
@@ -64,16 +76,21 @@ def apply_defaults(kind: str, obj: Obj, *, toleration_seconds: int = defaults.DE
     return out
 
 
-def validate_object(kind: str, obj: Obj) -> list[Cause]:
-    """Every problem with ``obj`` as a new object of ``kind``; an empty list means valid."""
+def validate_object(kind: str, obj: Obj, *, subresource: str | None = None) -> list[Cause]:
+    """Every problem with ``obj`` as a valid object of ``kind``; an empty list means valid."""
     causes = validation.validate_metadata(kind, validation.as_dict(obj.get("metadata")))
-    return causes + for_kind(kind).validate(obj)
+    return causes + for_request(kind, subresource).validate(obj)
 
 
-def validate_update(kind: str, new: Obj, old: Obj) -> list[Cause]:
+def validate_create(kind: str, obj: Obj) -> list[Cause]:
+    """:func:`validate_object` plus what only a new object may not hold."""
+    return validate_object(kind, obj) + for_kind(kind).validate_create(obj)
+
+
+def validate_update(kind: str, new: Obj, old: Obj, *, subresource: str | None = None) -> list[Cause]:
     """:func:`validate_object` on ``new`` plus what may not change from ``old``."""
-    causes = validate_object(kind, new)
+    causes = validate_object(kind, new, subresource=subresource)
     causes += validation.validate_metadata_update(
         validation.as_dict(new.get("metadata")), validation.as_dict(old.get("metadata"))
     )
-    return causes + for_kind(kind).validate_update(new, old)
+    return causes + for_request(kind, subresource).validate_update(new, old)

@@ -46,6 +46,10 @@ class Strategy:
         """The kind's own problems with a defaulted object (metadata is checked for every kind)."""
         return []
 
+    def validate_create(self, obj: Obj) -> list[Cause]:
+        """What a new object may not hold that an updated one may (beyond :meth:`validate`)."""
+        return []
+
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         """What may not change from ``old``, beyond :meth:`validate` of ``new``."""
         return []

@@ -248,6 +248,12 @@ class PodStrategy(Strategy):
     def validate(self, obj: Obj) -> list[Cause]:
         return _validate_pod(obj)
 
+    def validate_create(self, obj: Obj) -> list[Cause]:
+        """Ephemeral containers join a running pod through their subresource, never at create."""
+        if as_dict(obj.get("spec")).get("ephemeralContainers"):
+            return [forbidden("spec.ephemeralContainers", "cannot be set on create")]
+        return []
+
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         return _validate_pod_update(new, old)
 
