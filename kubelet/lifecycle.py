@@ -86,9 +86,10 @@ async def start_container(
     init: bool,
     sandbox: SandboxHandle,
     labels: dict[str, str] | None = None,
+    share_pid_with: str | None = None,
 ) -> str | None:
-    """Create and start attempt ``attempt`` (with extra ``labels``); on failure set the record's
-    waiting reason and retry time."""
+    """Create and start attempt ``attempt`` (with extra ``labels``, in the PID namespace of the
+    container ``share_pid_with`` if given); on failure set the record's waiting reason and retry time."""
     if rec.retry_at is not None and rec.retry_at > ctx.clock.monotonic():
         if rec.image_failures and (rec.waiting is None or rec.waiting.reason != IMAGE_PULL_BACK_OFF):
             message = f'Back-off pulling image "{container.image}"'
@@ -116,7 +117,8 @@ async def start_container(
         spec = podspec.container_spec(pod, container, node=ctx.node, attempt=attempt, init=init,
                                       sandbox=sandbox.name, field_values=values, image_user=image_user,
                                       projected_dirs=projected,
-                                      service_env=ctx.in_cluster.env() if ctx.in_cluster is not None else None)
+                                      service_env=ctx.in_cluster.env() if ctx.in_cluster is not None else None,
+                                      share_pid_with=share_pid_with)
     except (podspec.PodSpecError, ValueError, ContainerRuntimeError) as err:
         _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=CONFIG_RETRY)
         return None
@@ -195,5 +197,8 @@ def _fail(ctx: NodeContext, pod: Pod, container: Container, rec: ContainerRecord
 
 def field_path(pod: Pod, container: Container) -> str:
     init_names = {c.name for c in pod.spec.init_containers or []}
+    ephemeral_names = {c.name for c in pod.spec.ephemeral_containers or []}
     kind = "initContainers" if container.name in init_names else "containers"
+    if container.name in ephemeral_names:
+        kind = "ephemeralContainers"
     return f"spec.{kind}{{{container.name}}}"

@@ -97,8 +97,12 @@ def container_spec(
     image_user: str = "",
     projected_dirs: Mapping[str, str] | None = None,
     service_env: Mapping[str, str] | None = None,
+    share_pid_with: str | None = None,
 ) -> ContainerSpec:
     """One container of the pod, joined to the sandbox's network namespace.
+
+    ``share_pid_with`` is the runtime id of the container whose PID namespace it joins (an
+    ephemeral container's ``targetContainerName``).
 
     ``image_user`` is the image's USER (see :func:`kubelet.security.needs_image_user`).
     ``service_env`` (the ``kubernetes`` Service's variables) comes first, so the container's own
@@ -121,7 +125,11 @@ def container_spec(
         nano_cpus=cpu_millis(limits["cpu"]) * 1_000_000 if limits.get("cpu") else None,
         memory_bytes=memory_bytes(limits["memory"]) if limits.get("memory") else None,
         stop_timeout=grace_period(pod),
-        security=security.container_security(pod, container, image_user=image_user),
+        security=replace(security.container_security(pod, container, image_user=image_user),
+                         pid_namespace_of=share_pid_with),
+        stdin=container.stdin is True,
+        stdin_once=container.stdin_once is True,
+        tty=container.tty is True,
     )
 
 

@@ -108,6 +108,7 @@ class PodView:
 
     init_containers: list[ContainerView] = field(default_factory=list)
     containers: list[ContainerView] = field(default_factory=list)
+    ephemeral_containers: list[ContainerView] = field(default_factory=list)  # never ready, no part of the phase
     sandbox: ContainerInfo | None = None
     host_ip: str = ""
     runtime_scheme: str = "docker"
@@ -132,6 +133,10 @@ def compute_pod_status(pod: Pod, view: PodView, *, now: datetime) -> PodStatus:
     status.container_statuses = [
         _container_status(c, view.runtime_scheme, default_reason=app_default) for c in view.containers
     ]
+    status.ephemeral_container_statuses = [
+        _container_status(c, view.runtime_scheme, default_reason=CONTAINER_CREATING)
+        for c in view.ephemeral_containers
+    ] or None
     stamp = format_rfc3339(now)
     if old.phase in TERMINAL_PHASES:
         status.phase = old.phase  # reason and message stay too

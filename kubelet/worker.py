@@ -34,6 +34,7 @@ from apimachinery.models.core import Container, Pod, PodStatus
 from apimachinery.supervision import parse_pod
 from kubelet import naming, podspec
 from kubelet.context import NodeContext
+from kubelet.ephemeral import start_ephemeral_containers
 from kubelet.lifecycle import (
     RESTARTS_LABEL,
     START_FAILED_EXIT_CODE,
@@ -287,7 +288,8 @@ class PodWorker:
     async def wind_down(self, pod: Pod, groups: dict[str, list[ContainerInfo]]) -> None:
         """The pod ended: stop what still runs in reverse start order (app containers, then sidecars),
         then the sandbox. A finished pod keeps its exited containers (logs)."""
-        order = [c.name for c in [*(pod.spec.init_containers or []), *pod.spec.containers]]
+        order = [c.name for c in [*(pod.spec.init_containers or []), *pod.spec.containers,
+                                  *(pod.spec.ephemeral_containers or [])]]
         running = [_latest(groups, name) for name in reversed(order)]
         if any(i is not None and i.state is ContainerState.RUNNING for i in running):
             self._stop(pod, running)
@@ -324,7 +326,9 @@ class PodWorker:
         """Start what must run; True if anything was started (the caller observes again)."""
         if self.monitor.busy or self._stopping_now:
             return False  # a group is being stopped: OTP restarts it only once all of it is down
-        initialized, changed = await self.sync_init(pod, groups, sandbox)
+        changed = await start_ephemeral_containers(self.ctx, pod, groups, record=self.record, sandbox=sandbox)
+        initialized, started = await self.sync_init(pod, groups, sandbox)
+        changed = changed or started
         if initialized:
             changed = await self.sync_app(pod, groups, sandbox) or changed
         return changed
@@ -470,6 +474,8 @@ class PodWorker:
         return PodView(
             init_containers=init_views,
             containers=[self._container_view(c, groups) for c in pod.spec.containers],
+            ephemeral_containers=[self._container_view(c, groups, ephemeral=True)
+                                  for c in pod.spec.ephemeral_containers or []],
             sandbox=sandboxes[0] if sandboxes else None,
             host_ip=self.ctx.host_ip,
             runtime_scheme=self.ctx.runtime_scheme,
@@ -481,7 +487,8 @@ class PodWorker:
         )
 
     def _container_view(
-        self, container: Container, groups: dict[str, list[ContainerInfo]], *, sidecar: bool = False
+        self, container: Container, groups: dict[str, list[ContainerInfo]], *, sidecar: bool = False,
+        ephemeral: bool = False,
     ) -> ContainerView:
         attempts = groups.get(container.name, [])
         rec = self.records.get(container.name)
@@ -494,7 +501,7 @@ class PodWorker:
             previous=attempts[1] if len(attempts) > 1 else None,
             restart_count=naming.attempt_of(current) if current is not None else 0,
             waiting=rec.waiting if rec is not None else None,
-            ready=rec.ready if rec is not None else True,
+            ready=rec.ready if rec is not None and not ephemeral else not ephemeral,
             image_id=rec.image_id if rec is not None else "",
             started=started,
             sidecar=sidecar,

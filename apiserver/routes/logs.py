@@ -35,9 +35,10 @@ def _container(pod: dict[str, Any], requested: str | None) -> str:
     spec = pod.get("spec") or {}
     names = [c["name"] for c in spec.get("containers") or []]
     init_names = [c["name"] for c in spec.get("initContainers") or []]
+    ephemeral_names = [c["name"] for c in spec.get("ephemeralContainers") or []]
     name = pod["metadata"]["name"]
     if requested:
-        if requested not in names + init_names:
+        if requested not in names + init_names + ephemeral_names:
             raise bad_request(f"container {requested} is not valid for pod {name}")
         return requested
     if len(names) == 1:
@@ -45,6 +46,7 @@ def _container(pod: dict[str, Any], requested: str | None) -> str:
     raise bad_request(
         f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
         + (f" or one of the init containers: [{' '.join(init_names)}]" if init_names else "")
+        + (f" or one of the ephemeral containers: [{' '.join(ephemeral_names)}]" if ephemeral_names else "")
     )
 
 

@@ -70,6 +70,7 @@ class Security:
     unmasked_paths: bool = False  # procMount: Unmasked (no masked or read-only /proc paths)
     host_pid: bool = False
     host_ipc: bool = False
+    pid_namespace_of: str | None = None  # a container id: share its PID namespace (a debug container)
     sysctls: tuple[tuple[str, str], ...] = ()
 
 
@@ -112,6 +113,9 @@ class ContainerSpec:
     stop_signal: str | None = None
     stop_timeout: int | None = None
     security: Security = field(default_factory=Security)
+    stdin: bool = False  # keep stdin open for an attach
+    stdin_once: bool = False  # close stdin when the first attach ends
+    tty: bool = False
 
 
 class ContainerState(StrEnum):

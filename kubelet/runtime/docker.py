@@ -138,7 +138,7 @@ class DockerRuntime:
     def create_container(self, spec: ContainerSpec) -> str:
         with _errors(f"create container {spec.name}"):
             try:
-                created = self._api.create_container(**self._create_args(spec))
+                created = self._create(spec)
             except docker.errors.ImageNotFound as err:
                 raise ImageNotFound(f"image {spec.image!r} is not present on this node") from err
             except docker.errors.APIError as err:
@@ -147,6 +147,17 @@ class DockerRuntime:
                 # The name is taken: a previous attempt created it. Never create a second one.
                 return str(self._api.inspect_container(spec.name)["Id"])
             return str(created["Id"])
+
+    def _create(self, spec: ContainerSpec) -> dict[str, Any]:
+        """``create_container``; with stdin open, through the config it builds, to set
+        ``StdinOnce`` (the SDK sets it whenever stdin is open, Kubernetes only when asked)."""
+        args = self._create_args(spec)
+        if not spec.stdin:
+            return dict(self._api.create_container(**args))
+        name = args.pop("name")
+        config = self._api.create_container_config(**args)
+        config["StdinOnce"] = spec.stdin_once
+        return dict(self._api.create_container_from_config(config, name))
 
     def _create_args(self, spec: ContainerSpec) -> dict[str, Any]:
         api = self._api
@@ -181,6 +192,8 @@ class DockerRuntime:
             "stop_signal": spec.stop_signal,
             "stop_timeout": spec.stop_timeout,
             "user": spec.security.user,
+            "stdin_open": spec.stdin,
+            "tty": spec.tty,
         }
 
     def start_container(self, container_id: str) -> None:
@@ -395,6 +408,12 @@ def _docker_mount(mount: Mount) -> docker.types.Mount:
     )
 
 
+def _pid_mode(security: Security) -> str | None:
+    if security.host_pid:
+        return "host"
+    return f"container:{security.pid_namespace_of}" if security.pid_namespace_of else None
+
+
 def _security_host_config(security: Security) -> dict[str, Any]:
     """The HostConfig fields of a container's :class:`Security` (only those set, so Docker's
     defaults stay Docker's)."""
@@ -411,7 +430,7 @@ def _security_host_config(security: Security) -> dict[str, Any]:
         "read_only": security.read_only_rootfs or None,
         "group_add": list(security.group_add) or None,
         "security_opt": options or None,
-        "pid_mode": "host" if security.host_pid else None,
+        "pid_mode": _pid_mode(security),
         "ipc_mode": "host" if security.host_ipc else None,
         "sysctls": dict(security.sysctls) or None,
     }
