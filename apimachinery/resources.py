@@ -18,10 +18,23 @@ from apimachinery.models.authorization import (
 )
 from apimachinery.models.base import TypedObject
 from apimachinery.models.core import ConfigMap, Event, Namespace, Node, Pod, Secret, Service
+from apimachinery.models.listonly import (
+    CronJob,
+    DaemonSet,
+    Endpoints,
+    Ingress,
+    Job,
+    PersistentVolume,
+    PersistentVolumeClaim,
+    ReplicationController,
+    StatefulSet,
+)
 from apimachinery.models.nodejoin import NodeCredentialRequest
 from apimachinery.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+#: Kinds served for reading only (see :mod:`apimachinery.models.listonly`).
+READ_VERBS = ("get", "list", "watch")
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,10 @@ class ResourceType:
     @property
     def is_review(self) -> bool:
         return self.verbs == ("create",)
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.verbs == READ_VERBS
 
     @property
     def api_version(self) -> str:
@@ -122,6 +139,28 @@ SELFSUBJECTRULESREVIEWS = ResourceType(
     _AUTHZ, "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", "selfsubjectrulesreview", False,
     SelfSubjectRulesReview, verbs=("create",),
 )
+# Read-only and always empty: kubectl's default prune allow list maps each of them.
+ENDPOINTS = ResourceType("", "v1", "Endpoints", "endpoints", "endpoints", True, Endpoints, ("ep",), verbs=READ_VERBS)
+PERSISTENTVOLUMECLAIMS = ResourceType("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims",
+                                      "persistentvolumeclaim", True, PersistentVolumeClaim, ("pvc",), verbs=READ_VERBS)
+PERSISTENTVOLUMES = ResourceType("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", False,
+                                 PersistentVolume, ("pv",), verbs=READ_VERBS)
+REPLICATIONCONTROLLERS = ResourceType("", "v1", "ReplicationController", "replicationcontrollers",
+                                      "replicationcontroller", True, ReplicationController, ("rc",), ("all",),
+                                      verbs=READ_VERBS)
+JOBS = ResourceType("batch", "v1", "Job", "jobs", "job", True, Job, (), ("all",), verbs=READ_VERBS)
+CRONJOBS = ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, CronJob, ("cj",), ("all",),
+                        verbs=READ_VERBS)
+INGRESSES = ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", True, Ingress, ("ing",),
+                         verbs=READ_VERBS)
+DAEMONSETS = ResourceType("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, DaemonSet, ("ds",), ("all",),
+                          verbs=READ_VERBS)
+STATEFULSETS = ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, StatefulSet, ("sts",),
+                            ("all",), verbs=READ_VERBS)
+LIST_ONLY_RESOURCES = (
+    ENDPOINTS, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, REPLICATIONCONTROLLERS, JOBS, CRONJOBS, INGRESSES,
+    DAEMONSETS, STATEFULSETS,
+)
 RBAC_RESOURCES = (ROLES, CLUSTERROLES, ROLEBINDINGS, CLUSTERROLEBINDINGS)
 AUTHORIZATION_REVIEWS = (
     SUBJECTACCESSREVIEWS, SELFSUBJECTACCESSREVIEWS, LOCALSUBJECTACCESSREVIEWS, SELFSUBJECTRULESREVIEWS,
@@ -130,7 +169,7 @@ AUTHORIZATION_REVIEWS = (
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, CONFIGMAPS, SECRETS, DEPLOYMENTS, REPLICASETS, LEASES,
     SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
-    NODE_CREDENTIAL_REQUESTS,
+    NODE_CREDENTIAL_REQUESTS, *LIST_ONLY_RESOURCES,
 )
 
 

@@ -66,6 +66,8 @@ async def _dispatch(request: Request, group: str, version: str, path: str) -> Re
     method = request.method
     if target.rt.is_review:
         return await review(request, target)
+    if target.rt.is_read_only and method != "GET":
+        raise _method_not_allowed(method, request.url.path)
     if target.subresource == "token":
         from apiserver.routes.tokenrequest import token_request
 

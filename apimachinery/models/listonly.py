@@ -1,0 +1,89 @@
+"""Kinds podvisor serves for reading only, always empty: no controller of its own runs them.
+
+``kubectl apply --prune`` maps every kind of its default allow list through discovery and fails
+outright on one the server does not serve (Endpoints, PersistentVolumeClaim, Job, Ingress, ...).
+Serving them as Kubernetes serves a read-only resource (verbs ``get``, ``list``, ``watch``, like
+``componentstatuses``) is the honest answer: they exist, nothing of them exists yet, and a
+create is ``405 MethodNotAllowed`` rather than an object stored that nothing would ever run.
+Their fields are kept as plain dicts: podvisor never interprets them.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from apimachinery.models.base import AnyDict, TypedObject
+from apimachinery.models.meta import ObjectMeta
+
+
+class _ListOnly(TypedObject):
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: AnyDict | None = None
+    status: AnyDict | None = None
+
+
+class Endpoints(TypedObject):
+    API_VERSION: ClassVar[str] = "v1"
+    KIND: ClassVar[str] = "Endpoints"
+    api_version: str = "v1"
+    kind: str = "Endpoints"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    subsets: list[AnyDict] | None = None
+
+
+class PersistentVolumeClaim(_ListOnly):
+    API_VERSION: ClassVar[str] = "v1"
+    KIND: ClassVar[str] = "PersistentVolumeClaim"
+    api_version: str = "v1"
+    kind: str = "PersistentVolumeClaim"
+
+
+class PersistentVolume(_ListOnly):
+    API_VERSION: ClassVar[str] = "v1"
+    KIND: ClassVar[str] = "PersistentVolume"
+    api_version: str = "v1"
+    kind: str = "PersistentVolume"
+
+
+class ReplicationController(_ListOnly):
+    API_VERSION: ClassVar[str] = "v1"
+    KIND: ClassVar[str] = "ReplicationController"
+    api_version: str = "v1"
+    kind: str = "ReplicationController"
+
+
+class Job(_ListOnly):
+    API_VERSION: ClassVar[str] = "batch/v1"
+    KIND: ClassVar[str] = "Job"
+    api_version: str = "batch/v1"
+    kind: str = "Job"
+
+
+class CronJob(_ListOnly):
+    API_VERSION: ClassVar[str] = "batch/v1"
+    KIND: ClassVar[str] = "CronJob"
+    api_version: str = "batch/v1"
+    kind: str = "CronJob"
+
+
+class Ingress(_ListOnly):
+    API_VERSION: ClassVar[str] = "networking.k8s.io/v1"
+    KIND: ClassVar[str] = "Ingress"
+    api_version: str = "networking.k8s.io/v1"
+    kind: str = "Ingress"
+
+
+class DaemonSet(_ListOnly):
+    API_VERSION: ClassVar[str] = "apps/v1"
+    KIND: ClassVar[str] = "DaemonSet"
+    api_version: str = "apps/v1"
+    kind: str = "DaemonSet"
+
+
+class StatefulSet(_ListOnly):
+    API_VERSION: ClassVar[str] = "apps/v1"
+    KIND: ClassVar[str] = "StatefulSet"
+    api_version: str = "apps/v1"
+    kind: str = "StatefulSet"
