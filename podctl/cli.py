@@ -13,6 +13,7 @@ import click
 
 from podctl import __version__, cli_ops, rollout, tree
 from podctl import apply as applying
+from podctl import debug as debugging
 from podctl import delete as deleting
 from podctl import describe as describing
 from podctl import get as getting
@@ -194,6 +195,25 @@ def tree_(ctx: click.Context, target: str, name: str | None, output: str) -> Non
         return tree.tree(session, rt, resolved, output=output)
 
     execute(ctx, command)
+
+
+@cli.command()
+@click.argument("target")
+@click.argument("command", nargs=-1)
+@click.option("--image", required=True, help="The debug container's image.")
+@click.option("--target", "target_container", default=None, help="Share this container's process namespace.")
+@click.option("-c", "--container", default=None, help="The debug container's name (default: debugger-xxxxx).")
+@click.option("-i", "--stdin", is_flag=True, help="Keep stdin open and attach (needs pods/attach).")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a TTY (needs pods/attach).")
+@click.option("--image-pull-policy", default=None, type=click.Choice(["Always", "IfNotPresent", "Never"]))
+@connection_flags
+@click.pass_context
+def debug(ctx: click.Context, target: str, command: tuple[str, ...], image: str, target_container: str | None,
+          container: str | None, stdin: bool, tty: bool, image_pull_policy: str | None) -> None:
+    """Add an ephemeral debug container to a running pod: POD --image=IMAGE [--target=C] -- COMMAND."""
+    opts = debugging.DebugOptions(image=image, command=command, target=target_container, container=container,
+                                  stdin=stdin, tty=tty, image_pull_policy=image_pull_policy)
+    execute(ctx, lambda session: debugging.debug(session, target, opts))
 
 
 cli_ops.register(cli)
