@@ -38,11 +38,20 @@ def typed(rt: ResourceType, body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "apiVersion": rt.api_version, "kind": rt.kind, "metadata": dict(body.get("metadata") or {})}
 
 
+#: What Go encodes for the zero status these kinds' PrepareForCreate sets.
+_INITIAL_STATUS: dict[str, dict[str, Any]] = {
+    "Service": {"loadBalancer": {}}, "Deployment": {}, "ReplicaSet": {"replicas": 0},
+}
+
+
 def reset_status_on_create(rt: ResourceType, obj: dict[str, Any]) -> None:
     """Users create spec; status starts empty except where Kubernetes keeps it (Node, Namespace);
     a Pod starts Pending."""
     if "status" in rt.subresources and rt.kind not in ("Node", "Namespace"):
         obj.pop("status", None)
+    if rt.kind in _INITIAL_STATUS:
+        obj["status"] = {key: dict(value) if isinstance(value, dict) else value
+                         for key, value in _INITIAL_STATUS[rt.kind].items()}
     if rt.kind == "Pod":
         obj.setdefault("status", {})["phase"] = "Pending"
 

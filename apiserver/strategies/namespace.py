@@ -33,6 +33,10 @@ class NamespaceStrategy(Strategy):
     def default(self, obj: Obj, *, toleration_seconds: int) -> None:
         _default_namespace(obj)
 
+    def prepare_for_create(self, obj: Obj) -> None:
+        """A new namespace is Active, whatever status it was sent with."""
+        obj["status"] = {"phase": "Active"}
+
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         new.setdefault("spec", {})["finalizers"] = spec_finalizers(old)
 

@@ -233,6 +233,10 @@ def replicas_of_scale(scale: Any, name: str) -> int:
 
 
 class DeploymentStrategy(Strategy):
+    def prepare_for_create(self, obj: Obj) -> None:
+        """Status starts as Go encodes an empty DeploymentStatus (every field omitted): ``{}``."""
+        obj["status"] = {}
+
     def default(self, obj: Obj, *, toleration_seconds: int) -> None:
         _default_deployment(obj)
 
@@ -246,6 +250,10 @@ class DeploymentStrategy(Strategy):
 
 
 class ReplicaSetStrategy(Strategy):
+    def prepare_for_create(self, obj: Obj) -> None:
+        """An empty ReplicaSetStatus encodes its one non-omitted field: ``{"replicas": 0}``."""
+        obj["status"] = {"replicas": 0}
+
     def default(self, obj: Obj, *, toleration_seconds: int) -> None:
         _default_replica_set(obj)
 

@@ -100,10 +100,29 @@ def test_middleware_statuses_have_the_same_bytes() -> None:
     assert dict(sent[0]["headers"])[b"content-length"] == str(len(error.status_json())).encode()
 
 
-def test_created_service_answers_the_default_status(http: httpx.Client) -> None:
-    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
-               "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
-    created = http.post("/api/v1/namespaces/default/services", json=service)
-    assert created.status_code == 201
-    assert created.json()["status"] == {"loadBalancer": {}}
-    assert http.get("/api/v1/namespaces/default/services/web").json()["status"] == {"loadBalancer": {}}
+TEMPLATE = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+WORKLOAD_SPEC = {"selector": {"matchLabels": {"app": "web"}}, "template": TEMPLATE}
+CREATED = [
+    ("service", "/api/v1/namespaces/default/services",
+     {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+      "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}, {"loadBalancer": {}}),
+    ("deployment", "/apis/apps/v1/namespaces/default/deployments",
+     {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}, "spec": WORKLOAD_SPEC}, {}),
+    ("replicaset", "/apis/apps/v1/namespaces/default/replicasets",
+     {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web"}, "spec": WORKLOAD_SPEC},
+     {"replicas": 0}),
+    ("pod", "/api/v1/namespaces/default/pods", POD, {"phase": "Pending", "qosClass": "BestEffort"}),
+    ("namespace", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}},
+     {"phase": "Active"}),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "status"), [c[1:] for c in CREATED], ids=[c[0] for c in CREATED])
+def test_created_objects_answer_the_status_kubernetes_starts_them_with(
+    http: httpx.Client, path: str, body: dict[str, Any], status: dict[str, Any]
+) -> None:
+    """What Go encodes for the zero status each kind's PrepareForCreate sets."""
+    created = http.post(path, json={**body, "status": {"junk": True}})
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == status
+    assert http.get(f"{path}/{body['metadata']['name']}").json()["status"] == status
