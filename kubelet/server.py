@@ -32,7 +32,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -73,8 +73,8 @@ def create_app(*, resolve: LogResolver) -> FastAPI:
     app = FastAPI(title="podvisor kubelet", openapi_url=None, docs_url=None, redoc_url=None)
 
     @app.exception_handler(ApiError)
-    async def api_error(_: Request, err: ApiError) -> JSONResponse:
-        return JSONResponse(err.status(), status_code=err.code)
+    async def api_error(_: Request, err: ApiError) -> Response:
+        return Response(err.status_json(), status_code=err.code, media_type="application/json")
 
     @app.get("/healthz")
     async def healthz() -> PlainTextResponse:
