@@ -15,6 +15,7 @@ import subprocess
 from typing import Any
 
 import pytest
+from kubernetes import client, config
 
 from tests.compat.conftest import Kubectl, ready_nodes
 from tests.e2e.cluster import Cluster
@@ -106,3 +107,21 @@ def test_interactive_debug_attaches_to_the_new_container(kubectl: Kubectl, targe
 
     assert kubectl.wait_for("the interactive container exited", exited, timeout=30)["state"]["terminated"][
         "exitCode"] == 0
+
+
+def test_the_python_client_adds_and_reads_ephemeral_containers(compat_cluster: Cluster, target: str) -> None:
+    api = client.CoreV1Api(config.new_client_from_config(config_file=str(compat_cluster.data_dir / "admin.kubeconfig")))
+    body = {"spec": {"ephemeralContainers": [{"name": "from-python", "image": IMAGE, "targetContainerName": "c",
+                                               "command": ["sleep", "3600"]}]}}
+    patched = api.patch_namespaced_pod_ephemeralcontainers(target, NS, body)
+    assert "from-python" in [c.name for c in patched.spec.ephemeral_containers]
+
+    def running() -> Any:
+        pod = api.read_namespaced_pod(target, NS)
+        found = [s for s in pod.status.ephemeral_container_statuses or [] if s.name == "from-python"]
+        return found[0] if found and found[0].state.running is not None else None
+
+    status = compat_cluster.wait_for("the python client's container running", running, timeout=60)
+    assert (status.ready, status.restart_count, status.image) == (False, 0, IMAGE)
+    via_subresource = api.read_namespaced_pod_ephemeralcontainers(target, NS)
+    assert via_subresource.metadata.uid == api.read_namespaced_pod(target, NS).metadata.uid
