@@ -15,6 +15,7 @@ import pytest
 
 from apimachinery.errors import ApiError, cause
 from apiserver.auth import send_status
+from apiserver.watch import _fell_behind
 
 STATUS_KEYS = ["kind", "apiVersion", "metadata", "status", "message", "reason", "details", "code"]
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
@@ -126,3 +127,12 @@ def test_created_objects_answer_the_status_kubernetes_starts_them_with(
     assert created.status_code == 201, created.text
     assert created.json()["status"] == status
     assert http.get(f"{path}/{body['metadata']['name']}").json()["status"] == status
+
+
+def test_a_watch_error_event_is_one_line_holding_the_status_in_kubernetes_order() -> None:
+    line = _fell_behind(None)
+    assert line.endswith(b"}\n") and line.count(b"\n") == 1
+    event = json.loads(line)
+    assert list(event) == ["type", "object"] and event["type"] == "ERROR"
+    assert list(event["object"]) == [k for k in STATUS_KEYS if k != "details"]
+    assert (event["object"]["code"], event["object"]["reason"]) == (410, "Expired")
