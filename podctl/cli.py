@@ -1,7 +1,7 @@
 """The ``podctl`` command line: flags and wiring only; the behaviour lives in the modules.
 
 This module holds the group and the object commands (apply, get, events, describe, delete,
-logs, scale, tree); :mod:`podctl.cli_ops` adds rollout, node, config and discovery commands.
+logs, scale, tree, debug); :mod:`podctl.cli_ops` adds rollout, node, config and discovery commands.
 """
 
 from __future__ import annotations
