@@ -132,6 +132,16 @@ def not_found(resource: str, name: str, *, group: str = "") -> ApiError:
     return ApiError(404, "NotFound", f'{qualified} "{name}" not found', name=name, kind=resource, group=group)
 
 
+def route_not_found() -> ApiError:
+    """The 404 for a path no route serves, as Kubernetes words it (``details`` empty, no path)."""
+    return ApiError(404, "NotFound", "the server could not find the requested resource")
+
+
+def method_not_allowed() -> ApiError:
+    """The 405 for a method a path does not take, as Kubernetes words it."""
+    return ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+
 def already_exists(resource: str, name: str, *, group: str = "") -> ApiError:
     qualified = f"{resource}.{group}" if group else resource
     return ApiError(

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from apimachinery.errors import ApiError
+from apimachinery.errors import ApiError, route_not_found
 from apiserver import discovery, openapi
 
 router = APIRouter()
@@ -120,7 +120,7 @@ async def group_info(group: str) -> Response:
     for item in discovery.api_group_list()["groups"]:
         if item["name"] == group:
             return JSONResponse({"kind": "APIGroup", "apiVersion": "v1", **item})
-    raise ApiError(404, "NotFound", f"the server could not find the requested resource (/apis/{group})")
+    raise route_not_found()
 
 
 @router.get("/apis/{group}/{version}", summary="Resources of an API group version")
@@ -131,8 +131,7 @@ async def group_resources(group: str, version: str) -> Response:
 def _resource_list(group: str, version: str) -> Response:
     doc = discovery.api_resource_list(group, version)
     if not doc.get("resources"):
-        path = f"/apis/{group}/{version}" if group else f"/api/{version}"
-        raise ApiError(404, "NotFound", f"the server could not find the requested resource ({path})")
+        raise route_not_found()
     return JSONResponse(doc)
 
 
@@ -150,7 +149,5 @@ async def openapi_document(path: str) -> Response:
     elif parts[:1] == ["apis"] and len(parts) == 3:
         doc = openapi.openapi_v3_document(parts[1], parts[2])
     if doc is None:
-        raise ApiError(
-            404, "NotFound", f"the server could not find the requested resource (/openapi/v3/{path})"
-        )
+        raise route_not_found()
     return JSONResponse(doc)

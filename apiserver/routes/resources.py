@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import Request, Response
 from starlette.routing import Route
 
-from apimachinery.errors import ApiError, bad_request
+from apimachinery.errors import ApiError, bad_request, method_not_allowed
 from apimachinery.selectors import parse_field_selector, parse_label_selector
 from apiserver import admission, negotiation, tables
 from apiserver.jsonbody import Decoded
@@ -103,12 +103,9 @@ async def _dispatch(request: Request, group: str, version: str, path: str) -> Re
     raise _method_not_allowed(method, request.url.path)
 
 
-def _method_not_allowed(method: str, path: str) -> ApiError:
-    return ApiError(
-        405,
-        "MethodNotAllowed",
-        f"the server does not allow this method on the requested resource ({method} {path})",
-    )
+def _method_not_allowed(*_context: str) -> ApiError:
+    """Kubernetes' 405 names neither the method nor the path (callers pass them for reading)."""
+    return method_not_allowed()
 
 
 def _flag(request: Request, name: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import Request, Response
 
-from apimachinery.errors import ApiError
+from apimachinery.errors import method_not_allowed, route_not_found
 from apiserver import admission, negotiation
 from apiserver.negotiation import FastJSONResponse as JSONResponse
 from apiserver.routes.paths import Target
@@ -24,14 +24,11 @@ ReviewHandler = Callable[[Request, Obj], Obj]
 
 async def review(request: Request, target: Target) -> Response:
     if request.method != "POST" or target.name is not None:
-        raise ApiError(
-            405, "MethodNotAllowed",
-            f"the server does not allow this method on the requested resource ({request.method} {request.url.path})",
-        )
+        raise method_not_allowed()
     handlers: dict[str, ReviewHandler] = getattr(request.app.state, "reviews", {})
     handler = handlers.get(target.rt.kind)
     if handler is None:
-        raise ApiError(404, "NotFound", f"the server could not find the requested resource ({request.url.path})")
+        raise route_not_found()
     raw = await request.body()
     body = admission.check_type(target.rt, negotiation.decode_body(raw, request.headers.get("content-type")))
     if target.namespace is not None:

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import Request, Response
 
 from apimachinery import resources as res
-from apimachinery.errors import ApiError, bad_request, invalid
+from apimachinery.errors import ApiError, bad_request, invalid, method_not_allowed, route_not_found
 from apimachinery.timeutil import format_rfc3339
 from apiserver import negotiation
 from apiserver.authn.satoken import Ref, TokenIssuer
@@ -38,12 +38,10 @@ _BINDABLE = {"Pod": res.PODS, "Secret": res.SECRETS, "Node": res.NODES}
 
 async def token_request(request: Request, target: Target) -> Response:
     if request.method != "POST" or target.name is None or target.namespace is None:
-        raise ApiError(405, "MethodNotAllowed",
-                       f"the server does not allow this method on the requested resource ({request.method} "
-                       f"{request.url.path})")
+        raise method_not_allowed()
     issuer: TokenIssuer | None = getattr(request.app.state, "token_issuer", None)
     if issuer is None:
-        raise ApiError(404, "NotFound", f"the server could not find the requested resource ({request.url.path})")
+        raise route_not_found()
     body = _check_type(negotiation.decode_body(await request.body(), request.headers.get("content-type")))
     audiences_default: tuple[str, ...] = getattr(request.app.state, "api_audiences", ())
     answer, warnings = issue(request.app.state.registry, issuer, namespace=target.namespace, name=target.name,

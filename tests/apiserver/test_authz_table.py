@@ -37,6 +37,9 @@ VIEW_READ = {
     ("", "configmaps"), ("", "events"), ("", "namespaces"), ("", "namespaces/status"),
     ("apps", "deployments"), ("apps", "deployments/status"), ("apps", "deployments/scale"),
     ("apps", "replicasets"), ("apps", "replicasets/status"), ("apps", "replicasets/scale"),
+    # served read-only (kubectl's prune allow list)
+    ("", "endpoints"), ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"),
+    ("apps", "daemonsets"), ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),
 }
 EDIT_READ = VIEW_READ | {("", "secrets"), ("coordination.k8s.io", "leases")}
 EDIT_WRITE = {
@@ -44,6 +47,8 @@ EDIT_WRITE = {
     ("", "serviceaccounts/token"),
     ("apps", "deployments"), ("apps", "deployments/scale"), ("apps", "replicasets"), ("apps", "replicasets/scale"),
     ("coordination.k8s.io", "leases"),
+    ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"), ("apps", "daemonsets"),
+    ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),
 }
 ADMIN_EXTRA = {(RBAC, "roles"), (RBAC, "rolebindings")}
 ROLES = {
@@ -148,6 +153,8 @@ def node_cases() -> Iterator[Case]:
         # services, events, its Lease
         ("get", "services", "team", "x", ""), ("list", "services", "team", "", ""),
         ("watch", "services", "team", "", ""), ("list", "services", "", "", ""),
+        ("get", "endpoints", "team", "x", ""), ("list", "endpoints", "team", "", ""),
+        ("watch", "endpoints", "team", "", ""),
         ("create", "events", "team", "", ""), ("update", "events", "team", "x", ""), ("patch", "events", "team", "x", ""),
         ("get", "leases", "kube-node-lease", "n1", ""), ("create", "leases", "kube-node-lease", "n1", ""),
         ("update", "leases", "kube-node-lease", "n1", ""), ("patch", "leases", "kube-node-lease", "n1", ""),

@@ -136,3 +136,18 @@ def test_a_watch_error_event_is_one_line_holding_the_status_in_kubernetes_order(
     assert list(event) == ["type", "object"] and event["type"] == "ERROR"
     assert list(event["object"]) == [k for k in STATUS_KEYS if k != "details"]
     assert (event["object"]["code"], event["object"]["reason"]) == (410, "Expired")
+
+
+@pytest.mark.parametrize(("method", "path", "code", "message"), [
+    ("GET", "/api/v1/namespaces/default/widgets", 404, "the server could not find the requested resource"),
+    ("GET", "/apis/nosuch.io", 404, "the server could not find the requested resource"),
+    ("GET", "/apis/nosuch.io/v1", 404, "the server could not find the requested resource"),
+    ("GET", "/openapi/v3/apis/nosuch.io/v1", 404, "the server could not find the requested resource"),
+    ("PUT", "/api/v1/namespaces/default/pods", 405, "the server does not allow this method on the requested resource"),
+    ("GET", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", 405,
+     "the server does not allow this method on the requested resource"),
+], ids=["resource", "group", "group-version", "openapi", "collection-put", "review-get"])
+def test_generic_404_and_405_are_worded_as_kubernetes_words_them(http: httpx.Client, method: str, path: str,
+                                                                  code: int, message: str) -> None:
+    got = http.request(method, path, json={} if method == "PUT" else None)
+    assert (got.status_code, got.json()["message"], got.json()["details"]) == (code, message, {})
