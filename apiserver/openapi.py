@@ -133,6 +133,12 @@ def _subresource_ops(name: str) -> tuple[_Op, ...]:
                 _Op("get", "connect", "connectGet", _EXEC_PARAMS, returns="*/*"),
                 _Op("post", "connect", "connectPost", _EXEC_PARAMS, returns="*/*"),
             )
+        case "attach":
+            attach_params = tuple(p for p in _EXEC_PARAMS if p != "command")
+            return (
+                _Op("get", "connect", "connectGet", attach_params, returns="*/*"),
+                _Op("post", "connect", "connectPost", attach_params, returns="*/*"),
+            )
     raise KeyError(name)
 
 

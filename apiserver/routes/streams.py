@@ -1,0 +1,153 @@
+"""``pods/exec`` and ``pods/attach``: WebSocket upgrades relayed to the pod's kubelet, message for message.
+
+kubectl (1.30+) and the Python client open a WebSocket offering ``v5.channel.k8s.io`` and older
+channel protocols (:mod:`apimachinery.remotecommand`). The API server checks what it can
+before dialling, as kube-apiserver's ``streamLocation`` does (the pod exists: 404; the
+container is the pod's: 400 ``container c is not valid for pod p``; the pod is on a node: 400),
+then opens a WebSocket to the kubelet with the protocols the client offered
+(:func:`apiserver.kubeletclient.open_kubelet_websocket`), and only when the kubelet has
+accepted, accepts the client's handshake with the protocol the kubelet chose. Every refusal,
+the kubelet's included (``container not found ("c")``), is an HTTP Status answered on the
+handshake (ASGI's ``websocket.http.response``), which kubectl prints as it prints any Status.
+
+From then on each message is passed on unchanged, in both directions, so the framing and the
+exit status are the kubelet's. A plain request (no upgrade) gets 400 "Upgrade request
+required", as kube-apiserver's upgrade-aware proxy answers it; kubectl's SPDY fallback is such
+a request, so it reads the same Status as the WebSocket attempt did.
+
+Authentication and authorization ran before this module (``create`` on the subresource).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from fastapi import Request
+from starlette.responses import JSONResponse
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from apimachinery import remotecommand as rc
+from apimachinery import resources as res
+from apimachinery.errors import ApiError, bad_request
+from apiserver.kubeletclient import open_kubelet_websocket
+from apiserver.registry import Registry
+from apiserver.routes.paths import Target, resolve
+
+STREAM_SUBRESOURCES = ("exec", "attach")
+
+
+def _query(items: list[tuple[str, str]]) -> dict[str, list[str]]:
+    query: dict[str, list[str]] = {}
+    for key, value in items:
+        query.setdefault(key, []).append(value)
+    return query
+
+
+def container_of(pod: dict[str, Any], requested: str | None) -> str:
+    """The container meant, by kube-apiserver's rules (the only one when none is named)."""
+    spec = pod.get("spec") or {}
+    name = pod["metadata"]["name"]
+    names = [c["name"] for c in spec.get("containers") or []]
+    every = names + [c["name"] for c in spec.get("initContainers") or []] + \
+        [c["name"] for c in spec.get("ephemeralContainers") or []]
+    if requested:
+        if requested not in every:
+            raise bad_request(f"container {requested} is not valid for pod {name}")
+        return requested
+    if len(names) == 1:
+        return names[0]
+    init = [c["name"] for c in spec.get("initContainers") or []]
+    raise bad_request(f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
+                      + (f" or one of the init containers: [{' '.join(init)}]" if init else ""))
+
+
+def locate(registry: Registry, target: Target, query: dict[str, list[str]]) -> tuple[rc.StreamOptions, str, str]:
+    """Options, node and container of a stream request, or the Status that refuses it."""
+    assert target.name is not None
+    options = rc.parse_stream_options(query, exec_=target.subresource == "exec")
+    pod = registry.get(res.PODS, target.namespace, target.name)
+    container = container_of(pod, options.container)
+    node = (pod.get("spec") or {}).get("nodeName")
+    if not node:
+        raise bad_request(f"pod {target.name} does not have a host assigned")
+    return options, node, container
+
+
+async def stream_http(request: Request, target: Target) -> None:
+    """A request that did not upgrade: the checks, then 400 as Kubernetes answers it."""
+    await request.app.state.store.wait_fresh()
+    locate(request.app.state.registry, target, _query(request.query_params.multi_items()))
+    raise bad_request("Upgrade request required")
+
+
+async def stream_websocket(ws: WebSocket) -> None:
+    params = ws.path_params
+    try:
+        upstream = await _dial(ws, params.get("group", ""), params["version"], params["path"])
+    except ApiError as err:
+        await ws.send_denial_response(JSONResponse(err.status(), status_code=err.code))
+        return
+    try:
+        await ws.accept(subprotocol=upstream.subprotocol)
+        await relay(ws, upstream)
+    finally:
+        await upstream.close()
+
+
+async def _dial(ws: WebSocket, group: str, version: str, path: str) -> ClientConnection:
+    target = resolve(group, version, path.strip("/").split("/"), ws.url.path)
+    if target.rt is not res.PODS or target.name is None or target.subresource not in STREAM_SUBRESOURCES:
+        raise ApiError(400, "BadRequest", f"{ws.url.path} does not accept a WebSocket upgrade")
+    await ws.app.state.store.wait_fresh()
+    offered = ws.scope.get("subprotocols") or []
+    rc.negotiate(offered)  # refuse a client that offers only protocols no kubelet speaks
+    options, node, container = locate(ws.app.state.registry, target, _query(ws.query_params.multi_items()))
+    return await open_kubelet_websocket(
+        ws.app.state.registry, ws.app.state.settings.kubelet_tls, node=node,
+        path=f"/{target.subresource}/{target.namespace}/{target.name}/{container}", query=options.query(),
+        subprotocols=[p for p in offered if p in rc.PROTOCOLS])
+
+
+async def relay(ws: WebSocket, upstream: ClientConnection) -> None:
+    """Both directions until either side closes; then the other is closed too."""
+
+    async def downstream_to_kubelet() -> None:
+        while True:
+            try:
+                message = await ws.receive()
+            except WebSocketDisconnect:
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes")
+            try:
+                await upstream.send(data if data is not None else message.get("text") or "")
+            except ConnectionClosed:
+                return
+
+    async def kubelet_to_downstream() -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for message in upstream:
+                if isinstance(message, bytes):
+                    await ws.send_bytes(message)
+                else:
+                    await ws.send_text(message)
+
+    tasks = [asyncio.create_task(downstream_to_kubelet()), asyncio.create_task(kubelet_to_downstream())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
+routes = [
+    WebSocketRoute("/api/{version}/{path:path}", stream_websocket),
+]
