@@ -8,6 +8,7 @@ API server with the ``websockets`` client, to check the Status each one is refus
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import os
 import pty
@@ -59,7 +60,7 @@ def pods(kubectl: Kubectl, compat_cluster: Cluster) -> Iterator[None]:
     kubectl.apply(pod("finished", ("once", ["true"]), ("keep", SLEEP), restartPolicy="Never"))
     kubectl.apply(pod("nowhere", ("main", SLEEP), nodeSelector={"no-such": "node"}))
     for name in ("shell", "ticker"):
-        kubectl.wait_for(f"{name} running", lambda name=name: running(kubectl, name), timeout=90)
+        kubectl.wait_for(f"{name} running", functools.partial(running, kubectl, name), timeout=90)
     kubectl.wait_for("finished's first container done", lambda: _terminated(kubectl, "finished", "once"), timeout=90)
     yield
     kubectl.run("delete", "pod", "shell", "ticker", "finished", "nowhere", "--wait=false")
@@ -102,11 +103,15 @@ def test_exec_tty_follows_the_terminal_size(kubectl: Kubectl, pods: None) -> Non
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
     assert KUBECTL is not None
-    proc = subprocess.Popen([KUBECTL, "exec", "-it", "shell", "--", "sh", "-c", "stty size; read x; stty size"],
+    proc = subprocess.Popen([KUBECTL, "exec", "-it", "shell", "--", "sh", "-c", "read x; stty size; read y; stty size"],
                             stdin=slave, stdout=slave, stderr=slave, env=kubectl.env, cwd=kubectl.home,
                             preexec_fn=controlling_tty)
     os.close(slave)
     try:
+        # the terminal size reaches the command just after it starts, as in Kubernetes: so it reads first
+        _read_until(master, b"main, side")
+        time.sleep(1.0)
+        os.write(master, b"\r")
         seen = _read_until(master, b"30 100")
         _set_size(master, rows=40, cols=120)  # the kernel sends kubectl SIGWINCH
         time.sleep(0.5)

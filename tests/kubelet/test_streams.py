@@ -77,6 +77,13 @@ def node(busybox_image: str) -> Iterator[Node]:
         runtime.close()
 
 
+def send(ws: Any, message: bytes | str) -> None:
+    if isinstance(message, bytes):
+        ws.send_bytes(message)
+    else:
+        ws.send_text(message)
+
+
 def collect(ws: Any, protocol: rc.ChannelProtocol = V5) -> dict[int, bytes]:
     """Every channel's bytes until the server closes the stream."""
     out: dict[int, bytes] = {}
@@ -106,9 +113,9 @@ def test_exec_output_and_exit_code(node: Node, command: list[str], stdout: bytes
 def test_closing_stdin_ends_the_input(node: Node) -> None:
     with node.client().websocket_connect(node.url("exec", command=["cat"], stdin=1, stdout=1),
                                          subprotocols=[rc.V5]) as ws:
-        ws.send_bytes(V5.encode(rc.STDIN, b"hello "))
-        ws.send_bytes(V5.encode(rc.STDIN, b"world"))
-        ws.send_bytes(V5.close_message(rc.STDIN))
+        send(ws, V5.encode(rc.STDIN, b"hello "))
+        send(ws, V5.encode(rc.STDIN, b"world"))
+        send(ws, V5.close_message(rc.STDIN))
         out = collect(ws)
     assert out[rc.STDOUT] == b"hello world" and rc.exit_code_of(out[rc.ERROR]) == 0
 
@@ -116,9 +123,9 @@ def test_closing_stdin_ends_the_input(node: Node) -> None:
 def test_tty_follows_resizes(node: Node) -> None:
     url = node.url("exec", command=["sh", "-c", "read x; stty size"], stdin=1, stdout=1, tty=1)
     with node.client().websocket_connect(url, subprotocols=[rc.V5]) as ws:
-        ws.send_bytes(V5.resize_message(width=100, height=30))
+        send(ws, V5.resize_message(width=100, height=30))
         time.sleep(0.3)
-        ws.send_bytes(V5.encode(rc.STDIN, b"\n"))
+        send(ws, V5.encode(rc.STDIN, b"\n"))
         out = collect(ws)
     assert b"30 100" in out[rc.STDOUT]
 
