@@ -1,7 +1,8 @@
 """The ``podctl`` command line: flags and wiring only; the behaviour lives in the modules.
 
 This module holds the group and the object commands (apply, get, events, describe, delete,
-logs, scale, tree); :mod:`podctl.cli_ops` adds rollout, node, config and discovery commands.
+logs, scale, tree); :mod:`podctl.cli_ops` adds rollout, node, config and discovery commands;
+:mod:`podctl.cli_streams` adds exec and cp.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Awaitable
 
 import click
 
-from podctl import __version__, cli_ops, rollout, tree
+from podctl import __version__, cli_ops, cli_streams, rollout, tree
 from podctl import apply as applying
 from podctl import delete as deleting
 from podctl import describe as describing
@@ -197,6 +198,7 @@ def tree_(ctx: click.Context, target: str, name: str | None, output: str) -> Non
 
 
 cli_ops.register(cli)
+cli_streams.register(cli)
 
 
 def main() -> None:
