@@ -62,6 +62,8 @@ def node(busybox_image: str) -> Iterator[Node]:
     ids = [
         _start(runtime, busybox_image, pod, name="app", command=["sleep", "300"]),
         _start(runtime, busybox_image, pod, name="ticker", command=["sh", "-c", "while true; do echo tick; sleep 0.2; done"]),
+        _start(runtime, busybox_image, pod, name="reader", command=["cat"], stdin=True),
+        _start(runtime, busybox_image, pod, name="terminal", command=["sh"], stdin=True, tty=True),
     ]
     stopped = _start(runtime, busybox_image, pod, name="done", command=["true"])
     ids.append(stopped)
@@ -149,6 +151,23 @@ def test_attach_reads_the_running_output(node: Node) -> None:
     with node.client().websocket_connect(node.url("attach", "ticker", stdout=1), subprotocols=[rc.V5]) as ws:
         got = b""
         while b"tick\ntick\n" not in got:
+            decoded = V5.decode(ws.receive_bytes())
+            if decoded is not None and decoded[0] == rc.STDOUT:
+                got += decoded[1]
+
+
+@pytest.mark.parametrize(("container", "typed", "echoed"), [
+    ("reader", b"hello\n", b"hello\n"),
+    ("terminal", b"echo $((6*7))\r", b"42"),
+], ids=["stdin-open", "stdin-and-tty"])
+def test_attach_writes_to_the_containers_stdin(node: Node, container: str, typed: bytes, echoed: bytes) -> None:
+    tty = 1 if container == "terminal" else 0
+    url = node.url("attach", container, stdin=1, stdout=1, tty=tty)
+    with node.client().websocket_connect(url, subprotocols=[rc.V5]) as ws:
+        time.sleep(0.3)
+        send(ws, V5.encode(rc.STDIN, typed))
+        got = b""
+        while echoed not in got:
             decoded = V5.decode(ws.receive_bytes())
             if decoded is not None and decoded[0] == rc.STDOUT:
                 got += decoded[1]
