@@ -17,6 +17,7 @@ carries no message either way for ``idle_timeout`` seconds is closed (the kubele
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import queue
 import threading
@@ -35,6 +36,8 @@ from kubelet.threads import Runner
 
 #: Kubernetes' default --streaming-connection-idle-timeout
 DEFAULT_IDLE_TIMEOUT = 4 * 3600.0
+#: messages buffered per direction of one stream (of at most 32 KiB each)
+QUEUED_MESSAGES = 32
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,12 @@ class Bridge:
         self.idle_timeout = idle_timeout
         self.loop = asyncio.get_running_loop()
         self.last_activity = self.loop.time()
-        self.output: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
+        # Both directions are bounded, so a slow reader on either side slows the writer down
+        # (down to TCP) instead of piling the stream up in memory.
+        self.output: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue(QUEUED_MESSAGES)
         self.input: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self.input_room = asyncio.Semaphore(QUEUED_MESSAGES)
+        self.ended = threading.Event()
 
     async def run(self, *, exit_code: bool, command: tuple[str, ...]) -> None:
         """Relay until the output ends (then report the status) or the client goes away."""
@@ -121,6 +128,7 @@ class Bridge:
             if ended:
                 await self._finish(exit_code=exit_code, command=command)
         finally:
+            self.ended.set()
             for task in tasks:
                 task.cancel()
             self.input.put(None)
@@ -145,19 +153,28 @@ class Bridge:
             await self._send_raw(message)
 
     def _read_output(self) -> None:
-        try:
-            while (chunk := self.session.read()) is not None:
-                self.loop.call_soon_threadsafe(self.output.put_nowait, chunk)
-        except Exception:  # noqa: BLE001 - a broken session ends the output like EOF
-            pass
-        finally:
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody to tell
-                self.loop.call_soon_threadsafe(self.output.put_nowait, None)
+        with contextlib.suppress(Exception):  # a broken session, or a loop that is gone, ends the output
+            while (chunk := self.session.read()) is not None and self._hand_over(chunk):
+                pass
+        with contextlib.suppress(Exception):
+            self._hand_over(None)
+
+    def _hand_over(self, chunk: tuple[int, bytes] | None) -> bool:
+        """Queue output for the loop, waiting for room; False once the stream has ended."""
+        future = asyncio.run_coroutine_threadsafe(self.output.put(chunk), self.loop)
+        while not self.ended.is_set():
+            with contextlib.suppress(concurrent.futures.TimeoutError):
+                future.result(timeout=0.5)
+                return True
+        future.cancel()
+        return False
 
     def _carry_input(self) -> None:
         while (step := self.input.get()) is not None:
             with contextlib.suppress(Exception):  # input to a session that ended goes nowhere
                 step()
+            with contextlib.suppress(RuntimeError):  # the loop is gone
+                self.loop.call_soon_threadsafe(self.input_room.release)
 
     async def _pump_output(self) -> None:
         while (chunk := await self.output.get()) is not None:
@@ -176,18 +193,22 @@ class Bridge:
                 return
             self.last_activity = self.loop.time()
             decoded = self.protocol.decode(message.get("bytes") or message.get("text") or b"")
-            if decoded is not None:
-                self._on_input(*decoded)
+            step = self._input_step(*decoded) if decoded is not None else None
+            if step is not None:
+                await self.input_room.acquire()
+                self.input.put(step)
 
-    def _on_input(self, channel: int, data: bytes) -> None:
+    def _input_step(self, channel: int, data: bytes) -> Callable[[], None] | None:
+        """What one client message asks of the session, if anything."""
         session = self.session
         if channel == rc.STDIN and self.options.stdin and data:
-            self.input.put(lambda: session.write(data))
-        elif channel == rc.RESIZE and (size := rc.parse_resize(data)) is not None:
+            return lambda: session.write(data)
+        if channel == rc.RESIZE and (size := rc.parse_resize(data)) is not None:
             width, height = size
-            self.input.put(lambda: session.resize(width=width, height=height))
-        elif channel == rc.CLOSE and self.protocol.close_channel and data[:1] == bytes([rc.STDIN]):
-            self.input.put(session.close_stdin)
+            return lambda: session.resize(width=width, height=height)
+        if channel == rc.CLOSE and self.protocol.close_channel and data[:1] == bytes([rc.STDIN]):
+            return session.close_stdin
+        return None
 
     async def _watch_idle(self) -> None:
         while True:

@@ -55,7 +55,7 @@ def _start(runtime: DockerRuntime, image: str, pod: str, *, name: str, command: 
     return cid
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def node(busybox_image: str) -> Iterator[Node]:
     runtime = DockerRuntime()
     pod = f"streams-{uuid.uuid4().hex[:8]}"
@@ -110,6 +110,17 @@ def test_exec_output_and_exit_code(node: Node, command: list[str], stdout: bytes
         out = collect(ws)
     assert out.get(rc.STDOUT, b"") == stdout and out.get(rc.STDERR, b"") == stderr
     assert rc.exit_code_of(out[rc.ERROR]) == code
+
+
+def test_large_output_and_input_arrive_whole(node: Node) -> None:
+    payload = bytes(range(256)) * 8192  # 2 MiB
+    with node.client().websocket_connect(node.url("exec", command=["sh", "-c", "cat; head -c 3000000 /dev/zero"],
+                                                  stdin=1, stdout=1), subprotocols=[rc.V5]) as ws:
+        for start in range(0, len(payload), 32768):
+            send(ws, V5.encode(rc.STDIN, payload[start:start + 32768]))
+        send(ws, V5.close_message(rc.STDIN))
+        out = collect(ws)
+    assert out[rc.STDOUT] == payload + bytes(3_000_000)
 
 
 def test_closing_stdin_ends_the_input(node: Node) -> None:
