@@ -12,8 +12,10 @@ handshake (ASGI's ``websocket.http.response``), which kubectl prints as it print
 
 From then on each message is passed on unchanged, in both directions, so the framing and the
 exit status are the kubelet's. A plain request (no upgrade) gets 400 "Upgrade request
-required", as kube-apiserver's upgrade-aware proxy answers it; kubectl's SPDY fallback is such
-a request, so it reads the same Status as the WebSocket attempt did.
+required", as kube-apiserver's upgrade-aware proxy answers it. SPDY is not served: when a
+WebSocket handshake is refused, kubectl retries the same request over SPDY and prints what that
+attempt got, so the refusal is remembered for a few seconds (per user and request) and given
+again to that retry; otherwise a kubelet that is down would read as "Upgrade request required".
 
 Authentication and authorization ran before this module (``create`` on the subresource).
 """
@@ -22,6 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -34,11 +39,14 @@ from websockets.exceptions import ConnectionClosed
 from apimachinery import remotecommand as rc
 from apimachinery import resources as res
 from apimachinery.errors import ApiError, bad_request
+from apiserver.authn.user import user_of
 from apiserver.kubeletclient import open_kubelet_websocket
 from apiserver.registry import Registry
 from apiserver.routes.paths import Target, resolve
 
 STREAM_SUBRESOURCES = ("exec", "attach")
+#: how long a refused handshake is given again to the same request (kubectl's SPDY retry)
+REFUSAL_MEMORY = 10.0
 
 
 def _query(items: list[tuple[str, str]]) -> dict[str, list[str]]:
@@ -82,7 +90,42 @@ async def stream_http(request: Request, target: Target) -> None:
     """A request that did not upgrade: the checks, then 400 as Kubernetes answers it."""
     await request.app.state.store.wait_fresh()
     locate(request.app.state.registry, target, _query(request.query_params.multi_items()))
+    if "upgrade" in request.headers.get("connection", "").lower():
+        remembered = _refusals(request.app).recall(_refusal_key(request.scope))
+        if remembered is not None:
+            raise remembered
     raise bad_request("Upgrade request required")
+
+
+class Refusals:
+    """Recently refused handshakes, so that a client's fallback attempt reads the same Status."""
+
+    def __init__(self, *, ttl: float = REFUSAL_MEMORY, size: int = 256, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.size, self.clock = ttl, size, clock
+        self.recent: OrderedDict[tuple[str, str, str], tuple[float, ApiError]] = OrderedDict()
+
+    def remember(self, key: tuple[str, str, str], error: ApiError) -> None:
+        self.recent[key] = (self.clock() + self.ttl, error)
+        self.recent.move_to_end(key)
+        while len(self.recent) > self.size:
+            self.recent.popitem(last=False)
+
+    def recall(self, key: tuple[str, str, str]) -> ApiError | None:
+        """The refusal of this request, once, if it is recent."""
+        until, error = self.recent.pop(key, (0.0, None))
+        return error if error is not None and self.clock() < until else None
+
+
+def _refusals(app: Any) -> Refusals:
+    if not hasattr(app.state, "stream_refusals"):
+        app.state.stream_refusals = Refusals()
+    refusals: Refusals = app.state.stream_refusals
+    return refusals
+
+
+def _refusal_key(scope: Any) -> tuple[str, str, str]:
+    user = user_of(scope)
+    return (user.name if user else "", scope["path"], scope.get("query_string", b"").decode("latin-1"))
 
 
 async def stream_websocket(ws: WebSocket) -> None:
@@ -90,6 +133,7 @@ async def stream_websocket(ws: WebSocket) -> None:
     try:
         upstream = await _dial(ws, params.get("group", ""), params["version"], params["path"])
     except ApiError as err:
+        _refusals(ws.app).remember(_refusal_key(ws.scope), err)
         await ws.send_denial_response(JSONResponse(err.status(), status_code=err.code))
         return
     try:

@@ -273,3 +273,13 @@ def test_python_client_stream_exec(compat_cluster: Cluster, pods: None) -> None:
         assert session.returncode == 4
     finally:
         api_client.close()
+
+
+# -- last: the node goes away ------------------------------------------------------------------
+
+
+def test_a_kubelet_that_is_down_is_reported(kubectl: Kubectl, compat_cluster: Cluster, pods: None) -> None:
+    """kubectl retries a refused WebSocket over SPDY and prints that answer: it must be the same."""
+    compat_cluster.kill_kubelet(compat_cluster.node_name(NODES[0]))
+    done = kubectl.run("exec", "shell", "-c", "main", "--", "true", rc=1)
+    assert "unable to upgrade connection: cannot reach the kubelet of node" in done.stderr, done.stderr
