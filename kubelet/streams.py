@@ -12,6 +12,10 @@ container's output and hands it to the loop, one carries stdin, resizes and the 
 the session in order. The loop only moves messages; it never waits on Docker. A stream that
 carries no message either way for ``idle_timeout`` seconds is closed (the kubelet's
 ``--streaming-connection-idle-timeout``, 4 h by default as in Kubernetes).
+
+A terminal gets the client's size with its first resize message, just after the command has
+started (Docker's Engine API 1.41 has no initial size for an exec, and Kubernetes' CRI streaming
+resizes after the start too): a command that asks for the size at once may still see 0x0.
 """
 
 from __future__ import annotations
