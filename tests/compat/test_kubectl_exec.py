@@ -59,11 +59,14 @@ def pods(kubectl: Kubectl, compat_cluster: Cluster) -> Iterator[None]:
     kubectl.apply(pod("ticker", ("tick", TICKER)))
     kubectl.apply(pod("finished", ("once", ["true"]), ("keep", SLEEP), restartPolicy="Never"))
     kubectl.apply(pod("nowhere", ("main", SLEEP), nodeSelector={"no-such": "node"}))
-    for name in ("shell", "ticker"):
+    reader = pod("reader", ("cat", ["cat"]), restartPolicy="Never")
+    reader["spec"]["containers"][0].update(stdin=True, stdinOnce=True)
+    kubectl.apply(reader)
+    for name in ("shell", "ticker", "reader"):
         kubectl.wait_for(f"{name} running", functools.partial(running, kubectl, name), timeout=90)
     kubectl.wait_for("finished's first container done", lambda: _terminated(kubectl, "finished", "once"), timeout=90)
     yield
-    kubectl.run("delete", "pod", "shell", "ticker", "finished", "nowhere", "--wait=false")
+    kubectl.run("delete", "pod", "shell", "ticker", "finished", "nowhere", "reader", "--wait=false")
 
 
 def _terminated(kubectl: Kubectl, pod_name: str, container: str) -> bool:
@@ -146,6 +149,12 @@ def _read_until(fd: int, wanted: bytes, timeout: float = 30.0) -> bytes:
 def test_attach_reads_the_running_output(kubectl: Kubectl, pods: None) -> None:
     lines = read_lines(kubectl.popen("attach", "ticker"), want=lambda got: len(got) >= 2, timeout=30)
     assert len(lines) >= 2 and all(line.startswith("tick ") for line in lines[:2]), lines
+
+
+def test_attach_with_stdin_once_ends_with_the_input(kubectl: Kubectl, pods: None) -> None:
+    done = kubectl.run("attach", "-i", "reader", stdin="hello through attach\n", timeout=60)
+    assert "hello through attach" in done.stdout
+    kubectl.wait_for("reader's cat ended by the end of its input", lambda: _terminated(kubectl, "reader", "cat"))
 
 
 def test_cp_a_directory_in_and_out_is_byte_identical(kubectl: Kubectl, pods: None, tmp_path: Path) -> None:
