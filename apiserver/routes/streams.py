@@ -129,9 +129,8 @@ def _refusal_key(scope: Any) -> tuple[str, str, str]:
 
 
 async def stream_websocket(ws: WebSocket) -> None:
-    params = ws.path_params
     try:
-        upstream = await _dial(ws, params.get("group", ""), params["version"], params["path"])
+        upstream = await _dial(ws)
     except ApiError as err:
         _refusals(ws.app).remember(_refusal_key(ws.scope), err)
         await ws.send_denial_response(JSONResponse(err.status(), status_code=err.code))
@@ -143,10 +142,8 @@ async def stream_websocket(ws: WebSocket) -> None:
         await upstream.close()
 
 
-async def _dial(ws: WebSocket, group: str, version: str, path: str) -> ClientConnection:
-    target = resolve(group, version, path.strip("/").split("/"), ws.url.path)
-    if target.rt is not res.PODS or target.name is None or target.subresource not in STREAM_SUBRESOURCES:
-        raise ApiError(400, "BadRequest", f"{ws.url.path} does not accept a WebSocket upgrade")
+async def _dial(ws: WebSocket) -> ClientConnection:
+    target = resolve("", "v1", ws.url.path.removeprefix("/api/v1/").split("/"), ws.url.path)
     await ws.app.state.store.wait_fresh()
     offered = ws.scope.get("subprotocols") or []
     rc.negotiate(offered)  # refuse a client that offers only protocols no kubelet speaks
@@ -192,6 +189,6 @@ async def relay(ws: WebSocket, upstream: ClientConnection) -> None:
             await ws.close()
 
 
-routes = [
-    WebSocketRoute("/api/{version}/{path:path}", stream_websocket),
-]
+#: only these paths: other WebSocket endpoints (port-forward, watches) have routes of their own
+routes = [WebSocketRoute(f"/api/v1/namespaces/{{namespace}}/pods/{{name}}/{subresource}", stream_websocket)
+          for subresource in STREAM_SUBRESOURCES]
