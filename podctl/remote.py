@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import io
 import os
 import signal
 import sys
@@ -105,7 +107,7 @@ async def read_input(source: BinaryIO) -> AsyncIterator[bytes]:
     """A binary stream's bytes (as they arrive) until EOF, read by a thread so the loop never blocks."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes] = asyncio.Queue()
-    read = getattr(source, "read1", source.read)
+    read = _reader(source)
 
     def pump() -> None:
         while True:
@@ -121,6 +123,16 @@ async def read_input(source: BinaryIO) -> AsyncIterator[bytes]:
     threading.Thread(target=pump, daemon=True, name="stdin").start()
     while chunk := await queue.get():
         yield chunk
+
+
+def _reader(source: BinaryIO) -> Callable[[int], bytes]:
+    """``os.read`` on a real file: a thread blocked in a buffered reader's lock aborts the
+    interpreter at exit, one blocked in ``read(2)`` does not. Else the stream's own ``read1``."""
+    try:
+        fd = source.fileno()
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return getattr(source, "read1", source.read)
+    return functools.partial(os.read, fd)
 
 
 async def bytes_source(data: bytes) -> AsyncIterator[bytes]:

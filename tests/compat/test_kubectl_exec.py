@@ -7,16 +7,9 @@ API server with the ``websockets`` client, to check the Status each one is refus
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import hashlib
 import os
-import pty
-import select
-import signal
-import struct
-import subprocess
-import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +24,7 @@ from websockets.sync.client import connect
 from apimachinery import remotecommand as rc
 from tests.compat.conftest import KUBECTL, Kubectl, read_lines, ready_nodes
 from tests.e2e.cluster import Cluster
+from tests.e2e.terminal import Terminal
 
 pytestmark = [pytest.mark.compat, pytest.mark.e2e]
 
@@ -98,52 +92,22 @@ def test_exec_exit_codes_are_kubectls(kubectl: Kubectl, pods: None, code: int) -
 
 
 def test_exec_tty_follows_the_terminal_size(kubectl: Kubectl, pods: None) -> None:
-    master, slave = pty.openpty()
-    _set_size(slave, rows=30, cols=100)
-
-    def controlling_tty() -> None:
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
     assert KUBECTL is not None
-    proc = subprocess.Popen([KUBECTL, "exec", "-it", "shell", "--", "sh", "-c", "read x; stty size; read y; stty size"],
-                            stdin=slave, stdout=slave, stderr=slave, env=kubectl.env, cwd=kubectl.home,
-                            preexec_fn=controlling_tty)
-    os.close(slave)
+    command = [KUBECTL, "exec", "-it", "shell", "--", "sh", "-c", "read x; stty size; read y; stty size"]
+    terminal = Terminal(command, rows=30, cols=100, env=kubectl.env, cwd=str(kubectl.home))
     try:
         # the terminal size reaches the command just after it starts, as in Kubernetes: so it reads first
-        _read_until(master, b"main, side")
+        terminal.read_until(b"main, side")
         time.sleep(1.0)
-        os.write(master, b"\r")
-        seen = _read_until(master, b"30 100")
-        _set_size(master, rows=40, cols=120)  # the kernel sends kubectl SIGWINCH
+        terminal.type(b"\r")
+        terminal.read_until(b"30 100")
+        terminal.resize(rows=40, cols=120)  # the kernel sends kubectl SIGWINCH
         time.sleep(0.5)
-        os.write(master, b"\r")
-        seen += _read_until(master, b"40 120")
-        assert proc.wait(timeout=30) == 0, seen
+        terminal.type(b"\r")
+        terminal.read_until(b"40 120")
+        assert terminal.proc.wait(timeout=30) == 0, terminal.seen
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-        os.close(master)
-
-
-def _set_size(fd: int, *, rows: int, cols: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-
-
-def _read_until(fd: int, wanted: bytes, timeout: float = 30.0) -> bytes:
-    got = b""
-    deadline = time.monotonic() + timeout
-    while wanted not in got:
-        left = deadline - time.monotonic()
-        assert left > 0, f"no {wanted!r} in {got!r}"
-        if select.select([fd], [], [], left)[0]:
-            try:
-                got += os.read(fd, 4096)
-            except OSError:
-                break
-    assert wanted in got, got
-    return got
+        terminal.close()
 
 
 def test_attach_reads_the_running_output(kubectl: Kubectl, pods: None) -> None:

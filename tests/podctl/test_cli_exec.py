@@ -6,12 +6,14 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.cluster import Cluster
+from tests.e2e.terminal import Terminal
 from tests.podctl.conftest import write
 
 pytestmark = pytest.mark.e2e
@@ -72,6 +74,23 @@ def test_exec(cli: Cli, args: list[str], stdin: bytes | None, out: bytes, rc: in
     assert done.stdout == out
     if rc:
         assert f"command terminated with exit code {rc}".encode() in done.stderr
+
+
+def test_exec_tty_follows_the_terminal_size(cli: Cli) -> None:
+    command = [sys.executable, "-c", "from podctl.cli import main; main()", "exec", "--kubeconfig",
+               str(cli.kubeconfig), "-it", "-c", "main", "box", "--", "sh", "-c", "read x; stty size; read y; stty size"]
+    terminal = Terminal(command, rows=30, cols=100)
+    try:
+        time.sleep(2.0)  # the size reaches the command just after it starts: it reads first
+        terminal.type(b"\r")
+        terminal.read_until(b"30 100")
+        terminal.resize(rows=40, cols=120)
+        time.sleep(0.5)
+        terminal.type(b"\r")
+        terminal.read_until(b"40 120")
+        assert terminal.proc.wait(timeout=30) == 0, terminal.seen
+    finally:
+        terminal.close()
 
 
 def test_exec_into_a_missing_pod_is_not_found(cli: Cli) -> None:
