@@ -1,0 +1,118 @@
+"""The fields an object sets, read with the kind's list semantics; and reading or removing one.
+
+Which lists are associative (merged by key) or sets comes from the strategic-merge table in
+:func:`apimachinery.patch.merge_keys_for`, the single description of list semantics in the
+project: server-side apply merges the same lists, on the same keys, as ``kubectl apply`` does.
+Every other list is atomic: the list as a whole is one field.
+
+A path is in an object's set when it names, as structured-merge-diff's ``ToFieldSet`` has it, a
+scalar, ``null``, an atomic list, an empty map, or an item of a keyed list or set (the item is a
+member of the set, and its fields are too).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from apimachinery.patch import SET
+from apiserver.fieldmanager import fieldpath
+from apiserver.fieldmanager.fieldpath import FieldSet, Path
+
+_MISSING = object()
+
+
+def field_set(obj: Mapping[str, Any], keys: Mapping[str, str]) -> FieldSet:
+    """Every path ``obj`` sets; ``keys`` maps dotted list paths to merge keys (or :data:`SET`)."""
+    out: set[Path] = set()
+    _walk_map(obj, (), "", keys, out)
+    return frozenset(out)
+
+
+def _walk_map(obj: Mapping[str, Any], at: Path, dotted: str, keys: Mapping[str, str], out: set[Path]) -> None:
+    for name, item in obj.items():
+        _walk_value(item, at + (fieldpath.field(name),), f"{dotted}.{name}" if dotted else name, keys, out)
+
+
+def _walk_value(item: Any, at: Path, dotted: str, keys: Mapping[str, str], out: set[Path]) -> None:
+    if isinstance(item, dict):
+        if item:
+            _walk_map(item, at, dotted, keys, out)
+        else:
+            out.add(at)
+        return
+    merge_key = keys.get(dotted) if isinstance(item, list) else None
+    if merge_key is None or not _keyed(item, merge_key):
+        out.add(at)  # a scalar, null, or an atomic list
+        return
+    for element in item:
+        if merge_key == SET:
+            out.add(at + (fieldpath.value(element),))
+        else:
+            here = at + (fieldpath.key({merge_key: element[merge_key]}),)
+            out.add(here)
+            _walk_map(element, here, dotted, keys, out)
+
+
+def _keyed(items: list[Any], merge_key: str) -> bool:
+    """Whether every item can be addressed by the key (else the list is kept whole)."""
+    if merge_key == SET:
+        return all(not isinstance(element, dict | list) for element in items)
+    return all(isinstance(element, dict) and merge_key in element for element in items)
+
+
+def _matches(element: Any, step: tuple[str, str]) -> bool:
+    kind, text = step
+    if kind == "v":
+        return not isinstance(element, dict | list) and fieldpath.compact_json(element) == text
+    if kind == "k" and isinstance(element, dict):
+        wanted = fieldpath.key({name: element.get(name) for name in _key_names(text)})
+        return wanted[1] == text
+    return False
+
+
+def _key_names(text: str) -> list[str]:
+    return list(json.loads(text))
+
+
+def value_at(obj: Any, path: Path) -> Any:
+    """The value ``path`` names in ``obj``, or :data:`MISSING`."""
+    current = obj
+    for step in path:
+        current = _step(current, step)
+        if current is _MISSING:
+            break
+    return current
+
+
+def _step(current: Any, step: tuple[str, str]) -> Any:
+    kind, text = step
+    if kind == "f":
+        return current.get(text, _MISSING) if isinstance(current, dict) else _MISSING
+    if not isinstance(current, list):
+        return _MISSING
+    if kind == "i":
+        index = int(text)
+        return current[index] if index < len(current) else _MISSING
+    return next((element for element in current if _matches(element, step)), _MISSING)
+
+
+MISSING = _MISSING
+
+
+def remove(obj: dict[str, Any], path: Path) -> None:
+    """Delete the field or list item ``path`` names from ``obj`` (in place); absent is fine."""
+    parent = value_at(obj, path[:-1])
+    kind, text = path[-1]
+    if kind == "f" and isinstance(parent, dict):
+        parent.pop(text, None)
+    elif kind in ("k", "v") and isinstance(parent, list):
+        parent[:] = [element for element in parent if not _matches(element, path[-1])]
+
+
+def is_key_field(path: Path) -> bool:
+    """Whether ``path`` is a key field of the list item holding it (kept while the item is)."""
+    if len(path) < 2 or path[-1][0] != "f" or path[-2][0] != "k":
+        return False
+    return path[-1][1] in _key_names(path[-2][1])
