@@ -31,14 +31,13 @@ from apiserver.fieldmanager.managed import APPLY, BEFORE_FIRST_APPLY, UPDATE, En
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 KUBECTL = "kubectl"
 # Never owned: identity and server-set metadata (Kubernetes' stripMeta set).
-_STRIPPED = tuple(fieldpath.path_of(*p) for p in (
-    ("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace"), ("metadata", "uid"),
-    ("metadata", "resourceVersion"), ("metadata", "generation"), ("metadata", "creationTimestamp"),
-    ("metadata", "selfLink"), ("metadata", "managedFields"), ("metadata", "generateName"),
-    ("metadata", "deletionTimestamp"), ("metadata", "deletionGracePeriodSeconds"),
+_STRIPPED_TOP = frozenset({("f", "apiVersion"), ("f", "kind")})
+_STRIPPED_META = frozenset(("f", name) for name in (
+    "name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "selfLink",
+    "managedFields", "generateName", "deletionTimestamp", "deletionGracePeriodSeconds",
 ))
+_METADATA = ("f", "metadata")
 _STATUS = fieldpath.path_of("status")
-_LAST_APPLIED_PATH = fieldpath.path_of("metadata", "annotations", LAST_APPLIED)
 
 
 @dataclass(frozen=True)
@@ -63,12 +62,25 @@ class Scope:
     status: bool = False  # this write is to it
 
     def owned(self, obj: Mapping[str, Any] | None) -> FieldSet:
+        return frozenset(self.owned_values(obj))
+
+    def owned_values(self, obj: Mapping[str, Any] | None) -> dict[Path, Any]:
+        """The paths of ``obj`` this write may own, with their values."""
         if not obj:
-            return EMPTY
-        paths = fieldpath.without(walk.field_set(obj, merge_keys_for(self.kind)), _STRIPPED)
+            return {}
+        keys = merge_keys_for(self.kind)
         if self.status:
-            return fieldpath.under(paths, _STATUS)
-        return fieldpath.without(paths, (_STATUS,)) if self.status_split else paths
+            status = obj.get("status")
+            return walk.field_values(status, keys, at=_STATUS, dotted="status") if isinstance(status, dict) else {}
+        rest = {k: v for k, v in obj.items() if not (self.status_split and k == "status")}
+        return {p: v for p, v in walk.field_values(rest, keys).items() if not _stripped(p)}
+
+
+def _stripped(path: Path) -> bool:
+    head = path[0]
+    if head in _STRIPPED_TOP:
+        return True
+    return head == _METADATA and len(path) > 1 and path[1] in _STRIPPED_META
 
 
 @dataclass(frozen=True)
@@ -78,16 +90,15 @@ class Diff:
 
 
 def diff(old: Mapping[str, Any] | None, new: Mapping[str, Any], scope: Scope) -> Diff:
-    old_set, new_set = scope.owned(old), scope.owned(new)
-    modified = frozenset(p for p in old_set & new_set
-                         if _leaf_changed(walk.value_at(old, p), walk.value_at(new, p)))
-    return Diff(changed=(new_set - old_set) | modified, removed=old_set - new_set)
+    before, after = scope.owned_values(old), scope.owned_values(new)
+    changed = {p for p, v in after.items() if p not in before or _leaf_changed(before[p], v)}
+    return Diff(changed=frozenset(changed), removed=frozenset(p for p in before if p not in after))
 
 
 def _leaf_changed(before: Any, after: Any) -> bool:
     if isinstance(before, dict) and isinstance(after, dict):
         return False  # a list item: its own fields say what changed
-    return json.dumps(before, sort_keys=True) != json.dumps(after, sort_keys=True)
+    return type(before) is not type(after) or bool(before != after)
 
 
 def record_update(*, old: Mapping[str, Any] | None, new: Mapping[str, Any], entries: list[Entry],

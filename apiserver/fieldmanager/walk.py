@@ -25,33 +25,41 @@ _MISSING = object()
 
 def field_set(obj: Mapping[str, Any], keys: Mapping[str, str]) -> FieldSet:
     """Every path ``obj`` sets; ``keys`` maps dotted list paths to merge keys (or :data:`SET`)."""
-    out: set[Path] = set()
-    _walk_map(obj, (), "", keys, out)
-    return frozenset(out)
+    return frozenset(field_values(obj, keys))
 
 
-def _walk_map(obj: Mapping[str, Any], at: Path, dotted: str, keys: Mapping[str, str], out: set[Path]) -> None:
+def field_values(obj: Mapping[str, Any], keys: Mapping[str, str], *, at: Path = (),
+                 dotted: str = "") -> dict[Path, Any]:
+    """Every path ``obj`` sets, with its value (a list item's value is the item itself).
+
+    ``at`` and ``dotted`` place ``obj`` inside a larger object (to walk only its ``status``)."""
+    out: dict[Path, Any] = {}
+    _walk_map(obj, at, dotted, keys, out)
+    return out
+
+
+def _walk_map(obj: Mapping[str, Any], at: Path, dotted: str, keys: Mapping[str, str], out: dict[Path, Any]) -> None:
     for name, item in obj.items():
-        _walk_value(item, at + (fieldpath.field(name),), f"{dotted}.{name}" if dotted else name, keys, out)
+        _walk_value(item, at + (("f", name),), f"{dotted}.{name}" if dotted else name, keys, out)
 
 
-def _walk_value(item: Any, at: Path, dotted: str, keys: Mapping[str, str], out: set[Path]) -> None:
+def _walk_value(item: Any, at: Path, dotted: str, keys: Mapping[str, str], out: dict[Path, Any]) -> None:
     if isinstance(item, dict):
         if item:
             _walk_map(item, at, dotted, keys, out)
         else:
-            out.add(at)
+            out[at] = item
         return
     merge_key = keys.get(dotted) if isinstance(item, list) else None
     if merge_key is None or not _keyed(item, merge_key):
-        out.add(at)  # a scalar, null, or an atomic list
+        out[at] = item  # a scalar, null, or an atomic list
         return
     for element in item:
         if merge_key == SET:
-            out.add(at + (fieldpath.value(element),))
+            out[at + (fieldpath.value(element),)] = element
         else:
             here = at + (fieldpath.key({merge_key: element[merge_key]}),)
-            out.add(here)
+            out[here] = element
             _walk_map(element, here, dotted, keys, out)
 
 
