@@ -103,3 +103,15 @@ def test_status_is_written_by_the_controller_manager(kubectl: Kubectl) -> None:
         ("podvisor-controller-manager", "Update", "status")))
     assert "f:observedGeneration" in status["f:status"]
     assert "f:status" not in managers(obj)[("kubectl", "Apply", "")]
+
+
+def test_apply_after_edit_conflicts_with_kubectl_edit(kubectl: Kubectl) -> None:
+    kubectl.apply(deployment("edited", replicas=1), "--server-side")
+    editor = "sed -i -e 's/replicas: 1$/replicas: 4/'"
+    kubectl.run("edit", "deploy", "edited", env_extra={"KUBE_EDITOR": editor, "EDITOR": editor})
+    obj = live(kubectl, "edited")
+    assert obj["spec"]["replicas"] == 4
+    assert managers(obj)[("kubectl-edit", "Update", "")]["f:spec"] == {"f:replicas": {}}
+    refused = kubectl.run("apply", "--server-side", "-f", "-", stdin=json.dumps(deployment("edited", replicas=1)),
+                          rc=1)
+    assert 'conflict with "kubectl-edit" using apps/v1: .spec.replicas' in refused.stderr
