@@ -564,14 +564,12 @@ class PatchingRegistry(Registry):
             scale = self.get_scale(rt, namespace, name)
             patched = apply_patch(scale, body, ptype, kind="Scale")
             return self.update_scale(rt, namespace, name, patched, dry_run=dry_run, field_manager=field_manager)
-        options = {"subresource": subresource, "dry_run": dry_run, "field_validation": field_validation,
-                   "duplicates": duplicates, "field_manager": field_manager}
+        options: dict[str, Any] = {"dry_run": dry_run, "field_validation": field_validation,
+                                   "duplicates": duplicates, "field_manager": field_manager}
         if ptype == "apply":
-            return self._apply(rt, namespace, name, body, force=force, **options)  # type: ignore[arg-type]
-        if self.store.get(object_key(rt, namespace, name)) is None:
-            raise not_found(rt.plural, name, group=rt.group)
+            return self._apply(rt, namespace, name, body, force=force, subresource=subresource, options=options)
         patched = apply_patch(self.get(rt, namespace, name), body, ptype, kind=rt.kind)
-        return self.update(rt, namespace, name, patched, **options)  # type: ignore[arg-type]
+        return self.update(rt, namespace, name, patched, subresource=subresource, **options)
 
     def _apply(
         self,
@@ -582,21 +580,20 @@ class PatchingRegistry(Registry):
         *,
         force: bool,
         subresource: str | None,
-        field_manager: str | None,
-        **options: Any,
+        options: dict[str, Any],
     ) -> WriteResult:
-        """Server-side apply: create the object, or merge the configuration and track ownership."""
-        writer = fieldmanager.writer_for(rt, field_manager, subresource)
-        exists = self.store.get(object_key(rt, namespace, name)) is not None
-        live = self.get(rt, namespace, name) if exists else None
-        if live is None and subresource is not None:
+        """Server-side apply: create the object, or merge the configuration into it; either way
+        the write is tracked as an Apply that owns the configuration's fields."""
+        writer = fieldmanager.writer_for(rt, options["field_manager"], subresource)
+        kv = self.store.get(object_key(rt, namespace, name))
+        if kv is None and subresource is not None:
             raise not_found(rt.plural, name, group=rt.group)
+        live = with_revision(kv) if kv is not None else None
         merged, request = fieldmanager.prepare_apply(live, body, rt=rt, writer=writer, force=force)
         if live is None:
             merged["metadata"] = {**(merged.get("metadata") or {}), "name": name}
-            return self.create(rt, namespace, merged, field_manager=field_manager, apply=request, **options)
-        return self.update(rt, namespace, name, merged, subresource=subresource, field_manager=field_manager,
-                           apply=request, **options)
+            return self.create(rt, namespace, merged, apply=request, **options)
+        return self.update(rt, namespace, name, merged, subresource=subresource, apply=request, **options)
 
     def get_scale(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
         return workloads.scale_of(self.get(rt, namespace, name))
