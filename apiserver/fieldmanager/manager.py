@@ -171,6 +171,19 @@ def prune(merged: dict[str, Any], *, entries: list[Entry], applied: FieldSet, wr
             continue  # a field below it is still held, so it stays
         walk.remove(merged, path)
         removed.append(path)
+        _drop_emptied_parents(merged, path, held)
+
+
+def _drop_emptied_parents(obj: dict[str, Any], path: Path, held: set[Path]) -> None:
+    """A map or list left empty by a removal goes too (Kubernetes' typed objects omit empty
+    ``labels``, ``env`` ...), unless someone owns it as it is."""
+    parent = path[:-1]
+    while len(parent) > 1 and parent[-1][0] == "f" and parent not in held:
+        current = walk.value_at(obj, parent)
+        if not isinstance(current, dict | list) or current:
+            return
+        walk.remove(obj, parent)
+        parent = parent[:-1]
 
 
 def _written_by_client_side_apply(live: Mapping[str, Any] | None, scope: Scope) -> FieldSet:

@@ -228,3 +228,13 @@ def test_an_object_nobody_owns_is_owned_by_before_first_apply(server: RunningSer
     refused = http.patch(f"{CONFIGMAPS}/old?fieldManager=me", content=json.dumps(body), headers=APPLY)
     assert refused.status_code == 409
     assert refused.json()["details"]["causes"][0]["message"] == 'conflict with "before-first-apply" using v1'
+
+
+def test_dropping_the_last_label_and_env_var_leaves_no_empty_map_or_list(http: httpx.Client) -> None:
+    apply(http, deployment("empty", labels={"only": "1"}, env=("ONLY",)))
+    body = deployment("empty", env=())
+    del body["metadata"]["labels"]
+    del body["spec"]["template"]["spec"]["containers"][0]["env"]
+    after = apply(http, body).json()
+    assert "labels" not in after["metadata"]
+    assert "env" not in after["spec"]["template"]["spec"]["containers"][0]
