@@ -36,7 +36,8 @@ def manager_name(field_manager: str | None, user_agent: str | None) -> str:
 
 
 def patch_options(*, field_manager: str | None, force: str | None, apply: bool) -> bool:
-    """Check a request's ``fieldManager`` and ``force`` as Kubernetes validates PatchOptions."""
+    """Check a write's ``fieldManager`` (and a PATCH's ``force``: pass None for other verbs) as
+    Kubernetes validates its options; returns whether the apply is forced."""
     causes = []
     if field_manager is not None and (len(field_manager) > MAX_MANAGER_LENGTH
                                       or not all(ch.isprintable() for ch in field_manager)):

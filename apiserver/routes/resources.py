@@ -125,10 +125,11 @@ def _field_validation(request: Request) -> str:
     return request.query_params.get("fieldValidation") or "Warn"
 
 
-def _field_manager(request: Request, *, apply: bool = False) -> tuple[str, bool]:
-    """The write's manager (``fieldManager``, else from the User-Agent), and ``force``."""
+def _field_manager(request: Request, *, patch: bool = False, apply: bool = False) -> tuple[str, bool]:
+    """The write's manager (``fieldManager``, else from the User-Agent), and a PATCH's ``force``."""
     given = request.query_params.get("fieldManager")
-    force = fieldmanager.patch_options(field_manager=given, force=request.query_params.get("force"), apply=apply)
+    force_param = request.query_params.get("force") if patch else None
+    force = fieldmanager.patch_options(field_manager=given, force=force_param, apply=apply)
     return fieldmanager.manager_name(given, request.headers.get("user-agent")), force
 
 
@@ -258,7 +259,7 @@ async def patch_object(request: Request, registry: PatchingRegistry, target: Tar
     assert target.name is not None
     ptype = negotiation.patch_type(request.headers.get("content-type"))
     decoded = await _decoded(request, allow_patch=True)
-    manager, force = _field_manager(request, apply=ptype == "apply")
+    manager, force = _field_manager(request, patch=True, apply=ptype == "apply")
     result: WriteResult = registry.patch(
         target.rt,
         target.namespace,

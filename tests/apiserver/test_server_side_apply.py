@@ -238,3 +238,19 @@ def test_dropping_the_last_label_and_env_var_leaves_no_empty_map_or_list(http: h
     after = apply(http, body).json()
     assert "labels" not in after["metadata"]
     assert "env" not in after["spec"]["template"]["spec"]["containers"][0]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "body", "code"),
+    [
+        pytest.param("PATCH", f"{CONFIGMAPS}/forced", MERGE, {"data": {"a": "2"}}, 422, id="force-on-a-merge-patch"),
+        pytest.param("PUT", f"{CONFIGMAPS}/forced", {}, {"metadata": {"name": "forced"}}, 200, id="ignored-on-put"),
+    ],
+)
+def test_force_belongs_to_apply(http: httpx.Client, method: str, path: str, headers: dict[str, str],
+                                body: dict[str, Any], code: int) -> None:
+    http.post(CONFIGMAPS, json={"metadata": {"name": "forced"}, "data": {"a": "1"}})
+    response = http.request(method, f"{path}?force=true", json=body, headers=headers)
+    assert response.status_code == code, response.text
+    if code == 422:
+        assert "force: Forbidden: may not be specified for non-apply patch" in response.json()["message"]
