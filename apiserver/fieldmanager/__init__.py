@@ -113,7 +113,7 @@ def track(old: Mapping[str, Any] | None, new: dict[str, Any], *, rt: ResourceTyp
 
 def _live_entries(obj: Mapping[str, Any] | None) -> list[Entry]:
     try:
-        return managed.decode(((obj or {}).get("metadata") or {}).get("managedFields") or [])
+        return managed.decode(((obj or {}).get("metadata") or {}).get("managedFields") or [], trusted=True)
     except ApiError:
         return []  # unreadable ownership is dropped, as Kubernetes resets it
 
@@ -123,8 +123,8 @@ def _requested_entries(old: Mapping[str, Any] | None, new: Mapping[str, Any], wr
     (``[]`` or ``[{}]`` clears it); one that sends none, or sends garbage, keeps the live ones.
     Subresource writes never touch ownership of their own accord."""
     raw = (new.get("metadata") or {}).get("managedFields")
-    if writer.subresource or raw is None:
-        return _live_entries(old)
+    if writer.subresource or raw is None or raw == ((old or {}).get("metadata") or {}).get("managedFields"):
+        return _live_entries(old)  # (sending back what was read is the common case)
     if managed.is_reset(raw):
         return []
     try:

@@ -133,30 +133,40 @@ def _emit(tree: dict[Element, Any], at: Path, members: set[Path]) -> dict[str, A
     return out
 
 
-def decode(fields_v1: Any) -> FieldSet:
-    """The set a FieldsV1 object spells; 400 BadRequest when it is malformed."""
+def decode(fields_v1: Any, *, trusted: bool = False) -> FieldSet:
+    """The set a FieldsV1 object spells; 400 BadRequest when it is malformed. A ``trusted`` one
+    (written by :func:`encode`) is read as it is, without re-spelling its elements."""
     if not isinstance(fields_v1, dict):
         raise bad_request("metadata.managedFields: fieldsV1 must be a JSON object")
     out: set[Path] = set()
-    _collect(fields_v1, (), out)
+    _collect(fields_v1, (), out, trusted=trusted)
     return frozenset(out)
 
 
-def _collect(node: dict[str, Any], at: Path, out: set[Path]) -> None:
+def _collect(node: dict[str, Any], at: Path, out: set[Path], *, trusted: bool) -> None:
     for name, child in node.items():
         if name == ".":
             if at:
                 out.add(at)
             continue
         kind, sep, text = name.partition(":")
-        if not sep or kind not in _KINDS or not isinstance(child, dict):
+        if not trusted and (not sep or kind not in _KINDS or not isinstance(child, dict)):
             raise bad_request(f"metadata.managedFields: invalid fieldsV1 key {name!r}")
-        element = (kind, _canonical(kind, text))
-        path = at + (element,)
+        path = at + ((kind, text if trusted else _canonical(kind, text)),)
         if child:
-            _collect(child, path, out)
+            _collect(child, path, out, trusted=trusted)
         else:
             out.add(path)
+
+
+def contains(fields_v1: dict[str, Any], path: Path) -> bool:
+    """Whether the FieldsV1 tree holds ``path``, read without decoding the rest of it."""
+    node: Any = fields_v1
+    for kind, text in path:
+        node = node.get(f"{kind}:{text}") if isinstance(node, dict) else None
+        if node is None:
+            return False
+    return isinstance(node, dict) and (not node or "." in node)
 
 
 def _canonical(kind: str, text: str) -> str:

@@ -11,6 +11,7 @@ written by many clients does not grow without bound.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from apimachinery.errors import ApiError
@@ -25,19 +26,39 @@ ANCIENT_CHANGES = "ancient-changes"
 BEFORE_FIRST_APPLY = "before-first-apply"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Entry:
+    """One manager's entry. Read from a stored object it keeps its FieldsV1 tree as it was and
+    decodes it only when asked (most writes touch one manager's fields), and an entry a write
+    did not change is written back as it was read."""
+
     manager: str
     operation: str
     api_version: str
-    fields: FieldSet
+    owned: FieldSet | None = None  # the set, once known
     time: str | None = None
     subresource: str = ""
+    encoded: dict[str, Any] | None = None  # the stored FieldsV1, while the set is unchanged
+
+    @cached_property
+    def fields(self) -> FieldSet:
+        if self.owned is not None:
+            return self.owned
+        return fieldpath.decode(self.encoded or {}, trusted=True)
 
     @property
     def identity(self) -> tuple[str, str, str, str]:
         version = "" if self.operation == APPLY else self.api_version
         return (self.manager, self.operation, self.subresource, version)
+
+    def holds_any(self, paths: FieldSet) -> bool:
+        if self.owned is not None or "fields" in self.__dict__ or self.encoded is None:
+            return not self.fields.isdisjoint(paths)
+        return any(fieldpath.contains(self.encoded, p) for p in paths)
+
+    def without(self, paths: FieldSet) -> Entry:
+        """This entry minus ``paths`` (itself when it holds none of them)."""
+        return with_fields(self, self.fields - paths) if self.holds_any(paths) else self
 
     def describe(self) -> str:
         """The manager as a conflict message names it: ``"kubectl" using apps/v1``."""
@@ -51,20 +72,23 @@ class Entry:
         if self.time:
             entry["time"] = self.time
         entry["fieldsType"] = FIELDS_V1
-        entry["fieldsV1"] = fieldpath.encode(self.fields)
+        entry["fieldsV1"] = self.encoded if self.encoded is not None else fieldpath.encode(self.fields)
         if self.subresource:
             entry["subresource"] = self.subresource
         return entry
 
 
-def decode(raw: Any) -> list[Entry]:
-    """The entries of a ``managedFields`` list; ApiError 400 when one is malformed."""
+def decode(raw: Any, *, trusted: bool = False) -> list[Entry]:
+    """The entries of a ``managedFields`` list; ApiError 400 when one is malformed.
+
+    ``trusted`` entries (read from a stored object, which only this server writes) keep their
+    FieldsV1 undecoded until needed; a client's are checked in full here."""
     if not isinstance(raw, list):
         raise _invalid("must be a list")
-    return [_decode_entry(item, index) for index, item in enumerate(raw)]
+    return [_decode_entry(item, index, trusted=trusted) for index, item in enumerate(raw)]
 
 
-def _decode_entry(item: Any, index: int) -> Entry:
+def _decode_entry(item: Any, index: int, *, trusted: bool) -> Entry:
     if not isinstance(item, dict):
         raise _invalid(f"[{index}]: must be an object")
     operation = item.get("operation")
@@ -73,13 +97,17 @@ def _decode_entry(item: Any, index: int) -> Entry:
     if item.get("fieldsType") != FIELDS_V1:
         raise _invalid(f'[{index}].fieldsType: Unsupported value: "{item.get("fieldsType")}": '
                        'supported values: "FieldsV1"')
+    fields_v1 = item.get("fieldsV1") or {}
+    if not isinstance(fields_v1, dict):
+        raise _invalid(f"[{index}].fieldsV1: must be an object")
     return Entry(
         manager=str(item.get("manager") or ""),
         operation=operation,
         api_version=str(item.get("apiVersion") or ""),
-        fields=fieldpath.decode(item.get("fieldsV1") or {}),
+        owned=None if trusted else fieldpath.decode(fields_v1),
         time=item.get("time"),
         subresource=str(item.get("subresource") or ""),
+        encoded=fields_v1 if trusted else None,
     )
 
 
@@ -112,10 +140,10 @@ def cap_updates(entries: list[Entry], limit: int = MAX_UPDATE_MANAGERS) -> list[
     merged = updates[: len(updates) - limit + 1]
     fields = frozenset().union(*(e.fields for e in merged))
     bucket = Entry(manager=ANCIENT_CHANGES, operation=UPDATE, api_version=merged[-1].api_version,
-                   fields=fields, time=merged[-1].time)
+                   owned=fields, time=merged[-1].time)
     gone = {id(e) for e in merged}
     return [e for e in entries if id(e) not in gone] + [bucket]
 
 
 def with_fields(entry: Entry, fields: FieldSet) -> Entry:
-    return replace(entry, fields=fields)
+    return replace(entry, owned=fields, encoded=None)

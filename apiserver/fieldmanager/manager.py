@@ -50,7 +50,7 @@ class Writer:
 
     def entry(self, operation: str, fields: FieldSet, time: str | None) -> Entry:
         return Entry(manager=self.manager, operation=operation, api_version=self.api_version,
-                     fields=fields, time=time, subresource=self.subresource)
+                     owned=fields, time=time, subresource=self.subresource)
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,12 @@ class Scope:
         rest = {k: v for k, v in obj.items() if not (self.status_split and k == "status")}
         return {p: v for p, v in walk.field_values(rest, keys).items() if not _stripped(p)}
 
+    def keep(self, paths: set[Path]) -> FieldSet:
+        """Those of ``paths`` this write may own."""
+        if self.status:
+            return frozenset(p for p in paths if p[0] == _STATUS[0])
+        return frozenset(p for p in paths if not _stripped(p) and not (self.status_split and p[0] == _STATUS[0]))
+
 
 def _stripped(path: Path) -> bool:
     head = path[0]
@@ -90,9 +96,8 @@ class Diff:
 
 
 def diff(old: Mapping[str, Any] | None, new: Mapping[str, Any], scope: Scope) -> Diff:
-    before, after = scope.owned_values(old), scope.owned_values(new)
-    changed = {p for p, v in after.items() if p not in before or _leaf_changed(before[p], v)}
-    return Diff(changed=frozenset(changed), removed=frozenset(p for p in before if p not in after))
+    changed, removed = walk.changes(old or {}, new, merge_keys_for(scope.kind))
+    return Diff(changed=scope.keep(changed), removed=scope.keep(removed))
 
 
 def _leaf_changed(before: Any, after: Any) -> bool:
@@ -114,7 +119,7 @@ def record_update(*, old: Mapping[str, Any] | None, new: Mapping[str, Any], entr
         if entry.identity == mine.identity:
             previous = entry
             continue
-        out.append(with_fields(entry, entry.fields - change.changed - change.removed))
+        out.append(entry.without(change.changed | change.removed))
     fields = ((previous.fields if previous else EMPTY) | change.changed) - change.removed
     if change.changed:
         out.append(with_fields(mine, fields))
@@ -129,15 +134,14 @@ def record_apply(*, old: Mapping[str, Any] | None, new: Mapping[str, Any], entri
     change = diff(old, new, scope)
     mine = writer.entry(APPLY, applied, now)
     conflicts = [(e, e.fields & change.changed) for e in entries
-                 if e.identity != mine.identity and e.fields & change.changed]
+                 if e.identity != mine.identity and e.holds_any(change.changed)]
     if conflicts and not force:
         allowed = _written_by_client_side_apply(old, scope) if writer.manager == KUBECTL else EMPTY
         remaining = [(e, paths - allowed) for e, paths in conflicts if paths - allowed]
         if remaining:
             raise conflict_error(remaining)
     previous = next((e for e in entries if e.identity == mine.identity), None)
-    out = [with_fields(e, e.fields - change.changed - change.removed)
-           for e in entries if e.identity != mine.identity]
+    out = [e.without(change.changed | change.removed) for e in entries if e.identity != mine.identity]
     unchanged = not change.changed and not change.removed and previous is not None
     if unchanged and previous is not None and previous.fields == applied:
         mine = previous
@@ -154,7 +158,7 @@ def before_first_apply(live: Mapping[str, Any], entries: list[Entry], *, writer:
     if not owned:
         return entries
     return [Entry(manager=BEFORE_FIRST_APPLY, operation=UPDATE, api_version=writer.api_version,
-                  fields=owned, subresource=writer.subresource)]
+                  owned=owned, subresource=writer.subresource)]
 
 
 def prune(merged: dict[str, Any], *, entries: list[Entry], applied: FieldSet, writer: Writer) -> None:

@@ -124,3 +124,75 @@ def is_key_field(path: Path) -> bool:
     if len(path) < 2 or path[-1][0] != "f" or path[-2][0] != "k":
         return False
     return path[-1][1] in _key_names(path[-2][1])
+
+
+def changes(old: Mapping[str, Any], new: Mapping[str, Any], keys: Mapping[str, str]) -> tuple[set[Path], set[Path]]:
+    """The paths ``new`` adds or changes, and those it drops, relative to ``old``.
+
+    The same answer as comparing the two objects' :func:`field_values`, but subtrees that are
+    equal (one C-level ``==``) are skipped, so a write costs in proportion to what it changed."""
+    changed: set[Path] = set()
+    removed: set[Path] = set()
+    _diff_maps(old, new, (), "", keys, changed, removed)
+    return changed, removed
+
+
+def _diff_maps(old: Mapping[str, Any], new: Mapping[str, Any], at: Path, dotted: str, keys: Mapping[str, str],
+               changed: set[Path], removed: set[Path]) -> None:
+    for name, after in new.items():
+        here, inner = at + (("f", name),), f"{dotted}.{name}" if dotted else name
+        if name not in old:
+            changed.update(_values_of(after, here, inner, keys))
+        else:
+            _diff_values(old[name], after, here, inner, keys, changed, removed)
+    for name, before in old.items():
+        if name not in new:
+            removed.update(_values_of(before, at + (("f", name),), f"{dotted}.{name}" if dotted else name, keys))
+
+
+def _values_of(item: Any, at: Path, dotted: str, keys: Mapping[str, str]) -> dict[Path, Any]:
+    out: dict[Path, Any] = {}
+    _walk_value(item, at, dotted, keys, out)
+    return out
+
+
+def _diff_values(before: Any, after: Any, at: Path, dotted: str, keys: Mapping[str, str],
+                 changed: set[Path], removed: set[Path]) -> None:
+    if type(before) is type(after) and before == after:
+        return
+    if isinstance(before, dict) and isinstance(after, dict) and before and after:
+        _diff_maps(before, after, at, dotted, keys, changed, removed)
+        return
+    merge_key = keys.get(dotted)
+    if (isinstance(before, list) and isinstance(after, list) and merge_key is not None
+            and merge_key != SET and _keyed(before, merge_key) and _keyed(after, merge_key)):
+        _diff_items(before, after, at, dotted, merge_key, keys, changed, removed)
+        return
+    old_paths, new_paths = _values_of(before, at, dotted, keys), _values_of(after, at, dotted, keys)
+    removed.update(p for p in old_paths if p not in new_paths)
+    changed.update(p for p, v in new_paths.items() if p not in old_paths or _differs(old_paths[p], v))
+
+
+def _diff_items(before: list[Any], after: list[Any], at: Path, dotted: str, merge_key: str,
+                keys: Mapping[str, str], changed: set[Path], removed: set[Path]) -> None:
+    """Two keyed lists: items matched by key, recursing only into those that differ."""
+    def by_key(items: list[Any]) -> dict[Path, Any]:
+        return {at + (fieldpath.key({merge_key: e[merge_key]}),): e for e in items}
+
+    old_items, new_items = by_key(before), by_key(after)
+    for here, item in new_items.items():
+        if here not in old_items:
+            changed.add(here)
+            changed.update(field_values(item, keys, at=here, dotted=dotted))
+        elif item != old_items[here]:
+            _diff_maps(old_items[here], item, here, dotted, keys, changed, removed)
+    for here, item in old_items.items():
+        if here not in new_items:
+            removed.add(here)
+            removed.update(field_values(item, keys, at=here, dotted=dotted))
+
+
+def _differs(before: Any, after: Any) -> bool:
+    if isinstance(before, dict) and isinstance(after, dict):
+        return False  # a list item: its own fields say what changed
+    return type(before) is not type(after) or bool(before != after)

@@ -40,7 +40,7 @@ def deployment(*, replicas: int = 1, labels: dict[str, str] | None = None,
 
 
 def entry(name: str, operation: str, *paths: Path, subresource: str = "") -> Entry:
-    return Entry(manager=name, operation=operation, api_version="apps/v1", fields=frozenset(paths),
+    return Entry(manager=name, operation=operation, api_version="apps/v1", owned=frozenset(paths),
                  time="2026-01-01T00:00:00Z", subresource=subresource)
 
 
@@ -181,7 +181,7 @@ def test_before_first_apply_owns_an_unowned_object() -> None:
 
 
 def test_update_entries_are_capped_into_ancient_changes() -> None:
-    entries = [Entry(manager=f"m{i:02}", operation=UPDATE, api_version="v1", fields=frozenset({path_of(f"f{i}")}),
+    entries = [Entry(manager=f"m{i:02}", operation=UPDATE, api_version="v1", owned=frozenset({path_of(f"f{i}")}),
                      time=f"2026-01-01T00:00:{i:02}Z") for i in range(13)]
     capped = managed.cap_updates(entries + [entry("applier", APPLY, REPLICAS)])
     names = sorted(e.manager for e in capped)

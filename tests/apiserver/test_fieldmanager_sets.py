@@ -156,3 +156,45 @@ def test_remove(path: Path, check: Any) -> None:
 )
 def test_is_key_field(path: Path, is_key: bool) -> None:
     assert walk.is_key_field(path) is is_key
+
+
+def _by_definition(old: dict[str, Any], new: dict[str, Any]) -> tuple[set[Path], set[Path]]:
+    """What changed, straight from the definition: compare the two objects' full field sets."""
+    keys = merge_keys_for("Pod")
+    before, after = walk.field_values(old, keys), walk.field_values(new, keys)
+
+    def differs(a: Any, b: Any) -> bool:
+        return not (isinstance(a, dict) and isinstance(b, dict)) and (type(a) is not type(b) or a != b)
+
+    changed = {p for p, v in after.items() if p not in before or differs(before[p], v)}
+    return changed, {p for p in before if p not in after}
+
+
+def _edited(edit: Any) -> dict[str, Any]:
+    obj = copy.deepcopy(POD)
+    edit(obj)
+    return obj
+
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        pytest.param(_edited(lambda o: None), id="same"),
+        pytest.param(_edited(lambda o: o["metadata"]["labels"].update(tier="x")), id="label-added"),
+        pytest.param(_edited(lambda o: o["metadata"].pop("labels")), id="map-removed"),
+        pytest.param(_edited(lambda o: o["spec"]["containers"][0].update(image="j")), id="leaf-changed"),
+        pytest.param(_edited(lambda o: o["spec"]["containers"].append({"name": "d", "image": "k"})),
+                     id="item-added"),
+        pytest.param(_edited(lambda o: o["spec"]["containers"][0]["env"].clear()), id="item-removed"),
+        pytest.param(_edited(lambda o: o["spec"]["containers"][0]["args"].append("z")), id="atomic-list"),
+        pytest.param(_edited(lambda o: o["metadata"]["finalizers"].append("c/d")), id="set-item-added"),
+        pytest.param(_edited(lambda o: o["spec"].update(nodeSelector={"a": "b"})), id="empty-map-filled"),
+        pytest.param(_edited(lambda o: o["spec"].update(hostname="h")), id="null-set"),
+        pytest.param(_edited(lambda o: o["spec"].update(containers="oops")), id="type-changed"),
+        pytest.param(_edited(lambda o: o["spec"]["containers"][0]["env"][0].update(value=1)), id="str-to-int"),
+    ],
+)
+def test_changes_match_the_definition(new: dict[str, Any]) -> None:
+    assert walk.changes(POD, new, merge_keys_for("Pod")) == _by_definition(POD, new)
+    assert walk.changes(new, POD, merge_keys_for("Pod")) == _by_definition(new, POD)
