@@ -198,3 +198,21 @@ def _edited(edit: Any) -> dict[str, Any]:
 def test_changes_match_the_definition(new: dict[str, Any]) -> None:
     assert walk.changes(POD, new, merge_keys_for("Pod")) == _by_definition(POD, new)
     assert walk.changes(new, POD, merge_keys_for("Pod")) == _by_definition(new, POD)
+
+
+@pytest.mark.parametrize(
+    ("path", "held"),
+    [
+        pytest.param(path_of("spec", "replicas"), True, id="leaf"),
+        pytest.param(CONTAINER_C, True, id="member-with-children"),
+        pytest.param((*CONTAINER_C, field("image")), True, id="below-a-member"),
+        pytest.param(path_of("spec"), False, id="only-a-prefix"),
+        pytest.param(path_of("spec", "replicas", "deeper"), False, id="below-a-leaf"),
+        pytest.param(path_of("metadata"), False, id="absent"),
+    ],
+)
+def test_contains_reads_a_fields_v1_tree_without_decoding_it(path: Path, held: bool) -> None:
+    paths = {path_of("spec", "replicas"), CONTAINER_C, (*CONTAINER_C, field("image"))}
+    tree = fieldpath.encode(paths)
+    assert fieldpath.contains(tree, path) is held
+    assert (path in fieldpath.decode(tree, trusted=True)) is held
