@@ -254,3 +254,16 @@ def test_force_belongs_to_apply(http: httpx.Client, method: str, path: str, head
     assert response.status_code == code, response.text
     if code == 422:
         assert "force: Forbidden: may not be specified for non-apply patch" in response.json()["message"]
+
+
+def test_apply_to_status_owns_only_status(http: httpx.Client) -> None:
+    apply(http, deployment("st"))
+    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "st"},
+            "status": {"observedGeneration": 1}}
+    response = http.patch(f"{DEPLOYMENTS}/st/status?fieldManager=ctrl", content=json.dumps(body), headers=APPLY)
+    assert response.status_code == 200, response.text
+    obj = response.json()
+    assert obj["status"]["observedGeneration"] == 1 and obj["spec"]["replicas"] == 1
+    assert entries(obj)[("ctrl", "Apply", "status")]["fieldsV1"] == {"f:status": {"f:observedGeneration": {}}}
+    assert http.patch(f"{DEPLOYMENTS}/absent/status?fieldManager=ctrl", content=json.dumps(body),
+                      headers=APPLY).status_code == 404
