@@ -150,7 +150,7 @@ def _collect(node: dict[str, Any], at: Path, out: set[Path], *, trusted: bool) -
                 out.add(at)
             continue
         kind, sep, text = name.partition(":")
-        if not trusted and (not sep or kind not in _KINDS or not isinstance(child, dict)):
+        if not isinstance(child, dict) or not trusted and (not sep or kind not in _KINDS):
             raise bad_request(f"metadata.managedFields: invalid fieldsV1 key {name!r}")
         path = at + ((kind, text if trusted else _canonical(kind, text)),)
         if child:

@@ -44,7 +44,10 @@ class Entry:
     def fields(self) -> FieldSet:
         if self.owned is not None:
             return self.owned
-        return fieldpath.decode(self.encoded or {}, trusted=True)
+        try:
+            return fieldpath.decode(self.encoded or {}, trusted=True)
+        except ApiError:
+            return frozenset()  # stored before ownership was checked, and unreadable: dropped
 
     @property
     def identity(self) -> tuple[str, str, str, str]:

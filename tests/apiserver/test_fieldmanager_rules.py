@@ -235,3 +235,10 @@ def test_patch_options(field_manager: str | None, force: str | None, apply: bool
     with pytest.raises(ApiError) as raised:
         fieldmanager.patch_options(field_manager=field_manager, force=force, apply=apply)
     assert raised.value.code == 422 and error in raised.value.message
+
+
+def test_unreadable_stored_ownership_is_dropped_not_an_error() -> None:
+    stored = [{"manager": "old", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
+               "fieldsV1": {"f:data": {"f:a": 1}}}]
+    (entry_read,) = managed.decode(stored, trusted=True)
+    assert entry_read.fields == frozenset()
