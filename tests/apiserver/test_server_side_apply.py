@@ -267,3 +267,16 @@ def test_apply_to_status_owns_only_status(http: httpx.Client) -> None:
     assert entries(obj)[("ctrl", "Apply", "status")]["fieldsV1"] == {"f:status": {"f:observedGeneration": {}}}
     assert http.patch(f"{DEPLOYMENTS}/absent/status?fieldManager=ctrl", content=json.dumps(body),
                       headers=APPLY).status_code == 404
+
+
+def test_reapplying_a_pod_unchanged_is_a_no_op(http: httpx.Client) -> None:
+    pods = "/api/v1/namespaces/default/pods"
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "1"}},
+            "spec": {"containers": [{"name": "c", "image": "podvisor/busybox", "ports": [{"containerPort": 80}]}]}}
+    first = http.patch(f"{pods}/p?fieldManager=me", content=json.dumps(body), headers=APPLY)
+    assert first.status_code == 201, first.text
+    again = http.patch(f"{pods}/p?fieldManager=me", content=json.dumps(body), headers=APPLY)
+    assert again.status_code == 200, again.text
+    assert again.json()["metadata"]["resourceVersion"] == first.json()["metadata"]["resourceVersion"]
+    ports = entries(again.json())[("me", "Apply", "")]["fieldsV1"]["f:spec"]["f:containers"]['k:{"name":"c"}']
+    assert ports["f:ports"] == {'k:{"containerPort":80}': {".": {}, "f:containerPort": {}}}
