@@ -100,12 +100,6 @@ def diff(old: Mapping[str, Any] | None, new: Mapping[str, Any], scope: Scope) ->
     return Diff(changed=scope.keep(changed), removed=scope.keep(removed))
 
 
-def _leaf_changed(before: Any, after: Any) -> bool:
-    if isinstance(before, dict) and isinstance(after, dict):
-        return False  # a list item: its own fields say what changed
-    return type(before) is not type(after) or bool(before != after)
-
-
 def record_update(*, old: Mapping[str, Any] | None, new: Mapping[str, Any], entries: list[Entry],
                   writer: Writer, scope: Scope, now: str) -> list[Entry]:
     """The entries after an Update by ``writer`` turned ``old`` into ``new``."""
@@ -200,7 +194,7 @@ def _written_by_client_side_apply(live: Mapping[str, Any] | None, scope: Scope) 
     if not isinstance(last, dict) or last.get("apiVersion") != (live or {}).get("apiVersion"):
         return EMPTY
     return frozenset(p for p in scope.owned(last)
-                     if not _leaf_changed(walk.value_at(last, p), walk.value_at(live, p)))
+                     if not walk.differs(walk.value_at(last, p), walk.value_at(live, p)))
 
 
 def sync_last_applied(obj: dict[str, Any], config: Mapping[str, Any], *, writer: Writer) -> None:

@@ -170,7 +170,7 @@ def _diff_values(before: Any, after: Any, at: Path, dotted: str, keys: Mapping[s
         return
     old_paths, new_paths = _values_of(before, at, dotted, keys), _values_of(after, at, dotted, keys)
     removed.update(p for p in old_paths if p not in new_paths)
-    changed.update(p for p, v in new_paths.items() if p not in old_paths or _differs(old_paths[p], v))
+    changed.update(p for p, v in new_paths.items() if p not in old_paths or differs(old_paths[p], v))
 
 
 def _diff_items(before: list[Any], after: list[Any], at: Path, dotted: str, merge_key: str,
@@ -192,7 +192,8 @@ def _diff_items(before: list[Any], after: list[Any], at: Path, dotted: str, merg
             removed.update(field_values(item, keys, at=here, dotted=dotted))
 
 
-def _differs(before: Any, after: Any) -> bool:
+def differs(before: Any, after: Any) -> bool:
+    """Whether a field's value changed (``1`` is not ``True``)."""
     if isinstance(before, dict) and isinstance(after, dict):
         return False  # a list item: its own fields say what changed
     return type(before) is not type(after) or bool(before != after)
