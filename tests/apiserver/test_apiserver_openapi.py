@@ -67,8 +67,7 @@ def test_document_envelope(group: str, version: str, key: str) -> None:
     doc = document(group, version)
     assert doc["openapi"] == "3.0.0"
     assert doc["info"]["title"] and doc["info"]["version"]
-    # present but empty: kubectl then builds strategic merge patches from its built-in types
-    assert doc["components"]["schemas"] == {}
+    assert doc["components"]["schemas"]  # kubectl builds strategic merge patches from them
 
 
 @pytest.mark.parametrize(("group", "version", "key"), SERVED)
