@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import operator
 import sys
 import types
 import typing
@@ -113,6 +114,7 @@ def _shape(annotation: Any, metadata: tuple[Any, ...] | list[Any] = ()) -> _Shap
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) == 1:
             return _shape(args[0], metadata)
+        annotation = functools.reduce(operator.or_, args)
     return _Shape(annotation, _upper_bound(metadata))
 
 
@@ -287,7 +289,7 @@ def _property(model: type[BaseModel], wire: str, field: FieldInfo, *, refs: set[
         schema |= _list_extensions(where, list_merge_keys().get(where))
     elif where in _RETAIN_KEYS:
         schema["x-kubernetes-patch-strategy"] = "retainKeys"
-    if "$ref" in schema and (field.is_required() or field.default_factory is not None):
+    if _is_model(_shape(field.annotation).tp) and (field.is_required() or field.default_factory is not None):
         schema["default"] = {}
     return dict(sorted(schema.items()))
 
