@@ -16,8 +16,8 @@ Every other list is ``atomic``, which is also how server-side apply treats an un
 Names follow Kubernetes (``io.k8s.api.apps.v1.Deployment``,
 ``io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta``) so clients that special-case them keep
 working; a nested model takes the package of the kinds of its own module that use it. A
-reference to another schema is a sibling ``$ref`` next to ``description``/``default``, as in
-the documents Kubernetes publishes. Descriptions come from the models' docstrings and
+reference that carries a ``description`` or ``default`` wraps its ``$ref`` in a one-element
+``allOf``, as in the documents Kubernetes publishes. Descriptions come from the models' docstrings and
 attribute docstrings.
 """
 
@@ -259,8 +259,16 @@ def _with_default(schema: Doc) -> Doc:
     """Items and map values carry the zero value, as Kubernetes' generator writes them."""
     zero = {"string": "", "boolean": False, "integer": 0, "number": 0}.get(schema.get("type", ""))
     if "$ref" in schema and INT_OR_STRING not in schema["$ref"]:
-        return {**schema, "default": {}}
+        return _wrap_ref({**schema, "default": {}})
     return {**schema, "default": zero} if zero is not None else schema
+
+
+def _wrap_ref(schema: Doc) -> Doc:
+    """OpenAPI 3.0 ignores a ``$ref``'s siblings, so kube-openapi moves it into a one-element ``allOf``."""
+    if "$ref" not in schema or len(schema) == 1:
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "$ref"}
+    return dict(sorted({"allOf": [{"$ref": schema["$ref"]}], **rest}.items()))
 
 
 def _list_extensions(where: tuple[str, str], merge_key: str | None) -> Doc:
@@ -281,7 +289,8 @@ def _list_extensions(where: tuple[str, str], merge_key: str | None) -> Doc:
 
 def _property(model: type[BaseModel], wire: str, field: FieldInfo, *, refs: set[type[BaseModel]]) -> Doc:
     schema = _type_schema(_shape(field.annotation, field.metadata), refs=refs)
-    description = field.description or _STANDARD_FIELDS.get(wire)
+    standard = _STANDARD_FIELDS.get(wire) if issubclass(model, TypedObject) else None
+    description = field.description or standard
     if description:
         schema["description"] = description
     where = (schema_name(model), wire)
@@ -291,7 +300,7 @@ def _property(model: type[BaseModel], wire: str, field: FieldInfo, *, refs: set[
         schema["x-kubernetes-patch-strategy"] = "retainKeys"
     if _is_model(_shape(field.annotation).tp) and (field.is_required() or field.default_factory is not None):
         schema["default"] = {}
-    return dict(sorted(schema.items()))
+    return _wrap_ref(dict(sorted(schema.items())))
 
 
 def model_schema(model: type[BaseModel], *, refs: set[type[BaseModel]]) -> Doc:
@@ -323,12 +332,12 @@ def list_schema(kind: type[TypedObject]) -> Doc:
             "apiVersion": {"description": _STANDARD_FIELDS["apiVersion"], "type": "string"},
             "items": {
                 "description": f"The {kind.KIND} objects.",
-                "items": {"$ref": REF_PREFIX + schema_name(kind), "default": {}},
+                "items": {"allOf": [{"$ref": REF_PREFIX + schema_name(kind)}], "default": {}},
                 "type": "array",
             },
             "kind": {"description": _STANDARD_FIELDS["kind"], "type": "string"},
             "metadata": {
-                "$ref": f"{REF_PREFIX}{META}.ListMeta",
+                "allOf": [{"$ref": f"{REF_PREFIX}{META}.ListMeta"}],
                 "default": {},
                 "description": "Standard list metadata: resourceVersion and the continue token.",
             },

@@ -31,6 +31,7 @@ class K8sModel(BaseModel):
         extra="allow",
         validate_assignment=False,
         protected_namespaces=(),
+        use_attribute_docstrings=True,  # a string under a field is its OpenAPI description
     )
 
     def to_dict(self) -> AnyDict:
