@@ -162,7 +162,8 @@ def _description(obj: Any) -> str | None:
 # --- naming ----------------------------------------------------------------------------------
 
 
-def _reached_by(kind: type[BaseModel]) -> set[type[BaseModel]]:
+def reached_by(kind: type[BaseModel]) -> set[type[BaseModel]]:
+    """Every model nested anywhere under ``kind``."""
     seen: set[type[BaseModel]] = set()
     pending: list[type[BaseModel]] = [kind]
     while pending:
@@ -181,7 +182,7 @@ def schema_name(model: type[BaseModel]) -> str:
         return f"{package_of_version(model.API_VERSION)}.{model.__name__}"
     module = sys.modules[model.__module__]
     local_kinds = [k for k in typed_models() if sys.modules[k.__module__] is module]
-    users = {package_of_version(k.API_VERSION) for k in local_kinds if model in _reached_by(k)}
+    users = {package_of_version(k.API_VERSION) for k in local_kinds if model in reached_by(k)}
     if len(users) == 1:
         return f"{users.pop()}.{model.__name__}"
     package = _MODULE_PACKAGES.get(model.__module__)
@@ -370,6 +371,8 @@ def schemas_for(kinds: list[type[TypedObject]], *, lists: list[type[TypedObject]
             continue
         done.add(model)
         refs: set[type[BaseModel]] = set()
+        if schema_name(model) in out:
+            raise ValueError(f"two models are named {schema_name(model)}")
         out[schema_name(model)] = model_schema(model, refs=refs)
         pending.extend(refs - done)
     for kind in lists:

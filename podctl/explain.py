@@ -137,8 +137,11 @@ def render(doc: Schema, target: Target, *, recursive: bool = False) -> str:
     if field_schema is not None:
         out += [f"FIELD: {target.fields[-1]} <{type_name(doc, field_schema)}>", "", ""]
     shown = _element(doc, schema)
-    own_type = _element(doc, {k: v for k, v in schema.items() if k != "description"})
-    texts = [(field_schema or {}).get("description"), own_type.get("description")]
+    if field_schema is None:
+        texts = [root.get("description")]
+    else:
+        own_type = _element(doc, {k: v for k, v in schema.items() if k != "description"})
+        texts = [field_schema.get("description"), own_type.get("description")]
     description = "\n".join(dict.fromkeys(t for t in texts if t))  # the field's, then its type's
     out += ["DESCRIPTION:", *_paragraph(description, indent=INDENT, empty="<empty>")]
     if shown.get("properties"):
