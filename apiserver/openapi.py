@@ -316,6 +316,34 @@ def openapi_v3_document(group: str, version: str) -> Doc | None:
     return copy.deepcopy(doc) if doc is not None else None
 
 
+@dataclass(frozen=True)
+class Served:
+    """A document as the server sends it: its JSON bytes and the hash its index URL carries."""
+
+    key: str  # ``api/v1``, ``apis/apps/v1``
+    body: bytes
+    hash: str
+
+
+@functools.cache
+def _served(group: str, version: str) -> Served | None:
+    doc = _document(group, version)
+    if doc is None:
+        return None
+    body = json.dumps(doc, separators=(",", ":")).encode()
+    return Served(_index_key(group, version), body, _hash(group, version))
+
+
+def served_document_at(path: str) -> Served | None:
+    """The serialized document of an index path, built and encoded once per process."""
+    match path.strip("/").split("/"):
+        case ["api", version]:
+            return _served("", version)
+        case ["apis", group, version]:
+            return _served(group, version)
+    return None
+
+
 def openapi_v3_document_at(path: str) -> Doc | None:
     """The document an index URL points at: ``api/v1``, ``apis/apps/v1`` (leading ``/`` optional)."""
     parts = path.strip("/").split("/")
