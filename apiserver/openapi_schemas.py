@@ -37,7 +37,7 @@ from annotated_types import Le
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from apimachinery.models.base import TypedObject
+from apimachinery.models.base import OpenAPIShape, TypedObject
 from apimachinery.patch import SET, merge_keys_for
 
 Doc = dict[str, Any]
@@ -64,6 +64,7 @@ _MODULE_PACKAGES = {
     "apimachinery.models.meta": META,
     "apimachinery.models.core": "io.k8s.api.core.v1",
     "apimachinery.models.apps": "io.k8s.api.apps.v1",
+    "apimachinery.models.shapes": "io.k8s.api.core.v1",
 }
 _GROUP_PACKAGES = {"": "core", "rbac.authorization.k8s.io": "rbac"}
 _STANDARD_FIELDS = {
@@ -99,10 +100,15 @@ def package_of_version(api_version: str) -> str:
 
 @dataclass(frozen=True)
 class _Shape:
-    """A field's type with Optional and Annotated peeled off, and its upper bound if any."""
+    """A field's type with Optional and Annotated peeled off, its upper bound, and its model.
+
+    ``model`` is the type itself when it is a model, or the model an ``OpenAPIShape`` marker
+    names for a field stored as a dict.
+    """
 
     tp: Any
     upper: int | None = None
+    model: type[BaseModel] | None = None
 
 
 def _shape(annotation: Any, metadata: tuple[Any, ...] | list[Any] = ()) -> _Shape:
@@ -115,7 +121,9 @@ def _shape(annotation: Any, metadata: tuple[Any, ...] | list[Any] = ()) -> _Shap
         if len(args) == 1:
             return _shape(args[0], metadata)
         annotation = functools.reduce(operator.or_, args)
-    return _Shape(annotation, _upper_bound(metadata))
+    described = next((m.model for m in metadata if isinstance(m, OpenAPIShape)), None)
+    model = annotation if _is_model(annotation) else described
+    return _Shape(annotation, _upper_bound(metadata), model)
 
 
 def _upper_bound(metadata: tuple[Any, ...] | list[Any]) -> int | None:
@@ -144,14 +152,14 @@ def _wire_name(name: str, field: FieldInfo) -> str:
 def _children(model: type[BaseModel]) -> Iterator[tuple[str, type[BaseModel], bool]]:
     """(wire name, nested model, is a list) for every field holding models."""
     for name, field in model.model_fields.items():
-        tp = _shape(field.annotation, field.metadata).tp
-        listed = typing.get_origin(tp) is list
+        shape = _shape(field.annotation, field.metadata)
+        listed = typing.get_origin(shape.tp) is list
         if listed:
-            tp = _shape(typing.get_args(tp)[0]).tp
-        elif typing.get_origin(tp) is dict:
-            tp = _shape(typing.get_args(tp)[1]).tp
-        if _is_model(tp):
-            yield _wire_name(name, field), tp, listed
+            shape = _shape(typing.get_args(shape.tp)[0])
+        elif typing.get_origin(shape.tp) is dict and shape.model is None:
+            shape = _shape(typing.get_args(shape.tp)[1])
+        if shape.model is not None:
+            yield _wire_name(name, field), shape.model, listed
 
 
 def _description(obj: Any) -> str | None:
@@ -204,7 +212,7 @@ def _walk_lists(model: type[BaseModel], *, path: str, kind: str, found: dict[tup
         _walk_lists(child, path=child_path, kind=kind, found=found)
     for name, field in model.model_fields.items():
         tp = _shape(field.annotation, field.metadata).tp
-        if typing.get_origin(tp) is list and not _is_model(_shape(typing.get_args(tp)[0]).tp):
+        if typing.get_origin(tp) is list and _shape(typing.get_args(tp)[0]).model is None:
             wire = _wire_name(name, field)
             found.setdefault((schema_name(model), wire), set()).add(keys.get(f"{path}.{wire}" if path else wire))
 
@@ -236,9 +244,9 @@ def _type_schema(shape: _Shape, *, refs: set[type[BaseModel]]) -> Doc:
     tp = shape.tp
     if _is_int_or_string(tp):
         return {"$ref": REF_PREFIX + INT_OR_STRING}
-    if _is_model(tp):
-        refs.add(tp)
-        return {"$ref": REF_PREFIX + schema_name(tp)}
+    if shape.model is not None:
+        refs.add(shape.model)
+        return {"$ref": REF_PREFIX + schema_name(shape.model)}
     origin = typing.get_origin(tp)
     if origin is list:
         item = _type_schema(_shape(typing.get_args(tp)[0]), refs=refs)
@@ -299,7 +307,7 @@ def _property(model: type[BaseModel], wire: str, field: FieldInfo, *, refs: set[
         schema |= _list_extensions(where, list_merge_keys().get(where))
     elif where in _RETAIN_KEYS:
         schema["x-kubernetes-patch-strategy"] = "retainKeys"
-    if _is_model(_shape(field.annotation).tp) and (field.is_required() or field.default_factory is not None):
+    if _shape(field.annotation).model is not None and (field.is_required() or field.default_factory is not None):
         schema["default"] = {}
     return _wrap_ref(dict(sorted(schema.items())))
 

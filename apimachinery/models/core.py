@@ -6,12 +6,22 @@ Field coverage follows Kubernetes' own types so real manifests validate under
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from apimachinery.models.base import AnyDict, Int32, Int64, K8sModel, TypedObject
+from apimachinery.models.base import AnyDict, Int32, Int64, K8sModel, OpenAPIShape, TypedObject
 from apimachinery.models.meta import Condition, ObjectMeta
+from apimachinery.models.shapes import (
+    Affinity,
+    ConfigMapVolumeSource,
+    HostAlias,
+    PodDNSConfig,
+    PodSecurityContext,
+    SecretVolumeSource,
+    SecurityContext,
+    TopologySpreadConstraint,
+)
 
 IntOrString = int | str
 
@@ -144,6 +154,31 @@ class Probe(K8sModel):
     termination_grace_period_seconds: Int64 | None = None
 
 
+class SleepAction(K8sModel):
+    """Sleep for a number of seconds."""
+
+    seconds: Int64
+
+
+class LifecycleHandler(K8sModel):
+    """What a lifecycle hook does: exactly one action."""
+
+    exec: ExecAction | None = None
+    http_get: HTTPGetAction | None = None
+    sleep: SleepAction | None = None
+    tcp_socket: TCPSocketAction | None = None
+
+
+class Lifecycle(K8sModel):
+    """Hooks run when a container starts and before it is stopped."""
+
+    post_start: LifecycleHandler | None = None
+    """Run right after the container is created; it is killed if this fails."""
+    pre_stop: LifecycleHandler | None = None
+    """Run before the container is sent its stop signal."""
+    stop_signal: str | None = None
+
+
 class ContainerRestartRuleOnExitCodes(K8sModel):
     """Exit codes a restart rule matches."""
 
@@ -190,12 +225,12 @@ class Container(K8sModel):
     """A check whose failure takes the pod out of service."""
     startup_probe: Probe | None = None
     """A check that must pass before the other probes start."""
-    lifecycle: AnyDict | None = None
+    lifecycle: Annotated[AnyDict, OpenAPIShape(Lifecycle)] | None = None
     termination_message_path: str | None = None
     termination_message_policy: str | None = None
     image_pull_policy: str | None = None
     """Always, IfNotPresent or Never."""
-    security_context: AnyDict | None = None
+    security_context: Annotated[AnyDict, OpenAPIShape(SecurityContext)] | None = None
     stdin: bool | None = None
     """Keep stdin open for attach."""
     stdin_once: bool | None = None
@@ -222,8 +257,8 @@ class Volume(K8sModel):
     name: str
     empty_dir: EmptyDirVolumeSource | None = None
     host_path: HostPathVolumeSource | None = None
-    config_map: AnyDict | None = None
-    secret: AnyDict | None = None
+    config_map: Annotated[AnyDict, OpenAPIShape(ConfigMapVolumeSource)] | None = None
+    secret: Annotated[AnyDict, OpenAPIShape(SecretVolumeSource)] | None = None
     persistent_volume_claim: AnyDict | None = None
     projected: AnyDict | None = None
     downward_api: AnyDict | None = Field(default=None, alias="downwardAPI")
@@ -263,7 +298,7 @@ class PodSpec(K8sModel):
     active_deadline_seconds: Int64 | None = None
     """Seconds the pod may run before it is failed."""
     dns_policy: str | None = None
-    dns_config: AnyDict | None = None
+    dns_config: Annotated[AnyDict, OpenAPIShape(PodDNSConfig)] | None = None
     node_selector: dict[str, str] | None = None
     """Labels a node must have for the pod to be scheduled there."""
     node_name: str | None = None
@@ -278,17 +313,17 @@ class PodSpec(K8sModel):
     host_ipc: bool | None = Field(default=None, alias="hostIPC")
     host_users: bool | None = None
     share_process_namespace: bool | None = None
-    security_context: AnyDict | None = None
+    security_context: Annotated[AnyDict, OpenAPIShape(PodSecurityContext)] | None = None
     image_pull_secrets: list[AnyDict] | None = None
     hostname: str | None = None
     """The pod's hostname; defaults to its name."""
     subdomain: str | None = None
-    affinity: AnyDict | None = None
+    affinity: Annotated[AnyDict, OpenAPIShape(Affinity)] | None = None
     scheduler_name: str | None = None
     """The scheduler that places the pod."""
     tolerations: list[Toleration] | None = None
     """Taints the pod tolerates."""
-    host_aliases: list[AnyDict] | None = None
+    host_aliases: list[Annotated[AnyDict, OpenAPIShape(HostAlias)]] | None = None
     priority_class_name: str | None = None
     priority: int | None = None
     """The pod's priority, from its priority class."""
@@ -297,7 +332,7 @@ class PodSpec(K8sModel):
     enable_service_links: bool | None = None
     preemption_policy: str | None = None
     overhead: dict[str, str] | None = None
-    topology_spread_constraints: list[AnyDict] | None = None
+    topology_spread_constraints: list[Annotated[AnyDict, OpenAPIShape(TopologySpreadConstraint)]] | None = None
     set_hostname_as_fqdn: bool | None = Field(default=None, alias="setHostnameAsFQDN")
     os: AnyDict | None = None
     scheduling_gates: list[AnyDict] | None = None

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from apimachinery.models import Pod, unknown_fields
 from apimachinery.patch import SET, merge_keys_for
 from apimachinery.resources import RESOURCES, ResourceType, group_versions
 from apiserver import openapi, openapi_schemas
@@ -169,6 +170,10 @@ LISTS = [
     ("Pod", "spec.containers.command", {LIST_TYPE: "atomic"}),
     ("Pod", "status.containerStatuses", {LIST_TYPE: "atomic"}),
     ("Deployment", "spec.selector.matchExpressions", {LIST_TYPE: "atomic"}),
+    ("Deployment", f"{DEPLOY_POD}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+                   ".nodeSelectorTerms", {LIST_TYPE: "atomic"}),
+    ("Pod", "spec.volumes.configMap.items", {LIST_TYPE: "atomic"}),
+    ("Pod", "spec.hostAliases.hostnames", {LIST_TYPE: "atomic"}),
 ]
 
 
@@ -215,7 +220,10 @@ def test_every_server_merge_key_of_a_modelled_list_is_in_the_schemas(rt: Resourc
         ("Deployment", "spec.strategy", {STRATEGY: "retainKeys"}),
         ("Deployment", "spec.replicas", {"type": "integer", "format": "int32"}),
         ("Deployment", "metadata.generation", {"type": "integer", "format": "int64"}),
-        ("Deployment", f"{DEPLOY_POD}.affinity", {"type": "object", "x-kubernetes-preserve-unknown-fields": True}),
+        ("Deployment", f"{DEPLOY_POD}.os", {"type": "object", "x-kubernetes-preserve-unknown-fields": True}),
+        ("Deployment", f"{DEPLOY_POD}.affinity", {"$ref": f"{REF}io.k8s.api.core.v1.Affinity"}),
+        ("Pod", "spec.containers.securityContext.capabilities.add", {"type": "array"}),
+        ("Pod", "spec.containers.lifecycle.preStop.exec.command", {"type": "array"}),
         ("Deployment", "metadata.labels", {"type": "object", "additionalProperties": {"type": "string", "default": ""}}),
         ("Service", "spec.ports.targetPort",
          {"allOf": [{"$ref": f"{REF}io.k8s.apimachinery.pkg.util.intstr.IntOrString"}]}),
@@ -260,3 +268,12 @@ def test_documents_are_built_once() -> None:
     first = openapi._document("apps", "v1")
     assert openapi._document("apps", "v1") is first
     assert openapi.openapi_v3_document("apps", "v1") == first  # a copy, equal to the cache
+
+
+def test_a_field_described_by_a_shape_stays_a_dict_at_runtime() -> None:
+    context = {"capabilities": {"add": ["NET_ADMIN"]}, "someFutureField": 1}
+    pod = Pod.from_dict({"metadata": {"name": "p"}, "spec": {"containers": [
+        {"name": "c", "securityContext": context}], "affinity": {"nodeAffinity": {}}}})
+    assert pod.spec.containers[0].security_context == context
+    assert pod.spec.affinity == {"nodeAffinity": {}}
+    assert unknown_fields(pod) == []  # stored verbatim, as before it had a published shape

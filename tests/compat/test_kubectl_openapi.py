@@ -108,3 +108,33 @@ def test_explain_recursive_reaches_the_leaves(kubectl: Kubectl) -> None:
 def test_explain_of_an_unknown_field_fails(kubectl: Kubectl) -> None:
     done = kubectl.run("explain", "deployment.spec.nope", rc=1)
     assert 'field "nope" does not exist' in done.stderr
+
+
+def test_apply_update_inside_fields_stored_verbatim_needs_no_fallback(kubectl: Kubectl) -> None:
+    """Nested maps podvisor stores as dicts still have a published shape kubectl can walk."""
+    name = "nested"
+
+    def manifest(*, cap: str, value: str, key: str, command: str) -> dict[str, Any]:
+        app = container("app")
+        app["securityContext"] = {"capabilities": {"add": [cap]}, "runAsUser": 5}
+        app["lifecycle"] = {"preStop": {"exec": {"command": ["sh", "-c", command]}}}
+        obj = deployment(name, [app])
+        spec = obj["spec"]["template"]["spec"]
+        spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": [{"key": "zone", "operator": "In", "values": [value]}]}]}}}
+        spec["volumes"] = [{"name": "cfg", "configMap": {"name": "c", "items": [{"key": key, "path": key}]}}]
+        spec["dnsConfig"] = {"options": [{"name": "ndots", "value": value}]}
+        return obj
+
+    kubectl.apply(manifest(cap="NET_ADMIN", value="1", key="a", command="sleep 1"))
+    done = kubectl.run("apply", "-f", "-", "-v=6",
+                       stdin=json.dumps(manifest(cap="SYS_TIME", value="2", key="b", command="sleep 2")))
+    assert "warning" not in done.stderr.lower() and "openapi/v2" not in done.stderr
+    spec = pod_spec(kubectl, name)
+    app = spec["containers"][0]
+    assert app["securityContext"] == {"capabilities": {"add": ["SYS_TIME"]}, "runAsUser": 5}
+    assert app["lifecycle"]["preStop"]["exec"]["command"] == ["sh", "-c", "sleep 2"]
+    terms = spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert terms[0]["matchExpressions"][0]["values"] == ["2"]
+    assert spec["volumes"][0]["configMap"]["items"] == [{"key": "b", "path": "b"}]
+    assert spec["dnsConfig"] == {"options": [{"name": "ndots", "value": "2"}]}
