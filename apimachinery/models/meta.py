@@ -137,7 +137,7 @@ class Status(K8sModel):
 
 
 class Condition(K8sModel):
-    """The one shape of every condition (pod, node, deployment, ...)."""
+    """One aspect of an object's state: a type, whether it holds, why, and since when."""
 
     type: str
     """What the condition is about (Ready, Available, Progressing, ...)."""

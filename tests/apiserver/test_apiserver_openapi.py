@@ -205,7 +205,9 @@ def test_served_document_is_cached_by_hash(http: httpx.Client) -> None:
     assert stale.status_code == 301 and stale.headers["location"] == url
 
 
-@pytest.mark.parametrize("path", ["/openapi/v3/apis/apps/v2", "/openapi/v3/apis/apps", "/openapi/v3/version"])
+@pytest.mark.parametrize(
+    "path", ["/openapi/v3/apis/apps/v2", "/openapi/v3/apis/apps", "/openapi/v3/version", "/openapi/v2"]
+)
 def test_unknown_document_is_a_404_status(http: httpx.Client, path: str) -> None:
     response = http.get(path)
     assert response.status_code == 404 and response.json()["kind"] == "Status"
