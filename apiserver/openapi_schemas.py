@@ -162,8 +162,9 @@ def _children(model: type[BaseModel]) -> Iterator[tuple[str, type[BaseModel], bo
             yield _wire_name(name, field), shape.model, listed
 
 
-def _description(obj: Any) -> str | None:
-    doc = obj.__dict__.get("__doc__") if isinstance(obj, type) else None
+def model_description(model: type[BaseModel]) -> str | None:
+    """The model's own docstring (not an inherited one), as its schema's description."""
+    doc = model.__dict__.get("__doc__")
     return inspect.cleandoc(doc) if doc else None
 
 
@@ -322,7 +323,7 @@ def model_schema(model: type[BaseModel], *, refs: set[type[BaseModel]]) -> Doc:
         if field.is_required():
             required.append(wire)
     schema: Doc = {"properties": dict(sorted(properties.items())), "type": "object"}
-    if description := _description(model):
+    if description := model_description(model):
         schema["description"] = description
     if required:
         schema["required"] = required

@@ -81,7 +81,7 @@ def test_every_served_kind_has_a_schema_named_as_kubernetes_names_it(rt: Resourc
     schema = kind_schema(rt)
     assert schema["x-kubernetes-group-version-kind"] == [{"group": rt.group, "kind": rt.kind, "version": rt.version}]
     assert schema["type"] == "object" and {"apiVersion", "kind", "metadata"} <= set(schema["properties"])
-    assert schema.get("description"), f"{rt.kind} has no docstring"
+    assert schema.get("description") == openapi_schemas.model_description(rt.model)
     name = openapi_schemas.schema_name(rt.model)
     assert schemas(rt.group, rt.version)[name] == schema
     if not rt.is_review:
@@ -242,6 +242,13 @@ def test_field_shapes(kind: str, path: str, expected: Doc) -> None:
 def test_int_or_string_is_marked() -> None:
     schema = schemas("", "v1")["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]
     assert schema["x-kubernetes-int-or-string"] is True and schema["format"] == "int-or-string"
+
+
+@pytest.mark.parametrize("kind", ["Pod", "Deployment", "ReplicaSet", "Node", "Namespace", "Service", "ConfigMap",
+                                  "Secret", "Event", "Lease", "ServiceAccount", "Role", "ClusterRoleBinding"])
+def test_kinds_describe_themselves(kind: str) -> None:
+    rt = next(r for r in RESOURCES if r.kind == kind)
+    assert kind_schema(rt)["description"].startswith(f"A {kind} ") or kind in kind_schema(rt)["description"]
 
 
 @pytest.mark.parametrize(
