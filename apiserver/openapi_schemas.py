@@ -297,7 +297,7 @@ def _list_extensions(where: tuple[str, str], merge_key: str | None) -> Doc:
     }
 
 
-def _property(model: type[BaseModel], wire: str, field: FieldInfo, *, refs: set[type[BaseModel]]) -> Doc:
+def _property(model: type[BaseModel], wire: str, *, field: FieldInfo, refs: set[type[BaseModel]]) -> Doc:
     schema = _type_schema(_shape(field.annotation, field.metadata), refs=refs)
     standard = _STANDARD_FIELDS.get(wire) if issubclass(model, TypedObject) else None
     description = field.description or standard
@@ -319,7 +319,7 @@ def model_schema(model: type[BaseModel], *, refs: set[type[BaseModel]]) -> Doc:
     required: list[str] = []
     for name, field in model.model_fields.items():
         wire = _wire_name(name, field)
-        properties[wire] = _property(model, wire, field, refs=refs)
+        properties[wire] = _property(model, wire, field=field, refs=refs)
         if field.is_required():
             required.append(wire)
     schema: Doc = {"properties": dict(sorted(properties.items())), "type": "object"}

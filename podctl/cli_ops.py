@@ -199,8 +199,9 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.argument("target")
     @click.option("--recursive", is_flag=True, help="Print the fields of the fields, all the way down.")
+    @click.option("--api-version", default=None, help="The group/version of the kind, e.g. apps/v1.")
     @connection_flags
     @click.pass_context
-    def explain(ctx: click.Context, target: str, recursive: bool) -> None:
+    def explain(ctx: click.Context, target: str, recursive: bool, api_version: str | None) -> None:
         """Describe a resource's fields from the server's schema (RESOURCE[.field.path])."""
-        execute(ctx, lambda s: explaining.explain(s, target, recursive=recursive))
+        execute(ctx, lambda s: explaining.explain(s, target, recursive=recursive, api_version=api_version))

@@ -30,15 +30,23 @@ class Target:
     fields: tuple[str, ...]
 
 
-def parse_target(text: str) -> Target:
-    """``deploy.spec.template`` -> (deployments, ("spec", "template")); the longest known type wins."""
+def parse_target(text: str, api_version: str | None = None) -> Target:
+    """``deploy.spec.template`` -> (deployments, ("spec", "template")); the longest known type wins.
+
+    ``api_version`` (``--api-version``) picks the kind's version in another group/version.
+    """
     parts = text.split(".")
     if not text or not all(parts):
         raise PodctlError(f'invalid resource or field path "{text}"')
     for cut in range(len(parts), 0, -1):
         rt = res.lookup(".".join(parts[:cut]))
-        if rt is not None:
-            return Target(rt, tuple(parts[cut:]))
+        if rt is None:
+            continue
+        if api_version is not None and rt.api_version != api_version:
+            rt = res.by_kind(rt.kind, api_version)
+            if rt is None:
+                raise PodctlError(f'couldn\'t find resource for "{api_version}, Kind={parts[0]}"')
+        return Target(rt, tuple(parts[cut:]))
     raise PodctlError(f'the server doesn\'t have a resource type "{parts[0]}"')
 
 
@@ -163,8 +171,8 @@ async def fetch_document(session: Session, rt: ResourceType) -> Schema:
     return doc
 
 
-async def explain(session: Session, text: str, *, recursive: bool) -> int:
-    target = parse_target(text)
+async def explain(session: Session, text: str, *, recursive: bool, api_version: str | None = None) -> int:
+    target = parse_target(text, api_version)
     doc = await fetch_document(session, target.rt)
     session.output.write(render(doc, target, recursive=recursive))
     return 0

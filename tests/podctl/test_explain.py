@@ -26,10 +26,15 @@ def test_parse_target(text: str, rt: res.ResourceType, fields: tuple[str, ...]) 
     assert parse_target(text) == Target(rt, fields)
 
 
-@pytest.mark.parametrize("text", ["widgets.spec", "", "pods..spec"])
-def test_parse_target_rejects(text: str) -> None:
+def test_parse_target_with_api_version() -> None:
+    assert parse_target("deploy.spec", "apps/v1") == Target(res.DEPLOYMENTS, ("spec",))
+
+
+@pytest.mark.parametrize(("text", "api_version"), [("widgets.spec", None), ("", None), ("pods..spec", None),
+                                                   ("deploy", "apps/v2")])
+def test_parse_target_rejects(text: str, api_version: str | None) -> None:
     with pytest.raises(PodctlError):
-        parse_target(text)
+        parse_target(text, api_version)
 
 
 def explained(text: str, *, recursive: bool = False) -> str:
