@@ -153,7 +153,7 @@ def render(doc: Schema, target: Target, *, recursive: bool = False) -> str:
     description = "\n".join(dict.fromkeys(t for t in texts if t))  # the field's, then its type's
     out += ["DESCRIPTION:", *_paragraph(description, indent=INDENT, empty="<empty>")]
     if shown.get("properties"):
-        out += ["FIELDS:", *_field_lines(doc, shown, recursive=recursive, depth=0,
+        out += ["", "FIELDS:", *_field_lines(doc, shown, recursive=recursive, depth=0,
                                          seen=(shown.get("x-podctl-type", target.rt.kind),))]
     return "\n".join(out).rstrip("\n") + "\n"
 
