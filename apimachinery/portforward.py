@@ -67,9 +67,14 @@ def frame(channel: int, payload: bytes = b"") -> bytes:
     return bytes((channel,)) + payload
 
 
+def port_bytes(port: int) -> bytes:
+    """A channel's first payload: its port, two bytes little-endian."""
+    return struct.pack("<H", port)
+
+
 def port_frame(channel: int, port: int) -> bytes:
     """The first message on a channel: which port it belongs to."""
-    return frame(channel, struct.pack("<H", port))
+    return frame(channel, port_bytes(port))
 
 
 def close_frame(channel: int) -> bytes:

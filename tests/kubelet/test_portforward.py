@@ -1,0 +1,96 @@
+"""The kubelet's port-forward: connections made inside a pod's network namespace, the sandbox chosen."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from kubelet import naming
+from kubelet.portforward import choose_protocol, connect_in_netns, running_sandbox
+from kubelet.runtime.base import ContainerInfo, ContainerState
+from tests.conftest import TEST_LABEL
+
+
+def _info(cid: str, *, container: str, uid: str, attempt: int, state: ContainerState) -> ContainerInfo:
+    labels = {naming.CONTAINER: container, naming.POD_UID: uid, naming.ATTEMPT: str(attempt),
+              naming.SANDBOX: "true" if container == naming.SANDBOX_NAME else "false"}
+    return ContainerInfo(id=cid, name=cid, image="i", image_id="i", labels=labels, state=state, exit_code=None,
+                         started_at=None, finished_at=None, ip=None)
+
+
+RUNNING, EXITED = ContainerState.RUNNING, ContainerState.EXITED
+
+
+@pytest.mark.parametrize(("found", "uid", "want"), [
+    pytest.param([_info("a", container="POD", uid="u", attempt=0, state=RUNNING)], "u", "a", id="the-sandbox"),
+    pytest.param([_info("a", container="POD", uid="u", attempt=0, state=EXITED),
+                  _info("b", container="POD", uid="u", attempt=1, state=RUNNING)], "u", "b", id="the-running-one"),
+    pytest.param([_info("a", container="POD", uid="old", attempt=3, state=RUNNING),
+                  _info("b", container="POD", uid="u", attempt=0, state=RUNNING)], "u", "b", id="this-pods-uid"),
+    pytest.param([_info("a", container="web", uid="u", attempt=0, state=RUNNING)], "u", None, id="not-an-app-container"),
+    pytest.param([_info("a", container="POD", uid="u", attempt=0, state=EXITED)], "u", None, id="none-running"),
+])
+def test_the_pods_running_sandbox_is_chosen(found: list[ContainerInfo], uid: str, want: str | None) -> None:
+    chosen = running_sandbox(found, uid)
+    assert (chosen.id if chosen else None) == want
+
+
+@pytest.mark.parametrize(("offered", "chosen"), [
+    pytest.param(["v5.channel.k8s.io", "v4.channel.k8s.io"], "v5.channel.k8s.io", id="v5-first"),
+    pytest.param(["v4.channel.k8s.io"], "v4.channel.k8s.io", id="v4"),
+    pytest.param([], None, id="none-means-v4"),
+])
+def test_subprotocol(offered: list[str], chosen: str | None) -> None:
+    assert choose_protocol(offered) == chosen
+
+
+def test_an_unknown_subprotocol_is_refused() -> None:
+    with pytest.raises(Exception, match="none of the offered subprotocols"):
+        choose_protocol(["base64.channel.k8s.io"])
+
+
+@pytest.fixture
+def loopback_server(busybox_image: str, docker_cleanup: None) -> Iterator[tuple[int, str]]:
+    """A container whose httpd listens on its own 127.0.0.1 only: (pid, container IP)."""
+    script = "mkdir -p /www && echo inside > /www/index.html && exec httpd -f -p 127.0.0.1:8081 -h /www"
+    cid = subprocess.run(["docker", "run", "-d", "--label", TEST_LABEL, busybox_image, "sh", "-c", script],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    pid, ip = subprocess.run(["docker", "inspect", "-f", "{{.State.Pid}} {{.NetworkSettings.IPAddress}}", cid],
+                             capture_output=True, text=True, check=True).stdout.split()
+    yield int(pid), ip
+
+
+@pytest.mark.e2e
+def test_a_pods_loopback_server_is_reached_from_its_namespace(loopback_server: tuple[int, str]) -> None:
+    pid, ip = loopback_server
+    own = os.readlink("/proc/thread-self/ns/net")
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            sock = connect_in_netns(f"/proc/{pid}/ns/net", 8081).result(10)
+            break
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    with sock:
+        sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.endswith(b"inside\n")
+    assert os.readlink("/proc/thread-self/ns/net") == own  # this thread never left its namespace
+    with pytest.raises(OSError):
+        socket.create_connection((ip, 8081), timeout=2).close()  # from outside, nothing listens
+
+
+@pytest.mark.e2e
+def test_a_closed_port_is_an_error(loopback_server: tuple[int, str]) -> None:
+    pid, _ = loopback_server
+    with pytest.raises(ConnectionRefusedError):
+        connect_in_netns(f"/proc/{pid}/ns/net", 9).result(10)
