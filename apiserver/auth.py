@@ -18,13 +18,14 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-async def send_status(send: Send, error: ApiError) -> None:
+async def send_status(send: Send, error: ApiError, *, prefix: str = "http") -> None:
+    """The Status of ``error`` as the whole answer (``prefix`` ``websocket.http``: refusing a handshake)."""
     body = json.dumps(error.status()).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if error.code == 401:
         headers.append((b"www-authenticate", b'Bearer realm="podvisor"'))
-    await send({"type": "http.response.start", "status": error.code, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": f"{prefix}.response.start", "status": error.code, "headers": headers})
+    await send({"type": f"{prefix}.response.body", "body": body})
 
 
 class BodyLimit:

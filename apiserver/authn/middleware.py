@@ -48,8 +48,9 @@ class Authentication:
 
 
 async def refuse(scope: Scope, send: Send, error: ApiError) -> None:
-    """A Status for HTTP; for a WebSocket handshake, a close before accept (the client sees 403)."""
-    if scope["type"] == "websocket":
+    """A Status for HTTP, and for a WebSocket handshake too where the server can answer one
+    (the client then sees the real code, 401 or 403); otherwise a close before accept (403)."""
+    if scope["type"] == "websocket" and "websocket.http.response" not in (scope.get("extensions") or {}):
         await send({"type": "websocket.close", "code": 1008, "reason": error.message[:120]})
         return
-    await send_status(send, error)
+    await send_status(send, error, prefix="websocket.http" if scope["type"] == "websocket" else "http")

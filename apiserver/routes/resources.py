@@ -24,6 +24,7 @@ from apiserver.negotiation import FastJSONResponse as JSONResponse
 from apiserver.registry import PatchingRegistry, WriteResult
 from apiserver.routes.paths import Target, resolve
 from apiserver.routes.reviews import review
+from apiserver.routes.streaming import routes as streaming_routes
 from apiserver.watch import watch_response
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -42,6 +43,7 @@ async def group_api(request: Request) -> Response:
 routes = [
     Route("/api/{version}/{path:path}", core_api, methods=METHODS, include_in_schema=False),
     Route("/apis/{group}/{version}/{path:path}", group_api, methods=METHODS, include_in_schema=False),
+    *streaming_routes,
 ]
 
 
@@ -70,6 +72,10 @@ async def _dispatch(request: Request, group: str, version: str, path: str) -> Re
         from apiserver.routes.tokenrequest import token_request
 
         return await token_request(request, target)
+    if target.subresource == "portforward" and method in ("GET", "POST"):
+        from apiserver.routes.portforward import portforward_http
+
+        return await portforward_http(request, target)
     if target.subresource == "log" and method == "GET":
         from apiserver.routes.logs import pod_log
 

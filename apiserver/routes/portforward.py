@@ -1,0 +1,172 @@
+"""``pods/{name}/portforward``: what kubectl and the Python client send, relayed to the pod's kubelet.
+
+Clients speak one of two protocols; the API server terminates both and dials the kubelet with
+one, Kubernetes' kubelet WebSocket port-forward (:mod:`apimachinery.portforward`), so the kubelet
+implements only that:
+
+- kubectl 1.37 offers ``SPDY/3.1+portforward.k8s.io``: a SPDY/3.1 connection inside WebSocket
+  binary messages (:mod:`apiserver.spdyportforward`). Each stream pair becomes one kubelet
+  WebSocket for its port, in v5 so that kubectl's half-close reaches the pod.
+- the Python client offers ``v5.channel.k8s.io, v4.channel.k8s.io`` with ``?ports=8080,9090``;
+  Kubernetes answers v4 for port-forward, and so does podvisor. The frames are already the
+  kubelet's: they are relayed as they are over one kubelet WebSocket with the same ports.
+
+kubectl falls back to a raw ``Upgrade: SPDY/3.1`` HTTP request only when the WebSocket upgrade
+fails, which it does not here; that upgrade is not served (uvicorn hands an app no raw socket),
+so a plain request gets Kubernetes' 400 ``Upgrade request required``, after the pod lookup
+(404 for a missing pod, 400 for one without a node or not running).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import Request, Response, WebSocket
+from fastapi.responses import JSONResponse
+from starlette.websockets import WebSocketDisconnect
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from apimachinery import portforward as pf
+from apimachinery import resources as res
+from apimachinery.errors import ApiError, bad_request
+from apiserver.kubeletclient import KubeletTls, open_kubelet_websocket
+from apiserver.registry import Registry
+from apiserver.routes.paths import Target
+from apiserver.spdyportforward import SpdySession, Upstream
+
+log = logging.getLogger(__name__)
+
+
+def forwardable_node(pod: dict[str, Any]) -> str:
+    """The node of a pod whose ports can be forwarded, or the 400 Kubernetes gives."""
+    name = pod["metadata"]["name"]
+    node = (pod.get("spec") or {}).get("nodeName")
+    if not node:
+        raise bad_request(f"pod {name} does not have a host assigned")
+    phase = (pod.get("status") or {}).get("phase") or "Pending"
+    if phase != "Running":
+        raise bad_request(f"unable to forward port because pod is not running. Current status={phase}")
+    return str(node)
+
+
+def _pod_node(registry: Registry, target: Target) -> str:
+    assert target.name is not None
+    return forwardable_node(registry.get(res.PODS, target.namespace, target.name))
+
+
+async def portforward_http(request: Request, target: Target) -> Response:
+    """A request that is not a WebSocket upgrade: Kubernetes' answer once the pod is found."""
+    _pod_node(request.app.state.registry, target)
+    raise bad_request("Upgrade request required")
+
+
+class KubeletPort:
+    """One port's connection through the kubelet's WebSocket (channels 0 and 1)."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+
+    async def send(self, payload: bytes) -> None:
+        await self.ws.send(pf.frame(pf.data_channel(0), payload))
+
+    async def close_write(self) -> None:
+        await self.ws.send(pf.close_frame(pf.data_channel(0)))
+
+    async def messages(self) -> AsyncIterator[tuple[str, bytes]]:
+        seen: set[int] = set()
+        with contextlib.suppress(ConnectionClosed):
+            async for message in self.ws:
+                if not isinstance(message, bytes) or not message:
+                    continue
+                channel, payload = pf.split(message)
+                if channel not in seen:  # the port, announced once per channel
+                    seen.add(channel)
+                    continue
+                yield (pf.STREAM_TYPE_DATA if channel == pf.data_channel(0) else pf.STREAM_TYPE_ERROR), payload
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+async def deny(ws: WebSocket, err: ApiError) -> None:
+    """Refuse the upgrade with the Status, as an HTTP answer."""
+    await ws.send_denial_response(JSONResponse(err.status(), status_code=err.code))
+
+
+def choose_protocol(offered: list[str]) -> str | None:
+    if pf.SPDY_TUNNEL_PROTOCOL in offered:
+        return pf.SPDY_TUNNEL_PROTOCOL
+    if pf.V4_PROTOCOL in offered:
+        return pf.V4_PROTOCOL
+    if offered:
+        raise bad_request(f"unable to upgrade: none of the requested subprotocols is supported: {', '.join(offered)}")
+    return None  # no subprotocol: v4 binary framing, as the kubelet reads it
+
+
+async def portforward_websocket(ws: WebSocket, target: Target) -> None:
+    registry: Registry = ws.app.state.registry
+    tls: KubeletTls | None = ws.app.state.settings.kubelet_tls
+    path = f"/portForward/{target.namespace}/{target.name}"
+    kubelet: ClientConnection | None = None
+    try:
+        node = _pod_node(registry, target)
+        protocol = choose_protocol(list(ws.scope.get("subprotocols") or []))
+        if protocol != pf.SPDY_TUNNEL_PROTOCOL:
+            ports = pf.parse_ports(ws.query_params.getlist("ports"), name="ports")
+            kubelet = await open_kubelet_websocket(registry, tls, node=node, path=path,
+                                                   query={"port": [str(p) for p in ports]},
+                                                   subprotocols=[pf.V4_PROTOCOL])
+    except ApiError as err:
+        await deny(ws, err)
+        return
+    await ws.accept(subprotocol=protocol)
+    if kubelet is not None:
+        await relay(ws, kubelet)
+        return
+
+    async def dial(port: int) -> Upstream:
+        return KubeletPort(await open_kubelet_websocket(registry, tls, node=node, path=path,
+                                                        query={"port": [str(port)]}, subprotocols=[pf.V5_PROTOCOL]))
+
+    await SpdySession(send=ws.send_bytes, dial=dial).run(_client_bytes(ws))
+    with contextlib.suppress(Exception):
+        await ws.close()
+
+
+async def _client_bytes(ws: WebSocket) -> AsyncIterator[bytes]:
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("bytes"):
+            yield message["bytes"]
+
+
+async def relay(ws: WebSocket, kubelet: ClientConnection) -> None:
+    """v4 frames both ways, unchanged, until either side closes."""
+
+    async def up() -> None:
+        with contextlib.suppress(WebSocketDisconnect, ConnectionClosed):
+            async for payload in _client_bytes(ws):
+                await kubelet.send(payload)
+
+    async def down() -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for message in kubelet:
+                await ws.send_bytes(message if isinstance(message, bytes) else message.encode())
+
+    tasks = {asyncio.ensure_future(up()), asyncio.ensure_future(down())}
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await kubelet.close()
+        with contextlib.suppress(Exception):
+            await ws.close()
