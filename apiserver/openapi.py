@@ -66,6 +66,7 @@ _QUERY_PARAMS: dict[str, tuple[str, str]] = {
     "timeoutSeconds": ("integer", "Timeout for the list/watch call."),
     "timestamps": ("boolean", "Prefix every log line with an RFC3339 timestamp."),
     "tty": ("boolean", "Allocate a terminal for the exec call."),
+    "ports": ("integer", "List of ports to forward; required when using a WebSocket."),
     "watch": ("boolean", "Watch for changes and return them as a stream of events."),
 }
 _LIST_PARAMS = (
@@ -84,6 +85,7 @@ _WRITE_PARAMS = ("dryRun", "fieldManager", "fieldValidation")
 _DELETE_PARAMS = ("dryRun", "gracePeriodSeconds", "propagationPolicy")
 _LOG_PARAMS = ("container", "follow", "previous", "sinceSeconds", "tailLines", "timestamps")
 _EXEC_PARAMS = ("command", "container", "stderr", "stdin", "stdout", "tty")
+_PORTFORWARD_PARAMS = ("ports",)
 
 _OBJECT = {"type": "object"}
 
@@ -132,6 +134,11 @@ def _subresource_ops(name: str) -> tuple[_Op, ...]:
             return (
                 _Op("get", "connect", "connectGet", _EXEC_PARAMS, returns="*/*"),
                 _Op("post", "connect", "connectPost", _EXEC_PARAMS, returns="*/*"),
+            )
+        case "portforward":
+            return (
+                _Op("get", "connect", "connectGet", _PORTFORWARD_PARAMS, returns="*/*"),
+                _Op("post", "connect", "connectPost", _PORTFORWARD_PARAMS, returns="*/*"),
             )
     raise KeyError(name)
 

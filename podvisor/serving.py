@@ -148,3 +148,23 @@ def http_protocol(limits: HttpLimits) -> Any:
             self.transport.close()
 
     return GuardedHttpToolsProtocol
+
+
+def websocket_protocol() -> Any:
+    """uvicorn's ``ws`` setting: its websockets protocol, reading ``Sec-WebSocket-Protocol`` as
+    Kubernetes' clients write it.
+
+    kubectl offers ``SPDY/3.1+portforward.k8s.io`` for port-forward; ``/`` is not a token
+    character of RFC 6455's grammar, and the websockets library refuses the whole handshake with
+    400 (kubectl then gives up its WebSocket tunnel). Go's servers split the header on commas,
+    and so does uvicorn when it hands the offers to the app, which alone picks one: the
+    library's own (strict) parsing is skipped.
+    """
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    class KubernetesWebSocketProtocol(WebSocketsSansIOProtocol):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.conn.process_subprotocol = lambda _headers: None  # type: ignore[method-assign]
+
+    return KubernetesWebSocketProtocol
