@@ -165,6 +165,6 @@ def websocket_protocol() -> Any:
     class KubernetesWebSocketProtocol(WebSocketsSansIOProtocol):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self.conn.process_subprotocol = lambda _headers: None  # type: ignore[method-assign]
+            self.conn.process_subprotocol = lambda _headers: None  # type: ignore[method-assign,assignment]
 
     return KubernetesWebSocketProtocol
