@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import json
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
@@ -67,6 +69,8 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.user_agent = user_agent
         verify = _ssl_context(ca_data, insecure)
+        self._auth_headers = {"Authorization": headers["Authorization"]} if token else {}
+        self._verify = verify
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         url, uds = self.base_url, None
         if url.startswith(UNIX_SCHEME):  # the server's loopback socket: plain HTTP, no TLS
@@ -91,6 +95,38 @@ class ApiClient:
 
     async def close(self) -> None:
         await self._http.aclose()
+
+    async def connect_websocket(self, path: str, *, params: Sequence[tuple[str, str]] = (),
+                                subprotocols: Sequence[str] = ()) -> Any:
+        """A WebSocket to ``path`` (a streaming subresource) with this client's credentials and TLS.
+
+        Returns a ``websockets`` client connection; a refused upgrade raises the server's Status.
+        """
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake, InvalidStatus
+
+        if self.base_url.startswith(UNIX_SCHEME):
+            raise ApiError(400, "BadRequest", "streaming needs a TCP address for the apiserver")
+        query = f"?{urlencode(list(params))}" if params else ""
+        url = self.base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + path + query
+        tls: ssl.SSLContext | None = None
+        if url.startswith("wss://"):
+            tls = self._verify if isinstance(self._verify, ssl.SSLContext) else ssl.create_default_context()
+            if self._verify is False:
+                tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+        try:
+            return await connect(url, ssl=tls, additional_headers={"User-Agent": self.user_agent, **self._auth_headers},
+                                 subprotocols=list(subprotocols) or None, proxy=None, compression=None,  # type: ignore[arg-type]
+                                 open_timeout=10, max_size=None)
+        except InvalidStatus as err:
+            body = bytes(err.response.body or b"")
+            try:
+                status: Any = json.loads(body)
+            except ValueError:
+                status = body.decode(errors="replace")
+            raise ApiError.from_status(err.response.status_code, status) from err
+        except (OSError, InvalidHandshake, TimeoutError) as err:
+            raise ApiError(503, "ServiceUnavailable", f"cannot reach the apiserver at {self.base_url}: {err}") from err
 
     async def __aenter__(self) -> ApiClient:
         return self

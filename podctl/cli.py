@@ -17,6 +17,7 @@ from podctl import delete as deleting
 from podctl import describe as describing
 from podctl import get as getting
 from podctl import logs as logging_
+from podctl import portforward as forwarding
 from podctl.cli_common import connection, connection_flags, duration, execute
 from podctl.errors import PodctlError
 from podctl.manifests import read_manifests
@@ -162,6 +163,22 @@ def logs(ctx: click.Context, target: str, container_arg: str | None, container: 
     opts = logging_.LogsOptions(container=container or container_arg, follow=follow, previous=previous, tail=tail,
                                 since=since, timestamps=timestamps)
     execute(ctx, lambda session: logging_.logs(session, target, opts))
+
+
+@cli.command("port-forward")
+@click.argument("target")
+@click.argument("ports", nargs=-1, required=True)
+@click.option("--address", default="127.0.0.1", show_default=True,
+              help="Addresses to listen on (comma separated); localhost means 127.0.0.1 and ::1.")
+@connection_flags
+@click.pass_context
+def port_forward(ctx: click.Context, target: str, ports: tuple[str, ...], address: str) -> None:
+    """Forward local ports to a pod: [pod/]NAME or TYPE/NAME, then [LOCAL:]REMOTE ..."""
+    def command(session: Session) -> Awaitable[int]:
+        mappings = [forwarding.parse_mapping(p) for p in ports]
+        return forwarding.port_forward(session, target, mappings, hosts=forwarding.listen_hosts(address))
+
+    execute(ctx, command)
 
 
 @cli.command()

@@ -13,6 +13,7 @@ import re
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -64,13 +65,15 @@ def _answers(host: str, port: int) -> bool:
 class PortForward:
     """A running ``kubectl port-forward``: the local port of each remote port, its stderr."""
 
-    def __init__(self, kubectl: Kubectl, *args: str) -> None:
+    def __init__(self, kubectl: Kubectl, *args: str, program: tuple[str, ...] = ()) -> None:
         assert KUBECTL is not None
         self.stderr = kubectl.home / f"port-forward-{time.monotonic_ns()}.err"
-        self.proc = subprocess.Popen([KUBECTL, "port-forward", *args], stdout=subprocess.PIPE,
-                                     stderr=self.stderr.open("w"), text=True, env=kubectl.env, cwd=kubectl.home)
+        command = [*(program or (KUBECTL,)), "port-forward", *args]
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.stderr.open("w"), text=True,
+                                     env=kubectl.env, cwd=kubectl.home)
         self.local: dict[int, int] = {}
-        kubectl.record.append(f"kubectl port-forward {' '.join(args)}  [streamed]")
+        if not program:
+            kubectl.record.append(f"kubectl port-forward {' '.join(args)}  [streamed]")
         lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, args=(lines,), daemon=True).start()
         wanted = sum(1 for a in args if ":" in a)
@@ -155,6 +158,22 @@ def test_kubectl_reports_a_port_nobody_listens_on(kubectl: Kubectl, pod: str) ->
         pf.stop()
     assert "error forwarding port 9999 to pod pf" in pf.stderr.read_text()
     assert "connection refused" in pf.stderr.read_text().lower()
+
+
+def test_podctl_forwards_http_a_tcp_echo_and_the_pods_loopback(kubectl: Kubectl, pod: str) -> None:
+    pf = PortForward(kubectl, f"pod/{pod}", ":80", ":9000", ":8081", program=(sys.executable, "-m", "podctl.cli"))
+    try:
+        assert http_get(pf.local[80]) == "hello-from-pod\n"
+        assert http_get(pf.local[8081]) == "loopback-only\n"
+        with socket.create_connection(("127.0.0.1", pf.local[9000]), timeout=20) as sock:
+            payload = os.urandom(1 << 20)
+            sock.sendall(payload)
+            got = bytearray()
+            while len(got) < len(payload) and (chunk := sock.recv(65536)):
+                got += chunk
+        assert bytes(got) == payload
+    finally:
+        pf.stop()
 
 
 def test_kubectl_port_forward_to_a_missing_pod_fails(kubectl: Kubectl) -> None:
