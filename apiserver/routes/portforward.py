@@ -11,10 +11,15 @@ implements only that:
   Kubernetes answers v4 for port-forward, and so does podvisor. The frames are already the
   kubelet's: they are relayed as they are over one kubelet WebSocket with the same ports.
 
-kubectl falls back to a raw ``Upgrade: SPDY/3.1`` HTTP request only when the WebSocket upgrade
-fails, which it does not here; that upgrade is not served (uvicorn hands an app no raw socket),
-so a plain request gets Kubernetes' 400 ``Upgrade request required``, after the pod lookup
-(404 for a missing pod, 400 for one without a node or not running).
+kubectl falls back to a direct ``Upgrade: SPDY/3.1`` POST (``X-Stream-Protocol-Version:
+portforward.k8s.io``) when the WebSocket upgrade fails, or always with
+``KUBECTL_PORT_FORWARD_WEBSOCKETS=false``. uvicorn has no ASGI way to switch an HTTP connection
+to another protocol, so the server's HTTP protocol (:mod:`podvisor.serving`) offers the request
+an extension (:data:`apiserver.auth.RAW_UPGRADE`) that answers 101 and hands over the
+connection's bytes, after authentication and authorization ran as for any request; the same
+SPDY session then runs on them. A plain request (or a server without that extension) gets
+Kubernetes' 400 ``Upgrade request required``, after the pod lookup (404 for a missing pod, 400
+for one without a node or not running).
 """
 
 from __future__ import annotations
@@ -34,10 +39,11 @@ from websockets.exceptions import ConnectionClosed
 from apimachinery import portforward as pf
 from apimachinery import resources as res
 from apimachinery.errors import ApiError, bad_request
+from apiserver.auth import RAW_UPGRADE
 from apiserver.kubeletclient import KubeletTls, open_kubelet_websocket
 from apiserver.registry import Registry
 from apiserver.routes.paths import Target
-from apiserver.spdyportforward import SpdySession, Upstream
+from apiserver.spdyportforward import Dial, SpdySession, Upstream
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +65,62 @@ def _pod_node(registry: Registry, target: Target) -> str:
     return forwardable_node(registry.get(res.PODS, target.namespace, target.name))
 
 
+#: the 101 answer to kubectl's direct SPDY upgrade
+SPDY_UPGRADE_HEADERS = [(b"Connection", b"Upgrade"), (b"Upgrade", b"SPDY/3.1"),
+                        (b"X-Stream-Protocol-Version", pf.SPDY_PROTOCOL.encode())]
+
+
+class _Answered(Response):
+    """The response of a request whose connection was taken over: nothing more to send."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+
 async def portforward_http(request: Request, target: Target) -> Response:
-    """A request that is not a WebSocket upgrade: Kubernetes' answer once the pod is found."""
-    _pod_node(request.app.state.registry, target)
-    raise bad_request("Upgrade request required")
+    """kubectl's direct ``Upgrade: SPDY/3.1`` (its fallback), where the server can hand over the
+    connection; any other plain request gets Kubernetes' answer once the pod is found."""
+    registry: Registry = request.app.state.registry
+    node = _pod_node(registry, target)
+    takeover = ((request.scope.get("extensions") or {}).get(RAW_UPGRADE) or {}).get("takeover")
+    if takeover is None or request.headers.get("upgrade", "").lower() != "spdy/3.1":
+        raise bad_request("Upgrade request required")
+    offered = [p.strip() for v in request.headers.getlist("x-stream-protocol-version") for p in v.split(",")]
+    if offered and pf.SPDY_PROTOCOL not in offered:
+        raise bad_request(f"unable to upgrade: unable to negotiate protocol: client supports {offered}, "
+                          f"server accepts {[pf.SPDY_PROTOCOL]}")
+    reader, writer = takeover(SPDY_UPGRADE_HEADERS)
+
+    async def send(data: bytes) -> None:
+        writer.write(data)
+        await writer.drain()
+
+    try:
+        dial = _dialer(registry, request.app.state.settings.kubelet_tls, node=node, target=target)
+        await SpdySession(send=send, dial=dial).run(_stream_bytes(reader))
+    finally:
+        writer.close()
+    return _Answered()
+
+
+async def _stream_bytes(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
+    with contextlib.suppress(ConnectionError):
+        while chunk := await reader.read(1 << 18):
+            yield chunk
+
+
+def _dialer(registry: Registry, tls: KubeletTls | None, *, node: str, target: Target) -> Dial:
+    """One kubelet WebSocket per forwarded connection, in v5 so half-closes reach the pod."""
+    path = f"/portForward/{target.namespace}/{target.name}"
+
+    async def dial(port: int) -> Upstream:
+        return KubeletPort(await open_kubelet_websocket(registry, tls, node=node, path=path,
+                                                        query={"port": [str(port)]}, subprotocols=[pf.V5_PROTOCOL]))
+
+    return dial
 
 
 class KubeletPort:
@@ -129,10 +187,7 @@ async def portforward_websocket(ws: WebSocket, target: Target) -> None:
         await relay(ws, kubelet)
         return
 
-    async def dial(port: int) -> Upstream:
-        return KubeletPort(await open_kubelet_websocket(registry, tls, node=node, path=path,
-                                                        query={"port": [str(port)]}, subprotocols=[pf.V5_PROTOCOL]))
-
+    dial = _dialer(registry, tls, node=node, target=target)
     await SpdySession(send=ws.send_bytes, dial=dial).run(_client_bytes(ws))
     with contextlib.suppress(Exception):
         await ws.close()

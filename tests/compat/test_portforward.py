@@ -2,7 +2,8 @@
 
 One pod serves HTTP on :80, a TCP echo on :9000 (``nc -ll -e cat``) and HTTP on 127.0.0.1:8081
 only, which nothing outside the pod's network namespace can reach: kubectl's SPDY-over-WebSocket
-tunnel and the Python client's v4 WebSocket must both get there, as on Kubernetes.
+tunnel, its direct SPDY/3.1 upgrade (``KUBECTL_PORT_FORWARD_WEBSOCKETS=false``), the Python
+client's v4 WebSocket and ``podctl port-forward`` must all get there, as on Kubernetes.
 """
 
 from __future__ import annotations
@@ -65,12 +66,13 @@ def _answers(host: str, port: int) -> bool:
 class PortForward:
     """A running ``kubectl port-forward``: the local port of each remote port, its stderr."""
 
-    def __init__(self, kubectl: Kubectl, *args: str, program: tuple[str, ...] = ()) -> None:
+    def __init__(self, kubectl: Kubectl, *args: str, program: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None) -> None:
         assert KUBECTL is not None
         self.stderr = kubectl.home / f"port-forward-{time.monotonic_ns()}.err"
         command = [*(program or (KUBECTL,)), "port-forward", *args]
         self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self.stderr.open("w"), text=True,
-                                     env=kubectl.env, cwd=kubectl.home)
+                                     env={**kubectl.env, **(env or {})}, cwd=kubectl.home)
         self.local: dict[int, int] = {}
         if not program:
             kubectl.record.append(f"kubectl port-forward {' '.join(args)}  [streamed]")
@@ -128,6 +130,17 @@ def test_kubectl_forwards_http_and_a_tcp_echo_on_two_ports_at_once(forward: Port
     assert http_get(forward.local[80]) == "hello-from-pod\n"
     assert echo(forward.local[9000], b"ping\n") == b"ping\n"
     assert http_get(forward.local[80]) == "hello-from-pod\n"  # a second connection of the same session
+
+
+def test_kubectl_without_the_websocket_tunnel_upgrades_to_spdy_directly(kubectl: Kubectl, pod: str) -> None:
+    pf = PortForward(kubectl, f"pod/{pod}", ":80", ":9000", ":8081", env={"KUBECTL_PORT_FORWARD_WEBSOCKETS": "false"})
+    try:
+        assert http_get(pf.local[80]) == "hello-from-pod\n"
+        assert http_get(pf.local[8081]) == "loopback-only\n"
+        payload = os.urandom(1 << 20)
+        assert echo(pf.local[9000], payload) == payload
+    finally:
+        pf.stop()
 
 
 def test_kubectl_reaches_a_server_on_the_pods_loopback(forward: PortForward, kubectl: Kubectl) -> None:
@@ -224,16 +237,21 @@ def test_python_client_reaches_the_pods_loopback(api: client.ApiClient, pod: str
 PF_PATH = "/api/v1/namespaces/default/pods/{}/portforward"
 
 
-@pytest.mark.parametrize(("method", "name", "code", "message"), [
-    pytest.param("GET", "no-such-pod", 404, 'pods "no-such-pod" not found', id="missing-pod"),
-    pytest.param("POST", "no-such-pod", 404, 'pods "no-such-pod" not found', id="missing-pod-post"),
-    pytest.param("GET", POD, 400, "Upgrade request required", id="not-an-upgrade"),
-    pytest.param("POST", POD, 400, "Upgrade request required", id="not-an-upgrade-post"),
+SPDY_WRONG_PROTOCOL = {"Connection": "Upgrade", "Upgrade": "SPDY/3.1", "X-Stream-Protocol-Version": "channel.k8s.io"}
+
+
+@pytest.mark.parametrize(("method", "name", "headers", "code", "message"), [
+    pytest.param("GET", "no-such-pod", {}, 404, 'pods "no-such-pod" not found', id="missing-pod"),
+    pytest.param("POST", "no-such-pod", {}, 404, 'pods "no-such-pod" not found', id="missing-pod-post"),
+    pytest.param("GET", POD, {}, 400, "Upgrade request required", id="not-an-upgrade"),
+    pytest.param("POST", POD, {}, 400, "Upgrade request required", id="not-an-upgrade-post"),
+    pytest.param("POST", POD, SPDY_WRONG_PROTOCOL, 400, "unable to upgrade: unable to negotiate protocol: "
+                 "client supports ['channel.k8s.io'], server accepts ['portforward.k8s.io']", id="spdy-wrong-protocol"),
 ])
-def test_plain_requests_get_a_status(compat_cluster: Cluster, pod: str, method: str, name: str, code: int,
-                                     message: str) -> None:
+def test_plain_requests_get_a_status(compat_cluster: Cluster, pod: str, method: str, name: str,
+                                     headers: dict[str, str], code: int, message: str) -> None:
     with compat_cluster.http() as http:
-        got = http.request(method, PF_PATH.format(name) + "?ports=80")
+        got = http.request(method, PF_PATH.format(name) + "?ports=80", headers=headers)
     assert got.status_code == code
     assert (got.json()["kind"], got.json()["code"], got.json()["message"]) == ("Status", code, message)
 
