@@ -9,11 +9,18 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketDenialResponse
 
 from kubelet import naming
-from kubelet.portforward import choose_protocol, connect_in_netns, running_sandbox
+from kubelet.portforward import choose_protocol, connect_in_netns, install, running_sandbox
 from kubelet.runtime.base import ContainerInfo, ContainerState
+from kubelet.runtime.fake import FakeRuntime
+from kubelet.server import LogResolver, NodeLogs
+from kubelet.threads import InlineRunner
 from tests.conftest import TEST_LABEL
+from tests.kubelet.harness import NODE
 
 
 def _info(cid: str, *, container: str, uid: str, attempt: int, state: ContainerState) -> ContainerInfo:
@@ -94,3 +101,34 @@ def test_a_closed_port_is_an_error(loopback_server: tuple[int, str]) -> None:
     pid, _ = loopback_server
     with pytest.raises(ConnectionRefusedError):
         connect_in_netns(f"/proc/{pid}/ns/net", 9).result(10)
+
+
+def _app(resolve: LogResolver) -> TestClient:
+    app = FastAPI()
+    install(app, resolve=resolve)
+    return TestClient(app)
+
+
+def _on_this_node(runtime: FakeRuntime) -> LogResolver:
+    return lambda ns, name: NodeLogs(node=NODE, runtime=runtime, run=InlineRunner(), pod=None)
+
+
+@pytest.mark.parametrize(("query", "protocols", "here", "code", "message"), [
+    pytest.param("port=80", ["v4.channel.k8s.io"], False, 404, 'pod "web" in namespace "default" is not on this node',
+                 id="pod-elsewhere"),
+    pytest.param("port=80", ["v4.channel.k8s.io"], True, 400,
+                 'pod "web" in namespace "default" has no running sandbox on this node', id="no-sandbox"),
+    pytest.param("", ["v4.channel.k8s.io"], True, 400, 'query parameter "port" is required', id="no-port"),
+    pytest.param("port=x", ["v4.channel.k8s.io"], True, 400, 'unable to parse "x" as a port', id="bad-port"),
+    pytest.param("port=80", ["base64.channel.k8s.io"], True, 400,
+                 "none of the offered subprotocols is supported: base64.channel.k8s.io", id="unknown-subprotocol"),
+])
+def test_the_endpoint_refuses_with_a_status(query: str, protocols: list[str], here: bool, code: int,
+                                            message: str) -> None:
+    runtime = FakeRuntime(images=["img"])
+    http = _app(_on_this_node(runtime) if here else (lambda ns, name: None))
+    with pytest.raises(WebSocketDenialResponse) as refused, \
+            http.websocket_connect(f"/portForward/default/web?{query}", subprotocols=protocols):
+        pass
+    assert refused.value.status_code == code
+    assert refused.value.json()["message"] == message
