@@ -234,6 +234,16 @@ def test_python_client_reaches_the_pods_loopback(api: client.ApiClient, pod: str
     assert _recv_all(sock).endswith(b"loopback-only\n")
 
 
+def test_python_client_gets_the_error_of_a_port_nobody_listens_on(api: client.ApiClient, pod: str) -> None:
+    core = client.CoreV1Api(api)
+    pf = portforward(core.connect_get_namespaced_pod_portforward, pod, "default", ports="9999")
+    sock = pf.socket(9999)
+    sock.settimeout(20)
+    assert _recv_all(sock) == b""
+    error = pf.error(9999) or ""
+    assert error.startswith("error forwarding port 9999 to pod pf, uid ") and "refused" in error.lower()
+
+
 PF_PATH = "/api/v1/namespaces/default/pods/{}/portforward"
 
 
