@@ -236,6 +236,12 @@ class SpdySession:
             await self.emit(spdy.Data(stream.id, b"", spdy.FLAG_FIN))
 
     async def finish(self, pair: Pair) -> None:
+        """FIN both streams and forget the pair: what the client sends on them now is dropped."""
+        for stream in (pair.data, pair.error):
+            if stream is not None:
+                self.streams.pop(stream.id, None)
+        if self.pairs.get(pair.request) is pair:
+            del self.pairs[pair.request]
         with contextlib.suppress(Exception):
             await self.fin(pair.data)
             await self.fin(pair.error)

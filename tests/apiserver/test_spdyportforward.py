@@ -91,6 +91,7 @@ async def test_a_pair_is_forwarded_both_ways_and_half_closed() -> None:
     assert await client.next() == spdy.Data(1, b"", spdy.FLAG_FIN)  # then the error stream's
     upstream = client.upstreams[80]
     assert upstream.received == [b"hello"] and upstream.half_closed and upstream.closed
+    assert client.session.streams == {} and client.session.pairs == {}  # nothing kept per connection
     await client.end()
 
 
