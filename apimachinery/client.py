@@ -1,4 +1,4 @@
-"""The API client: the only code that speaks HTTP to the apiserver.
+"""The API client: the only code that speaks HTTP (and WebSocket streams) to the apiserver.
 
 Controllers, the scheduler, kubelets and podctl all use it, in-process or not, so every component
 is a plain Kubernetes client. Typed calls take and return the pydantic models; ``*_raw`` calls
@@ -13,13 +13,17 @@ import asyncio
 import builtins
 import json
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.typing import Subprotocol
 
 from apimachinery import jsonio
 from apimachinery.api import Api, WatchEvent
@@ -69,8 +73,8 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.user_agent = user_agent
         verify = _ssl_context(ca_data, insecure)
-        self._auth_headers = {"Authorization": headers["Authorization"]} if token else {}
-        self._verify = verify
+        self._ws_headers = {k: v for k, v in headers.items() if k != "Accept"}
+        self._ws_ssl = verify
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         url, uds = self.base_url, None
         if url.startswith(UNIX_SCHEME):  # the server's loopback socket: plain HTTP, no TLS
@@ -96,37 +100,32 @@ class ApiClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def connect_websocket(self, path: str, *, params: Sequence[tuple[str, str]] = (),
-                                subprotocols: Sequence[str] = ()) -> Any:
-        """A WebSocket to ``path`` (a streaming subresource) with this client's credentials and TLS.
+    async def open_websocket(self, path: str, *, params: Mapping[str, str | Sequence[str]] | None = None,
+                             subprotocols: Sequence[str] = ()) -> ClientConnection:
+        """A WebSocket to ``path`` (``pods/exec``, ``attach``, ``portforward``), with this client's credentials.
 
-        Returns a ``websockets`` client connection; a refused upgrade raises the server's Status.
+        A refused handshake raises the Status the server answered it with, as a request would.
         """
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import InvalidHandshake, InvalidStatus
-
-        if self.base_url.startswith(UNIX_SCHEME):
-            raise ApiError(400, "BadRequest", "streaming needs a TCP address for the apiserver")
-        query = f"?{urlencode(list(params))}" if params else ""
-        url = self.base_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + path + query
-        tls: ssl.SSLContext | None = None
+        if not self.base_url.startswith(("https://", "http://")):
+            raise ApiError(400, "BadRequest", f"WebSocket streams need an http(s) server, not {self.base_url}")
+        url = "ws" + self.base_url[len("http"):] + path + (f"?{urlencode(params, doseq=True)}" if params else "")
+        context: ssl.SSLContext | None = None
         if url.startswith("wss://"):
-            tls = self._verify if isinstance(self._verify, ssl.SSLContext) else ssl.create_default_context()
-            if self._verify is False:
-                tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+            if isinstance(self._ws_ssl, ssl.SSLContext):
+                context = self._ws_ssl
+            else:
+                context = ssl.create_default_context()
+                if self._ws_ssl is False:
+                    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
         try:
-            return await connect(url, ssl=tls, additional_headers={"User-Agent": self.user_agent, **self._auth_headers},
-                                 subprotocols=list(subprotocols) or None, proxy=None, compression=None,  # type: ignore[arg-type]
-                                 open_timeout=10, max_size=None)
+            return await ws_connect(url, ssl=context, additional_headers=self._ws_headers, proxy=None,
+                                    subprotocols=[Subprotocol(p) for p in subprotocols] or None, compression=None,
+                                    open_timeout=30, max_size=None, user_agent_header=None)
         except InvalidStatus as err:
             body = bytes(err.response.body or b"")
-            try:
-                status: Any = json.loads(body)
-            except ValueError:
-                status = body.decode(errors="replace")
-            raise ApiError.from_status(err.response.status_code, status) from err
+            raise ApiError.from_status(err.response.status_code, _decode(body)) from err
         except (OSError, InvalidHandshake, TimeoutError) as err:
-            raise ApiError(503, "ServiceUnavailable", f"cannot reach the apiserver at {self.base_url}: {err}") from err
+            raise ApiError(503, "ServiceUnavailable", f"cannot open a stream to {self.base_url}: {err}") from err
 
     async def __aenter__(self) -> ApiClient:
         return self
@@ -345,3 +344,10 @@ def _json_or_text(response: httpx.Response) -> Any:
 def _satisfies_api(client: ApiClient) -> Api:
     """mypy checks here that ApiClient offers every call of :class:`apimachinery.api.Api`."""
     return client
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode(errors="replace")

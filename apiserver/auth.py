@@ -23,8 +23,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: (``asyncio.StreamReader``, ``asyncio.StreamWriter``); the app then sends no response.
 RAW_UPGRADE = "podvisor.http.upgrade"
 
+
 async def send_status(send: Send, error: ApiError, *, prefix: str = "http") -> None:
-    """The Status of ``error`` as the whole answer (``prefix`` ``websocket.http``: refusing a handshake)."""
+    """The Status as an HTTP answer; ``prefix="websocket.http"`` answers a WebSocket handshake so."""
     body = json.dumps(error.status()).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if error.code == 401:

@@ -60,6 +60,8 @@ def subresource_info(rt: ResourceType, name: str) -> Subresource:
             return Subresource("PodExecOptions", ("create", "get"))
         case "portforward":
             return Subresource("PodPortForwardOptions", ("create", "get"))
+        case "attach":
+            return Subresource("PodAttachOptions", ("create", "get"))
         case "eviction":
             return Subresource("Eviction", ("create",), "policy", "v1")
         case "finalize":

@@ -119,6 +119,12 @@ _DELETE_COLLECTION = _Op(
 )
 
 
+def _connect(params: tuple[str, ...]) -> tuple[_Op, ...]:
+    """A streaming subresource: ``connect`` by GET and by POST, answering any content type."""
+    return (_Op("get", "connect", "connectGet", params, returns="*/*"),
+            _Op("post", "connect", "connectPost", params, returns="*/*"))
+
+
 def _subresource_ops(name: str) -> tuple[_Op, ...]:
     """The operations of each subresource, by what Kubernetes serves there."""
     match name:
@@ -131,15 +137,11 @@ def _subresource_ops(name: str) -> tuple[_Op, ...]:
         case "finalize":
             return (_REPLACE,)
         case "exec":
-            return (
-                _Op("get", "connect", "connectGet", _EXEC_PARAMS, returns="*/*"),
-                _Op("post", "connect", "connectPost", _EXEC_PARAMS, returns="*/*"),
-            )
+            return _connect(_EXEC_PARAMS)
+        case "attach":
+            return _connect(tuple(p for p in _EXEC_PARAMS if p != "command"))
         case "portforward":
-            return (
-                _Op("get", "connect", "connectGet", _PORTFORWARD_PARAMS, returns="*/*"),
-                _Op("post", "connect", "connectPost", _PORTFORWARD_PARAMS, returns="*/*"),
-            )
+            return _connect(_PORTFORWARD_PARAMS)
     raise KeyError(name)
 
 

@@ -226,8 +226,8 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
     try:
         await kubelet.prepare()
         relay = await kubelet.serve_api_to_pods()
-        app = create_app(resolve=kubelet.logs_for)
-        portforward.install(app, resolve=kubelet.logs_for)
+        app = create_app(resolve=kubelet.logs_for, stream_idle_timeout=cfg.stream_idle_timeout)
+        portforward.install(app, resolve=kubelet.logs_for, idle_timeout=cfg.stream_idle_timeout)
         tasks.append(asyncio.create_task(serve(app, sock, tls), name="kubelet-api"))
         nodes.add_handler(on_delete=lambda _node: kubelet.agent.node_deleted())  # re-register at once
         tasks.append(asyncio.create_task(nodes.run(), name="node-informer"))

@@ -122,6 +122,9 @@ def container_spec(
         memory_bytes=memory_bytes(limits["memory"]) if limits.get("memory") else None,
         stop_timeout=grace_period(pod),
         security=security.container_security(pod, container, image_user=image_user),
+        stdin=bool(container.stdin),
+        stdin_once=bool(container.stdin_once),
+        tty=bool(container.tty),
     )
 
 

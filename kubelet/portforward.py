@@ -10,7 +10,8 @@ Kubernetes does: a server listening on the pod's loopback only is reachable. The
 created by a dedicated, short-lived thread that enters the sandbox's namespace
 (``/proc/<pid>/ns/net``) with ``setns``; a socket keeps the namespace it was created in, so the
 thread then hands it to the event loop and ends. No event-loop or pool thread ever changes
-namespace.
+namespace. A connection that carries no message either way for the kubelet's
+``--streaming-connection-idle-timeout`` is closed, as an idle exec or attach is.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, WebSocket
-from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect
 
 from apimachinery import portforward as pf
@@ -35,6 +35,7 @@ from apimachinery.errors import ApiError, bad_request
 from kubelet import naming
 from kubelet.runtime.base import ContainerInfo, ContainerState
 from kubelet.server import LogResolver, NodeLogs
+from kubelet.streams import DEFAULT_IDLE_TIMEOUT, Idleness, deny
 
 CLONE_NEWNET = 0x40000000
 CONNECT_TIMEOUT = 10.0
@@ -144,12 +145,15 @@ class Forwarding:
     """One accepted WebSocket: the ports' connections, relayed until all of them ended."""
 
     def __init__(self, ws: WebSocket, *, netns: str, ports: list[int], pod: str, uid: str,
+                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
                  connect: Callable[[str, int], concurrent.futures.Future[socket.socket]] = connect_in_netns) -> None:
         self.ws, self.netns, self.pod, self.uid, self.connect = ws, netns, pod, uid, connect
         self.streams = [PortStream(i, port) for i, port in enumerate(ports)]
         self.send_lock = asyncio.Lock()
+        self.idle = Idleness(idle_timeout)
 
     async def send(self, channel: int, payload: bytes) -> None:
+        self.idle.touch()
         async with self.send_lock:
             await self.ws.send_bytes(pf.frame(channel, payload))
 
@@ -159,10 +163,12 @@ class Forwarding:
             await self.send(stream.error, pf.port_bytes(stream.port))
         reader: asyncio.Future[Any] = asyncio.create_task(self.read_client())
         ports: asyncio.Future[Any] = asyncio.gather(*(self.forward(s) for s in self.streams))
+        idle: asyncio.Future[Any] = asyncio.create_task(self.idle.expired())
         try:
-            await asyncio.wait({reader, ports}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({reader, ports, idle}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             reader.cancel()
+            idle.cancel()
             ports.cancel()
             with contextlib.suppress(BaseException):
                 await ports
@@ -174,6 +180,9 @@ class Forwarding:
         with contextlib.suppress(WebSocketDisconnect):
             while True:
                 message = await self.ws.receive_bytes()
+                if not message:
+                    continue
+                self.idle.touch()
                 channel, payload = pf.split(message)
                 if channel == pf.CLOSE_CHANNEL and payload and payload[0] in by_channel:
                     await by_channel[payload[0]].inbox.put(None)
@@ -212,8 +221,9 @@ class Forwarding:
         return f"error forwarding port {port} to pod {self.pod}, uid {self.uid}: {err}"
 
 
-def install(app: FastAPI, *, resolve: LogResolver) -> None:
-    """Add the port-forward endpoint to the kubelet's API."""
+def install(app: FastAPI, *, resolve: LogResolver, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> None:
+    """Add the port-forward endpoint to the kubelet's API; a connection that carries nothing
+    either way for ``idle_timeout`` seconds is closed, as an idle exec is."""
 
     @app.websocket("/portForward/{namespace}/{pod}")
     async def port_forward(ws: WebSocket, namespace: str, pod: str) -> None:
@@ -225,8 +235,8 @@ def install(app: FastAPI, *, resolve: LogResolver) -> None:
                 raise ApiError(404, "NotFound", f'pod "{pod}" in namespace "{namespace}" is not on this node')
             netns = await pod_netns(where, namespace, pod)
         except ApiError as err:
-            await ws.send_denial_response(JSONResponse(err.status(), status_code=err.code))
+            await deny(ws, err)
             return
         await ws.accept(subprotocol=protocol)
         uid = where.pod.metadata.uid if where.pod is not None and where.pod.metadata.uid else ""
-        await Forwarding(ws, netns=netns, ports=ports, pod=pod, uid=uid).run()
+        await Forwarding(ws, netns=netns, ports=ports, pod=pod, uid=uid, idle_timeout=idle_timeout).run()

@@ -1,7 +1,8 @@
 """The ``podctl`` command line: flags and wiring only; the behaviour lives in the modules.
 
 This module holds the group and the object commands (apply, get, events, describe, delete,
-logs, scale, tree); :mod:`podctl.cli_ops` adds rollout, node, config and discovery commands.
+logs, scale, tree); :mod:`podctl.cli_ops` adds rollout, node, config and discovery commands;
+:mod:`podctl.cli_streams` adds exec, cp and port-forward.
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from collections.abc import Awaitable
 
 import click
 
-from podctl import __version__, cli_ops, rollout, tree
+from podctl import __version__, cli_ops, cli_streams, rollout, tree
 from podctl import apply as applying
 from podctl import delete as deleting
 from podctl import describe as describing
 from podctl import get as getting
 from podctl import logs as logging_
-from podctl import portforward as forwarding
 from podctl.cli_common import connection, connection_flags, duration, execute
 from podctl.errors import PodctlError
 from podctl.manifests import read_manifests
@@ -165,22 +165,6 @@ def logs(ctx: click.Context, target: str, container_arg: str | None, container: 
     execute(ctx, lambda session: logging_.logs(session, target, opts))
 
 
-@cli.command("port-forward")
-@click.argument("target")
-@click.argument("ports", nargs=-1, required=True)
-@click.option("--address", default="127.0.0.1", show_default=True,
-              help="Addresses to listen on (comma separated); localhost means 127.0.0.1 and ::1.")
-@connection_flags
-@click.pass_context
-def port_forward(ctx: click.Context, target: str, ports: tuple[str, ...], address: str) -> None:
-    """Forward local ports to a pod: [pod/]NAME or TYPE/NAME, then [LOCAL:]REMOTE ..."""
-    def command(session: Session) -> Awaitable[int]:
-        mappings = [forwarding.parse_mapping(p) for p in ports]
-        return forwarding.port_forward(session, target, mappings, hosts=forwarding.listen_hosts(address))
-
-    execute(ctx, command)
-
-
 @cli.command()
 @click.argument("target")
 @click.argument("name", required=False)
@@ -214,6 +198,7 @@ def tree_(ctx: click.Context, target: str, name: str | None, output: str) -> Non
 
 
 cli_ops.register(cli)
+cli_streams.register(cli)
 
 
 def main() -> None:

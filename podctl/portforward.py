@@ -105,7 +105,7 @@ async def forward_connection(session: Session, path: str, port: int, reader: asy
     """One local connection over its own WebSocket, until the pod's side ends."""
     from websockets.exceptions import ConnectionClosed
 
-    ws = await session.client.connect_websocket(path, params=[("ports", str(port))], subprotocols=[pf.V4_PROTOCOL])
+    ws = await session.client.open_websocket(path, params={"ports": str(port)}, subprotocols=[pf.V4_PROTOCOL])
 
     async def upstream() -> None:
         while data := await reader.read(READ_CHUNK):
@@ -116,6 +116,8 @@ async def forward_connection(session: Session, path: str, port: int, reader: asy
     try:
         with contextlib.suppress(ConnectionClosed):
             async for message in ws:
+                if not isinstance(message, bytes) or not message:
+                    continue  # v4 port-forward is binary only
                 channel, payload = pf.split(message)
                 if channel not in seen:
                     seen.add(channel)  # the port, announced once per channel

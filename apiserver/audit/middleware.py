@@ -210,7 +210,7 @@ class _Exchange:
 
     def on_send(self, message: Message) -> Message:
         kind = message["type"]
-        if kind in ("http.response.start", "websocket.http.response.start"):  # the latter: a refused handshake
+        if kind in ("http.response.start", "websocket.http.response.start"):
             self.status = int(message["status"])
             self.response_type = next((v.decode("latin-1") for n, v in message.get("headers", [])
                                        if n == b"content-type"), "")

@@ -31,8 +31,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Request, Response, WebSocket
-from fastapi.responses import JSONResponse
-from starlette.websockets import WebSocketDisconnect
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -43,6 +41,7 @@ from apiserver.auth import RAW_UPGRADE
 from apiserver.kubeletclient import KubeletTls, open_kubelet_websocket
 from apiserver.registry import Registry
 from apiserver.routes.paths import Target
+from apiserver.routes.relay import deny, relay
 from apiserver.spdyportforward import Dial, SpdySession, Upstream
 
 log = logging.getLogger(__name__)
@@ -151,11 +150,6 @@ class KubeletPort:
         await self.ws.close()
 
 
-async def deny(ws: WebSocket, err: ApiError) -> None:
-    """Refuse the upgrade with the Status, as an HTTP answer."""
-    await ws.send_denial_response(JSONResponse(err.status(), status_code=err.code))
-
-
 def choose_protocol(offered: list[str]) -> str | None:
     if pf.SPDY_TUNNEL_PROTOCOL in offered:
         return pf.SPDY_TUNNEL_PROTOCOL
@@ -200,28 +194,3 @@ async def _client_bytes(ws: WebSocket) -> AsyncIterator[bytes]:
             return
         if message.get("bytes"):
             yield message["bytes"]
-
-
-async def relay(ws: WebSocket, kubelet: ClientConnection) -> None:
-    """v4 frames both ways, unchanged, until either side closes."""
-
-    async def up() -> None:
-        with contextlib.suppress(WebSocketDisconnect, ConnectionClosed):
-            async for payload in _client_bytes(ws):
-                await kubelet.send(payload)
-
-    async def down() -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for message in kubelet:
-                await ws.send_bytes(message if isinstance(message, bytes) else message.encode())
-
-    tasks = {asyncio.ensure_future(up()), asyncio.ensure_future(down())}
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await kubelet.close()
-        with contextlib.suppress(Exception):
-            await ws.close()

@@ -25,6 +25,7 @@ from apiserver.registry import PatchingRegistry, WriteResult
 from apiserver.routes.paths import Target, resolve
 from apiserver.routes.reviews import review
 from apiserver.routes.streaming import routes as streaming_routes
+from apiserver.routes.streaming import streaming_of
 from apiserver.watch import watch_response
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -72,10 +73,8 @@ async def _dispatch(request: Request, group: str, version: str, path: str) -> Re
         from apiserver.routes.tokenrequest import token_request
 
         return await token_request(request, target)
-    if target.subresource == "portforward" and method in ("GET", "POST"):
-        from apiserver.routes.portforward import portforward_http
-
-        return await portforward_http(request, target)
+    if (streaming := streaming_of(target)) is not None and method in ("GET", "POST"):
+        return await streaming.http(request, target)
     if target.subresource == "log" and method == "GET":
         from apiserver.routes.logs import pod_log
 

@@ -29,6 +29,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from kubelet.runtime.streams import StreamSession
+
 
 @dataclass(frozen=True)
 class Mount:
@@ -112,6 +114,9 @@ class ContainerSpec:
     stop_signal: str | None = None
     stop_timeout: int | None = None
     security: Security = field(default_factory=Security)
+    stdin: bool = False  # keep stdin open for attach (the container's ``stdin``)
+    stdin_once: bool = False  # close it after the first attached client leaves
+    tty: bool = False
 
 
 class ContainerState(StrEnum):
@@ -292,4 +297,12 @@ class ContainerRuntime(Protocol):
 
     def events(self, labels: dict[str, str], stop: threading.Event) -> Iterator[RuntimeEvent]:
         """Lifecycle events of containers carrying all ``labels``; ends within ~1 s of ``stop``."""
+        ...
+
+    def open_exec(self, container_id: str, command: list[str], *, stdin: bool, tty: bool) -> StreamSession:
+        """Start ``command`` in a running container with its streams connected to a session."""
+        ...
+
+    def open_attach(self, container_id: str, *, stdin: bool) -> StreamSession:
+        """Connect to a running container's own streams (its stdin only if it keeps one open)."""
         ...

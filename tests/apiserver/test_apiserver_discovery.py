@@ -150,7 +150,7 @@ def test_aggregated_core_shape() -> None:
     assert pods["responseKind"] == {"group": "", "version": "v1", "kind": "Pod"}
     assert (pods["scope"], pods["singularResource"], pods["shortNames"]) == ("Namespaced", "pod", ["po"])
     subresources = {s["subresource"]: s for s in pods["subresources"]}
-    assert set(subresources) == {"binding", "eviction", "exec", "log", "portforward", "status"}
+    assert set(subresources) == {"attach", "binding", "eviction", "exec", "log", "portforward", "status"}
     assert subresources["eviction"]["responseKind"] == {
         "group": "policy",
         "version": "v1",

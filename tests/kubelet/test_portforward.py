@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, WebSocket
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
+from starlette.websockets import WebSocketDisconnect
 
+from apimachinery import portforward as pf
 from kubelet import naming
-from kubelet.portforward import choose_protocol, connect_in_netns, install, running_sandbox
+from kubelet.portforward import Forwarding, choose_protocol, connect_in_netns, install, running_sandbox
 from kubelet.runtime.base import ContainerInfo, ContainerState
 from kubelet.runtime.fake import FakeRuntime
 from kubelet.server import LogResolver, NodeLogs
@@ -132,3 +136,63 @@ def test_the_endpoint_refuses_with_a_status(query: str, protocols: list[str], he
         pass
     assert refused.value.status_code == code
     assert refused.value.json()["message"] == message
+
+
+@pytest.fixture
+def echo_port() -> Iterator[int]:
+    """A TCP server on the host's loopback that echoes what it reads."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def echo(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(4096):
+                conn.sendall(data)
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=echo, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield server.getsockname()[1]
+    server.close()
+
+
+def _connect_here(_netns: str, port: int) -> concurrent.futures.Future[socket.socket]:
+    done: concurrent.futures.Future[socket.socket] = concurrent.futures.Future()
+    done.set_result(socket.create_connection(("127.0.0.1", port), timeout=5))
+    return done
+
+
+IDLE_TIMEOUT = 0.5
+
+
+@pytest.mark.parametrize("messages", [
+    pytest.param(0, id="idle-from-the-start"),
+    pytest.param(6, id="busy-past-the-timeout-then-idle"),
+])
+@pytest.mark.timeout(30)
+def test_a_connection_is_closed_once_it_carries_nothing_for_the_idle_timeout(echo_port: int, messages: int) -> None:
+    app = FastAPI()
+
+    @app.websocket("/forward")
+    async def forward(ws: WebSocket) -> None:
+        await ws.accept(subprotocol=pf.V4_PROTOCOL)
+        await Forwarding(ws, netns="unused", ports=[echo_port], pod="web", uid="u", idle_timeout=IDLE_TIMEOUT,
+                         connect=_connect_here).run()
+
+    data = pf.data_channel(0)
+    with TestClient(app).websocket_connect("/forward", subprotocols=[pf.V4_PROTOCOL]) as ws:
+        assert [pf.split(ws.receive_bytes())[0] for _ in range(2)] == [data, pf.error_channel(0)]
+        for i in range(messages):  # one message every 0.2 s keeps it open for 1.2 s
+            time.sleep(IDLE_TIMEOUT * 0.4)
+            ws.send_bytes(pf.frame(data, f"ping {i}".encode()))
+            assert ws.receive_bytes() == pf.frame(data, f"ping {i}".encode())
+        quiet_since = time.monotonic()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_bytes()
+    assert closed.value.code == 1000
+    assert IDLE_TIMEOUT * 0.8 <= time.monotonic() - quiet_since < IDLE_TIMEOUT + 5
