@@ -61,15 +61,16 @@ def apply(ctx: click.Context, files: tuple[str, ...], recursive: bool, dry_run: 
 @click.option("-w", "--watch", is_flag=True, help="After listing, print changes as they happen.")
 @click.option("--show-labels", is_flag=True, help="Add a LABELS column.")
 @click.option("--no-headers", is_flag=True, help="Omit the header row.")
+@click.option("--show-managed-fields", is_flag=True, help="Keep metadata.managedFields in json/yaml output.")
 @connection_flags
 @click.pass_context
 def get(ctx: click.Context, args: tuple[str, ...], output: str, selector: str | None, field_selector: str | None,
-        all_namespaces: bool, watch: bool, show_labels: bool, no_headers: bool) -> None:
+        all_namespaces: bool, watch: bool, show_labels: bool, no_headers: bool, show_managed_fields: bool) -> None:
     """Display one or many resources (TYPE [NAME...] | TYPE/NAME... | all)."""
     seconds = int(connection(ctx).request_timeout or 1800)
     opts = getting.GetOptions(output=output, label_selector=selector, field_selector=field_selector,
                               all_namespaces=all_namespaces, show_labels=show_labels, watch=watch,
-                              no_headers=no_headers, watch_seconds=seconds)
+                              no_headers=no_headers, watch_seconds=seconds, show_managed_fields=show_managed_fields)
     execute(ctx, lambda session: getting.get(session, args, opts))
 
 

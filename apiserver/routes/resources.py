@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from apimachinery.errors import ApiError, bad_request
 from apimachinery.selectors import parse_field_selector, parse_label_selector
-from apiserver import admission, negotiation, tables
+from apiserver import admission, fieldmanager, negotiation, tables
 from apiserver.jsonbody import Decoded
 from apiserver.negotiation import FastJSONResponse as JSONResponse
 from apiserver.registry import PatchingRegistry, WriteResult
@@ -130,6 +130,14 @@ def _field_validation(request: Request) -> str:
     return request.query_params.get("fieldValidation") or "Warn"
 
 
+def _field_manager(request: Request, *, patch: bool = False, apply: bool = False) -> tuple[str, bool]:
+    """The write's manager (``fieldManager``, else from the User-Agent), and a PATCH's ``force``."""
+    given = request.query_params.get("fieldManager")
+    force_param = request.query_params.get("force") if patch else None
+    force = fieldmanager.patch_options(field_manager=given, force=force_param, apply=apply)
+    return fieldmanager.manager_name(given, request.headers.get("user-agent")), force
+
+
 def object_response(
     request: Request, obj: dict[str, Any], *, status: int = 200, warnings: list[str] | None = None
 ) -> Response:
@@ -224,6 +232,7 @@ async def create_object(request: Request, registry: PatchingRegistry, target: Ta
         dry_run=_dry_run(request),
         field_validation=_field_validation(request),
         duplicates=decoded.duplicates,
+        field_manager=_field_manager(request)[0],
     )
     return object_response(request, result.obj, status=201, warnings=result.warnings)
 
@@ -233,7 +242,8 @@ async def replace_object(request: Request, registry: PatchingRegistry, target: T
     decoded = await _decoded(request)
     if target.subresource == "scale":
         result = registry.update_scale(
-            target.rt, target.namespace, target.name, decoded.value, dry_run=_dry_run(request)
+            target.rt, target.namespace, target.name, decoded.value, dry_run=_dry_run(request),
+            field_manager=_field_manager(request)[0],
         )
         return JSONResponse(result.obj)
     result = registry.update(
@@ -245,6 +255,7 @@ async def replace_object(request: Request, registry: PatchingRegistry, target: T
         dry_run=_dry_run(request),
         field_validation=_field_validation(request),
         duplicates=decoded.duplicates,
+        field_manager=_field_manager(request)[0],
     )
     return object_response(request, result.obj, warnings=result.warnings)
 
@@ -253,6 +264,7 @@ async def patch_object(request: Request, registry: PatchingRegistry, target: Tar
     assert target.name is not None
     ptype = negotiation.patch_type(request.headers.get("content-type"))
     decoded = await _decoded(request, allow_patch=True)
+    manager, force = _field_manager(request, patch=True, apply=ptype == "apply")
     result: WriteResult = registry.patch(
         target.rt,
         target.namespace,
@@ -263,6 +275,8 @@ async def patch_object(request: Request, registry: PatchingRegistry, target: Tar
         dry_run=_dry_run(request),
         field_validation=_field_validation(request),
         duplicates=decoded.duplicates,
+        field_manager=manager,
+        force=force,
     )
     status = 201 if result.created else 200
     if target.subresource == "scale":
