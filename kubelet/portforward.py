@@ -34,7 +34,7 @@ from apimachinery import portforward as pf
 from apimachinery.errors import ApiError, bad_request
 from kubelet import naming
 from kubelet.runtime.base import ContainerInfo, ContainerState
-from kubelet.server import LogResolver, NodeLogs
+from kubelet.server import LogResolver, NodeLogs, not_on_this_node
 from kubelet.streams import DEFAULT_IDLE_TIMEOUT, Idleness, deny
 
 CLONE_NEWNET = 0x40000000
@@ -232,7 +232,7 @@ def install(app: FastAPI, *, resolve: LogResolver, idle_timeout: float = DEFAULT
             protocol = choose_protocol(list(ws.scope.get("subprotocols") or []))
             where = resolve(namespace, pod)
             if where is None:
-                raise ApiError(404, "NotFound", f'pod "{pod}" in namespace "{namespace}" is not on this node')
+                raise not_on_this_node(namespace, pod)
             netns = await pod_netns(where, namespace, pod)
         except ApiError as err:
             await deny(ws, err)
