@@ -102,7 +102,7 @@ class ApiClient:
 
     async def open_websocket(self, path: str, *, params: Mapping[str, str | Sequence[str]] | None = None,
                              subprotocols: Sequence[str] = ()) -> ClientConnection:
-        """A WebSocket to ``path`` (``pods/exec``, ``attach``), with this client's credentials.
+        """A WebSocket to ``path`` (``pods/exec``, ``attach``, ``portforward``), with this client's credentials.
 
         A refused handshake raises the Status the server answered it with, as a request would.
         """

@@ -18,6 +18,12 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+#: scope extension of an HTTP request asking for a non-WebSocket ``Upgrade`` (SPDY/3.1): its
+#: ``takeover(headers)`` answers 101 with ``headers`` and returns the connection's byte streams
+#: (``asyncio.StreamReader``, ``asyncio.StreamWriter``); the app then sends no response.
+RAW_UPGRADE = "podvisor.http.upgrade"
+
+
 async def send_status(send: Send, error: ApiError, *, prefix: str = "http") -> None:
     """The Status as an HTTP answer; ``prefix="websocket.http"`` answers a WebSocket handshake so."""
     body = json.dumps(error.status()).encode()

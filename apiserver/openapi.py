@@ -65,6 +65,7 @@ _QUERY_PARAMS: dict[str, tuple[str, str]] = {
     "timeoutSeconds": ("integer", "Timeout for the list/watch call."),
     "timestamps": ("boolean", "Prefix every log line with an RFC3339 timestamp."),
     "tty": ("boolean", "Allocate a terminal for the exec call."),
+    "ports": ("integer", "List of ports to forward; required when using a WebSocket."),
     "watch": ("boolean", "Watch for changes and return them as a stream of events."),
 }
 _LIST_PARAMS = (
@@ -83,6 +84,7 @@ _WRITE_PARAMS = ("dryRun", "fieldManager", "fieldValidation")
 _DELETE_PARAMS = ("dryRun", "gracePeriodSeconds", "propagationPolicy")
 _LOG_PARAMS = ("container", "follow", "previous", "sinceSeconds", "tailLines", "timestamps")
 _EXEC_PARAMS = ("command", "container", "stderr", "stdin", "stdout", "tty")
+_PORTFORWARD_PARAMS = ("ports",)
 
 _OBJECT = {"type": "object"}
 
@@ -116,6 +118,12 @@ _DELETE_COLLECTION = _Op(
 )
 
 
+def _connect(params: tuple[str, ...]) -> tuple[_Op, ...]:
+    """A streaming subresource: ``connect`` by GET and by POST, answering any content type."""
+    return (_Op("get", "connect", "connectGet", params, returns="*/*"),
+            _Op("post", "connect", "connectPost", params, returns="*/*"))
+
+
 def _subresource_ops(name: str) -> tuple[_Op, ...]:
     """The operations of each subresource, by what Kubernetes serves there."""
     match name:
@@ -128,16 +136,11 @@ def _subresource_ops(name: str) -> tuple[_Op, ...]:
         case "finalize":
             return (_REPLACE,)
         case "exec":
-            return (
-                _Op("get", "connect", "connectGet", _EXEC_PARAMS, returns="*/*"),
-                _Op("post", "connect", "connectPost", _EXEC_PARAMS, returns="*/*"),
-            )
+            return _connect(_EXEC_PARAMS)
         case "attach":
-            attach_params = tuple(p for p in _EXEC_PARAMS if p != "command")
-            return (
-                _Op("get", "connect", "connectGet", attach_params, returns="*/*"),
-                _Op("post", "connect", "connectPost", attach_params, returns="*/*"),
-            )
+            return _connect(tuple(p for p in _EXEC_PARAMS if p != "command"))
+        case "portforward":
+            return _connect(_PORTFORWARD_PARAMS)
     raise KeyError(name)
 
 

@@ -59,6 +59,11 @@ class NodeLogs:
 LogResolver = Callable[[str, str], NodeLogs | None]
 
 
+def not_on_this_node(namespace: str, pod: str) -> ApiError:
+    """The 404 of a request for a pod that no node served here runs."""
+    return ApiError(404, "NotFound", f'pod "{pod}" in namespace "{namespace}" is not on this node')
+
+
 #: the subject of the only client certificate the kubelet serves (kubeadm's name for it)
 APISERVER_CLIENT_CN = "kube-apiserver-kubelet-client"
 
@@ -86,7 +91,7 @@ def create_app(*, resolve: LogResolver, stream_idle_timeout: float = DEFAULT_IDL
         params = LogParams.parse(request.query_params)
         where = resolve(namespace, pod)
         if where is None:
-            raise ApiError(404, "NotFound", f'pod "{pod}" in namespace "{namespace}" is not on this node')
+            raise not_on_this_node(namespace, pod)
         labels = {**naming.node_labels(where.node), naming.POD_NAMESPACE: namespace, naming.POD_NAME: pod,
                   naming.CONTAINER: container}
         found = await where.run(where.runtime.list_containers, labels)
@@ -109,7 +114,7 @@ def add_stream_routes(app: FastAPI, *, resolve: LogResolver, idle_timeout: float
     async def stream(ws: WebSocket, namespace: str, pod: str, container: str) -> None:
         where = resolve(namespace, pod)
         if where is None:
-            await deny(ws, ApiError(404, "NotFound", f'pod "{pod}" in namespace "{namespace}" is not on this node'))
+            await deny(ws, not_on_this_node(namespace, pod))
             return
         target = StreamTarget(namespace=namespace, pod=pod, container=container,
                               attach=ws.url.path.startswith("/attach/"))

@@ -57,6 +57,23 @@ async def deny(ws: WebSocket, err: ApiError) -> None:
     await ws.send_denial_response(JSONResponse(err.status(), status_code=err.code))
 
 
+class Idleness:
+    """When a stream last carried a message; :meth:`expired` returns once it has carried none for
+    ``timeout`` seconds (the kubelet's ``--streaming-connection-idle-timeout``)."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.loop = asyncio.get_running_loop()
+        self.last = self.loop.time()
+
+    def touch(self) -> None:
+        self.last = self.loop.time()
+
+    async def expired(self) -> None:
+        while (left := self.last + self.timeout - self.loop.time()) > 0:
+            await asyncio.sleep(left)
+
+
 def running_container(found: list[ContainerInfo], *, pod_uid: str | None, name: str) -> ContainerInfo:
     """The newest running attempt of the pod's container; 400 as the kubelet words it otherwise."""
     if pod_uid:
@@ -108,9 +125,8 @@ class Bridge:
     def __init__(self, ws: WebSocket, session: StreamSession, *, protocol: rc.ChannelProtocol,
                  options: rc.StreamOptions, idle_timeout: float) -> None:
         self.ws, self.session, self.protocol, self.options = ws, session, protocol, options
-        self.idle_timeout = idle_timeout
+        self.idle = Idleness(idle_timeout)
         self.loop = asyncio.get_running_loop()
-        self.last_activity = self.loop.time()
         # Both directions are bounded, so a slow reader on either side slows the writer down
         # (down to TCP) instead of piling the stream up in memory.
         self.output: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue(QUEUED_MESSAGES)
@@ -125,7 +141,7 @@ class Bridge:
         first = rc.STDOUT if self.options.stdout else rc.STDERR if self.options.stderr else rc.ERROR
         await self._send(first, b"")  # "connected", as the kubelet signals it
         tasks = [asyncio.create_task(self._pump_output()), asyncio.create_task(self._pump_input()),
-                 asyncio.create_task(self._watch_idle())]
+                 asyncio.create_task(self.idle.expired())]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             ended = tasks[0] in done and not tasks[0].exception()
@@ -195,7 +211,7 @@ class Bridge:
                 return
             if message["type"] == "websocket.disconnect":
                 return
-            self.last_activity = self.loop.time()
+            self.idle.touch()
             decoded = self.protocol.decode(message.get("bytes") or message.get("text") or b"")
             step = self._input_step(*decoded) if decoded is not None else None
             if step is not None:
@@ -214,18 +230,11 @@ class Bridge:
             return session.close_stdin
         return None
 
-    async def _watch_idle(self) -> None:
-        while True:
-            left = self.last_activity + self.idle_timeout - self.loop.time()
-            if left <= 0:
-                return
-            await asyncio.sleep(left)
-
     async def _send(self, channel: int, data: bytes) -> None:
         await self._send_raw(self.protocol.encode(channel, data))
 
     async def _send_raw(self, message: bytes | str) -> None:
-        self.last_activity = self.loop.time()
+        self.idle.touch()
         if isinstance(message, bytes):
             await self.ws.send_bytes(message)
         else:

@@ -2,7 +2,7 @@
 
 This module holds the group and the object commands (apply, get, events, describe, delete,
 logs, scale, tree); :mod:`podctl.cli_ops` adds rollout, node, config and discovery commands;
-:mod:`podctl.cli_streams` adds exec and cp.
+:mod:`podctl.cli_streams` adds exec, cp and port-forward.
 """
 
 from __future__ import annotations

@@ -253,7 +253,7 @@ def kubelet(
         None, help="With --hollow: the kubeconfig of a user who may list and watch every pod and node (e.g. the "
         "admin's); the simulated nodes share one informer, and a node may read only its own pods."),
     streaming_connection_idle_timeout: float = typer.Option(
-        4 * 3600.0, help="Seconds an exec or attach stream may carry nothing before it is closed."),
+        4 * 3600.0, help="Seconds an exec, attach or port-forward connection may carry nothing before it is closed."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run a node agent that starts pods as Docker containers and supervises them."""

@@ -24,8 +24,8 @@ from apiserver.negotiation import FastJSONResponse as JSONResponse
 from apiserver.registry import PatchingRegistry, WriteResult
 from apiserver.routes.paths import Target, resolve
 from apiserver.routes.reviews import review
-from apiserver.routes.streams import STREAM_SUBRESOURCES, stream_http
-from apiserver.routes.streams import routes as stream_routes
+from apiserver.routes.streaming import routes as streaming_routes
+from apiserver.routes.streaming import streaming_of
 from apiserver.watch import watch_response
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -44,7 +44,7 @@ async def group_api(request: Request) -> Response:
 routes = [
     Route("/api/{version}/{path:path}", core_api, methods=METHODS, include_in_schema=False),
     Route("/apis/{group}/{version}/{path:path}", group_api, methods=METHODS, include_in_schema=False),
-    *stream_routes,
+    *streaming_routes,
 ]
 
 
@@ -73,12 +73,12 @@ async def _dispatch(request: Request, group: str, version: str, path: str) -> Re
         from apiserver.routes.tokenrequest import token_request
 
         return await token_request(request, target)
+    if (streaming := streaming_of(target)) is not None and method in ("GET", "POST"):
+        return await streaming.http(request, target)
     if target.subresource == "log" and method == "GET":
         from apiserver.routes.logs import pod_log
 
         return await pod_log(request, target)
-    if target.subresource in STREAM_SUBRESOURCES and method in ("GET", "POST"):
-        await stream_http(request, target)
     if (
         method == "GET"
         and target.subresource is None

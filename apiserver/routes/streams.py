@@ -10,31 +10,28 @@ accepted, accepts the client's handshake with the protocol the kubelet chose. Ev
 the kubelet's included (``container not found ("c")``), is an HTTP Status answered on the
 handshake (ASGI's ``websocket.http.response``), which kubectl prints as it prints any Status.
 
-From then on each message is passed on unchanged, in both directions, so the framing and the
-exit status are the kubelet's. A plain request (no upgrade) gets 400 "Upgrade request
-required", as kube-apiserver's upgrade-aware proxy answers it. SPDY is not served: when a
+From then on each message is passed on unchanged, in both directions
+(:func:`apiserver.routes.relay.relay`), so the framing and the exit status are the kubelet's. A
+plain request (no upgrade) gets 400 "Upgrade request required", as kube-apiserver's
+upgrade-aware proxy answers it. SPDY is not served: when a
 WebSocket handshake is refused, kubectl retries the same request over SPDY and prints what that
 attempt got, so the refusal is remembered for a few seconds (per user and request) and given
 again to that retry; otherwise a kubelet that is down would read as "Upgrade request required".
 
-Authentication and authorization ran before this module (``create`` on the subresource).
+Authentication and authorization ran before this module (``create`` on the subresource); the
+route table is :mod:`apiserver.routes.streaming`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Request
-from starlette.responses import JSONResponse
-from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from fastapi import Request, Response
+from starlette.websockets import WebSocket
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from apimachinery import remotecommand as rc
 from apimachinery import resources as res
@@ -42,9 +39,9 @@ from apimachinery.errors import ApiError, bad_request
 from apiserver.authn.user import user_of
 from apiserver.kubeletclient import open_kubelet_websocket
 from apiserver.registry import Registry
-from apiserver.routes.paths import Target, resolve
+from apiserver.routes.paths import Target
+from apiserver.routes.relay import deny, relay
 
-STREAM_SUBRESOURCES = ("exec", "attach")
 #: how long a refused handshake is given again to the same request (kubectl's SPDY retry)
 REFUSAL_MEMORY = 10.0
 
@@ -86,7 +83,7 @@ def locate(registry: Registry, target: Target, query: dict[str, list[str]]) -> t
     return options, node, container
 
 
-async def stream_http(request: Request, target: Target) -> None:
+async def stream_http(request: Request, target: Target) -> Response:
     """A request that did not upgrade: the checks, then 400 as Kubernetes answers it."""
     await request.app.state.store.wait_fresh()
     locate(request.app.state.registry, target, _query(request.query_params.multi_items()))
@@ -128,23 +125,23 @@ def _refusal_key(scope: Any) -> tuple[str, str, str]:
     return (user.name if user else "", scope["path"], scope.get("query_string", b"").decode("latin-1"))
 
 
-async def stream_websocket(ws: WebSocket) -> None:
+async def stream_websocket(ws: WebSocket, target: Target) -> None:
+    """Dial the kubelet, then accept with the protocol it chose and relay until either side ends."""
     try:
-        upstream = await _dial(ws)
+        upstream = await _dial(ws, target)
     except ApiError as err:
         _refusals(ws.app).remember(_refusal_key(ws.scope), err)
-        await ws.send_denial_response(JSONResponse(err.status(), status_code=err.code))
+        await deny(ws, err)
         return
     try:
         await ws.accept(subprotocol=upstream.subprotocol)
-        await relay(ws, upstream)
-    finally:
+    except BaseException:
         await upstream.close()
+        raise
+    await relay(ws, upstream)
 
 
-async def _dial(ws: WebSocket) -> ClientConnection:
-    target = resolve("", "v1", ws.url.path.removeprefix("/api/v1/").split("/"), ws.url.path)
-    await ws.app.state.store.wait_fresh()
+async def _dial(ws: WebSocket, target: Target) -> ClientConnection:
     offered = ws.scope.get("subprotocols") or []
     rc.negotiate(offered)  # refuse a client that offers only protocols no kubelet speaks
     options, node, container = locate(ws.app.state.registry, target, _query(ws.query_params.multi_items()))
@@ -152,43 +149,3 @@ async def _dial(ws: WebSocket) -> ClientConnection:
         ws.app.state.registry, ws.app.state.settings.kubelet_tls, node=node,
         path=f"/{target.subresource}/{target.namespace}/{target.name}/{container}", query=options.query(),
         subprotocols=[p for p in offered if p in rc.PROTOCOLS])
-
-
-async def relay(ws: WebSocket, upstream: ClientConnection) -> None:
-    """Both directions until either side closes; then the other is closed too."""
-
-    async def downstream_to_kubelet() -> None:
-        while True:
-            try:
-                message = await ws.receive()
-            except WebSocketDisconnect:
-                return
-            if message["type"] == "websocket.disconnect":
-                return
-            data = message.get("bytes")
-            try:
-                await upstream.send(data if data is not None else message.get("text") or "")
-            except ConnectionClosed:
-                return
-
-    async def kubelet_to_downstream() -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for message in upstream:
-                if isinstance(message, bytes):
-                    await ws.send_bytes(message)
-                else:
-                    await ws.send_text(message)
-
-    tasks = [asyncio.create_task(downstream_to_kubelet()), asyncio.create_task(kubelet_to_downstream())]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        with contextlib.suppress(Exception):
-            await ws.close()
-
-
-#: only these paths: other WebSocket endpoints (port-forward, watches) have routes of their own
-routes = [WebSocketRoute(f"/api/v1/namespaces/{{namespace}}/pods/{{name}}/{subresource}", stream_websocket)
-          for subresource in STREAM_SUBRESOURCES]

@@ -164,6 +164,7 @@ class ContainerInfo:
     error: str = ""
     created_at: datetime | None = None
     detailed: bool = True
+    pid: int | None = None  # the main process, in the host's PID namespace, while running (inspect only)
 
 
 @dataclass(frozen=True)
