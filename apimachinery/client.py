@@ -1,4 +1,4 @@
-"""The API client: the only code that speaks HTTP to the apiserver.
+"""The API client: the only code that speaks HTTP (and WebSocket streams) to the apiserver.
 
 Controllers, the scheduler, kubelets and podctl all use it, in-process or not, so every component
 is a plain Kubernetes client. Typed calls take and return the pydantic models; ``*_raw`` calls
@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import json
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.typing import Subprotocol
 
 from apimachinery import jsonio
 from apimachinery.api import Api, WatchEvent
@@ -67,6 +73,8 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.user_agent = user_agent
         verify = _ssl_context(ca_data, insecure)
+        self._ws_headers = {k: v for k, v in headers.items() if k != "Accept"}
+        self._ws_ssl = verify
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         url, uds = self.base_url, None
         if url.startswith(UNIX_SCHEME):  # the server's loopback socket: plain HTTP, no TLS
@@ -91,6 +99,33 @@ class ApiClient:
 
     async def close(self) -> None:
         await self._http.aclose()
+
+    async def open_websocket(self, path: str, *, params: Mapping[str, str | Sequence[str]] | None = None,
+                             subprotocols: Sequence[str] = ()) -> ClientConnection:
+        """A WebSocket to ``path`` (``pods/exec``, ``attach``, ``portforward``), with this client's credentials.
+
+        A refused handshake raises the Status the server answered it with, as a request would.
+        """
+        if not self.base_url.startswith(("https://", "http://")):
+            raise ApiError(400, "BadRequest", f"WebSocket streams need an http(s) server, not {self.base_url}")
+        url = "ws" + self.base_url[len("http"):] + path + (f"?{urlencode(params, doseq=True)}" if params else "")
+        context: ssl.SSLContext | None = None
+        if url.startswith("wss://"):
+            if isinstance(self._ws_ssl, ssl.SSLContext):
+                context = self._ws_ssl
+            else:
+                context = ssl.create_default_context()
+                if self._ws_ssl is False:
+                    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        try:
+            return await ws_connect(url, ssl=context, additional_headers=self._ws_headers, proxy=None,
+                                    subprotocols=[Subprotocol(p) for p in subprotocols] or None, compression=None,
+                                    open_timeout=30, max_size=None, user_agent_header=None)
+        except InvalidStatus as err:
+            body = bytes(err.response.body or b"")
+            raise ApiError.from_status(err.response.status_code, _decode(body)) from err
+        except (OSError, InvalidHandshake, TimeoutError) as err:
+            raise ApiError(503, "ServiceUnavailable", f"cannot open a stream to {self.base_url}: {err}") from err
 
     async def __aenter__(self) -> ApiClient:
         return self
@@ -309,3 +344,10 @@ def _json_or_text(response: httpx.Response) -> Any:
 def _satisfies_api(client: ApiClient) -> Api:
     """mypy checks here that ApiClient offers every call of :class:`apimachinery.api.Api`."""
     return client
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode(errors="replace")

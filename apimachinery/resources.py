@@ -86,7 +86,8 @@ class ResourceType:
 
 
 PODS = ResourceType(
-    "", "v1", "Pod", "pods", "pod", True, Pod, ("po",), ("all",), ("status", "binding", "log", "exec", "eviction", "ephemeralcontainers")
+    "", "v1", "Pod", "pods", "pod", True, Pod, ("po",), ("all",),
+    ("status", "binding", "log", "exec", "attach", "eviction", "portforward", "ephemeralcontainers"),
 )
 NODES = ResourceType("", "v1", "Node", "nodes", "node", False, Node, ("no",), (), ("status",))
 NAMESPACES = ResourceType(

@@ -17,13 +17,20 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-async def send_status(send: Send, error: ApiError) -> None:
+#: scope extension of an HTTP request asking for a non-WebSocket ``Upgrade`` (SPDY/3.1): its
+#: ``takeover(headers)`` answers 101 with ``headers`` and returns the connection's byte streams
+#: (``asyncio.StreamReader``, ``asyncio.StreamWriter``); the app then sends no response.
+RAW_UPGRADE = "podvisor.http.upgrade"
+
+
+async def send_status(send: Send, error: ApiError, *, prefix: str = "http") -> None:
+    """The Status as an HTTP answer; ``prefix="websocket.http"`` answers a WebSocket handshake so."""
     body = error.status_json()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if error.code == 401:
         headers.append((b"www-authenticate", b'Bearer realm="podvisor"'))
-    await send({"type": "http.response.start", "status": error.code, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": f"{prefix}.response.start", "status": error.code, "headers": headers})
+    await send({"type": f"{prefix}.response.body", "body": body})
 
 
 class BodyLimit:

@@ -58,6 +58,10 @@ def subresource_info(rt: ResourceType, name: str) -> Subresource:
             return Subresource("Binding", ("create",))
         case "exec":
             return Subresource("PodExecOptions", ("create", "get"))
+        case "portforward":
+            return Subresource("PodPortForwardOptions", ("create", "get"))
+        case "attach":
+            return Subresource("PodAttachOptions", ("create", "get"))
         case "ephemeralcontainers":
             return Subresource("Pod", _GET_PATCH_UPDATE)
         case "eviction":

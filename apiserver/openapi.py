@@ -6,13 +6,11 @@ document of the object's group/version, looks for a ``patch`` operation tagged w
 parameter. If so it skips client-side validation and sends ``fieldValidation=Strict``, leaving
 unknown-field detection to the server. Without these documents ``apply`` fails outright.
 
-``components.schemas`` is deliberately empty (but present). kubectl builds strategic merge
-patches from the first source that describes the kind: OpenAPI v3 schemas, then OpenAPI v2,
-then its compiled-in Go types. Schemas generated from podvisor's models would lack the
-``x-kubernetes-patch-merge-key`` markers, so kubectl would replace whole lists (containers,
-env) instead of merging them by name; with no schema it falls through to its built-in types,
-which carry exactly Kubernetes' merge keys. ``components`` itself must exist: kubectl prints a
-warning for every apply when a document that advertises strategic-merge-patch has none.
+``components.schemas`` holds every served kind, generated from its model by
+:mod:`apiserver.openapi_schemas` with Kubernetes' names and extensions. kubectl builds strategic
+merge patches from the first source that describes the kind (OpenAPI v3 schemas, then OpenAPI v2,
+then its compiled-in Go types), so the schemas' ``x-kubernetes-patch-merge-key`` markers are
+taken from the same table the server merges by; ``kubectl explain`` reads the same schemas.
 
 The documents are static, so they are built once and cached; the index's ``?hash=`` lets
 kubectl cache them too and refetch only when they change.
@@ -29,6 +27,7 @@ from typing import Any
 
 from apimachinery.resources import RESOURCES, ResourceType, group_versions
 from apiserver.discovery import GIT_VERSION, resource_verbs, subresource_info
+from apiserver.openapi_schemas import schemas_for, typed_models
 
 Doc = dict[str, Any]
 
@@ -66,6 +65,7 @@ _QUERY_PARAMS: dict[str, tuple[str, str]] = {
     "timeoutSeconds": ("integer", "Timeout for the list/watch call."),
     "timestamps": ("boolean", "Prefix every log line with an RFC3339 timestamp."),
     "tty": ("boolean", "Allocate a terminal for the exec call."),
+    "ports": ("integer", "List of ports to forward; required when using a WebSocket."),
     "watch": ("boolean", "Watch for changes and return them as a stream of events."),
 }
 _LIST_PARAMS = (
@@ -84,6 +84,7 @@ _WRITE_PARAMS = ("dryRun", "fieldManager", "fieldValidation")
 _DELETE_PARAMS = ("dryRun", "gracePeriodSeconds", "propagationPolicy")
 _LOG_PARAMS = ("container", "follow", "previous", "sinceSeconds", "tailLines", "timestamps")
 _EXEC_PARAMS = ("command", "container", "stderr", "stdin", "stdout", "tty")
+_PORTFORWARD_PARAMS = ("ports",)
 
 _OBJECT = {"type": "object"}
 
@@ -117,6 +118,12 @@ _DELETE_COLLECTION = _Op(
 )
 
 
+def _connect(params: tuple[str, ...]) -> tuple[_Op, ...]:
+    """A streaming subresource: ``connect`` by GET and by POST, answering any content type."""
+    return (_Op("get", "connect", "connectGet", params, returns="*/*"),
+            _Op("post", "connect", "connectPost", params, returns="*/*"))
+
+
 def _subresource_ops(name: str) -> tuple[_Op, ...]:
     """The operations of each subresource, by what Kubernetes serves there."""
     match name:
@@ -129,10 +136,11 @@ def _subresource_ops(name: str) -> tuple[_Op, ...]:
         case "finalize":
             return (_REPLACE,)
         case "exec":
-            return (
-                _Op("get", "connect", "connectGet", _EXEC_PARAMS, returns="*/*"),
-                _Op("post", "connect", "connectPost", _EXEC_PARAMS, returns="*/*"),
-            )
+            return _connect(_EXEC_PARAMS)
+        case "attach":
+            return _connect(tuple(p for p in _EXEC_PARAMS if p != "command"))
+        case "portforward":
+            return _connect(_PORTFORWARD_PARAMS)
     raise KeyError(name)
 
 
@@ -241,6 +249,22 @@ def _resource_paths(rt: ResourceType) -> Doc:
     return paths
 
 
+def _schemas(served: list[ResourceType]) -> Doc:
+    """The served kinds, a list kind for each, and the kinds their subresources take and return."""
+    kinds = {rt.model: None for rt in served}
+    models = {(m.API_VERSION, m.KIND): m for m in typed_models()}
+    for rt in served:
+        for name in rt.subresources:
+            sub = subresource_info(rt, name)
+            group = sub.group if sub.group is not None else rt.group
+            version = sub.version or rt.version
+            model = models.get((f"{group}/{version}" if group else version, sub.kind))
+            if model is not None:
+                kinds[model] = None
+    lists = [rt.model for rt in served if not rt.is_review]
+    return schemas_for(list(kinds), lists=lists)
+
+
 @functools.cache
 def _document(group: str, version: str) -> Doc | None:
     served = [rt for rt in RESOURCES if rt.group == group and rt.version == version]
@@ -254,7 +278,7 @@ def _document(group: str, version: str) -> Doc | None:
         "info": {"title": "podvisor", "version": GIT_VERSION},
         "paths": paths,
         "components": {
-            "schemas": {},
+            "schemas": _schemas(served),
             "securitySchemes": {
                 "BearerToken": {
                     "type": "apiKey",
@@ -299,6 +323,34 @@ def openapi_v3_document(group: str, version: str) -> Doc | None:
     """
     doc = _document(group, version)
     return copy.deepcopy(doc) if doc is not None else None
+
+
+@dataclass(frozen=True)
+class Served:
+    """A document as the server sends it: its JSON bytes and the hash its index URL carries."""
+
+    key: str  # ``api/v1``, ``apis/apps/v1``
+    body: bytes
+    hash: str
+
+
+@functools.cache
+def _served(group: str, version: str) -> Served | None:
+    doc = _document(group, version)
+    if doc is None:
+        return None
+    body = json.dumps(doc, separators=(",", ":")).encode()
+    return Served(_index_key(group, version), body, _hash(group, version))
+
+
+def served_document_at(path: str) -> Served | None:
+    """The serialized document of an index path, built and encoded once per process."""
+    match path.strip("/").split("/"):
+        case ["api", version]:
+            return _served("", version)
+        case ["apis", group, version]:
+            return _served(group, version)
+    return None
 
 
 def openapi_v3_document_at(path: str) -> Doc | None:

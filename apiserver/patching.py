@@ -9,8 +9,8 @@ from apimachinery.patch import json_patch, merge_patch, strategic_merge_patch
 
 
 def apply_patch(obj: dict[str, Any], body: Any, ptype: str, *, kind: str) -> dict[str, Any]:
-    """The patched object. Server-side apply is approximated by a strategic merge of the
-    applied configuration: fields it sets win; fields it omits are kept (no field ownership)."""
+    """The patched object. An apply merges its configuration as a strategic merge patch would;
+    what it owns and prunes is :mod:`apiserver.fieldmanager`'s part, around this merge."""
     match ptype:
         case "json":
             if not isinstance(body, list):

@@ -22,7 +22,7 @@ from apimachinery import resources as res
 from apimachinery.errors import ApiError, already_exists, bad_request, conflict, expired, not_found
 from apimachinery.resources import ResourceType
 from apimachinery.selectors import FieldSelector, LabelSelector
-from apiserver import admission, strategies
+from apiserver import admission, fieldmanager, strategies
 from apiserver.admissionplugins.base import CREATE, DELETE, UPDATE, Attributes, Chain
 from apiserver.authn.user import current_user
 from apiserver.store.base import (
@@ -205,6 +205,8 @@ class Registry:
         dry_run: bool = False,
         field_validation: str = "Warn",
         duplicates: Sequence[str] = (),
+        field_manager: str | None = None,
+        apply: fieldmanager.ApplyRequest | None = None,
     ) -> WriteResult:
         obj = admission.check_type(rt, body)
         obj, warnings = admission.decode(rt, obj, field_validation=field_validation, duplicates=duplicates)
@@ -221,6 +223,8 @@ class Registry:
             )
         self._init_metadata(meta)
         obj = admission.default_and_validate(rt, obj, old=None, toleration_seconds=self.toleration_seconds)
+        fieldmanager.track(None, obj, rt=rt, writer=fieldmanager.writer_for(rt, field_manager, None),
+                           now=rfc3339(self.clock()), apply=apply)
         warnings += self._admit(CREATE, rt, obj, None, dry_run=dry_run)
         admission.check_size(rt, obj)
         key = object_key(rt, meta.get("namespace"), meta["name"])
@@ -276,6 +280,9 @@ class Registry:
         dry_run: bool = False,
         field_validation: str = "Warn",
         duplicates: Sequence[str] = (),
+        field_manager: str | None = None,
+        apply: fieldmanager.ApplyRequest | None = None,
+        owner_subresource: str | None = None,
     ) -> WriteResult:
         """PUT semantics: the body replaces the object (or only its status on ``/status``)."""
         key = object_key(rt, namespace, name)
@@ -298,6 +305,9 @@ class Registry:
             new = admission.default_and_validate(
                 rt, new, old=old, toleration_seconds=self.toleration_seconds, subresource=subresource
             )
+        if subresource != "finalize":
+            writer = fieldmanager.writer_for(rt, field_manager, owner_subresource or subresource)
+            fieldmanager.track(old, new, rt=rt, writer=writer, now=rfc3339(self.clock()), apply=apply)
         warnings += self._admit(UPDATE, rt, new, old, subresource=subresource, dry_run=dry_run)
         return WriteResult(self._write(rt, key, new, current, dry_run=dry_run), warnings=warnings)
 
@@ -547,44 +557,52 @@ class PatchingRegistry(Registry):
         dry_run: bool = False,
         field_validation: str = "Warn",
         duplicates: Sequence[str] = (),
+        field_manager: str | None = None,
+        force: bool = False,
     ) -> WriteResult:
         from apiserver.patching import apply_patch
 
         if subresource == "scale":
             scale = self.get_scale(rt, namespace, name)
             patched = apply_patch(scale, body, ptype, kind="Scale")
-            return self.update_scale(rt, namespace, name, patched, dry_run=dry_run)
-        key = object_key(rt, namespace, name)
-        if self.store.get(key) is None:
-            if ptype == "apply" and subresource is None and isinstance(body, dict):
-                body = {**body, "metadata": {**(body.get("metadata") or {}), "name": name}}
-                return self.create(
-                    rt,
-                    namespace,
-                    body,
-                    dry_run=dry_run,
-                    field_validation=field_validation,
-                    duplicates=duplicates,
-                )
+            return self.update_scale(rt, namespace, name, patched, dry_run=dry_run, field_manager=field_manager)
+        options: dict[str, Any] = {"dry_run": dry_run, "field_validation": field_validation,
+                                   "duplicates": duplicates, "field_manager": field_manager}
+        if ptype == "apply":
+            return self._apply(rt, namespace, name, body, force=force, subresource=subresource, options=options)
+        patched = apply_patch(self.get(rt, namespace, name), body, ptype, kind=rt.kind)
+        return self.update(rt, namespace, name, patched, subresource=subresource, **options)
+
+    def _apply(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        *,
+        force: bool,
+        subresource: str | None,
+        options: dict[str, Any],
+    ) -> WriteResult:
+        """Server-side apply: create the object, or merge the configuration into it; either way
+        the write is tracked as an Apply that owns the configuration's fields."""
+        writer = fieldmanager.writer_for(rt, options["field_manager"], subresource)
+        kv = self.store.get(object_key(rt, namespace, name))
+        if kv is None and subresource is not None:
             raise not_found(rt.plural, name, group=rt.group)
-        current = self.get(rt, namespace, name)
-        patched = apply_patch(current, body, ptype, kind=rt.kind)
-        return self.update(
-            rt,
-            namespace,
-            name,
-            patched,
-            subresource=subresource,
-            dry_run=dry_run,
-            field_validation=field_validation,
-            duplicates=duplicates,
-        )
+        live = with_revision(kv) if kv is not None else None
+        merged, request = fieldmanager.prepare_apply(live, body, rt=rt, writer=writer, force=force)
+        if live is None:
+            merged["metadata"] = {**(merged.get("metadata") or {}), "name": name}
+            return self.create(rt, namespace, merged, apply=request, **options)
+        return self.update(rt, namespace, name, merged, subresource=subresource, apply=request, **options)
 
     def get_scale(self, rt: ResourceType, namespace: str | None, name: str) -> dict[str, Any]:
         return workloads.scale_of(self.get(rt, namespace, name))
 
     def update_scale(
-        self, rt: ResourceType, namespace: str | None, name: str, scale: Any, *, dry_run: bool = False
+        self, rt: ResourceType, namespace: str | None, name: str, scale: Any, *, dry_run: bool = False,
+        field_manager: str | None = None,
     ) -> WriteResult:
         replicas = workloads.replicas_of_scale(scale, name)
         obj = copy.deepcopy(self.get(rt, namespace, name))  # get() shares the store's cached value
@@ -592,5 +610,5 @@ class PatchingRegistry(Registry):
         if expected and str(expected) != obj["metadata"]["resourceVersion"]:
             raise conflict(rt.plural, name, group=rt.group)
         obj.setdefault("spec", {})["replicas"] = replicas
-        self.update(rt, namespace, name, obj, dry_run=dry_run)
+        self.update(rt, namespace, name, obj, dry_run=dry_run, field_manager=field_manager, owner_subresource="scale")
         return WriteResult(self.get_scale(rt, namespace, name) if not dry_run else scale)

@@ -21,7 +21,8 @@ from types import FrameType
 from bench import dockerops
 from bench.harness import Comparison, RunInfo, write_results
 
-BENCHMARKS = ("pod_start", "restart", "supervision", "convergence", "api", "authz", "hollow")
+BENCHMARKS = ("pod_start", "restart", "supervision", "convergence", "api", "authz", "hollow", "exec_roundtrip",
+              "portforward_throughput")
 
 log = logging.getLogger("bench")
 

@@ -28,7 +28,7 @@ from apimachinery.informer import Informer
 from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.models.core import Node, Pod, Service
 from apimachinery.timeutil import Clock, SystemClock
-from kubelet import naming
+from kubelet import naming, portforward
 from kubelet.apirelay import ApiRelay, upstream_of
 from kubelet.config import KubeletConfig
 from kubelet.context import ClientPodApi, NodeContext
@@ -226,7 +226,8 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
     try:
         await kubelet.prepare()
         relay = await kubelet.serve_api_to_pods()
-        app = create_app(resolve=kubelet.logs_for)
+        app = create_app(resolve=kubelet.logs_for, stream_idle_timeout=cfg.stream_idle_timeout)
+        portforward.install(app, resolve=kubelet.logs_for, idle_timeout=cfg.stream_idle_timeout)
         tasks.append(asyncio.create_task(serve(app, sock, tls), name="kubelet-api"))
         nodes.add_handler(on_delete=lambda _node: kubelet.agent.node_deleted())  # re-register at once
         tasks.append(asyncio.create_task(nodes.run(), name="node-informer"))

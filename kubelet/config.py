@@ -37,6 +37,7 @@ class KubeletConfig:
     cert_dir: Path | None = None  # the node's credential and certificates; None: ~/.podvisor/kubelet/<node>
     root_dir: Path | None = None  # projected volumes' files; None: default_root_dir(node_name)
     token_refresh_interval: float = 10.0  # how often projected tokens are checked for renewal
+    stream_idle_timeout: float = 4 * 3600.0  # exec, attach, port-forward idle this long: closed (Kubernetes: 4 h)
 
     def volumes_root(self) -> Path:
         return self.root_dir if self.root_dir is not None else default_root_dir(self.node_name)

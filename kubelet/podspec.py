@@ -127,9 +127,9 @@ def container_spec(
         stop_timeout=grace_period(pod),
         security=replace(security.container_security(pod, container, image_user=image_user),
                          pid_namespace_of=share_pid_with),
-        stdin=container.stdin is True,
-        stdin_once=container.stdin_once is True,
-        tty=container.tty is True,
+        stdin=bool(container.stdin),
+        stdin_once=bool(container.stdin_once),
+        tty=bool(container.tty),
     )
 
 

@@ -1,4 +1,4 @@
-"""The kubelet's HTTP API: container logs (proxied by the apiserver) and health.
+"""The kubelet's HTTP API: container logs, exec and attach (proxied by the apiserver) and health.
 
 ``GET /containerLogs/{namespace}/{pod}/{container}`` takes the query parameters of
 ``pods/{name}/log`` (follow, tailLines, timestamps, sinceSeconds, sinceTime, previous,
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -41,6 +41,7 @@ from apimachinery.logoptions import parse_log_options
 from apimachinery.models.core import ContainerStatus, Pod
 from kubelet import naming
 from kubelet.runtime.base import ContainerInfo, ContainerRuntime
+from kubelet.streams import DEFAULT_IDLE_TIMEOUT, StreamTarget, deny, serve_stream
 from kubelet.threads import Runner
 
 
@@ -58,6 +59,11 @@ class NodeLogs:
 LogResolver = Callable[[str, str], NodeLogs | None]
 
 
+def not_on_this_node(namespace: str, pod: str) -> ApiError:
+    """The 404 of a request for a pod that no node served here runs."""
+    return ApiError(404, "NotFound", f'pod "{pod}" in namespace "{namespace}" is not on this node')
+
+
 #: the subject of the only client certificate the kubelet serves (kubeadm's name for it)
 APISERVER_CLIENT_CN = "kube-apiserver-kubelet-client"
 
@@ -68,7 +74,7 @@ class ServingCert:
     key: Path
 
 
-def create_app(*, resolve: LogResolver) -> FastAPI:
+def create_app(*, resolve: LogResolver, stream_idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> FastAPI:
     """The API of one kubelet, or of many hollow ones (``resolve`` picks the node by pod)."""
     app = FastAPI(title="podvisor kubelet", openapi_url=None, docs_url=None, redoc_url=None)
 
@@ -85,7 +91,7 @@ def create_app(*, resolve: LogResolver) -> FastAPI:
         params = LogParams.parse(request.query_params)
         where = resolve(namespace, pod)
         if where is None:
-            raise ApiError(404, "NotFound", f'pod "{pod}" in namespace "{namespace}" is not on this node')
+            raise not_on_this_node(namespace, pod)
         labels = {**naming.node_labels(where.node), naming.POD_NAMESPACE: namespace, naming.POD_NAME: pod,
                   naming.CONTAINER: container}
         found = await where.run(where.runtime.list_containers, labels)
@@ -98,7 +104,30 @@ def create_app(*, resolve: LogResolver) -> FastAPI:
                           timestamps=params.timestamps, follow=params.follow)
         return StreamingResponse(_limited(lines, params.limit_bytes), media_type="text/plain")
 
+    add_stream_routes(app, resolve=resolve, idle_timeout=stream_idle_timeout)
     return app
+
+
+def add_stream_routes(app: FastAPI, *, resolve: LogResolver, idle_timeout: float) -> None:
+    """``/exec`` and ``/attach`` (:mod:`kubelet.streams`): WebSocket only; a plain request gets 400."""
+
+    async def stream(ws: WebSocket, namespace: str, pod: str, container: str) -> None:
+        where = resolve(namespace, pod)
+        if where is None:
+            await deny(ws, not_on_this_node(namespace, pod))
+            return
+        target = StreamTarget(namespace=namespace, pod=pod, container=container,
+                              attach=ws.url.path.startswith("/attach/"))
+        await serve_stream(ws, target=target, node=where.node, runtime=where.runtime, run=where.run,
+                           pod_uid=where.pod.metadata.uid if where.pod is not None else None,
+                           idle_timeout=idle_timeout)
+
+    async def not_upgraded() -> None:
+        raise bad_request("Upgrade request required")
+
+    for kind in ("exec", "attach"):
+        app.add_api_websocket_route(f"/{kind}/{{namespace}}/{{pod}}/{{container}}", stream)
+        app.add_api_route(f"/{kind}/{{namespace}}/{{pod}}/{{container}}", not_upgraded, methods=["GET", "POST"])
 
 
 class LogParams:

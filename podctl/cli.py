@@ -1,7 +1,8 @@
 """The ``podctl`` command line: flags and wiring only; the behaviour lives in the modules.
 
 This module holds the group and the object commands (apply, get, events, describe, delete,
-logs, scale, tree, debug); :mod:`podctl.cli_ops` adds rollout, node, config and discovery commands.
+logs, scale, tree, debug); :mod:`podctl.cli_ops` adds rollout, node, config and discovery commands;
+:mod:`podctl.cli_streams` adds exec, cp and port-forward.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Awaitable
 
 import click
 
-from podctl import __version__, cli_ops, rollout, tree
+from podctl import __version__, cli_ops, cli_streams, rollout, tree
 from podctl import apply as applying
 from podctl import debug as debugging
 from podctl import delete as deleting
@@ -61,15 +62,16 @@ def apply(ctx: click.Context, files: tuple[str, ...], recursive: bool, dry_run: 
 @click.option("-w", "--watch", is_flag=True, help="After listing, print changes as they happen.")
 @click.option("--show-labels", is_flag=True, help="Add a LABELS column.")
 @click.option("--no-headers", is_flag=True, help="Omit the header row.")
+@click.option("--show-managed-fields", is_flag=True, help="Keep metadata.managedFields in json/yaml output.")
 @connection_flags
 @click.pass_context
 def get(ctx: click.Context, args: tuple[str, ...], output: str, selector: str | None, field_selector: str | None,
-        all_namespaces: bool, watch: bool, show_labels: bool, no_headers: bool) -> None:
+        all_namespaces: bool, watch: bool, show_labels: bool, no_headers: bool, show_managed_fields: bool) -> None:
     """Display one or many resources (TYPE [NAME...] | TYPE/NAME... | all)."""
     seconds = int(connection(ctx).request_timeout or 1800)
     opts = getting.GetOptions(output=output, label_selector=selector, field_selector=field_selector,
                               all_namespaces=all_namespaces, show_labels=show_labels, watch=watch,
-                              no_headers=no_headers, watch_seconds=seconds)
+                              no_headers=no_headers, watch_seconds=seconds, show_managed_fields=show_managed_fields)
     execute(ctx, lambda session: getting.get(session, args, opts))
 
 
@@ -217,6 +219,7 @@ def debug(ctx: click.Context, target: str, command: tuple[str, ...], image: str,
 
 
 cli_ops.register(cli)
+cli_streams.register(cli)
 
 
 def main() -> None:

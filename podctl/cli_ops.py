@@ -1,4 +1,4 @@
-"""Operational commands: rollout, cordon/uncordon/drain, version, api-resources, config."""
+"""Operational commands: rollout, cordon/uncordon/drain, version, api-resources, explain, config."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 import click
 
 from podctl import config, nodes, rollout
+from podctl import explain as explaining
 from podctl.cli_common import connection, connection_flags, duration, execute, local
 from podctl.errors import PodctlError
 from podctl.resolve import resource_type
@@ -194,3 +195,13 @@ def register(cli: click.Group) -> None:
     def api_resources(ctx: click.Context) -> None:
         """List the resource types the server serves."""
         execute(ctx, config.api_resources)
+
+    @cli.command()
+    @click.argument("target")
+    @click.option("--recursive", is_flag=True, help="Print the fields of the fields, all the way down.")
+    @click.option("--api-version", default=None, help="The group/version of the kind, e.g. apps/v1.")
+    @connection_flags
+    @click.pass_context
+    def explain(ctx: click.Context, target: str, recursive: bool, api_version: str | None) -> None:
+        """Describe a resource's fields from the server's schema (RESOURCE[.field.path])."""
+        execute(ctx, lambda s: explaining.explain(s, target, recursive=recursive, api_version=api_version))

@@ -42,6 +42,7 @@ class GetOptions:
     watch: bool = False
     no_headers: bool = False
     watch_seconds: int = 1800
+    show_managed_fields: bool = False
 
 
 def check_output(output: str) -> None:
@@ -158,8 +159,12 @@ async def fetch_objects(session: Session, selection: Selection, opts: GetOptions
     return found, errors
 
 
-def format_objects(objects: list[dict[str, Any]], output: str, *, single: bool) -> str:
-    """Objects in a non-table format; one named object prints bare, anything else as a List."""
+def format_objects(objects: list[dict[str, Any]], output: str, *, single: bool,
+                   managed_fields: bool = False) -> str:
+    """Objects in a non-table format; one named object prints bare, anything else as a List.
+    ``metadata.managedFields`` is left out unless asked for, as kubectl does."""
+    if not managed_fields:
+        objects = [_without_managed_fields(obj) for obj in objects]
     if output == "name":
         lines = []
         for obj in objects:
@@ -175,6 +180,13 @@ def format_objects(objects: list[dict[str, Any]], output: str, *, single: bool) 
     return jsonpath.execute(output[len("jsonpath="):], data)
 
 
+def _without_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or "managedFields" not in meta:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+
+
 async def _print_objects(session: Session, selections: list[Selection], opts: GetOptions) -> int:
     objects, errors = [], []
     for selection in selections:
@@ -183,7 +195,8 @@ async def _print_objects(session: Session, selections: list[Selection], opts: Ge
         errors.extend(failed)
     single = len(selections) == 1 and len(selections[0].names) == 1
     if objects or not errors:
-        session.output.write(format_objects(objects, opts.output, single=single and bool(objects)))
+        session.output.write(format_objects(objects, opts.output, single=single and bool(objects),
+                                                  managed_fields=opts.show_managed_fields))
     for message in errors:
         session.output.error(message)
     return 1 if errors else 0
@@ -251,7 +264,8 @@ async def _watch(session: Session, selection: Selection, opts: GetOptions) -> in
         if event.type == "BOOKMARK":
             continue
         if not table_mode:
-            session.output.write(format_objects([event.object], opts.output, single=True)
+            session.output.write(format_objects([event.object], opts.output, single=True,
+                                                 managed_fields=opts.show_managed_fields)
                                  + ("---\n" if opts.output == "yaml" else ""))
             continue
         rows = table_rows(event.object, wide=wide, with_namespace=with_ns, show_labels=opts.show_labels,

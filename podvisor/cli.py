@@ -252,6 +252,8 @@ def kubelet(
     hollow_read_kubeconfig: Path = typer.Option(
         None, help="With --hollow: the kubeconfig of a user who may list and watch every pod and node (e.g. the "
         "admin's); the simulated nodes share one informer, and a node may read only its own pods."),
+    streaming_connection_idle_timeout: float = typer.Option(
+        4 * 3600.0, help="Seconds an exec, attach or port-forward connection may carry nothing before it is closed."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run a node agent that starts pods as Docker containers and supervises them."""
@@ -264,7 +266,8 @@ def kubelet(
                         backoff_reset=restart_backoff_reset, hollow=hollow, network=network,
                         lease_interval=lease_interval, cert_dir=cert_dir.expanduser() if cert_dir else None,
                         root_dir=root_dir.expanduser() if root_dir else None,
-                        hollow_reader=hollow_read_kubeconfig.expanduser() if hollow_read_kubeconfig else None)
+                        hollow_reader=hollow_read_kubeconfig.expanduser() if hollow_read_kubeconfig else None,
+                        stream_idle_timeout=streaming_connection_idle_timeout)
     if hollow and cfg.hollow_reader is None:
         raise typer.BadParameter("hollow nodes need a kubeconfig that may read every pod and node",
                                  param_hint="--hollow-read-kubeconfig")

@@ -64,6 +64,7 @@ from podvisor.serving import (
     connection_cap,
     http_protocol,
     raise_fd_limit,
+    websocket_protocol,
 )
 
 log = logging.getLogger("podvisor.server")
@@ -293,7 +294,7 @@ def _connection_settings(protocol: Any) -> dict[str, Any]:
 
     No proxy headers: the client's address is the peer's, never what an ``X-Forwarded-For``
     header claims, so the audit log's source IPs and the limits' fallback identity cannot be forged."""
-    return {"http": protocol, "timeout_keep_alive": KEEP_ALIVE_TIMEOUT,
+    return {"http": protocol, "ws": websocket_protocol(), "timeout_keep_alive": KEEP_ALIVE_TIMEOUT,
             "h11_max_incomplete_event_size": MAX_HEADER_BYTES, "backlog": 2048, "proxy_headers": False}
 
 

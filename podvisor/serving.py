@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apimachinery.errors import ApiError
+from apiserver.auth import RAW_UPGRADE
 
 log = logging.getLogger("podvisor.server")
 
@@ -107,6 +108,34 @@ def http_protocol(limits: HttpLimits) -> Any:
             self._cancel_header_timer()
             if not self._refused:
                 super().on_headers_complete()
+                upgrade = self._get_upgrade()
+                if upgrade is not None and upgrade != b"websocket" and "path" in self.scope:
+                    self.scope.setdefault("extensions", {})[RAW_UPGRADE] = {"takeover": self._take_over}
+
+        def _unsupported_upgrade_warning(self) -> None:
+            if self._get_upgrade() == b"websocket":
+                super()._unsupported_upgrade_warning()
+            # other upgrades (SPDY/3.1) reach the app, which takes the connection over or refuses
+
+        def _take_over(self, headers: list[tuple[bytes, bytes]]) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+            """Answer 101 and hand the connection's bytes to the app (kubectl's SPDY/3.1 upgrade).
+
+            uvicorn then forgets the connection: the request counts as answered, and the
+            transport belongs to an ``asyncio`` stream pair until the app closes it."""
+            assert self.cycle is not None
+            self.cycle.response_started = self.cycle.response_complete = True
+            self.connections.discard(self)
+            if self.timeout_keep_alive_task is not None:
+                self.timeout_keep_alive_task.cancel()
+                self.timeout_keep_alive_task = None
+            head = b"HTTP/1.1 101 Switching Protocols\r\n" + b"".join(n + b": " + v + b"\r\n" for n, v in headers)
+            self.transport.write(head + b"\r\n")
+            reader = asyncio.StreamReader(limit=1 << 20)
+            protocol = asyncio.StreamReaderProtocol(reader)
+            self.transport.set_protocol(protocol)
+            protocol.connection_made(self.transport)
+            self.transport.resume_reading()
+            return reader, asyncio.StreamWriter(self.transport, protocol, reader, asyncio.get_running_loop())
 
         def on_body(self, body: bytes) -> None:
             if not self._refused:
@@ -148,3 +177,23 @@ def http_protocol(limits: HttpLimits) -> Any:
             self.transport.close()
 
     return GuardedHttpToolsProtocol
+
+
+def websocket_protocol() -> Any:
+    """uvicorn's ``ws`` setting: its websockets protocol, reading ``Sec-WebSocket-Protocol`` as
+    Kubernetes' clients write it.
+
+    kubectl offers ``SPDY/3.1+portforward.k8s.io`` for port-forward; ``/`` is not a token
+    character of RFC 6455's grammar, and the websockets library refuses the whole handshake with
+    400 (kubectl then gives up its WebSocket tunnel). Go's servers split the header on commas,
+    and so does uvicorn when it hands the offers to the app, which alone picks one: the
+    library's own (strict) parsing is skipped.
+    """
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    class KubernetesWebSocketProtocol(WebSocketsSansIOProtocol):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.conn.process_subprotocol = lambda _headers: None  # type: ignore[method-assign,assignment]
+
+    return KubernetesWebSocketProtocol

@@ -12,108 +12,175 @@ from apimachinery.models.meta import Condition, LabelSelector, ObjectMeta
 
 
 class RollingUpdateDeployment(K8sModel):
+    """How far a rolling update may go below and above the desired pod count."""
+
     max_unavailable: IntOrString | None = None
+    """Pods that may be unavailable during the update: a number or a percentage of the desired count (default 25%)."""
     max_surge: IntOrString | None = None
+    """Pods that may be created above the desired count during the update: a number or a percentage (default 25%)."""
 
 
 class DeploymentStrategy(K8sModel):
+    """How a Deployment replaces old pods with new ones."""
+
     type: str | None = None
+    """RollingUpdate (the default: replace pods gradually) or Recreate (stop every old pod first)."""
     rolling_update: RollingUpdateDeployment | None = None
+    """Limits of a rolling update; only with type RollingUpdate."""
 
 
 class DeploymentSpec(K8sModel):
+    """The desired state of a Deployment."""
+
     selector: LabelSelector | None = None
+    """Which pods belong to this Deployment; must match the template's labels."""
     template: PodTemplateSpec
+    """The pods to run. Any change to it starts a new rollout."""
     replicas: Int32 | None = None
+    """How many pods to run (default 1)."""
     strategy: DeploymentStrategy | None = None
+    """How old pods are replaced with new ones."""
     min_ready_seconds: Int32 | None = None
+    """Seconds a new pod must be ready, with no container crashing, before it counts as available (default 0)."""
     revision_history_limit: Int32 | None = None
+    """How many old ReplicaSets to keep for rollbacks (default 10)."""
     paused: bool | None = None
+    """While true, template changes do not start a rollout."""
     progress_deadline_seconds: Int32 | None = None
+    """Seconds a rollout may go without progress before the Deployment reports ProgressDeadlineExceeded (default 600)."""
 
 
 class DeploymentStatus(K8sModel):
+    """What the Deployment controller last observed."""
+
     observed_generation: Int64 | None = None
+    """The metadata.generation this status describes."""
     replicas: int | None = None
+    """Pods of every ReplicaSet of this Deployment, not terminating."""
     updated_replicas: int | None = None
+    """Pods that run the current template."""
     ready_replicas: int | None = None
+    """Pods whose Ready condition is true."""
     available_replicas: int | None = None
+    """Pods ready for at least minReadySeconds."""
     unavailable_replicas: int | None = None
+    """Pods still missing for the Deployment to be fully available."""
     terminating_replicas: int | None = None
     conditions: list[Condition] | None = None
+    """Available, Progressing and ReplicaFailure, with reasons."""
     collision_count: int | None = None
 
 
 class Deployment(TypedObject):
+    """A Deployment keeps a number of identical pods running and rolls out changes to their template through ReplicaSets."""
+
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "Deployment"
     api_version: str = "apps/v1"
     kind: str = "Deployment"
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: DeploymentSpec
+    """The desired state: the pod template, replica count and rollout strategy."""
     status: DeploymentStatus | None = None
+    """The observed state, written by the Deployment controller."""
 
 
 class ReplicaSetSpec(K8sModel):
+    """The desired state of a ReplicaSet."""
+
     selector: LabelSelector | None = None
+    """Which pods belong to this ReplicaSet; must match the template's labels."""
     template: PodTemplateSpec | None = None
+    """The pods to create when there are too few."""
     replicas: Int32 | None = None
+    """How many pods to run (default 1)."""
     min_ready_seconds: Int32 | None = None
+    """Seconds a new pod must be ready before it counts as available (default 0)."""
 
 
 class ReplicaSetStatus(K8sModel):
+    """What the ReplicaSet controller last observed."""
+
     replicas: int = 0
+    """Pods that currently match the selector."""
     fully_labeled_replicas: int | None = None
     ready_replicas: int | None = None
+    """Pods whose Ready condition is true."""
     available_replicas: int | None = None
+    """Pods ready for at least minReadySeconds."""
     terminating_replicas: int | None = None
     observed_generation: Int64 | None = None
     conditions: list[Condition] | None = None
 
 
 class ReplicaSet(TypedObject):
+    """A ReplicaSet keeps a set number of pods matching its selector running."""
+
     API_VERSION: ClassVar[str] = "apps/v1"
     KIND: ClassVar[str] = "ReplicaSet"
     api_version: str = "apps/v1"
     kind: str = "ReplicaSet"
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: ReplicaSetSpec = Field(default_factory=ReplicaSetSpec)
+    """The desired state: the pod template and replica count."""
     status: ReplicaSetStatus | None = None
+    """The observed state, written by the ReplicaSet controller."""
 
 
 class LeaseSpec(K8sModel):
+    """Who holds a lease and until when."""
+
     holder_identity: str | None = None
+    """The identity of the current holder."""
     lease_duration_seconds: int | None = None
+    """How long others wait after the last renewal before they may take the lease."""
     acquire_time: str | None = None
+    """When the current holder acquired the lease."""
     renew_time: str | None = None
+    """When the current holder last renewed the lease."""
     lease_transitions: int | None = None
+    """How many times the lease changed holders."""
     strategy: str | None = None
     preferred_holder: str | None = None
 
 
 class Lease(TypedObject):
+    """A Lease is a lock with an expiry: node heartbeats and leader election."""
+
     API_VERSION: ClassVar[str] = "coordination.k8s.io/v1"
     KIND: ClassVar[str] = "Lease"
     api_version: str = "coordination.k8s.io/v1"
     kind: str = "Lease"
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: LeaseSpec = Field(default_factory=LeaseSpec)
+    """The holder and timing of the lease."""
 
 
 class ScaleSpec(K8sModel):
+    """The desired size of a scalable resource."""
+
     replicas: Int32 | None = None
+    """The desired number of pods."""
 
 
 class ScaleStatus(K8sModel):
+    """The observed size of a scalable resource."""
+
     replicas: int = 0
+    """The observed number of pods."""
     selector: str | None = None
+    """The label selector of the pods, in query-string form."""
 
 
 class Scale(TypedObject):
+    """The scale subresource of a Deployment or ReplicaSet."""
+
     API_VERSION: ClassVar[str] = "autoscaling/v1"
     KIND: ClassVar[str] = "Scale"
     api_version: str = "autoscaling/v1"
     kind: str = "Scale"
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: ScaleSpec = Field(default_factory=ScaleSpec)
+    """The desired size."""
     status: ScaleStatus | None = None
+    """The observed size."""

@@ -17,6 +17,8 @@ from apimachinery.models.meta import ObjectMeta
 
 
 class ServiceAccount(TypedObject):
+    """A ServiceAccount is an identity for processes in pods, with tokens the API server accepts."""
+
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ServiceAccount"
     api_version: str = "v1"
@@ -28,6 +30,8 @@ class ServiceAccount(TypedObject):
 
 
 class BoundObjectReference(K8sModel):
+    """The object a token is bound to; the token dies with it."""
+
     kind: str | None = None
     api_version: str | None = None
     name: str | None = None
@@ -35,12 +39,16 @@ class BoundObjectReference(K8sModel):
 
 
 class TokenRequestSpec(K8sModel):
+    """What a requested token is for and how long it lives."""
+
     audiences: list[str] | None = None
     expiration_seconds: Int64 | None = None
     bound_object_ref: BoundObjectReference | None = None
 
 
 class TokenRequest(TypedObject):
+    """A TokenRequest asks for a short-lived token of a service account."""
+
     API_VERSION: ClassVar[str] = "authentication.k8s.io/v1"
     KIND: ClassVar[str] = "TokenRequest"
     api_version: str = "authentication.k8s.io/v1"
@@ -51,11 +59,15 @@ class TokenRequest(TypedObject):
 
 
 class TokenReviewSpec(K8sModel):
+    """The token to check."""
+
     token: str | None = None
     audiences: list[str] | None = None
 
 
 class TokenReview(TypedObject):
+    """A TokenReview checks a token and says who it belongs to."""
+
     API_VERSION: ClassVar[str] = "authentication.k8s.io/v1"
     KIND: ClassVar[str] = "TokenReview"
     api_version: str = "authentication.k8s.io/v1"
@@ -66,6 +78,8 @@ class TokenReview(TypedObject):
 
 
 class SelfSubjectReview(TypedObject):
+    """A SelfSubjectReview says who the API server takes the caller to be."""
+
     API_VERSION: ClassVar[str] = "authentication.k8s.io/v1"
     KIND: ClassVar[str] = "SelfSubjectReview"
     api_version: str = "authentication.k8s.io/v1"

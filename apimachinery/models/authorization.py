@@ -17,6 +17,8 @@ API_VERSION = "authorization.k8s.io/v1"
 
 
 class ResourceAttributes(K8sModel):
+    """A request on a resource: verb, group, resource, namespace and name."""
+
     namespace: str | None = None
     verb: str | None = None
     group: str | None = None
@@ -29,11 +31,15 @@ class ResourceAttributes(K8sModel):
 
 
 class NonResourceAttributes(K8sModel):
+    """A request on a non-resource URL such as /healthz."""
+
     path: str | None = None
     verb: str | None = None
 
 
 class SubjectAccessReviewSpec(K8sModel):
+    """The request and the user to check it for."""
+
     resource_attributes: ResourceAttributes | None = None
     non_resource_attributes: NonResourceAttributes | None = None
     user: str | None = None
@@ -43,11 +49,15 @@ class SubjectAccessReviewSpec(K8sModel):
 
 
 class SelfSubjectAccessReviewSpec(K8sModel):
+    """The request to check for the caller."""
+
     resource_attributes: ResourceAttributes | None = None
     non_resource_attributes: NonResourceAttributes | None = None
 
 
 class SubjectAccessReviewStatus(K8sModel):
+    """Whether the request is allowed, and why."""
+
     allowed: bool = False
     denied: bool | None = None
     reason: str | None = None
@@ -55,6 +65,8 @@ class SubjectAccessReviewStatus(K8sModel):
 
 
 class SubjectAccessReview(TypedObject):
+    """A SubjectAccessReview asks whether a user may make a request."""
+
     API_VERSION: ClassVar[str] = API_VERSION
     KIND: ClassVar[str] = "SubjectAccessReview"
     api_version: str = API_VERSION
@@ -65,6 +77,8 @@ class SubjectAccessReview(TypedObject):
 
 
 class LocalSubjectAccessReview(TypedObject):
+    """A LocalSubjectAccessReview asks whether a user may make a request in one namespace."""
+
     API_VERSION: ClassVar[str] = API_VERSION
     KIND: ClassVar[str] = "LocalSubjectAccessReview"
     api_version: str = API_VERSION
@@ -75,6 +89,8 @@ class LocalSubjectAccessReview(TypedObject):
 
 
 class SelfSubjectAccessReview(TypedObject):
+    """A SelfSubjectAccessReview asks whether the caller may make a request."""
+
     API_VERSION: ClassVar[str] = API_VERSION
     KIND: ClassVar[str] = "SelfSubjectAccessReview"
     api_version: str = API_VERSION
@@ -85,10 +101,14 @@ class SelfSubjectAccessReview(TypedObject):
 
 
 class SelfSubjectRulesReviewSpec(K8sModel):
+    """The namespace whose rules to list."""
+
     namespace: str | None = None
 
 
 class SubjectRulesReviewStatus(K8sModel):
+    """What the caller may do in the namespace."""
+
     resource_rules: list[dict[str, Any]] = Field(default_factory=list)
     non_resource_rules: list[dict[str, Any]] = Field(default_factory=list)
     incomplete: bool = False
@@ -96,6 +116,8 @@ class SubjectRulesReviewStatus(K8sModel):
 
 
 class SelfSubjectRulesReview(TypedObject):
+    """A SelfSubjectRulesReview lists what the caller may do in a namespace."""
+
     API_VERSION: ClassVar[str] = API_VERSION
     KIND: ClassVar[str] = "SelfSubjectRulesReview"
     api_version: str = API_VERSION

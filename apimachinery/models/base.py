@@ -9,6 +9,7 @@ Kubernetes fields, stored verbatim, never inspected.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +23,17 @@ Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
+@dataclass(frozen=True)
+class OpenAPIShape:
+    """Marks a field stored as a plain dict with the model that describes it in OpenAPI.
+
+    ``Annotated[AnyDict, OpenAPIShape(SecurityContext)]`` validates and stores like ``AnyDict``;
+    only the published schema uses the model.
+    """
+
+    model: type[BaseModel]
+
+
 class K8sModel(BaseModel):
     """A Kubernetes JSON object: camelCase on the wire, snake_case in Python."""
 
@@ -31,6 +43,7 @@ class K8sModel(BaseModel):
         extra="allow",
         validate_assignment=False,
         protected_namespaces=(),
+        use_attribute_docstrings=True,  # a string under a field is its OpenAPI description
     )
 
     def to_dict(self) -> AnyDict:

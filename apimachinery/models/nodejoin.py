@@ -19,6 +19,8 @@ from apimachinery.models.meta import ObjectMeta
 
 
 class NodeCredentialRequestSpec(K8sModel):
+    """The node that asks to join."""
+
     node_name: str = ""
     request: str = ""  # base64 of a PEM "CERTIFICATE REQUEST", as CertificateSigningRequest.spec.request
     signer_name: str = "kubernetes.io/kubelet-serving"
@@ -26,12 +28,16 @@ class NodeCredentialRequestSpec(K8sModel):
 
 
 class NodeCredentialRequestStatus(K8sModel):
+    """The credentials the joining node receives."""
+
     token: str = ""
     certificate: str = ""  # base64 of the PEM certificate, as CertificateSigningRequest.status.certificate
     certificate_authority: str = ""  # base64 of the PEM CA that signed it (not the cluster CA)
 
 
 class NodeCredentialRequest(TypedObject):
+    """A NodeCredentialRequest trades a bootstrap token for a node's own credentials."""
+
     API_VERSION: ClassVar[str] = "node.podvisor.io/v1"
     KIND: ClassVar[str] = "NodeCredentialRequest"
     api_version: str = "node.podvisor.io/v1"

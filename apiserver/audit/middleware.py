@@ -210,13 +210,13 @@ class _Exchange:
 
     def on_send(self, message: Message) -> Message:
         kind = message["type"]
-        if kind == "http.response.start":
+        if kind in ("http.response.start", "websocket.http.response.start"):
             self.status = int(message["status"])
             self.response_type = next((v.decode("latin-1") for n, v in message.get("headers", [])
                                        if n == b"content-type"), "")
             self.on_start()
             return self.with_audit_id(message)
-        if kind == "http.response.body" and self.response is not None:
+        if kind in ("http.response.body", "websocket.http.response.body") and self.response is not None:
             self.response.add(message.get("body", b""))
         elif kind == "websocket.accept":
             self.status = 101

@@ -48,8 +48,12 @@ class Authentication:
 
 
 async def refuse(scope: Scope, send: Send, error: ApiError) -> None:
-    """A Status for HTTP; for a WebSocket handshake, a close before accept (the client sees 403)."""
+    """A Status for HTTP, and for a WebSocket handshake too where the server can answer one with
+    an HTTP response; else a close before accept (the client sees 403)."""
     if scope["type"] == "websocket":
+        if "websocket.http.response" in (scope.get("extensions") or {}):
+            await send_status(send, error, prefix="websocket.http")
+            return
         await send({"type": "websocket.close", "code": 1008, "reason": error.message[:120]})
         return
     await send_status(send, error)

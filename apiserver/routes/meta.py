@@ -10,10 +10,12 @@ stuck or cannot commit. ``?verbose`` lists every check, ``?exclude=<check>`` ski
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
+from email.utils import formatdate
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 
 from apimachinery.errors import ApiError, route_not_found
 from apiserver import discovery, openapi
@@ -141,13 +143,25 @@ async def openapi_index() -> Response:
 
 
 @router.get("/openapi/v3/{path:path}", include_in_schema=False)
-async def openapi_document(path: str) -> Response:
-    parts = path.strip("/").split("/")
-    doc = None
-    if parts[:1] == ["api"] and len(parts) == 2:
-        doc = openapi.openapi_v3_document("", parts[1])
-    elif parts[:1] == ["apis"] and len(parts) == 3:
-        doc = openapi.openapi_v3_document(parts[1], parts[2])
-    if doc is None:
+async def openapi_document(path: str, request: Request) -> Response:
+    """A group/version document, cached as kube-openapi caches it.
+
+    The index's ``?hash=`` names the content: with the current hash the answer is immutable (a
+    client may keep it for a year), a stale hash is redirected to the current one, and the
+    ETag lets a client revalidate with ``If-None-Match``.
+    """
+    served = openapi.served_document_at(path)
+    if served is None:
         raise route_not_found()
-    return JSONResponse(doc)
+    wanted = request.query_params.get("hash")
+    if wanted is not None and wanted != served.hash:
+        return RedirectResponse(f"/openapi/v3/{served.key}?hash={served.hash}", status_code=301)
+    headers = {"ETag": f'"{served.hash}"', "Vary": "Accept"}
+    if wanted is None:
+        headers["Cache-Control"] = "no-cache, private"
+    else:
+        headers["Cache-Control"] = "public, immutable"
+        headers["Expires"] = formatdate(time.time() + 365 * 24 * 3600, usegmt=True)
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    return Response(served.body, media_type="application/json", headers=headers)

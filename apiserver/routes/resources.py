@@ -18,12 +18,14 @@ from starlette.routing import Route
 
 from apimachinery.errors import ApiError, bad_request, method_not_allowed
 from apimachinery.selectors import parse_field_selector, parse_label_selector
-from apiserver import admission, negotiation, tables
+from apiserver import admission, fieldmanager, negotiation, tables
 from apiserver.jsonbody import Decoded
 from apiserver.negotiation import FastJSONResponse as JSONResponse
 from apiserver.registry import PatchingRegistry, WriteResult
 from apiserver.routes.paths import Target, resolve
 from apiserver.routes.reviews import review
+from apiserver.routes.streaming import routes as streaming_routes
+from apiserver.routes.streaming import streaming_of
 from apiserver.watch import watch_response
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -42,6 +44,7 @@ async def group_api(request: Request) -> Response:
 routes = [
     Route("/api/{version}/{path:path}", core_api, methods=METHODS, include_in_schema=False),
     Route("/apis/{group}/{version}/{path:path}", group_api, methods=METHODS, include_in_schema=False),
+    *streaming_routes,
 ]
 
 
@@ -72,6 +75,8 @@ async def _dispatch(request: Request, group: str, version: str, path: str) -> Re
         from apiserver.routes.tokenrequest import token_request
 
         return await token_request(request, target)
+    if (streaming := streaming_of(target)) is not None and method in ("GET", "POST"):
+        return await streaming.http(request, target)
     if target.subresource == "log" and method == "GET":
         from apiserver.routes.logs import pod_log
 
@@ -122,6 +127,14 @@ def _dry_run(request: Request) -> bool:
 
 def _field_validation(request: Request) -> str:
     return request.query_params.get("fieldValidation") or "Warn"
+
+
+def _field_manager(request: Request, *, patch: bool = False, apply: bool = False) -> tuple[str, bool]:
+    """The write's manager (``fieldManager``, else from the User-Agent), and a PATCH's ``force``."""
+    given = request.query_params.get("fieldManager")
+    force_param = request.query_params.get("force") if patch else None
+    force = fieldmanager.patch_options(field_manager=given, force=force_param, apply=apply)
+    return fieldmanager.manager_name(given, request.headers.get("user-agent")), force
 
 
 def object_response(
@@ -218,6 +231,7 @@ async def create_object(request: Request, registry: PatchingRegistry, target: Ta
         dry_run=_dry_run(request),
         field_validation=_field_validation(request),
         duplicates=decoded.duplicates,
+        field_manager=_field_manager(request)[0],
     )
     return object_response(request, result.obj, status=201, warnings=result.warnings)
 
@@ -227,7 +241,8 @@ async def replace_object(request: Request, registry: PatchingRegistry, target: T
     decoded = await _decoded(request)
     if target.subresource == "scale":
         result = registry.update_scale(
-            target.rt, target.namespace, target.name, decoded.value, dry_run=_dry_run(request)
+            target.rt, target.namespace, target.name, decoded.value, dry_run=_dry_run(request),
+            field_manager=_field_manager(request)[0],
         )
         return JSONResponse(result.obj)
     result = registry.update(
@@ -239,6 +254,7 @@ async def replace_object(request: Request, registry: PatchingRegistry, target: T
         dry_run=_dry_run(request),
         field_validation=_field_validation(request),
         duplicates=decoded.duplicates,
+        field_manager=_field_manager(request)[0],
     )
     return object_response(request, result.obj, warnings=result.warnings)
 
@@ -247,6 +263,7 @@ async def patch_object(request: Request, registry: PatchingRegistry, target: Tar
     assert target.name is not None
     ptype = negotiation.patch_type(request.headers.get("content-type"))
     decoded = await _decoded(request, allow_patch=True)
+    manager, force = _field_manager(request, patch=True, apply=ptype == "apply")
     result: WriteResult = registry.patch(
         target.rt,
         target.namespace,
@@ -257,6 +274,8 @@ async def patch_object(request: Request, registry: PatchingRegistry, target: Tar
         dry_run=_dry_run(request),
         field_validation=_field_validation(request),
         duplicates=decoded.duplicates,
+        field_manager=manager,
+        force=force,
     )
     status = 201 if result.created else 200
     if target.subresource == "scale":

@@ -29,6 +29,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from kubelet.runtime.streams import StreamSession
+
 
 @dataclass(frozen=True)
 class Mount:
@@ -113,8 +115,8 @@ class ContainerSpec:
     stop_signal: str | None = None
     stop_timeout: int | None = None
     security: Security = field(default_factory=Security)
-    stdin: bool = False  # keep stdin open for an attach
-    stdin_once: bool = False  # close stdin when the first attach ends
+    stdin: bool = False  # keep stdin open for attach (the container's ``stdin``)
+    stdin_once: bool = False  # close it after the first attached client leaves
     tty: bool = False
 
 
@@ -163,6 +165,7 @@ class ContainerInfo:
     error: str = ""
     created_at: datetime | None = None
     detailed: bool = True
+    pid: int | None = None  # the main process, in the host's PID namespace, while running (inspect only)
 
 
 @dataclass(frozen=True)
@@ -295,4 +298,12 @@ class ContainerRuntime(Protocol):
 
     def events(self, labels: dict[str, str], stop: threading.Event) -> Iterator[RuntimeEvent]:
         """Lifecycle events of containers carrying all ``labels``; ends within ~1 s of ``stop``."""
+        ...
+
+    def open_exec(self, container_id: str, command: list[str], *, stdin: bool, tty: bool) -> StreamSession:
+        """Start ``command`` in a running container with its streams connected to a session."""
+        ...
+
+    def open_attach(self, container_id: str, *, stdin: bool) -> StreamSession:
+        """Connect to a running container's own streams (its stdin only if it keeps one open)."""
         ...

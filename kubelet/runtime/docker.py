@@ -63,7 +63,9 @@ from kubelet.runtime.dockerwire import (
     port_bindings,
     read_frames,
 )
+from kubelet.runtime.streams import SocketStream, StreamSession
 
+_EXEC_EXIT_WAIT = 5.0  # an exec whose output ended has exited, or is about to
 _MAX_POOL_SIZE = 64  # concurrent pod workers, log followers and the event stream
 
 
@@ -194,6 +196,8 @@ class DockerRuntime:
             "user": spec.security.user,
             "stdin_open": spec.stdin,
             "tty": spec.tty,
+            # The SDK sets Docker's StdinOnce exactly when stdin is open and detach is False.
+            "detach": spec.stdin and not spec.stdin_once,
         }
 
     def start_container(self, container_id: str) -> None:
@@ -289,6 +293,42 @@ class DockerRuntime:
                 if time.monotonic() >= deadline:
                     raise TimeoutError(f"exec {command!r} did not finish within {timeout}s")
                 time.sleep(0.005)
+
+    def open_exec(self, container_id: str, command: list[str], *, stdin: bool, tty: bool) -> StreamSession:
+        """Docker's exec API on a hijacked socket; the exit code from ``exec_inspect`` once it ends."""
+        api = self._api
+        with _errors(f"exec in container {container_id}"):
+            exec_id = api.exec_create(container_id, list(command), stdin=stdin, stdout=True, stderr=True, tty=tty)["Id"]
+            sock = api.exec_start(exec_id, tty=tty, socket=True)
+
+        def exit_code() -> int | None:
+            deadline = time.monotonic() + _EXEC_EXIT_WAIT
+            while True:
+                result = api.exec_inspect(exec_id)
+                if not result.get("Running") and result.get("ExitCode") is not None:
+                    return int(result["ExitCode"])
+                if time.monotonic() >= deadline:
+                    return None
+                time.sleep(0.01)
+
+        def resize(width: int, height: int) -> None:
+            with contextlib.suppress(docker.errors.APIError):
+                api.exec_resize(exec_id, height=height, width=width)
+
+        return SocketStream(sock, tty=tty, resize=resize, exit_code=exit_code)
+
+    def open_attach(self, container_id: str, *, stdin: bool) -> StreamSession:
+        """``docker attach`` on a hijacked socket: new output only, the container's own terminal if it has one."""
+        api = self._api
+        with _errors(f"attach to container {container_id}"):
+            tty = bool(api.inspect_container(container_id)["Config"].get("Tty"))
+            sock = api.attach_socket(container_id, params={"stdin": int(stdin), "stdout": 1, "stderr": 1, "stream": 1})
+
+        def resize(width: int, height: int) -> None:
+            with contextlib.suppress(docker.errors.APIError):
+                api.resize(container_id, height=height, width=width)
+
+        return SocketStream(sock, tty=tty, resize=resize, exit_code=lambda: None)
 
     def logs(
         self,

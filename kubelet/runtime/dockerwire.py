@@ -76,6 +76,7 @@ def info_from_inspect(data: dict[str, Any]) -> ContainerInfo:
         oom_killed=bool(state_data.get("OOMKilled")),
         error=state_data.get("Error") or "",
         created_at=parse_time(data.get("Created")),
+        pid=int(state_data.get("Pid") or 0) or None,
     )
 
 

@@ -41,6 +41,7 @@ from kubelet.runtime.base import (
     ImageNotFound,
     RuntimeEvent,
 )
+from kubelet.runtime.streams import EchoStream, StreamSession
 
 STOP_EXIT_CODE = 128 + signals.SIGTERM
 _ACTIVE = frozenset({ContainerState.RUNNING, ContainerState.PAUSED})
@@ -311,6 +312,25 @@ class FakeRuntime:
                 raise ContainerRuntimeError(f"cannot exec in container {container_id}: it is not running")
         handler = self.exec_handler
         return handler(container_id, list(command)) if handler else (0, b"")
+
+    def open_exec(self, container_id: str, command: list[str], *, stdin: bool, tty: bool) -> StreamSession:
+        """A session that echoes stdin (``cat``); without stdin, the exec handler's output."""
+        with self._cond:
+            self._record("exec", container_id)
+            if self._require(container_id).state is not ContainerState.RUNNING:
+                raise ContainerRuntimeError(f"cannot exec in container {container_id}: it is not running")
+        if stdin:
+            return EchoStream()
+        handler = self.exec_handler
+        stream = EchoStream(output=handler(container_id, list(command))[1] if handler else b"")
+        stream.close_stdin()
+        return stream
+
+    def open_attach(self, container_id: str, *, stdin: bool) -> StreamSession:
+        with self._cond:
+            if self._require(container_id).state is not ContainerState.RUNNING:
+                raise ContainerRuntimeError(f"cannot attach to container {container_id}: it is not running")
+        return EchoStream()
 
     def logs(
         self,

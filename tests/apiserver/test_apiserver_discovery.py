@@ -95,6 +95,7 @@ def test_storage_version_hash_matches_kubernetes_for_pods() -> None:
         ("", "pods/status", {"kind": "Pod", "verbs": ["get", "patch", "update"]}),
         ("", "pods/binding", {"kind": "Binding", "verbs": ["create"]}),
         ("", "pods/exec", {"kind": "PodExecOptions", "verbs": ["create", "get"]}),
+        ("", "pods/portforward", {"kind": "PodPortForwardOptions", "verbs": ["create", "get"]}),
         ("", "pods/eviction", {"group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"]}),
         ("", "nodes/status", {"kind": "Node", "verbs": ["get", "patch", "update"]}),
         ("", "namespaces/status", {"kind": "Namespace", "verbs": ["get", "patch", "update"]}),
@@ -150,7 +151,9 @@ def test_aggregated_core_shape() -> None:
     assert pods["responseKind"] == {"group": "", "version": "v1", "kind": "Pod"}
     assert (pods["scope"], pods["singularResource"], pods["shortNames"]) == ("Namespaced", "pod", ["po"])
     subresources = {s["subresource"]: s for s in pods["subresources"]}
-    assert set(subresources) == {"binding", "ephemeralcontainers", "eviction", "exec", "log", "status"}
+    assert set(subresources) == {
+        "attach", "binding", "ephemeralcontainers", "eviction", "exec", "log", "portforward", "status",
+    }
     assert subresources["eviction"]["responseKind"] == {
         "group": "policy",
         "version": "v1",

@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from apimachinery.resources import RESOURCES, group_versions
@@ -69,8 +70,7 @@ def test_document_envelope(group: str, version: str, key: str) -> None:
     doc = document(group, version)
     assert doc["openapi"] == "3.0.0"
     assert doc["info"]["title"] and doc["info"]["version"]
-    # present but empty: kubectl then builds strategic merge patches from its built-in types
-    assert doc["components"]["schemas"] == {}
+    assert doc["components"]["schemas"]  # kubectl builds strategic merge patches from them
 
 
 @pytest.mark.parametrize(("group", "version", "key"), SERVED)
@@ -190,3 +190,26 @@ def test_documents_are_cached_but_callers_get_their_own_copy() -> None:
     first = document("apps", "v1")
     first["paths"].clear()
     assert document("apps", "v1")["paths"]
+
+
+def test_served_document_is_cached_by_hash(http: httpx.Client) -> None:
+    url = http.get("/openapi/v3").json()["paths"]["apis/apps/v1"]["serverRelativeURL"]
+    current = http.get(url)
+    assert current.status_code == 200 and current.headers["content-type"] == "application/json"
+    assert current.json() == document("apps", "v1")
+    assert current.headers["cache-control"] == "public, immutable" and current.headers["expires"]
+    etag = current.headers["etag"]
+    assert etag == f'"{url.partition("?hash=")[2]}"'
+    assert http.get(url, headers={"If-None-Match": etag}).status_code == 304
+    unhashed = http.get("/openapi/v3/apis/apps/v1")
+    assert unhashed.status_code == 200 and unhashed.headers["cache-control"] == "no-cache, private"
+    stale = http.get("/openapi/v3/apis/apps/v1?hash=0BAD", follow_redirects=False)
+    assert stale.status_code == 301 and stale.headers["location"] == url
+
+
+@pytest.mark.parametrize(
+    "path", ["/openapi/v3/apis/apps/v2", "/openapi/v3/apis/apps", "/openapi/v3/version", "/openapi/v2"]
+)
+def test_unknown_document_is_a_404_status(http: httpx.Client, path: str) -> None:
+    response = http.get(path)
+    assert response.status_code == 404 and response.json()["kind"] == "Status"

@@ -1,8 +1,7 @@
 """The real kubectl driving running workloads: rollouts, logs, describe, nodes, waiting deletes.
 
 Two kubelets on the local Docker daemon run the pods (image ``podvisor/busybox:latest``).
-``kubectl exec`` is not covered: it needs a ``v5.channel.k8s.io`` websocket upgrade on
-``pods/exec`` proxied to an exec endpoint in the kubelet, and neither exists yet.
+``kubectl exec``, ``attach`` and ``cp`` are in ``test_kubectl_exec.py``.
 """
 
 from __future__ import annotations

@@ -6,9 +6,8 @@ each operation in ``/openapi/v3/api/v1``, ``/openapi/v3/apis/apps/v1`` and the r
 generates valid (positive) and schema-violating (negative) requests, sent to the real app in this
 process. None may answer 5xx, and every non-2xx answer must be a ``Status``.
 
-The served documents leave ``components.schemas`` empty on purpose (kubectl must fall back to
-its compiled-in merge keys, see :mod:`apiserver.openapi`), so this test hands schemathesis the same
-paths with request bodies described by the kinds' pydantic models: it then builds objects that
+The served operations' bodies are untyped (``type: object``), so this test hands schemathesis the
+same paths with request bodies described by the kinds' pydantic models: it then builds objects that
 look like Pods and Deployments instead of arbitrary dicts. ``watch`` and ``follow`` are left out
 (they stream until the client goes away). Path parameters are pinned half of the time to the
 ``default`` namespace and an existing object, so replace/patch/delete reach the registry.

@@ -49,6 +49,18 @@ def test_the_runtime_stops_a_container_with_the_pods_grace_period(grace: int | N
     assert spec.stop_timeout == expected
 
 
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({}, (False, False, False)),
+    ({"stdin": True}, (True, False, False)),
+    ({"stdin": True, "stdinOnce": True, "tty": True}, (True, True, True)),
+], ids=["unset", "stdin", "stdin-once-tty"])
+def test_stdin_and_tty_come_from_the_container(fields: dict[str, bool], expected: tuple[bool, bool, bool]) -> None:
+    pod = make_pod(containers=[{"name": "app", "image": IMAGE, **fields}])
+    spec = podspec.container_spec(pod, pod.spec.containers[0], node=NODE, attempt=0, init=False, sandbox="sb",
+                                  field_values={})
+    assert (spec.stdin, spec.stdin_once, spec.tty) == expected
+
+
 def test_sandbox_owns_hostname_alias_and_host_ports() -> None:
     pod = make_pod(containers=[{"name": "app", "image": IMAGE,
                                 "ports": [{"containerPort": 80, "hostPort": 8080}, {"containerPort": 81}]}])

@@ -107,3 +107,19 @@ def test_object_formats() -> None:
     assert format_objects([pod], "yaml", single=True).startswith("apiVersion: v1\nkind: Pod\n")
     assert '"kind": "List"' in format_objects([pod, deploy], "json", single=False)
     assert format_objects([pod, deploy], "jsonpath={.items[*].metadata.name}", single=False) == "web api"
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        pytest.param("yaml", id="yaml"),
+        pytest.param("json", id="json"),
+        pytest.param("jsonpath={.metadata.managedFields}", id="jsonpath"),
+    ],
+)
+def test_managed_fields_are_left_out_unless_asked_for(output: str) -> None:
+    obj = {"apiVersion": "v1", "kind": "ConfigMap",
+           "metadata": {"name": "c", "managedFields": [{"manager": "kubectl-create", "operation": "Update"}]}}
+    assert "kubectl-create" not in format_objects([obj], output, single=True)
+    assert "kubectl-create" in format_objects([obj], output, single=True, managed_fields=True)
+    assert obj["metadata"]["managedFields"]  # the object itself is left as it was
