@@ -321,14 +321,19 @@ class DockerRuntime:
         """``docker attach`` on a hijacked socket: new output only, the container's own terminal if it has one."""
         api = self._api
         with _errors(f"attach to container {container_id}"):
-            tty = bool(api.inspect_container(container_id)["Config"].get("Tty"))
+            config = api.inspect_container(container_id)["Config"]
+            tty = bool(config.get("Tty"))
             sock = api.attach_socket(container_id, params={"stdin": int(stdin), "stdout": 1, "stderr": 1, "stream": 1})
 
         def resize(width: int, height: int) -> None:
             with contextlib.suppress(docker.errors.APIError):
                 api.resize(container_id, height=height, width=width)
 
-        return SocketStream(sock, tty=tty, resize=resize, exit_code=lambda: None)
+        # Docker ends an attach's output when its input ends, unless the container closes its stdin
+        # then (StdinOnce): as on Kubernetes, the end of a client's input leaves a container that
+        # keeps stdin open running, and its output still comes.
+        return SocketStream(sock, tty=tty, resize=resize, exit_code=lambda: None,
+                            closes_stdin=bool(config.get("StdinOnce")))
 
     def logs(
         self,

@@ -75,13 +75,14 @@ class SocketStream:
     """A session over the runtime's hijacked socket (Docker's ``exec_start``/``attach`` socket)."""
 
     def __init__(self, sock: Any, *, tty: bool, resize: Callable[[int, int], None],
-                 exit_code: Callable[[], int | None]) -> None:
+                 exit_code: Callable[[], int | None], closes_stdin: bool = True) -> None:
         self._holder = sock  # keeps the HTTP response (and so the connection) alive
         self._sock: socket.socket = getattr(sock, "_sock", sock)
         self._demux = None if tty else FrameDemuxer()
         self._pending: list[tuple[int, bytes]] = []
         self._resize = resize
         self._exit_code = exit_code
+        self._closes_stdin = closes_stdin
 
     def read(self) -> tuple[int, bytes] | None:
         while not self._pending:
@@ -98,6 +99,9 @@ class SocketStream:
         self._sock.sendall(data)
 
     def close_stdin(self) -> None:
+        """End the input; a session that must not close it (see ``closes_stdin``) just stops writing."""
+        if not self._closes_stdin:
+            return
         with contextlib.suppress(OSError):
             self._sock.shutdown(socket.SHUT_WR)
 

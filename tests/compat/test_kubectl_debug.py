@@ -95,7 +95,6 @@ def test_a_baseline_namespace_refuses_the_general_profile_and_takes_the_baseline
                      timeout=60)
 
 
-@pytest.mark.skip(reason="kubectl debug -i attaches through pods/attach, which this server does not serve yet")
 def test_interactive_debug_attaches_to_the_new_container(kubectl: Kubectl, target: str) -> None:
     done = kubectl.run("debug", "-n", NS, "-i", f"pod/{target}", f"--image={IMAGE}", "--target=c",
                        "--container=interactive", "--", "sh", stdin="ps -o args\nexit 0\n", timeout=90)
