@@ -205,8 +205,8 @@ def tree_(ctx: click.Context, target: str, name: str | None, output: str) -> Non
 @click.option("--image", required=True, help="The debug container's image.")
 @click.option("--target", "target_container", default=None, help="Share this container's process namespace.")
 @click.option("-c", "--container", default=None, help="The debug container's name (default: debugger-xxxxx).")
-@click.option("-i", "--stdin", is_flag=True, help="Keep stdin open and attach (needs pods/attach).")
-@click.option("-t", "--tty", is_flag=True, help="Allocate a TTY (needs pods/attach).")
+@click.option("-i", "--stdin", is_flag=True, help="Keep stdin open and attach to the container.")
+@click.option("-t", "--tty", is_flag=True, help="Allocate a TTY for the container and attach to it.")
 @click.option("--image-pull-policy", default=None, type=click.Choice(["Always", "IfNotPresent", "Never"]))
 @connection_flags
 @click.pass_context

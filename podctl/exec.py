@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import posixpath
 import shutil
-import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass
@@ -66,20 +65,10 @@ async def exec_(session: Session, target: str, command: list[str], opts: ExecOpt
     container, note = pick_container(pod, opts.container)
     if note and not opts.quiet:
         session.output.progress(note)
-    terminal = opts.tty and sys.stdin.isatty()
-    if opts.tty and not terminal and not opts.quiet:
-        session.output.progress("Unable to use a TTY - input is not a terminal or the right kind of file")
+    terminal = remote.local_terminal(wanted=opts.tty, session=session, quiet=opts.quiet)
     options = rc.StreamOptions(stdin=opts.stdin, stdout=True, stderr=not terminal, tty=terminal,
                                container=container, command=tuple(command))
-    ws = await remote.open_stream(session, pod["metadata"]["name"], subresource="exec", options=options)
-    streams = remote.StreamIO(stdout=remote.writer("stdout"), stderr=remote.writer("stderr"),
-                              stdin=remote.read_input(sys.stdin.buffer) if opts.stdin else None,
-                              sizes=remote.terminal_sizes(sys.stdin.fileno()) if terminal else None)
-    if terminal and opts.stdin:
-        with remote.raw_terminal(sys.stdin.fileno()):
-            code = await remote.run_stream(ws, streams)
-    else:
-        code = await remote.run_stream(ws, streams)
+    code = await remote.interact(session, pod["metadata"]["name"], subresource="exec", options=options)
     if code:
         session.output.error(f"command terminated with exit code {code}")
     return code

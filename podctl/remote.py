@@ -100,6 +100,27 @@ async def _send_sizes(ws: ClientConnection, protocol: rc.ChannelProtocol,
             await ws.send(protocol.resize_message(width=width, height=height))
 
 
+async def interact(session: Session, pod: str, *, subresource: str, options: rc.StreamOptions) -> int:
+    """Open the stream and wire it to this process: its stdin (``options.stdin``), its terminal
+    in raw mode and followed in size (``options.tty``), and its stdout/stderr; the exit code."""
+    ws = await open_stream(session, pod, subresource=subresource, options=options)
+    streams = StreamIO(stdout=writer("stdout"), stderr=writer("stderr"),
+                       stdin=read_input(sys.stdin.buffer) if options.stdin else None,
+                       sizes=terminal_sizes(sys.stdin.fileno()) if options.tty else None)
+    if options.tty and options.stdin:
+        with raw_terminal(sys.stdin.fileno()):
+            return await run_stream(ws, streams)
+    return await run_stream(ws, streams)
+
+
+def local_terminal(*, wanted: bool, session: Session, quiet: bool = False) -> bool:
+    """Whether a TTY can be used: asked for and stdin is a terminal (kubectl's note otherwise)."""
+    terminal = wanted and sys.stdin.isatty()
+    if wanted and not terminal and not quiet:
+        session.output.progress("Unable to use a TTY - input is not a terminal or the right kind of file")
+    return terminal
+
+
 # -- local ends ----------------------------------------------------------------------------
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
 import pytest
 
-from podctl.debug import ATTACH_UNAVAILABLE, DebugOptions, debug_container, pod_name
+from podctl.debug import DebugOptions, container_state, debug_container, pod_name, wait_started
 from podctl.errors import PodctlError
 from tests.podctl.conftest import Podctl
 
@@ -86,11 +87,41 @@ def test_debug_adds_the_container_through_the_subresource(podctl: Podctl) -> Non
     assert done.out == f"pod/web ephemeral container {added['name']} added\n"
 
 
-def test_interactive_debug_is_refused_before_anything_changes(podctl: Podctl) -> None:
-    make_pod(podctl)
-    done = run(podctl, "web", f"--image={IMAGE}", "-i", "-t", "--", "sh")
-    assert (done.code, done.err) == (1, f"error: {ATTACH_UNAVAILABLE}\n")
-    assert ephemeral(podctl) == []
+@pytest.mark.parametrize(("statuses", "state"), [
+    ([], {}),
+    ([{"name": "other", "state": {"running": {}}}], {}),
+    ([{"name": "dbg", "state": {"waiting": {"reason": "ContainerCreating"}}}], {"waiting": {"reason": "ContainerCreating"}}),
+    ([{"name": "dbg", "state": {"running": {"startedAt": "t"}}}], {"running": {"startedAt": "t"}}),
+], ids=["no-status", "another-container", "waiting", "running"])
+def test_the_state_it_waits_on(statuses: list[dict[str, Any]], state: dict[str, Any]) -> None:
+    assert container_state({"status": {"ephemeralContainerStatuses": statuses}}, "dbg") == state
+
+
+class PodAnswers:
+    """A session whose ``get`` answers the pod with these ephemeral container states in turn."""
+
+    def __init__(self, *states: dict[str, Any]) -> None:
+        self.states = list(states)
+
+    async def get(self, *_: Any) -> dict[str, Any]:
+        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return {"status": {"ephemeralContainerStatuses": [{"name": "dbg", "state": state}]}}
+
+
+@pytest.mark.parametrize(("states", "timeout", "error"), [
+    (({"waiting": {}}, {"running": {}}), 5.0, None),
+    (({"waiting": {}}, {"terminated": {"exitCode": 3}}), 5.0, "ended before it could be attached .exit code 3."),
+    (({"waiting": {}},), 0.0, "timed out waiting for the debug container dbg"),
+], ids=["starts", "ends-first", "never-starts"])
+def test_waiting_for_the_container_to_run(states: tuple[dict[str, Any], ...], timeout: float,
+                                          error: str | None) -> None:
+    session: Any = PodAnswers(*states)
+    waited = wait_started(session, "web", "dbg", timeout=timeout)
+    if error is None:
+        asyncio.run(waited)
+    else:
+        with pytest.raises(PodctlError, match=error):
+            asyncio.run(waited)
 
 
 @pytest.mark.parametrize(("args", "message"), [

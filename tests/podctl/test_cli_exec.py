@@ -116,3 +116,26 @@ def test_cp_a_directory_in_and_out(cli: Cli, tmp_path: Path) -> None:
 def _tree(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
             for p in sorted(root.rglob("*"))}
+
+
+def test_debug_i_attaches_to_the_new_container_in_the_target_pid_namespace(cli: Cli) -> None:
+    done = cli("debug", "box", "-i", "--image=podvisor/busybox:latest", "--target=main", "--container=piped",
+               "--", "sh", stdin=b"ps -o args\nexit 0\n")
+    assert b"sleep 3600" in done.stdout, done
+    assert b"If you don't see a command prompt, try pressing enter." in done.stderr
+
+
+def test_debug_it_gives_the_container_this_terminal(cli: Cli) -> None:
+    command = [sys.executable, "-c", "from podctl.cli import main; main()", "debug", "--kubeconfig",
+               str(cli.kubeconfig), "-it", "box", "--image=podvisor/busybox:latest", "--container=shell", "--", "sh"]
+    terminal = Terminal(command, rows=30, cols=100)
+    try:
+        terminal.read_until(b"try pressing enter")
+        time.sleep(1.0)
+        terminal.type(b"stty size; tty\r")
+        terminal.read_until(b"30 100")
+        terminal.read_until(b"/dev/pts/")
+        terminal.type(b"exit\r")
+        assert terminal.proc.wait(timeout=30) == 0, terminal.seen
+    finally:
+        terminal.close()
