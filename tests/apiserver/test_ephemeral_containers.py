@@ -135,3 +135,13 @@ def test_discovery_lists_the_subresource_as_kubernetes_does(http: httpx.Client) 
     entries = [r for r in http.get("/api/v1").json()["resources"] if r["name"] == "pods/ephemeralcontainers"]
     assert entries == [{"name": "pods/ephemeralcontainers", "singularName": "", "namespaced": True, "kind": "Pod",
                         "verbs": ["get", "patch", "update"]}]
+
+
+def test_the_adding_manager_owns_the_entry_through_the_subresource(http: httpx.Client, pod: dict[str, Any]) -> None:
+    added = http.patch(SUB, params={"fieldManager": "debugger-tool"},
+                       content=json.dumps({"spec": {"ephemeralContainers": [DEBUG]}}), headers=SMP)
+    assert added.status_code == 200, added.text
+    [entry] = [m for m in added.json()["metadata"]["managedFields"] if m["manager"] == "debugger-tool"]
+    assert (entry["operation"], entry["subresource"]) == ("Update", "ephemeralcontainers")
+    owned = entry["fieldsV1"]["f:spec"]["f:ephemeralContainers"]
+    assert 'k:{"name":"debugger"}' in owned
