@@ -516,7 +516,7 @@ OTHER_CASES = [
         [("binaryData[LOG_LEVEL]", INVALID)],
     ),
     ("cm-too-big", OTHERS[2], {"data": {"big": "x" * (1024 * 1024 + 1)}}, [("data", TOO_LONG)]),
-    ("secret-key", OTHERS[3], {"stringData": {"a/b": "x"}}, [("stringData[a/b]", INVALID)]),
+    ("secret-key", OTHERS[3], {"stringData": {"a/b": "x"}}, [("data[a/b]", INVALID)]),
     ("event-no-object", OTHERS[4], {"involvedObject": DELETE}, [("involvedObject", REQUIRED)]),
     (
         "event-other-namespace",
