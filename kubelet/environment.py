@@ -97,9 +97,10 @@ def container_env(
         env.update(_env_from(source, namespace=namespace, objects=objects)[0])
     services = dict(service_env or {})
     for var in container.env or []:
-        env[var.name] = _value(var, pod=pod, container=container, namespace=namespace, objects=objects,
-                               field_values=field_values, allocatable=allocatable or {},
-                               known={**services, **env})
+        value = _value(var, pod=pod, container=container, namespace=namespace, objects=objects,
+                       field_values=field_values, allocatable=allocatable or {}, known={**services, **env})
+        if value is not None:  # None: an optional key or object that is absent sets nothing
+            env[var.name] = value
     return {**services, **env}
 
 
@@ -137,7 +138,7 @@ def _env_from(source: Mapping[str, Any], *, namespace: str,
 
 
 def _value(var: EnvVar, *, pod: Pod, container: Container, namespace: str, objects: EnvObjects,
-           field_values: Mapping[str, str], allocatable: Mapping[str, str], known: Mapping[str, str]) -> str:
+           field_values: Mapping[str, str], allocatable: Mapping[str, str], known: Mapping[str, str]) -> str | None:
     source = var.value_from
     if source is None:
         return expand(var.value or "", known)
@@ -147,9 +148,9 @@ def _value(var: EnvVar, *, pod: Pod, container: Container, namespace: str, objec
             raise EnvError(f"env {var.name}: unsupported fieldRef {path!r}")
         return field_values.get(path, "")  # an absent label or annotation is empty, as Kubernetes
     if source.config_map_key_ref is not None:
-        return _key(CONFIG_MAP, source.config_map_key_ref, namespace=namespace, objects=objects) or ""
+        return _key(CONFIG_MAP, source.config_map_key_ref, namespace=namespace, objects=objects)
     if source.secret_key_ref is not None:
-        return _key(SECRET, source.secret_key_ref, namespace=namespace, objects=objects) or ""
+        return _key(SECRET, source.secret_key_ref, namespace=namespace, objects=objects)
     if source.resource_field_ref is not None:
         return resource_value(pod, container, source.resource_field_ref, allocatable=allocatable)
     raise EnvError(f"env {var.name}: unsupported valueFrom")
