@@ -80,14 +80,15 @@ class Kubelet:
                                  qps=EVENT_QPS, burst=EVENT_BURST, monotonic=self.clock.monotonic)
         images = ImageManager(runtime=self.runtime, run=self.run, clock=self.clock.monotonic,
                               pull_failure_memory=self.cfg.pull_failure_memory)
+        objects = ClientConfigMaps(self.client)
         self.ctx = NodeContext(cfg=self.cfg, runtime=self.runtime, run=self.run,
                                api=ClientPodApi(self.client, recorder, limit=self.api_limit or asyncio.Semaphore(API_CALLS)),
                                images=images, clock=self.clock,
-                               lookup=self.pods.get)
+                               lookup=self.pods.get, config_objects=objects)
         if not self.cfg.hollow:
             tokens = TokenManager(ClientTokenRequester(self.client), clock=self.clock)
             self.ctx.projected = ProjectedVolumes(root=self.cfg.volumes_root(), tokens=tokens,
-                                                  config_maps=ClientConfigMaps(self.client))
+                                                  config_maps=objects)
         self.manager = PodManager(self.ctx)
 
     def logs_for(self, namespace: str, name: str) -> NodeLogs | None:
@@ -102,6 +103,7 @@ class Kubelet:
         self.ctx.runtime_scheme = version.split("://", 1)[0] or "docker"
         status = node_status(machine=self.machine, address=self.cfg.address, port=self.port,
                              runtime_version=version, max_pods=self.cfg.max_pods)
+        self.ctx.allocatable = dict(status.allocatable or {})
         self.agent = NodeAgent(
             client=self.heartbeat_client or self.client, name=self.cfg.node_name, status=lambda: status, clock=self.clock,
             lease_interval=self.cfg.lease_interval, lease_duration=self.cfg.lease_duration,

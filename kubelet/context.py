@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from apimachinery.client import ApiClient
@@ -25,7 +25,7 @@ from kubelet.images import ImageManager
 from kubelet.naming import PodRef
 from kubelet.runtime.base import ContainerRuntime
 from kubelet.threads import Runner
-from kubelet.volumes import ProjectedVolumes
+from kubelet.volumes import ConfigMapSource, ProjectedVolumes
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,8 @@ class NodeContext:
     runtime_scheme: str = "docker"
     services: Callable[[], list[Service]] = list  # the cluster's Services, for pod DNS aliases
     projected: ProjectedVolumes | None = None  # None: a hollow node, which writes no files
+    config_objects: ConfigMapSource | None = None  # the ConfigMaps and Secrets pods' env reads
+    allocatable: dict[str, str] = field(default_factory=dict)  # the node's, for unset resource limits
     in_cluster: InClusterApi | None = None  # where pods reach the API server (None: they cannot)
 
     @property

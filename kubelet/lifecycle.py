@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from apimachinery.errors import ApiError
 from apimachinery.models.core import Container, Pod
-from kubelet import podspec, security
+from kubelet import environment, podspec, security
 from kubelet.context import NodeContext
 from kubelet.probes import ProbeKind
 from kubelet.restart import CREATE_CONTAINER_ERROR, IMAGE_PULL_BACK_OFF, RUN_CONTAINER_ERROR
@@ -108,6 +108,9 @@ async def start_container(
     written, projected = await _projected_dirs(ctx, pod, container, rec)
     if not written:
         return None
+    objects = await _env_objects(ctx, pod, container, rec)
+    if objects is None:
+        return None
     try:
         found: str | None = None
         if security.needs_image_user(pod, container):
@@ -118,10 +121,16 @@ async def start_container(
                                       sandbox=sandbox.name, field_values=values, image_user=image_user,
                                       projected_dirs=projected,
                                       service_env=ctx.in_cluster.env() if ctx.in_cluster is not None else None,
-                                      share_pid_with=share_pid_with)
+                                      share_pid_with=share_pid_with, env_objects=objects,
+                                      allocatable=ctx.allocatable)
+    except environment.EnvError as err:  # most often an object not created yet: look again soon
+        _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=MOUNT_RETRY)
+        return None
     except (podspec.PodSpecError, ValueError, ContainerRuntimeError) as err:
         _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=CONFIG_RETRY)
         return None
+    for message in environment.skipped_keys(pod, container, objects=objects):
+        ctx.api.event(pod, "Warning", environment.INVALID_NAMES_REASON, message, field_path=field_path(pod, container))
     spec.labels.update(labels or {})
     try:
         container_id = await ctx.run(ctx.runtime.create_container, spec)
@@ -147,6 +156,20 @@ async def _projected_dirs(ctx: NodeContext, pod: Pod, container: Container,
         ctx.api.event(pod, "Warning", "FailedMount", f"MountVolume.SetUp failed: {err}")
         _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=MOUNT_RETRY)
         return False, None
+
+
+async def _env_objects(ctx: NodeContext, pod: Pod, container: Container,
+                       rec: ContainerRecord) -> environment.EnvObjects | None:
+    """The ConfigMaps and Secrets the container's env reads; None (and a retry soon) when the API
+    cannot be read. A missing object is not an error here: building the env decides."""
+    if ctx.config_objects is None:
+        return environment.EnvObjects()
+    try:
+        return await environment.fetch(ctx.config_objects, namespace=pod.metadata.namespace or "default",
+                                       container=container)
+    except ApiError as err:
+        _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=MOUNT_RETRY)
+        return None
 
 
 async def start_existing(

@@ -8,13 +8,13 @@ translation is unit-tested without a runtime.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from apimachinery.models.core import Container, EnvVar, Pod
+from apimachinery.models.core import Container, Pod
 from apimachinery.quantity import cpu_millis, memory_bytes
 from kubelet import naming, security
+from kubelet.environment import EnvObjects, container_env, expand
 from kubelet.naming import PodRef
 from kubelet.pause import PAUSE_COMMAND, PAUSE_IMAGE, VOLUME_SLOTS, volume_slot
 from kubelet.runtime.base import CONTAINER_NETWORK_PREFIX, HOST_NETWORK, ContainerSpec, Mount, PortBinding
@@ -23,8 +23,6 @@ DEFAULT_GRACE_PERIOD = 30
 # The pause process ignores SIGTERM (PID 1 without a handler) and holds no state: a daemon that
 # stops the sandbox itself kills it at once instead of waiting out its default 10 s.
 SANDBOX_STOP_SIGNAL = "SIGKILL"
-_MAP_ENTRY = re.compile(r"metadata\.(labels|annotations)\['[^']+'\]")
-_VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 
 class PodSpecError(ValueError):
@@ -98,6 +96,8 @@ def container_spec(
     projected_dirs: Mapping[str, str] | None = None,
     service_env: Mapping[str, str] | None = None,
     share_pid_with: str | None = None,
+    env_objects: EnvObjects | None = None,
+    allocatable: Mapping[str, str] | None = None,
 ) -> ContainerSpec:
     """One container of the pod, joined to the sandbox's network namespace.
 
@@ -105,12 +105,15 @@ def container_spec(
     ephemeral container's ``targetContainerName``).
 
     ``image_user`` is the image's USER (see :func:`kubelet.security.needs_image_user`).
-    ``service_env`` (the ``kubernetes`` Service's variables) comes first, so the container's own
-    ``env`` overrides it, as in Kubernetes. ``projected_dirs`` are the host directories the
+    ``service_env`` (the ``kubernetes`` Service's variables) yields to the container's own
+    ``envFrom`` and ``env``, as in Kubernetes; ``env_objects`` are the ConfigMaps and Secrets they
+    read and ``allocatable`` the node's, for limits a container leaves unset
+    (:mod:`kubelet.environment`). ``projected_dirs`` are the host directories the
     kubelet wrote the pod's projected volumes to (:mod:`kubelet.volumes`)."""
     ref = pod_ref(pod)
     security.verify_run_as_non_root(pod, container, image_user=image_user)
-    env = {**(service_env or {}), **resolve_env(container.env or [], field_values=field_values)}
+    env = container_env(pod, container, objects=env_objects or EnvObjects(), field_values=field_values,
+                        allocatable=allocatable, service_env=service_env)
     limits = (container.resources.limits if container.resources else None) or {}
     return ContainerSpec(
         name=naming.container_name(ref, container.name, attempt),
@@ -159,34 +162,6 @@ def field_values(pod: Pod, *, node: str, pod_ip: str, host_ip: str) -> dict[str,
     for key, value in (meta.annotations or {}).items():
         values[f"metadata.annotations['{key}']"] = value
     return values
-
-
-def resolve_env(env: Iterable[EnvVar], *, field_values: dict[str, str]) -> dict[str, str]:
-    """Env in order: ``value`` (expanding ``$(VAR)`` of earlier entries) or a ``fieldRef``."""
-    resolved: dict[str, str] = {}
-    for var in env:
-        source = var.value_from
-        if source is not None and source.field_ref is not None:
-            path = source.field_ref.field_path
-            if path not in field_values and not _MAP_ENTRY.fullmatch(path):
-                raise PodSpecError(f"env {var.name}: unsupported fieldRef {path!r}")
-            resolved[var.name] = field_values.get(path, "")  # an absent label or annotation is empty, as Kubernetes
-        elif source is not None:
-            raise PodSpecError(f"env {var.name}: only value and fieldRef are supported")
-        else:
-            resolved[var.name] = expand(var.value or "", resolved)
-    return resolved
-
-
-def expand(text: str, env: dict[str, str]) -> str:
-    """Kubernetes' ``$(VAR)`` expansion: known names are replaced, ``$$`` escapes, others stay."""
-
-    def replace(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        return env.get(match.group(1), match.group(0))
-
-    return _VAR_REF.sub(replace, text)
 
 
 def expand_all(items: list[str] | None, env: dict[str, str]) -> list[str] | None:

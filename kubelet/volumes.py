@@ -21,6 +21,7 @@ token. The pod's directory is removed with the pod.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import shutil
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from apimachinery.errors import ApiError
-from apimachinery.models.core import ConfigMap, Pod, Volume
+from apimachinery.models.core import ConfigMap, Pod, Secret, Volume
 from apimachinery.serviceaccounts import DEFAULT_SERVICE_ACCOUNT
 from kubelet.tokens import TokenKey, TokenManager
 
@@ -50,6 +51,10 @@ class ConfigMapSource(Protocol):
         """The ConfigMap's ``data``, None if it does not exist."""
         ...
 
+    async def secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The Secret's ``data``, decoded, None if it does not exist."""
+        ...
+
 
 class ClientConfigMaps:
     def __init__(self, client: Any) -> None:
@@ -63,6 +68,16 @@ class ClientConfigMaps:
                 return None
             raise
         return dict(found.data or {})
+
+    async def secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        try:
+            found = await self.client.get(Secret, name, namespace)
+        except ApiError as err:
+            if err.code == 404:
+                return None
+            raise
+        decoded = {key: base64.b64decode(value).decode("utf-8", "replace") for key, value in (found.data or {}).items()}
+        return {**(found.string_data or {}), **decoded}
 
 
 @dataclass(frozen=True)

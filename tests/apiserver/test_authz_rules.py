@@ -9,9 +9,10 @@ import pytest
 from apimachinery.errors import ApiError
 from apiserver.authn.user import UserInfo
 from apiserver.authz import impersonation
+from apiserver.authz.decision import Attributes, Verdict
 from apiserver.authz.escalation import compact, rule_covers, uncovered
 from apiserver.authz.index import Roles
-from apiserver.authz.node import NodeGraph, pod_refs
+from apiserver.authz.node import NodeAuthorizer, NodeGraph, pod_refs
 from apiserver.authz.rules import Rule, rule_allows
 from apiserver.requestinfo import RequestInfo, request_info
 
@@ -173,3 +174,34 @@ def test_impersonation_checks_each_attribute() -> None:
     with pytest.raises(ApiError) as bad:
         impersonation.impersonate(me, [(b"impersonate-group", b"devs")], allows_only())
     assert bad.value.code == 400
+
+
+ENV_POD = {"metadata": {"namespace": "ns", "name": "p"},
+           "spec": {"nodeName": "a", "containers": [{
+               "name": "c", "envFrom": [{"configMapRef": {"name": "from-cm"}}, {"secretRef": {"name": "from-secret"}}],
+               "env": [{"name": "K", "valueFrom": {"configMapKeyRef": {"name": "key-cm", "key": "k"}}},
+                       {"name": "S", "valueFrom": {"secretKeyRef": {"name": "key-secret", "key": "k"}}}]}]}}
+
+
+@pytest.mark.parametrize(
+    ("node", "method", "path", "allowed"),
+    [
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/configmaps/from-cm", True, id="envfrom-configmap"),
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/secrets/from-secret", True, id="envfrom-secret"),
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/configmaps/key-cm", True, id="configmap-key-ref"),
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/secrets/key-secret", True, id="secret-key-ref"),
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/secrets/other", False, id="unreferenced-secret"),
+        pytest.param("a", "GET", "/api/v1/namespaces/other/secrets/key-secret", False, id="same-name-other-namespace"),
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/configmaps/key-cm/x", False, id="subresource"),
+        pytest.param("a", "PUT", "/api/v1/namespaces/ns/configmaps/key-cm", False, id="no-writes"),
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/secrets", False, id="no-list-without-name"),
+        pytest.param("b", "GET", "/api/v1/namespaces/ns/secrets/key-secret", False, id="another-node"),
+    ],
+)
+def test_a_node_reads_only_the_objects_its_pods_env_references(node: str, method: str, path: str,
+                                                               allowed: bool) -> None:
+    graph = NodeGraph()
+    graph.put("/registry/pods/ns/p", ENV_POD, 1)
+    user = UserInfo(name=f"system:node:{node}", groups=("system:nodes", "system:authenticated"))
+    decision = NodeAuthorizer(graph).authorize(Attributes(user=user, info=request_info(method, path)))
+    assert (decision.verdict is Verdict.ALLOW) is allowed

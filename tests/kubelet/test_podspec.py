@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from apimachinery.models.core import EnvVar
 from kubelet import naming, podspec
 from kubelet.runtime.base import Mount, PortBinding
 from tests.kubelet.harness import IMAGE, NODE, make_pod
@@ -74,31 +73,6 @@ def test_sandbox_owns_hostname_alias_and_host_ports() -> None:
 @pytest.mark.parametrize(("text", "expected"), [("$(A)-$(B)", "1-$(B)"), ("$$(A)", "$(A)"), ("plain", "plain")])
 def test_variable_expansion(text: str, expected: str) -> None:
     assert podspec.expand(text, {"A": "1"}) == expected
-
-
-def test_unsupported_env_source_is_a_pod_spec_error() -> None:
-    env = [EnvVar.model_validate({"name": "X", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}})]
-    with pytest.raises(podspec.PodSpecError):
-        podspec.resolve_env(env, field_values={})
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        pytest.param("metadata.annotations['a/b']", "x", id="present-annotation"),
-        pytest.param("metadata.annotations['absent']", "", id="absent-annotation-is-empty"),
-        pytest.param("metadata.labels['absent']", "", id="absent-label-is-empty"),
-    ],
-)
-def test_label_and_annotation_field_refs_resolve_absent_keys_to_empty(path: str, expected: str) -> None:
-    env = [EnvVar.model_validate({"name": "X", "valueFrom": {"fieldRef": {"fieldPath": path}}})]
-    assert podspec.resolve_env(env, field_values={"metadata.annotations['a/b']": "x"}) == {"X": expected}
-
-
-def test_an_unknown_field_ref_is_a_pod_spec_error() -> None:
-    env = [EnvVar.model_validate({"name": "X", "valueFrom": {"fieldRef": {"fieldPath": "spec.nope"}}})]
-    with pytest.raises(podspec.PodSpecError):
-        podspec.resolve_env(env, field_values={})
 
 
 def test_undefined_volume_is_a_pod_spec_error() -> None:

@@ -35,9 +35,13 @@ class FakeRequester:
 class FakeConfigMaps:
     def __init__(self) -> None:
         self.data: dict[tuple[str, str], dict[str, str]] = {("ns", "kube-root-ca.crt"): {"ca.crt": "PEM"}}
+        self.secrets: dict[tuple[str, str], dict[str, str]] = {}
 
     async def config_map(self, namespace: str, name: str) -> dict[str, str] | None:
         return self.data.get((namespace, name))
+
+    async def secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        return self.secrets.get((namespace, name))
 
 
 @pytest.mark.parametrize(
