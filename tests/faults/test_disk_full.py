@@ -94,9 +94,11 @@ def test_a_full_disk_fails_writes_with_507_serves_reads_and_recovers(small_fs: P
             again = [http.post(CONFIGMAPS, json=configmap(f"again-{i}")).status_code for i in range(5)]
             assert again == [507] * 5
 
-            assert http.get(f"{CONFIGMAPS}/kept").json()["data"] == {"v": "1"}
             # a read that saw another client's write staged just before that write failed is refused
             # too (it must not answer what may be undone); asked again, it reads what is durable
+            kept = cluster.wait_for("the object written before the disk filled", lambda: (
+                r := http.get(f"{CONFIGMAPS}/kept")).status_code == 200 and r, timeout=10)
+            assert kept.json()["data"] == {"v": "1"}
             listed = cluster.wait_for("a list of what is durable", lambda: (r := http.get(CONFIGMAPS)).status_code == 200
                                       and r, timeout=10)
             names = [item["metadata"]["name"] for item in listed.json()["items"]
