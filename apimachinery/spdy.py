@@ -200,15 +200,23 @@ class HeaderCompressor:
         return self._z.compress(encode_header_block(headers)) + self._z.flush(zlib.Z_SYNC_FLUSH)
 
 
+#: the most one frame's header block may inflate to: a few KiB compress to a block that would
+#: otherwise expand a thousandfold in the server's memory
+MAX_HEADER_BLOCK = 64 * 1024
+
+
 class HeaderDecompressor:
     def __init__(self) -> None:
         self._z = zlib.decompressobj(zdict=DICTIONARY)
 
     def decompress(self, data: bytes) -> Headers:
         try:
-            return decode_header_block(self._z.decompress(data))
+            block = self._z.decompress(data, MAX_HEADER_BLOCK)
         except zlib.error as err:
             raise SpdyError(f"bad header compression: {err}") from err
+        if self._z.unconsumed_tail:
+            raise SpdyError(f"a header block inflates past {MAX_HEADER_BLOCK} bytes")
+        return decode_header_block(block)
 
 
 def _control(kind: FrameType, flags: int, payload: bytes) -> bytes:

@@ -95,3 +95,10 @@ def test_malformed_frames_are_protocol_errors(wire: bytes) -> None:
 def test_unknown_control_frames_are_skipped() -> None:
     wire = b"\x80\x03\x00\x05\x00\x00\x00\x00" + spdy.Encoder().encode(spdy.Ping(1))
     assert spdy.Decoder().feed(wire) == [spdy.Ping(1)]
+
+
+def test_a_header_block_that_inflates_past_the_limit_is_a_protocol_error() -> None:
+    bomb = spdy.HeaderCompressor().compress({"x": ["a" * (spdy.MAX_HEADER_BLOCK * 4)]})
+    assert len(bomb) < spdy.MAX_HEADER_BLOCK // 8  # small on the wire, large once inflated
+    with pytest.raises(spdy.SpdyError, match="inflates past"):
+        spdy.HeaderDecompressor().decompress(bomb)
