@@ -56,22 +56,37 @@ def bound(pod: dict[str, Any]) -> str:
     return str(pod["spec"].get("nodeName") or "")
 
 
-def wait_event(watch: PodWatch, since: int, check: Any, *, timeout: float, count: str) -> bool:
-    """Poll the watch until ``check(n)`` holds for n, the creates ("ADDED") or new binds ("bind")
-    among the events after index ``since``."""
+def creates_since(seen: list[tuple[str, dict[str, Any]]], since: int) -> int:
+    return sum(1 for kind, _ in seen[since:] if kind == "ADDED")
+
+
+def binds_since(seen: list[tuple[str, dict[str, Any]]], since: int) -> int:
+    earlier = {pod["metadata"]["uid"] for _, pod in seen[:since] if bound(pod)}
+    return len({pod["metadata"]["uid"] for _, pod in seen[since:] if bound(pod)} - earlier)
+
+
+def kill_through_scale_up(cluster: Cluster, watch: PodWatch, timeout: float) -> dict[str, int]:
+    """Kill each component as soon as its current term has made its first writes: the controller
+    manager after its n-th create, the scheduler after its first bind. Both are watched in one loop,
+    so waiting for one never lets the other's term run to the end of the scale-up unkilled."""
+    kills = {"controllers": 0, "scheduler": 0}
+    term_began = {name: len(watch.snapshot()) for name in kills}
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and min(kills.values()) < ROUNDS:
         seen = watch.snapshot()
-        events = seen[since:]
-        if count == "ADDED":
-            n = sum(1 for kind, _ in events if kind == "ADDED")
-        else:
-            earlier = {pod["metadata"]["uid"] for _, pod in seen[:since] if bound(pod)}
-            n = len({pod["metadata"]["uid"] for _, pod in events if bound(pod)} - earlier)
-        if check(n):
-            return True
+        if creates_since(seen, 0) >= REPLICAS and binds_since(seen, 0) >= REPLICAS:
+            break
+        want = CREATES_BEFORE_KILL[kills["controllers"] % len(CREATES_BEFORE_KILL)]
+        if kills["controllers"] < ROUNDS and creates_since(seen, term_began["controllers"]) >= want:
+            kill_and_restart(cluster, "controllers")
+            kills["controllers"] += 1
+            term_began["controllers"] = len(watch.snapshot())
+        if kills["scheduler"] < ROUNDS and binds_since(seen, term_began["scheduler"]) >= 1:
+            kill_and_restart(cluster, "scheduler")
+            kills["scheduler"] += 1
+            term_began["scheduler"] = len(watch.snapshot())
         time.sleep(0.01)
-    return False
+    return kills
 
 
 def tally(watch: PodWatch) -> dict[str, Any]:
@@ -108,20 +123,7 @@ def test_control_plane_killed_while_scaling_creates_no_spurious_pod(cluster: Clu
         cluster.wait_for("the ReplicaSet", lambda: list_items(http, REPLICASETS, "app=web"), timeout=30)
         watch = PodWatch(cluster, "app=web").start()
         scale(http, "web", REPLICAS)
-        kills = {"controllers": 0, "scheduler": 0}
-        for round_ in range(ROUNDS):
-            since, creates = len(watch.snapshot()), CREATES_BEFORE_KILL[round_ % len(CREATES_BEFORE_KILL)]
-            # the controller manager dies right after its n-th create of this term
-            if wait_event(watch, since, lambda n, want=creates: n >= want, timeout=20, count="ADDED"):
-                kill_and_restart(cluster, "controllers")
-                kills["controllers"] += 1
-            # the scheduler right after its first bind of this term
-            since_bind = len(watch.snapshot())
-            if wait_event(watch, since_bind, lambda n: n >= 1, timeout=5, count="bind"):
-                kill_and_restart(cluster, "scheduler")
-                kills["scheduler"] += 1
-            if len(live_pods(http, "web")) >= REPLICAS:
-                break
+        kills = kill_through_scale_up(cluster, watch, timeout=90)
         cluster.wait_for(f"{REPLICAS}/{REPLICAS} available", lambda: rollout_complete(http, "web"), timeout=60)
         running = [p for p in live_pods(http, "web") if (p.get("status") or {}).get("phase") == "Running"]
         time.sleep(2)  # a spurious create or delete after the rollout completed would show now
