@@ -17,11 +17,11 @@ from apimachinery.models.authorization import (
     SubjectAccessReview,
 )
 from apimachinery.models.base import TypedObject
-from apimachinery.models.core import ConfigMap, Event, Namespace, Node, Pod, Secret, Service
+from apimachinery.models.core import ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service
+from apimachinery.models.discovery import EndpointSlice
 from apimachinery.models.listonly import (
     CronJob,
     DaemonSet,
-    Endpoints,
     Ingress,
     Job,
     PersistentVolume,
@@ -140,8 +140,10 @@ SELFSUBJECTRULESREVIEWS = ResourceType(
     _AUTHZ, "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", "selfsubjectrulesreview", False,
     SelfSubjectRulesReview, verbs=("create",),
 )
+ENDPOINTS = ResourceType("", "v1", "Endpoints", "endpoints", "endpoints", True, Endpoints, ("ep",))
+ENDPOINTSLICES = ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True,
+                              EndpointSlice)
 # Read-only and always empty: kubectl's default prune allow list maps each of them.
-ENDPOINTS = ResourceType("", "v1", "Endpoints", "endpoints", "endpoints", True, Endpoints, ("ep",), verbs=READ_VERBS)
 PERSISTENTVOLUMECLAIMS = ResourceType("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims",
                                       "persistentvolumeclaim", True, PersistentVolumeClaim, ("pvc",), verbs=READ_VERBS)
 PERSISTENTVOLUMES = ResourceType("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", False,
@@ -159,7 +161,7 @@ DAEMONSETS = ResourceType("apps", "v1", "DaemonSet", "daemonsets", "daemonset", 
 STATEFULSETS = ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, StatefulSet, ("sts",),
                             ("all",), verbs=READ_VERBS)
 LIST_ONLY_RESOURCES = (
-    ENDPOINTS, PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, REPLICATIONCONTROLLERS, JOBS, CRONJOBS, INGRESSES,
+    PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, REPLICATIONCONTROLLERS, JOBS, CRONJOBS, INGRESSES,
     DAEMONSETS, STATEFULSETS,
 )
 RBAC_RESOURCES = (ROLES, CLUSTERROLES, ROLEBINDINGS, CLUSTERROLEBINDINGS)
@@ -168,8 +170,8 @@ AUTHORIZATION_REVIEWS = (
 )
 
 RESOURCES: tuple[ResourceType, ...] = (
-    PODS, NODES, NAMESPACES, EVENTS, SERVICES, CONFIGMAPS, SECRETS, DEPLOYMENTS, REPLICASETS, LEASES,
-    SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
+    PODS, NODES, NAMESPACES, EVENTS, SERVICES, ENDPOINTS, ENDPOINTSLICES, CONFIGMAPS, SECRETS, DEPLOYMENTS,
+    REPLICASETS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
     NODE_CREDENTIAL_REQUESTS, *LIST_ONLY_RESOURCES,
 )
 

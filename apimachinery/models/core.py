@@ -637,6 +637,49 @@ class ServiceSpec(K8sModel):
     ip_families: list[str] | None = Field(default=None, alias="ipFamilies")
     ip_family_policy: str | None = Field(default=None, alias="ipFamilyPolicy")
     publish_not_ready_addresses: bool | None = None
+    """Endpoints list pods whether ready or not (headless Services of StatefulSets use it)."""
+    session_affinity_config: AnyDict | None = None
+    """``{"clientIP": {"timeoutSeconds": N}}`` with sessionAffinity ClientIP (default 10800)."""
+    allocate_load_balancer_node_ports: bool | None = None
+    health_check_node_port: int | None = None
+    traffic_distribution: str | None = None
+
+
+class EndpointAddress(K8sModel):
+    """One endpoint of a Service: a pod's IP."""
+
+    ip: str
+    hostname: str | None = None
+    node_name: str | None = None
+    target_ref: ObjectReference | None = None
+
+
+class EndpointPort(K8sModel):
+    """A port of every address of a subset; ``name`` matches the Service port's name."""
+
+    port: int
+    name: str | None = None
+    protocol: str | None = None
+    app_protocol: str | None = None
+
+
+class EndpointSubset(K8sModel):
+    """Addresses sharing one set of ports; not-ready ones are listed apart."""
+
+    addresses: list[EndpointAddress] | None = None
+    not_ready_addresses: list[EndpointAddress] | None = None
+    ports: list[EndpointPort] | None = None
+
+
+class Endpoints(TypedObject):
+    """The addresses a Service sends traffic to, kept by the endpoints controller (named as the Service)."""
+
+    API_VERSION: ClassVar[str] = "v1"
+    KIND: ClassVar[str] = "Endpoints"
+    api_version: str = "v1"
+    kind: str = "Endpoints"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    subsets: list[EndpointSubset] | None = None
 
 
 class Service(TypedObject):

@@ -24,15 +24,6 @@ class _ListOnly(TypedObject):
     status: AnyDict | None = None
 
 
-class Endpoints(TypedObject):
-    API_VERSION: ClassVar[str] = "v1"
-    KIND: ClassVar[str] = "Endpoints"
-    api_version: str = "v1"
-    kind: str = "Endpoints"
-    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
-    subsets: list[AnyDict] | None = None
-
-
 class PersistentVolumeClaim(_ListOnly):
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "PersistentVolumeClaim"

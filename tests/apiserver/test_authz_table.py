@@ -37,8 +37,9 @@ VIEW_READ = {
     ("", "configmaps"), ("", "events"), ("", "namespaces"), ("", "namespaces/status"),
     ("apps", "deployments"), ("apps", "deployments/status"), ("apps", "deployments/scale"),
     ("apps", "replicasets"), ("apps", "replicasets/status"), ("apps", "replicasets/scale"),
+    ("", "endpoints"), ("discovery.k8s.io", "endpointslices"),
     # served read-only (kubectl's prune allow list)
-    ("", "endpoints"), ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"),
+    ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"),
     ("apps", "daemonsets"), ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),
 }
 EDIT_READ = VIEW_READ | {("", "secrets"), ("coordination.k8s.io", "leases")}
@@ -155,6 +156,8 @@ def node_cases() -> Iterator[Case]:
         ("watch", "services", "team", "", ""), ("list", "services", "", "", ""),
         ("get", "endpoints", "team", "x", ""), ("list", "endpoints", "team", "", ""),
         ("watch", "endpoints", "team", "", ""),
+        ("get", "endpointslices", "team", "x", ""), ("list", "endpointslices", "team", "", ""),
+        ("watch", "endpointslices", "team", "", ""),
         ("create", "events", "team", "", ""), ("update", "events", "team", "x", ""), ("patch", "events", "team", "x", ""),
         ("get", "leases", "kube-node-lease", "n1", ""), ("create", "leases", "kube-node-lease", "n1", ""),
         ("update", "leases", "kube-node-lease", "n1", ""), ("patch", "leases", "kube-node-lease", "n1", ""),
