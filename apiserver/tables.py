@@ -268,6 +268,18 @@ SERVICE_COLUMNS = (
         priority=1,
     ),
 )
+ENDPOINTS_COLUMNS = (
+    _NAME,
+    Column("Endpoints", "Endpoints is the list of addresses and ports of the pods serving the service."),
+    _AGE,
+)
+ENDPOINTSLICE_COLUMNS = (
+    _NAME,
+    Column("AddressType", "The IP protocol for this slice."),
+    Column("Ports", "The ports exposed by this slice."),
+    Column("Endpoints", "Addresses exposed by this slice."),
+    _AGE,
+)
 CONFIGMAP_COLUMNS = (_NAME, Column("Data", "Number of keys in data and binaryData."), _AGE)
 SECRET_COLUMNS = (
     _NAME,
@@ -608,6 +620,56 @@ def _service_cells(service: Obj, now: datetime) -> list[Cell]:
     ]
 
 
+#: kubectl lists the first three endpoints, then `` + N more...``.
+_LISTED_ENDPOINTS = 3
+
+
+def _with_more(listed: list[str], count: int, *, empty: str) -> str:
+    if count > len(listed):
+        return f"{','.join(listed)} + {count - len(listed)} more..."
+    return ",".join(listed) or empty
+
+
+def _host_port(ip: str, port: object) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def format_endpoints(endpoints: Obj) -> str:
+    """``10.0.0.5:8080,10.0.0.6:8080 + 1 more...``: ready addresses times ports (addresses alone
+    for a portless headless subset); ``<none>`` with no subsets, as kubectl's formatEndpoints."""
+    subsets = endpoints.get("subsets") or []
+    if not subsets:
+        return "<none>"
+    listed: list[str] = []
+    count = 0
+    for subset in subsets:
+        addresses = [str(a.get("ip") or "") for a in subset.get("addresses") or []]
+        pairs = [_host_port(ip, p.get("port")) for p in subset.get("ports") or [] for ip in addresses]
+        shown = pairs if subset.get("ports") else addresses
+        count += len(shown)
+        listed += shown[: max(_LISTED_ENDPOINTS - len(listed), 0)]
+    return _with_more(listed, count, empty="")
+
+
+def _endpoints_cells(obj: Obj, now: datetime) -> list[Cell]:
+    return [_name(obj), format_endpoints(obj), _age(obj, now)]
+
+
+def _slice_ports(ports: list[Obj]) -> str:
+    shown = [str(p["port"]) if p.get("port") is not None else str(p.get("name") or "*") for p in ports]
+    return _with_more(shown[:_LISTED_ENDPOINTS], len(shown), empty="<unset>")
+
+
+def _slice_addresses(endpoints: list[Obj]) -> str:
+    addresses = [str(a) for e in endpoints for a in e.get("addresses") or []]
+    return _with_more(addresses[:_LISTED_ENDPOINTS], len(addresses), empty="<unset>")
+
+
+def _endpointslice_cells(obj: Obj, now: datetime) -> list[Cell]:
+    return [_name(obj), str(obj.get("addressType") or ""), _slice_ports(obj.get("ports") or []),
+            _slice_addresses(obj.get("endpoints") or []), _age(obj, now)]
+
+
 def _namespace_cells(obj: Obj, now: datetime) -> list[Cell]:
     return [_name(obj), str(_get(obj, "status", "phase") or ""), _age(obj, now)]
 
@@ -661,6 +723,8 @@ _PRINTERS: dict[str, tuple[tuple[Column, ...], Printer]] = {
     "Namespace": (NAMESPACE_COLUMNS, _namespace_cells),
     "Lease": (LEASE_COLUMNS, _lease_cells),
     "Service": (SERVICE_COLUMNS, _service_cells),
+    "Endpoints": (ENDPOINTS_COLUMNS, _endpoints_cells),
+    "EndpointSlice": (ENDPOINTSLICE_COLUMNS, _endpointslice_cells),
     "ConfigMap": (CONFIGMAP_COLUMNS, _configmap_cells),
     "Secret": (SECRET_COLUMNS, _secret_cells),
     "ServiceAccount": (SERVICEACCOUNT_COLUMNS, _serviceaccount_cells),

@@ -25,7 +25,8 @@ from apimachinery.errors import ApiError
 from apimachinery.events import EventRecorder
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
 from apimachinery.models.base import TypedObject
-from apimachinery.models.core import Namespace, Node, Pod
+from apimachinery.models.core import Endpoints, Namespace, Node, Pod, Service
+from apimachinery.models.discovery import SERVICE_NAME_LABEL, EndpointSlice
 from apimachinery.models.meta import OwnerReference
 from apimachinery.timeutil import Clock, format_rfc3339
 
@@ -38,6 +39,7 @@ NODE_INDEX = "node"
 UID_INDEX = "uid"
 OWNER_UID_INDEX = "owner-uid"
 CONTROLLER_UID_INDEX = "controller-uid"
+SERVICE_NAME_INDEX = "service-name"
 
 
 # The typed calls the controllers make: the shared package's API Protocol, which the real
@@ -86,14 +88,19 @@ class Informers:
     nodes: Cache[Node]
     leases: Cache[Lease]  # node heartbeats in kube-node-lease
     namespaces: Cache[Namespace]
+    services: Cache[Service]
+    endpoints: Cache[Endpoints]
+    endpointslices: Cache[EndpointSlice]
 
     def add_standard_indexers(self) -> None:
-        for cache in (self.pods, self.replicasets, self.deployments, self.nodes, self.leases):
+        for cache in (self.pods, self.replicasets, self.deployments, self.nodes, self.leases, self.services,
+                      self.endpoints, self.endpointslices):
             cache.add_indexer(NAMESPACE_INDEX, _namespace_of)
             cache.add_indexer(UID_INDEX, _uid_of)
             cache.add_indexer(OWNER_UID_INDEX, _owner_uids)
             cache.add_indexer(CONTROLLER_UID_INDEX, _controller_uid)
         self.pods.add_indexer(NODE_INDEX, _node_of)
+        self.endpointslices.add_indexer(SERVICE_NAME_INDEX, _service_of_slice)
 
 
 @dataclass
@@ -134,6 +141,12 @@ def _controller_uid(obj: TypedObject) -> list[str]:
 
 def _node_of(pod: Pod) -> list[str]:
     return [pod.spec.node_name] if pod.spec.node_name else []
+
+
+def _service_of_slice(endpoint_slice: EndpointSlice) -> list[str]:
+    """``namespace/service`` of the Service a slice names in its ``kubernetes.io/service-name`` label."""
+    service = (endpoint_slice.metadata.labels or {}).get(SERVICE_NAME_LABEL)
+    return [f"{endpoint_slice.metadata.namespace}/{service}"] if service else []
 
 
 # --- small helpers every controller needs -------------------------------------------------------

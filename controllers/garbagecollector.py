@@ -21,7 +21,17 @@ from typing import Any
 
 from apimachinery.errors import ApiError
 from apimachinery.models.meta import OwnerReference
-from apimachinery.resources import DEPLOYMENTS, LEASES, NODES, PODS, REPLICASETS, ResourceType, by_kind
+from apimachinery.resources import (
+    DEPLOYMENTS,
+    ENDPOINTSLICES,
+    LEASES,
+    NODES,
+    PODS,
+    REPLICASETS,
+    SERVICES,
+    ResourceType,
+    by_kind,
+)
 from apimachinery.workqueue import WorkQueue
 from controllers.base import OWNER_UID_INDEX, UID_INDEX, Cache, ControllerContext, Queue, key_of, split_key
 
@@ -47,7 +57,8 @@ class GarbageCollector:
         # owned by their Node, so a deleted Node takes its Lease with it.
         self.caches: dict[ResourceType, Cache[Any]] = {
             PODS: informers.pods, REPLICASETS: informers.replicasets, DEPLOYMENTS: informers.deployments,
-            NODES: informers.nodes, LEASES: informers.leases,
+            NODES: informers.nodes, LEASES: informers.leases, SERVICES: informers.services,
+            ENDPOINTSLICES: informers.endpointslices,
         }
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self._by_name = {rt.group_resource: rt for rt in self.caches}

@@ -24,12 +24,15 @@ from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig
 from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
 from apimachinery.models.authentication import ServiceAccount
-from apimachinery.models.core import ConfigMap, Namespace, Node, Pod
+from apimachinery.models.core import ConfigMap, Endpoints, Namespace, Node, Pod, Service
+from apimachinery.models.discovery import EndpointSlice
 from apimachinery.serviceaccounts import ROOT_CA_CONFIGMAP
 from apimachinery.timeutil import SystemClock
 from apimachinery.workqueue import WorkQueue, run_worker
 from controllers.base import ControllerContext, Informers, api_recorder
 from controllers.deployment import DeploymentController
+from controllers.endpoints import EndpointsController
+from controllers.endpointslice import EndpointSliceController
 from controllers.garbagecollector import GarbageCollector
 from controllers.namespace import NamespaceController
 from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
@@ -62,10 +65,12 @@ def build_informers(client: ApiClient) -> tuple[Informers, list[Informer[Any]]]:
     nodes = Informer(client, Node)
     leases = Informer(client, Lease, namespace=LEASE_NAMESPACE)
     namespaces = Informer(client, Namespace)
+    services, endpoints, endpointslices = Informer(client, Service), Informer(client, Endpoints), Informer(
+        client, EndpointSlice)
     informers = Informers(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes, leases=leases,
-                          namespaces=namespaces)
+                          namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices)
     informers.add_standard_indexers()
-    return informers, [pods, replicasets, deployments, nodes, leases, namespaces]
+    return informers, [pods, replicasets, deployments, nodes, leases, namespaces, services, endpoints, endpointslices]
 
 
 def build_controllers(ctx: ControllerContext, *, node_grace_period: float) -> list[Controller]:
@@ -76,6 +81,8 @@ def build_controllers(ctx: ControllerContext, *, node_grace_period: float) -> li
         NodeLifecycleController(ctx, grace_period=node_grace_period),
         TaintEvictionController(ctx),
         NamespaceController(ctx),
+        EndpointsController(ctx),
+        EndpointSliceController(ctx),
     ]
 
 

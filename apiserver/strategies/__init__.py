@@ -15,6 +15,7 @@ import copy
 from apiserver import defaults, validation
 from apiserver.strategies import (
     config,
+    endpoints,
     ephemeral,
     event,
     lease,
@@ -35,6 +36,8 @@ _STRATEGIES: dict[str, Strategy] = {
         workloads.DEPLOYMENT,
         workloads.REPLICA_SET,
         service.STRATEGY,
+        endpoints.ENDPOINTS,
+        endpoints.ENDPOINT_SLICE,
         node.STRATEGY,
         namespace.STRATEGY,
         config.CONFIG_MAP,

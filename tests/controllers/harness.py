@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
-from apimachinery.models.core import Namespace, Node, Pod
+from apimachinery.models.core import Endpoints, Namespace, Node, Pod, Service
+from apimachinery.models.discovery import EndpointSlice
 from apimachinery.testing import FakeApi, FakeInformer, RecordingRecorder
 from apimachinery.timeutil import FakeClock
 from controllers.base import ControllerContext, Informers
@@ -48,6 +49,9 @@ class FakeCluster:
     nodes: FakeInformer[Node]
     leases: FakeInformer[Lease]
     namespaces: FakeInformer[Namespace]
+    services: FakeInformer[Service]
+    endpoints: FakeInformer[Endpoints]
+    endpointslices: FakeInformer[EndpointSlice]
     recorder: RecordingRecorder
     clock: FakeClock
     ctx: ControllerContext
@@ -59,10 +63,12 @@ def fake_context(*, auto_deliver: bool = False, clock: FakeClock | None = None) 
     pods, replicasets, deployments = api.informer(Pod), api.informer(ReplicaSet), api.informer(Deployment)
     nodes, leases = api.informer(Node), api.informer(Lease, namespace=LEASE_NAMESPACE)
     namespaces = api.informer(Namespace)
+    services, endpoints, endpointslices = api.informer(Service), api.informer(Endpoints), api.informer(EndpointSlice)
     informers = Informers(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes, leases=leases,
-                          namespaces=namespaces)
+                          namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices)
     informers.add_standard_indexers()
     recorder = RecordingRecorder()
     ctx = ControllerContext(client=api, informers=informers, recorder_for=lambda _: recorder, clock=clock)
     return FakeCluster(client=api, pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes,
-                       leases=leases, namespaces=namespaces, recorder=recorder, clock=clock, ctx=ctx)
+                       leases=leases, namespaces=namespaces, services=services, endpoints=endpoints,
+                       endpointslices=endpointslices, recorder=recorder, clock=clock, ctx=ctx)
