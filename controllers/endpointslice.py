@@ -146,9 +146,14 @@ class SliceTracker:
                 return True
         return False
 
-    def observed(self, service_key: str, cached: list[EndpointSlice]) -> None:
-        """Forget what the cache has caught up with (it is fresh for this Service)."""
-        self._written.pop(service_key, None)
+    def seen(self, service_key: str, endpoint_slice: EndpointSlice, *, deleted: bool) -> None:
+        """The informer reported a slice: what it has caught up with needs no tracking. A slice
+        deleted by someone else is forgotten too, so the next sync replaces it."""
+        written = self._written.get(service_key, {})
+        uid = endpoint_slice.metadata.uid or ""
+        if uid in written and (deleted or written[uid] != _DELETED
+                               and (endpoint_slice.metadata.generation or 0) >= written[uid]):
+            del written[uid]
 
     def forget(self, service_key: str) -> None:
         self._written.pop(service_key, None)
@@ -266,12 +271,15 @@ class EndpointSliceController(ServiceKeyed):
         self.slices = ctx.informers.endpointslices
         self.max_per_slice = max_per_slice
         self.tracker = SliceTracker()
-        self.slices.add_handler(self._on_slice, lambda old, new: self._on_slice(new), self._on_slice)
+        self.slices.add_handler(self._on_slice, lambda old, new: self._on_slice(new),
+                                lambda gone: self._on_slice(gone, deleted=True))
 
-    def _on_slice(self, endpoint_slice: EndpointSlice) -> None:
+    def _on_slice(self, endpoint_slice: EndpointSlice, *, deleted: bool = False) -> None:
         labels = endpoint_slice.metadata.labels or {}
         if labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(SERVICE_NAME_LABEL):
-            self.queue.add(f"{endpoint_slice.metadata.namespace}/{labels[SERVICE_NAME_LABEL]}")
+            key = f"{endpoint_slice.metadata.namespace}/{labels[SERVICE_NAME_LABEL]}"
+            self.tracker.seen(key, endpoint_slice, deleted=deleted)
+            self.queue.add(key)
 
     def owned_slices(self, service: Service) -> list[EndpointSlice]:
         """The Service's slices this controller manages (others' slices for it are left alone)."""
@@ -291,7 +299,6 @@ class EndpointSliceController(ServiceKeyed):
         if self.tracker.stale(key, existing):
             self.queue.add_after(key, STALE_RETRY)
             return
-        self.tracker.observed(key, existing)
         pods = self.selected_pods(service, include=lambda p: endpointutil.should_include(p, include_terminating=True))
         zones = {p.spec.node_name: self.zone_of(p.spec.node_name) for p in pods if p.spec.node_name}
         groups = desired_groups(service, pods, zones)
