@@ -6,8 +6,10 @@ terminating pods are left out unless not-ready addresses are published. Addresse
 same resolved ports form one subset, sorted so the object is a pure function of the pods. The
 object carries the Service's labels, ``endpointslice.kubernetes.io/skip-mirror`` (nothing mirrors
 it back into slices), the headless label for headless Services, and the
-``last-change-trigger-time`` annotation. It is written only when subsets or labels differ, and
-deleted with its Service. Services without a selector keep the Endpoints their users write.
+``last-change-trigger-time`` annotation. It holds at most 1000 addresses (ready ones kept first,
+the object then marked ``endpoints.kubernetes.io/over-capacity: truncated``; the slices hold
+all). It is written only when subsets, labels or that mark differ, and deleted with its Service.
+Services without a selector (and ExternalName ones) keep the Endpoints their users write.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ from controllers.endpointutil import HEADLESS_LABEL, TRIGGER_TIME_ANNOTATION, Se
 log = logging.getLogger(__name__)
 
 SKIP_MIRROR_LABEL = "endpointslice.kubernetes.io/skip-mirror"
+OVER_CAPACITY_ANNOTATION = "endpoints.kubernetes.io/over-capacity"
+TRUNCATED = "truncated"
+#: Addresses one Endpoints object holds at most (kube-controller-manager's maxCapacity).
+MAX_CAPACITY = 1000
 _PortKey = tuple[tuple[str, int, str], ...]
 
 
@@ -65,12 +71,51 @@ def calculate_subsets(service: Service, pods: list[Pod]) -> list[EndpointSubset]
     return subsets
 
 
+def truncate(subsets: list[EndpointSubset], limit: int = MAX_CAPACITY) -> bool:
+    """Keep at most ``limit`` addresses, ready ones first (in subset order); True if any went.
+
+    Kubernetes caps an Endpoints object at 1000 addresses and marks it over capacity; the
+    EndpointSlices carry every endpoint."""
+    total = sum(len(s.addresses or []) + len(s.not_ready_addresses or []) for s in subsets)
+    if total <= limit:
+        return False
+    room = limit
+    for field in ("addresses", "not_ready_addresses"):
+        for subset in subsets:
+            listed = getattr(subset, field) or []
+            setattr(subset, field, listed[:room] or None)
+            room -= len(listed[:room])
+    subsets[:] = [s for s in subsets if s.addresses or s.not_ready_addresses]
+    return True
+
+
 def desired_labels(service: Service) -> dict[str, str]:
     labels = {k: v for k, v in (service.metadata.labels or {}).items() if k != HEADLESS_LABEL}
     labels[SKIP_MIRROR_LABEL] = "true"
     if endpointutil.is_headless(service):
         labels[HEADLESS_LABEL] = ""
     return labels
+
+
+def _over_capacity(endpoints: Endpoints) -> bool:
+    return (endpoints.metadata.annotations or {}).get(OVER_CAPACITY_ANNOTATION) == TRUNCATED
+
+
+def _unchanged(current: Endpoints, subsets: list[EndpointSubset], labels: dict[str, str], *, truncated: bool) -> bool:
+    """Nothing a reader looks at would change (the trigger time alone is never worth a write)."""
+    return ((current.subsets or []) == subsets and (current.metadata.labels or {}) == labels
+            and _over_capacity(current) == truncated)
+
+
+def _annotations(current: Endpoints | None, trigger: str | None, truncated: bool) -> dict[str, str]:
+    """The object's annotations with the trigger time and the over-capacity mark brought up to date."""
+    annotations = dict((current.metadata.annotations or {}) if current is not None else {})
+    annotations.pop(OVER_CAPACITY_ANNOTATION, None)
+    if trigger:
+        annotations[TRIGGER_TIME_ANNOTATION] = trigger
+    if truncated:
+        annotations[OVER_CAPACITY_ANNOTATION] = TRUNCATED
+    return annotations
 
 
 class EndpointsController(ServiceKeyed):
@@ -99,25 +144,23 @@ class EndpointsController(ServiceKeyed):
         pods = self.selected_pods(service, include=lambda p: endpointutil.should_include(
             p, include_terminating=tolerate_unready))
         subsets = calculate_subsets(service, pods)
+        truncated = truncate(subsets)
         labels = desired_labels(service)
-        if current is not None and (current.subsets or []) == subsets and (current.metadata.labels or {}) == labels:
+        if current is not None and _unchanged(current, subsets, labels, truncated=truncated):
             return
-        await self._write(service, current, subsets, labels, endpointutil.trigger_time(service, pods))
+        await self._write(service, current, subsets, labels,
+                          annotations=_annotations(current, endpointutil.trigger_time(service, pods), truncated))
 
     async def _write(self, service: Service, current: Endpoints | None, subsets: list[EndpointSubset],
-                     labels: dict[str, str], trigger: str | None) -> None:
+                     labels: dict[str, str], *, annotations: dict[str, str]) -> None:
         try:
             if current is None:
-                meta = ObjectMeta(name=service.metadata.name, labels=labels,
-                                  annotations={TRIGGER_TIME_ANNOTATION: trigger} if trigger else None)
+                meta = ObjectMeta(name=service.metadata.name, labels=labels, annotations=annotations or None)
                 await self.client.create(Endpoints(metadata=meta, subsets=subsets or None), service.metadata.namespace)
                 return
             updated = current.copy_deep()
             updated.subsets = subsets or None
             updated.metadata.labels = labels
-            annotations = dict(updated.metadata.annotations or {})
-            if trigger:
-                annotations[TRIGGER_TIME_ANNOTATION] = trigger
             updated.metadata.annotations = annotations or None
             await self.client.replace(updated)
         except ApiError as err:

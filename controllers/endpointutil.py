@@ -33,8 +33,9 @@ ZONE_LABEL = "topology.kubernetes.io/zone"
 
 
 def selects_pods(service: Service) -> bool:
-    """Services without a selector have hand-written endpoints, which the controllers leave alone."""
-    return bool(service.spec.selector)
+    """Services without a selector have hand-written endpoints, which the controllers leave alone;
+    an ExternalName Service is a DNS alias and has none."""
+    return bool(service.spec.selector) and service.spec.type != "ExternalName"
 
 
 def is_headless(service: Service) -> bool:

@@ -403,3 +403,33 @@ async def test_a_stale_cache_creates_no_duplicate_slices() -> None:
     cluster.client.deliver()
     await both.slices.sync(KEY)
     assert len(cluster.client.all(EndpointSlice, NS)) == 1
+
+
+async def test_endpoints_are_capped_at_1000_ready_first_and_marked() -> None:
+    both = Both()
+    both.cluster.client.seed(service())
+    for i in range(1005):
+        both.cluster.client.seed(backend(f"p{i:04}", f"10.1.{i // 250}.{i % 250 + 1}", ready=i >= 5))
+    await both.endpoints.sync(KEY)
+    ep = both.ep()
+    assert ep is not None
+    ready, not_ready = both.ep_ips()
+    assert (len(ready), len(not_ready)) == (1000, 0)
+    assert (ep.metadata.annotations or {}).get("endpoints.kubernetes.io/over-capacity") == "truncated"
+    for i in range(10):
+        both.cluster.client.remove(Pod, f"p{i + 5:04}", NS)
+    await both.endpoints.sync(KEY)
+    ep = both.ep()
+    assert ep is not None and "endpoints.kubernetes.io/over-capacity" not in (ep.metadata.annotations or {})
+    assert tuple(map(len, both.ep_ips())) == (990, 5)
+
+
+async def test_external_name_services_get_no_endpoints() -> None:
+    both = Both()
+    svc = service()
+    svc.spec.type = "ExternalName"
+    svc.spec.external_name = "db.example.com"
+    both.cluster.client.seed(svc)
+    both.cluster.client.seed(backend("a", "10.0.0.5"))
+    await both.sync()
+    assert both.ep() is None and both.all_slices() == []

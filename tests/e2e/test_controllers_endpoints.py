@@ -15,7 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.controllers.e2e_helpers import create_deployment, is_ready, live_pods, node_condition, rollout_complete, scale
+from tests.controllers.e2e_helpers import (
+    create_deployment,
+    is_ready,
+    live_pods,
+    node_condition,
+    rollout_complete,
+    scale,
+)
 from tests.e2e.cluster import Cluster
 
 pytestmark = pytest.mark.e2e
