@@ -19,7 +19,8 @@ import pytest
 
 from apimachinery.client import ApiClient
 from apimachinery.models.apps import Deployment, ReplicaSet
-from apimachinery.models.core import ConfigMap, Namespace, Pod
+from apimachinery.models.core import ConfigMap, Endpoints, Namespace, Pod, Service
+from apimachinery.models.discovery import EndpointSlice
 from apiserver.app import AppSettings
 from apiserver.authn.tokens import StaticTokens
 from apiserver.authn.user import AUTHENTICATED, SYSTEM_MASTERS, UserInfo
@@ -109,6 +110,20 @@ async def test_components_work_with_exactly_their_roles(clients: dict[str, ApiCl
             return len(sets) == 1 and len(pods) == 2 and all(p.spec.node_name == "worker" for p in pods)
 
         await wait_until("two scheduled pods of one ReplicaSet", rolled_out)
+        await root.create(Service.from_dict({"metadata": {"name": "web"},
+                                             "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}), "default")
+
+        async def endpoints_written() -> bool:  # no pod IPs without a kubelet: empty, and a placeholder slice
+            slices, _ = await root.list(EndpointSlice, "default", label_selector="kubernetes.io/service-name=web")
+            return bool((await root.list(Endpoints, "default"))[0]) and len(slices) == 1
+
+        await wait_until("the Service's Endpoints and EndpointSlice", endpoints_written)
+        await root.delete(Service, "web", "default")
+
+        async def slices_collected() -> bool:
+            return not (await root.list(EndpointSlice, "default"))[0] and not (await root.list(Endpoints, "default"))[0]
+
+        await wait_until("the Service's endpoints gone with it", slices_collected)
         await root.delete(Deployment, "web", "default")
 
         async def collected() -> bool:  # the garbage collector deletes the orphaned ReplicaSet

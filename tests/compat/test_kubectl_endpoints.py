@@ -74,3 +74,10 @@ def test_describe_service_lists_the_endpoints(kubectl: Kubectl, pod_ips: list[st
         return None
 
     assert kubectl.wait_for("describe listing both endpoints", endpoints_line)
+
+
+@pytest.mark.parametrize(("path", "field"), [("endpointslice.endpoints.conditions", "serving"),
+                                              ("endpoints.subsets", "notReadyAddresses")])
+def test_explain(kubectl: Kubectl, path: str, field: str) -> None:
+    out = kubectl.out("explain", path)
+    assert any(line.split()[:1] == [field] for line in out.splitlines()), out
