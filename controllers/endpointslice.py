@@ -262,6 +262,11 @@ def _content(endpoint_slice: EndpointSlice) -> tuple[object, ...]:
     return (endpoint_slice.endpoints, endpoint_slice.ports or [], endpoint_slice.metadata.labels or {})
 
 
+def _controlled_by(endpoint_slice: EndpointSlice, service: Service) -> bool:
+    ref = endpoint_slice.metadata.controller_ref()
+    return ref is not None and ref.kind == "Service" and ref.uid == service.metadata.uid
+
+
 class EndpointSliceController(ServiceKeyed):
     name = "endpointslice-controller"
 
@@ -295,15 +300,19 @@ class EndpointSliceController(ServiceKeyed):
             return  # the garbage collector removes the slices it controlled
         if not endpointutil.selects_pods(service) or service.metadata.deletion_timestamp is not None:
             return
-        existing = self.owned_slices(service)
-        if self.tracker.stale(key, existing):
+        managed = self.owned_slices(service)
+        if self.tracker.stale(key, managed):
             self.queue.add_after(key, STALE_RETRY)
             return
+        # Slices of an earlier Service of this name (another uid) are replaced, not reused.
+        existing = [s for s in managed if _controlled_by(s, service)]
+        leftovers = [s for s in managed if not _controlled_by(s, service)]
         pods = self.selected_pods(service, include=lambda p: endpointutil.should_include(p, include_terminating=True))
         zones = {p.spec.node_name: self.zone_of(p.spec.node_name) for p in pods if p.spec.node_name}
         groups = desired_groups(service, pods, zones)
         plan = plan_slices(service, existing, groups, trigger=endpointutil.trigger_time(service, pods),
                            max_per_slice=self.max_per_slice)
+        plan.delete += leftovers
         await self._carry_out(key, service, plan)
 
     async def _carry_out(self, key: str, service: Service, plan: Plan) -> None:

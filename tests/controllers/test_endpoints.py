@@ -433,3 +433,20 @@ async def test_external_name_services_get_no_endpoints() -> None:
     both.cluster.client.seed(backend("a", "10.0.0.5"))
     await both.sync()
     assert both.ep() is None and both.all_slices() == []
+
+
+async def test_slices_of_an_earlier_service_of_the_same_name_are_replaced() -> None:
+    both = Both()
+    both.cluster.client.seed(service())
+    both.cluster.client.seed(backend("a", "10.0.0.5"))
+    await both.slices.sync(KEY)
+    [old] = both.all_slices()
+    both.cluster.client.remove(Service, "web", NS)
+    renewed = service()
+    renewed.metadata.uid = "svc-web-2"
+    both.cluster.client.seed(renewed)
+    await both.slices.sync(KEY)
+    [new] = both.all_slices()
+    assert new.metadata.name != old.metadata.name
+    assert [r.uid for r in new.metadata.owner_references or []] == ["svc-web-2"]
+    assert both.ready_ips() == {"10.0.0.5"}
