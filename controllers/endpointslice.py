@@ -210,7 +210,7 @@ def plan_slices(service: Service, existing: list[EndpointSlice], groups: dict[_P
             continue
         wanted = [group.endpoints.pop(e.addresses[0]) for e in current.endpoints
                   if e.addresses and e.addresses[0] in group.endpoints]
-        kept.setdefault(key, []).append(_updated(current, wanted, labels, trigger))
+        kept.setdefault(key, []).append(_updated(current, wanted, labels))
     for key, group in groups.items():
         remaining = list(group.endpoints.values())
         for candidate in kept.get(key, []):
@@ -227,7 +227,7 @@ def plan_slices(service: Service, existing: list[EndpointSlice], groups: dict[_P
         if not candidate.endpoints:
             plan.delete.append(original)
         elif _content(candidate) != _content(original):
-            plan.update.append(candidate)
+            plan.update.append(_stamped(candidate, trigger))
     _keep_placeholder(service, plan, existing, trigger)
     return plan
 
@@ -240,21 +240,25 @@ def _keep_placeholder(service: Service, plan: Plan, existing: list[EndpointSlice
     for i, going in enumerate(plan.delete):
         if not going.endpoints and not going.ports and going.address_type == placeholder.address_type:
             del plan.delete[i]
-            fixed = _updated(going, [], placeholder.metadata.labels or {}, trigger)
+            fixed = _updated(going, [], placeholder.metadata.labels or {})
             if _content(fixed) != _content(going):
-                plan.update.append(fixed)
+                plan.update.append(_stamped(fixed, trigger))
             return
     plan.create.append(placeholder)
 
 
-def _updated(current: EndpointSlice, endpoints: list[Endpoint], labels: dict[str, str],
-             trigger: str | None) -> EndpointSlice:
+def _updated(current: EndpointSlice, endpoints: list[Endpoint], labels: dict[str, str]) -> EndpointSlice:
     copy = current.copy_deep()
     copy.endpoints = endpoints
     copy.metadata.labels = dict(labels)
-    if trigger and _content(copy) != _content(current):
-        copy.metadata.annotations = {**(copy.metadata.annotations or {}), TRIGGER_TIME_ANNOTATION: trigger}
     return copy
+
+
+def _stamped(changed: EndpointSlice, trigger: str | None) -> EndpointSlice:
+    """A slice about to be written carries the time of the change behind it."""
+    if trigger:
+        changed.metadata.annotations = {**(changed.metadata.annotations or {}), TRIGGER_TIME_ANNOTATION: trigger}
+    return changed
 
 
 def _content(endpoint_slice: EndpointSlice) -> tuple[object, ...]:

@@ -112,6 +112,7 @@ async def test_ready_pods_are_endpoints_with_the_resolved_port() -> None:
     assert (ref.kind, ref.name, ref.uid, ref.controller) == ("Service", "web", "svc-web", True)
     assert both.ready_ips() == {"10.0.0.5", "10.0.0.6"}
     assert {e.node_name for e in es.endpoints} == {"n1"}
+    assert (es.metadata.annotations or {}).get(TRIGGER_TIME_ANNOTATION) == "2026-01-01T00:01:00Z"
 
 
 async def test_sync_is_idempotent() -> None:
