@@ -855,3 +855,44 @@ def test_naive_now_is_taken_as_utc() -> None:
         now=NOW.replace(tzinfo=None),
     )
     assert table["rows"][0]["cells"][2] == "5s"
+
+
+def _ep(*subsets: dict[str, Any]) -> dict[str, Any]:
+    return {"metadata": {"name": "web", "creationTimestamp": ago(60)}, "subsets": list(subsets)}
+
+
+@pytest.mark.parametrize(
+    ("endpoints", "printed"),
+    [
+        (_ep(), "<none>"),
+        (_ep({"notReadyAddresses": [{"ip": "10.0.0.5"}], "ports": [{"port": 80}]}), ""),
+        (_ep({"addresses": [{"ip": "10.0.0.5"}, {"ip": "10.0.0.6"}], "ports": [{"port": 80}, {"port": 443}]}),
+         "10.0.0.5:80,10.0.0.6:80,10.0.0.5:443 + 1 more..."),
+        (_ep({"addresses": [{"ip": "10.0.0.5"}]}), "10.0.0.5"),
+        (_ep({"addresses": [{"ip": "2001:db8::5"}], "ports": [{"port": 80}]}), "[2001:db8::5]:80"),
+        (_ep({"addresses": [{"ip": "10.0.0.5"}], "ports": [{"port": 80}]},
+             {"addresses": [{"ip": "10.0.0.6"}], "ports": [{"port": 81}]}), "10.0.0.5:80,10.0.0.6:81"),
+    ],
+    ids=["no-subsets", "none-ready", "three-then-more", "headless-portless", "ipv6", "two-subsets"],
+)
+def test_endpoints_cells(endpoints: dict[str, Any], printed: str) -> None:
+    assert by_column("Endpoints", endpoints) == {"Name": "web", "Endpoints": printed, "Age": "60s"}
+
+
+@pytest.mark.parametrize(
+    ("ports", "endpoints", "printed"),
+    [
+        ([], [], ("<unset>", "<unset>")),
+        ([{"port": 80}, {"port": 81}, {"port": 82}, {"port": 83}], [{"addresses": ["10.0.0.5"]}],
+         ("80,81,82 + 1 more...", "10.0.0.5")),
+        ([{"name": "http"}], [{"addresses": [f"10.0.0.{i}"]} for i in range(1, 6)],
+         ("http", "10.0.0.1,10.0.0.2,10.0.0.3 + 2 more...")),
+    ],
+    ids=["placeholder", "four-ports", "five-endpoints"],
+)
+def test_endpointslice_cells(ports: list[dict[str, Any]], endpoints: list[dict[str, Any]],
+                             printed: tuple[str, str]) -> None:
+    obj = {"metadata": {"name": "web-x", "creationTimestamp": ago(60)}, "addressType": "IPv4", "ports": ports,
+           "endpoints": endpoints}
+    assert by_column("EndpointSlice", obj) == {"Name": "web-x", "AddressType": "IPv4", "Ports": printed[0],
+                                               "Endpoints": printed[1], "Age": "60s"}
