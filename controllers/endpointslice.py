@@ -9,7 +9,8 @@ ones included, with the conditions Kubernetes computes::
     ready       = publishNotReadyAddresses or (serving and not terminating)
 
 so a proxy sends new traffic to ``ready`` endpoints only, and may fall back to ``serving`` and
-``terminating`` ones while a whole Service drains. Endpoints resolving the Service's ports to the
+``terminating`` ones while a whole Service drains. Each endpoint names its pod (``targetRef``),
+node and the node's ``topology.kubernetes.io/zone`` (a zone change re-syncs). Endpoints resolving the Service's ports to the
 same pod ports share slices. Reconciling keeps each endpoint in the slice it is already in, fills
 slices that have room before creating any, and deletes slices left empty, so a one-pod change
 rewrites one slice; a Service with no endpoints keeps one empty placeholder slice, as Kubernetes
@@ -30,7 +31,7 @@ import logging
 from dataclasses import dataclass, field
 
 from apimachinery.errors import ApiError
-from apimachinery.models.core import Pod, Service
+from apimachinery.models.core import Node, Pod, Service
 from apimachinery.models.discovery import (
     MANAGED_BY,
     MANAGED_BY_LABEL,
@@ -43,6 +44,7 @@ from apimachinery.models.discovery import (
 from apimachinery.models.meta import ObjectMeta
 from controllers import endpointutil, podutil
 from controllers.base import (
+    NODE_INDEX,
     SERVICE_NAME_INDEX,
     ControllerContext,
     Queue,
@@ -50,7 +52,7 @@ from controllers.base import (
     is_stale_write,
     key_of,
 )
-from controllers.endpointutil import HEADLESS_LABEL, TRIGGER_TIME_ANNOTATION, ServiceKeyed
+from controllers.endpointutil import HEADLESS_LABEL, TRIGGER_TIME_ANNOTATION, ZONE_LABEL, ServiceKeyed
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +284,16 @@ class EndpointSliceController(ServiceKeyed):
         self.tracker = SliceTracker()
         self.slices.add_handler(self._on_slice, lambda old, new: self._on_slice(new),
                                 lambda gone: self._on_slice(gone, deleted=True))
+        self.nodes.add_handler(None, self._on_node_update)
+
+    def _on_node_update(self, old: Node, new: Node) -> None:
+        """A node's zone moved: the endpoints of its pods carry the old one."""
+        if (old.metadata.labels or {}).get(ZONE_LABEL) == (new.metadata.labels or {}).get(ZONE_LABEL):
+            return
+        keys = {key_of(s) for pod in self.pods.by_index(NODE_INDEX, new.metadata.name or "")
+                for s in self.services_of(pod)}
+        for key in sorted(keys):
+            self.queue.add(key)
 
     def _on_slice(self, endpoint_slice: EndpointSlice, *, deleted: bool = False) -> None:
         labels = endpoint_slice.metadata.labels or {}

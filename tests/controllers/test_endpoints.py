@@ -362,6 +362,16 @@ async def test_zone_comes_from_the_node() -> None:
     await both.slices.sync(KEY)
     [es] = both.all_slices()
     assert es.endpoints[0].zone == "zone-a"
+    both.sq.clear()
+    moved = node("n1", zone="zone-b")
+    stored = both.cluster.client.stored(type(moved), "n1")
+    assert stored is not None
+    moved.metadata.resource_version = stored.metadata.resource_version
+    await both.cluster.client.replace(moved)
+    assert both.sq.added == [KEY]
+    await both.slices.sync(KEY)
+    [es] = both.all_slices()
+    assert es.endpoints[0].zone == "zone-b"
 
 
 async def test_slices_managed_by_someone_else_are_untouched() -> None:
