@@ -121,14 +121,19 @@ class Book:
 class Allocator:
     """Specific and random allocation of one range's values, each a :class:`Book` record."""
 
-    def __init__(self, values: Range, book: Book, *, rng: random.Random | None = None) -> None:
+    def __init__(self, values: Range, book: Book, *, rng: random.Random | None = None,
+                 kept_for: dict[str, Owner] | None = None) -> None:
         self.values = values
         self.book = book
         self.rng = rng or random.Random()
+        #: Values only one owner may have, never allocated at random (the kubernetes Service's IP).
+        self.kept_for = kept_for or {}
 
     def allocate(self, value: str, owner: Owner, *, dry_run: bool = False) -> None:
         if self.values.offset(value) is None:
             raise NotInRangeError(value)
+        if self.kept_for.get(value, owner) != owner:
+            raise AllocatedError(value)
         if dry_run:
             if self.book.holder(value) is not None:
                 raise AllocatedError(value)
@@ -142,9 +147,9 @@ class Allocator:
         if not dry_run and band < size:
             for _ in range(RANDOM_TRIES):
                 value = self.values.name(self.rng.randrange(band, size))
-                if self.book.reserve(value, owner):
+                if value not in self.kept_for and self.book.reserve(value, owner):
                     return value
-        taken = self.book.taken()
+        taken = self.book.taken() | set(self.kept_for)
         for value in self._candidates(taken):
             if dry_run or self.book.reserve(value, owner):
                 return value

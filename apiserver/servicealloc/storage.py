@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from apimachinery.errors import ApiError, invalid
+from apimachinery.serviceaccounts import KUBERNETES_SERVICE, KUBERNETES_SERVICE_NAMESPACE
 from apiserver.servicealloc.allocator import (
     AllocationError,
     Allocator,
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 
 IP_PREFIX = "/registry/ipaddresses/"
 NODE_PORT_PREFIX = "/registry/servicenodeports/"
+#: The first address of the range is the kubernetes Service's, whether or not it exists yet.
+KUBERNETES = Owner(KUBERNETES_SERVICE_NAMESPACE, KUBERNETES_SERVICE)
 Obj = dict[str, Any]
 Finish = Callable[[bool], None]
 
@@ -109,7 +112,7 @@ class ServiceStorage:
                  rng: random.Random | None = None) -> None:
         self.ranges = ranges
         self.ips = Allocator(ranges.cidr, Book(store, prefix=IP_PREFIX, record=ip_address_record, clock=clock),
-                             rng=rng)
+                             rng=rng, kept_for={ranges.cidr.first: KUBERNETES})
         self.ports = Allocator(ranges.node_ports,
                                Book(store, prefix=NODE_PORT_PREFIX, record=node_port_record, clock=clock), rng=rng)
 

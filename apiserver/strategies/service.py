@@ -183,7 +183,7 @@ def _validate_external(spec: Obj) -> list[Cause]:
     if spec.get("allocateLoadBalancerNodePorts") is not None and kind != LOAD_BALANCER:
         causes.append(forbidden("spec.allocateLoadBalancerNodePorts", "may only be used when `type` is 'LoadBalancer'"))
     policy = spec.get("externalTrafficPolicy")
-    if policy and kind not in (NODE_PORT, LOAD_BALANCER):
+    if policy and kind not in (NODE_PORT, LOAD_BALANCER) and not spec.get("externalIPs"):
         causes.append(invalid_value("spec.externalTrafficPolicy", policy,
                                     "may only be set for externally-accessible services"))
     elif policy not in (None, "Cluster"):
