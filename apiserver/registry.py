@@ -252,6 +252,10 @@ class Registry:
                            now=rfc3339(self.clock()), apply=apply)
         warnings += self._admit(CREATE, rt, obj, None, dry_run=dry_run)
         hooks = self.hooks.get(rt.kind)
+        if hooks is not None:  # what the store would refuse is refused before the hooks reserve anything
+            admission.check_size(rt, obj)
+            if self.store.get(object_key(rt, meta.get("namespace"), meta["name"])) is not None:
+                raise already_exists(rt.plural, meta["name"], group=rt.group)
         finish = hooks.begin_create(obj, dry_run=dry_run) if hooks is not None else _finished
         try:
             result = WriteResult(self._store_new(rt, obj, dry_run=dry_run), created=True, warnings=warnings)

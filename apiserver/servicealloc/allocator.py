@@ -144,10 +144,12 @@ class Allocator:
     def allocate_next(self, owner: Owner, *, dry_run: bool = False) -> str:
         """A random free value: above the static band first, as Kubernetes allocates, then in it."""
         size, band = self.values.size, self.values.band
-        if not dry_run and band < size:
+        if band < size:
             for _ in range(RANDOM_TRIES):
                 value = self.values.name(self.rng.randrange(band, size))
-                if value not in self.kept_for and self.book.reserve(value, owner):
+                if value in self.kept_for:
+                    continue
+                if self.book.holder(value) is None if dry_run else self.book.reserve(value, owner):
                     return value
         taken = self.book.taken() | set(self.kept_for)
         for value in self._candidates(taken):

@@ -15,6 +15,7 @@ it) and a node port one at ``/registry/servicenodeports/<port>``; both name thei
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 from collections.abc import Callable
@@ -138,6 +139,8 @@ class ServiceStorage:
                         err.message)
 
     def _begin(self, service: Obj, old: Obj | None, *, dry_run: bool) -> Finish:
+        if not dry_run:  # refuse requested values before reserving anything: a refusal writes nothing
+            self._begin(copy.deepcopy(service), old, dry_run=True)
         txn = _Transaction(self, owner_of(service), dry_run)
         try:
             self._cluster_ip(service, old, txn)

@@ -7,9 +7,13 @@ import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from apimachinery import resources as res
+from apimachinery.errors import ApiError
+from apiserver.registry import Registry
 from apiserver.servicealloc.allocator import (
     AllocatedError,
     Allocator,
@@ -21,6 +25,7 @@ from apiserver.servicealloc.allocator import (
 from apiserver.servicealloc.ranges import IPRange, PortRange, ServiceRanges
 from apiserver.servicealloc.repair import AllocationRepair
 from apiserver.servicealloc.storage import IP_PREFIX, NODE_PORT_PREFIX, ServiceStorage, ip_address_record
+from apiserver.store.base import KeyValue, insufficient_storage
 from apiserver.store.sqlite import SqliteStore
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -149,3 +154,58 @@ def test_repair_frees_orphans_after_the_grace_and_reserves_what_services_hold(st
     assert storage.ips.book.taken() == {"10.96.0.52"}
     assert storage.ports.book.taken() == {"30080"}
     assert store.get(NODE_PORT_PREFIX + "30080") is not None
+
+
+class FailingServiceWrites(SqliteStore):
+    """A store whose writes of Services fail (a full disk, a lost commit), after the reservations."""
+
+    def create(self, key: str, value: dict[str, Any]) -> KeyValue:
+        if key.startswith("/registry/services/"):
+            raise insufficient_storage("no space left on device")
+        return super().create(key, value)
+
+    def update(self, key: str, value: dict[str, Any], *, expected_revision: int) -> KeyValue:
+        if key.startswith("/registry/services/"):
+            raise insufficient_storage("no space left on device")
+        return super().update(key, value, expected_revision=expected_revision)
+
+
+def test_a_write_that_fails_after_reserving_gives_everything_back(tmp_path: Path) -> None:
+    store = FailingServiceWrites(tmp_path / "state.db")
+    reg = Registry(store)
+    reg.ensure_system_namespaces()
+    body = {"metadata": {"name": "web"}, "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}}
+    with pytest.raises(ApiError) as err:
+        reg.create(res.SERVICES, "default", body)
+    assert err.value.code == 507
+    assert store.list(IP_PREFIX).items == [] and store.list(NODE_PORT_PREFIX).items == []
+    store.close()
+
+
+def test_an_update_that_fails_gives_back_what_it_reserved_and_keeps_what_it_had(tmp_path: Path) -> None:
+    store = FailingServiceWrites(tmp_path / "state.db")
+    reg = Registry(store)
+    reg.ensure_system_namespaces()
+    SqliteStore.create(store, "/registry/services/default/web", {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web", "namespace": "default", "uid": "u1", "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.20", "ports": [{"port": 80}]}})
+    ServiceStorage(store, ServiceRanges(), clock=lambda: NOW).ips.allocate("10.96.0.20", WEB)
+    new = {"metadata": {"name": "web"}, "spec": {"type": "NodePort", "ports": [{"port": 80}]}}
+    with pytest.raises(ApiError):
+        reg.update(res.SERVICES, "default", "web", new)
+    assert [kv.key for kv in store.list(IP_PREFIX).items] == [IP_PREFIX + "10.96.0.20"]
+    assert store.list(NODE_PORT_PREFIX).items == []
+    store.close()
+
+
+def test_a_refused_create_writes_nothing(store: SqliteStore) -> None:
+    reg = Registry(store)
+    reg.ensure_system_namespaces()
+    reg.create(res.SERVICES, "default", {"metadata": {"name": "a"},
+                                         "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}})
+    before = store.current_revision()
+    clash = {"metadata": {"name": "b"}, "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}}
+    with pytest.raises(ApiError) as err:
+        reg.create(res.SERVICES, "default", clash)
+    assert err.value.code == 422 and store.current_revision() == before
