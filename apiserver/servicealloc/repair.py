@@ -5,22 +5,27 @@ else: the apiserver stopped between reserving and storing the Service, or a rele
 (the store refused a write); it is deleted once older than :data:`GRACE` (younger ones may
 belong to a create still in flight). A Service holding a value with no reservation: data
 written before podvisor allocated, or restored without its reservations; the value is
-reserved for it, so nobody else gets it. Several apiservers may run this at once: every
-step is a create-if-absent or a delete guarded by the revision it read.
+reserved for it, so nobody else gets it. And a Service that should hold a ClusterIP or node
+port and holds none (stored before podvisor allocated them) is given them, as if it had just
+been created. Several apiservers may run this at once: every step is a create-if-absent, or a
+write guarded by the revision it read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apimachinery.errors import ApiError
 from apiserver.servicealloc.allocator import Book, Owner
 from apiserver.servicealloc.storage import ServiceStorage, held_ip, held_node_ports, owner_of
 from apiserver.store.base import KeyNotFoundError, KeyValue, RevisionConflictError, Store
+from apiserver.strategies.service import allocates_node_ports, needs_cluster_ip
 
 log = logging.getLogger(__name__)
 SERVICES_PREFIX = "/registry/services/"
@@ -32,6 +37,7 @@ INTERVAL = 30.0
 class RepairResult:
     released: int = 0
     reserved: int = 0
+    completed: int = 0
 
 
 def _all(store: Store, prefix: str) -> list[KeyValue]:
@@ -43,6 +49,13 @@ def _all(store: Store, prefix: str) -> list[KeyValue]:
         if not page.more or not page.items:
             return items
         start = page.items[-1].key
+
+
+def _incomplete(service: dict[str, Any]) -> bool:
+    spec = service.get("spec") or {}
+    if needs_cluster_ip(spec) and not spec.get("clusterIP"):
+        return True
+    return allocates_node_ports(spec) and any(not p.get("nodePort") for p in spec.get("ports") or [])
 
 
 def _created(record: KeyValue) -> datetime:
@@ -68,16 +81,38 @@ class AllocationRepair:
         records = [_all(self.store, book.prefix) for book in books]
         ips: dict[str, Owner] = {}
         ports: dict[str, Owner] = {}
-        for kv in _all(self.store, SERVICES_PREFIX):
-            owner = owner_of(kv.value)
-            if (ip := held_ip(kv.value)) is not None:
-                self._note(ips, ip, owner)
-            for port in held_node_ports(kv.value):
-                self._note(ports, str(port), owner)
         result = RepairResult()
+        for kv in _all(self.store, SERVICES_PREFIX):
+            service = kv.value
+            if _incomplete(service) and (completed := self._complete(kv)) is not None:
+                service = completed
+                result.completed += 1
+            owner = owner_of(service)
+            if (ip := held_ip(service)) is not None:
+                self._note(ips, ip, owner)
+            for port in held_node_ports(service):
+                self._note(ports, str(port), owner)
         for book, held, found in zip(books, (ips, ports), records, strict=True):
             self._reconcile(book, held, found, result)
         return result
+
+    def _complete(self, kv: KeyValue) -> dict[str, Any] | None:
+        """Allocate what a Service lacks, as an update of it would: the Service as stored, or
+        None when it changed meanwhile (the next pass looks again)."""
+        new = copy.deepcopy(kv.value)
+        meta = new.setdefault("metadata", {})
+        meta["generation"] = int(meta.get("generation") or 1) + 1
+        finish = self.storage.begin_update(new, kv.value, dry_run=False)
+        try:
+            self.store.update(kv.key, new, expected_revision=kv.mod_revision)
+        except (KeyNotFoundError, RevisionConflictError):
+            finish(False)
+            return None
+        except BaseException:
+            finish(False)
+            raise
+        finish(True)
+        return new
 
     @staticmethod
     def _note(held: dict[str, Owner], value: str, owner: Owner) -> None:
@@ -107,9 +142,9 @@ class AllocationRepair:
         while True:
             try:
                 result = self.repair()
-                if result.released or result.reserved:
-                    log.info("service allocations repaired: %d released, %d reserved",
-                             result.released, result.reserved)
+                if result.released or result.reserved or result.completed:
+                    log.info("service allocations repaired: %d released, %d reserved, %d Services completed",
+                             result.released, result.reserved, result.completed)
             except ApiError as err:
                 log.warning("cannot repair service allocations: %s", err.message)
             await asyncio.sleep(interval)

@@ -209,3 +209,25 @@ def test_a_refused_create_writes_nothing(store: SqliteStore) -> None:
     with pytest.raises(ApiError) as err:
         reg.create(res.SERVICES, "default", clash)
     assert err.value.code == 422 and store.current_revision() == before
+
+
+def test_repair_gives_services_stored_before_allocation_their_values(store: SqliteStore) -> None:
+    storage = ServiceStorage(store, ServiceRanges(), clock=lambda: NOW)
+    repair = AllocationRepair(store, storage, clock=lambda: NOW)
+    legacy = {"metadata": {"name": "old", "namespace": "default", "generation": 1},
+              "spec": {"type": "NodePort", "ports": [{"port": 80}]}}
+    store.create("/registry/services/default/old", legacy)
+    half = {"metadata": {"name": "half", "namespace": "default"},  # its ClusterIP reserved long ago
+            "spec": {"type": "NodePort", "clusterIP": "10.96.0.77", "ports": [{"port": 80}]}}
+    store.create("/registry/services/default/half", half)
+    ServiceStorage(store, ServiceRanges(), clock=lambda: NOW - timedelta(days=1)).ips.allocate(
+        "10.96.0.77", Owner("default", "half"))
+    store.create("/registry/services/default/ext", {"metadata": {"name": "ext", "namespace": "default"},
+                                                    "spec": {"type": "ExternalName", "externalName": "a.b"}})
+    assert repair.repair().completed == 2
+    assert storage.ips.book.holder("10.96.0.77") == Owner("default", "half")
+    spec = store.get("/registry/services/default/old").value["spec"]  # type: ignore[union-attr]
+    assert spec["clusterIPs"] == [spec["clusterIP"]] and storage.ips.book.holder(spec["clusterIP"]) == Owner("default", "old")
+    assert storage.ports.book.holder(str(spec["ports"][0]["nodePort"])) == Owner("default", "old")
+    again = repair.repair()
+    assert (again.completed, again.reserved, again.released) == (0, 0, 0)
