@@ -71,3 +71,21 @@ def test_patching_the_type_back_to_cluster_ip_releases_the_node_port(kubectl: Ku
     kubectl.run("create", "service", "nodeport", "reuse", "--tcp=80", "--node-port=30095")
     immutable = kubectl.run("patch", "svc", "flip", "-p", '{"spec": {"clusterIP": "10.96.0.99"}}', rc=1).stderr
     assert "field is immutable" in immutable
+
+
+MANIFEST = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "applied"},
+            "spec": {"type": "NodePort", "selector": {"app": "applied"},
+                     "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}
+
+
+@pytest.mark.parametrize("mode", [[], ["--server-side"]], ids=["client-side", "server-side"])
+def test_applying_a_manifest_again_keeps_the_allocated_values(kubectl: Kubectl, mode: list[str]) -> None:
+    name = f"applied-{len(mode)}"
+    manifest = {**MANIFEST, "metadata": {"name": name}}
+    kubectl.apply(manifest, *mode)
+    first = kubectl.json("get", "svc", name)["spec"]
+    manifest["spec"] = {**MANIFEST["spec"], "ports": [{"name": "http", "port": 80, "targetPort": 9090}]}
+    kubectl.apply(manifest, *mode)
+    again = kubectl.json("get", "svc", name)["spec"]
+    assert again["clusterIP"] == first["clusterIP"] and again["ports"][0]["targetPort"] == 9090
+    assert again["ports"][0]["nodePort"] == first["ports"][0]["nodePort"]
