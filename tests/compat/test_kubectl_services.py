@@ -36,6 +36,9 @@ def test_expose_makes_a_service_with_a_cluster_ip(kubectl: Kubectl) -> None:
     assert svc["spec"]["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 8080}]
     assert svc["spec"]["selector"] == {"app": "exp"} and svc["status"] == {"loadBalancer": {}}
     assert row(kubectl, "exp")[:5] == ["exp", "ClusterIP", ip, "<none>", "80/TCP"]
+    described = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in
+                                                      kubectl.out("describe", "svc", "exp").splitlines())}
+    assert described["IP"] == ip and described["IPs"] == ip and described["TargetPort"] == "8080/TCP"
 
 
 def test_node_port_and_load_balancer_rows(kubectl: Kubectl) -> None:
