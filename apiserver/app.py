@@ -28,6 +28,9 @@ from apiserver.negotiation import MAX_BODY_BYTES
 from apiserver.podsecurity.policy import PodSecurityConfig
 from apiserver.registry import PatchingRegistry
 from apiserver.routes import meta, resources
+from apiserver.servicealloc.ranges import ServiceRanges
+from apiserver.servicealloc.repair import AllocationRepair
+from apiserver.servicealloc.storage import ServiceStorage
 from apiserver.store.base import Store
 from apiserver.store.watch_queue import WATCH_MAX_BYTES, WATCH_QUEUE_LIMIT
 
@@ -49,12 +52,17 @@ class AppSettings:
     audit: AuditSettings | None = None  # the audit log (apiserver.audit); None: none
     pod_security: PodSecurityConfig = field(default_factory=PodSecurityConfig)  # levels where namespaces say none
     admission: Sequence[Plugin] = ()  # admission plugins, in order (mutating and validating)
+    service_ranges: ServiceRanges = field(default_factory=ServiceRanges)  # --service-cidr, --service-node-port-range
+    allocation_repair_interval: float = 30.0
 
 
 def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     settings = settings or AppSettings()
     registry = PatchingRegistry(store, toleration_seconds=settings.toleration_seconds,
-                                plugins=Chain(settings.admission))
+                                plugins=Chain(settings.admission), service_ranges=settings.service_ranges)
+    services = registry.hooks["Service"]
+    assert isinstance(services, ServiceStorage)
+    repair = AllocationRepair(store, services, clock=registry.clock)
     registry.ensure_system_namespaces()
     registry.plugins = Chain([*registry.plugins.plugins, *pod_security_plugins(registry, settings.pod_security)])
 
@@ -64,11 +72,13 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
             store, retention=settings.history_retention, interval=settings.compaction_interval
         )
         task = asyncio.create_task(compactor.run())
+        repair_task = asyncio.create_task(repair.run(interval=settings.allocation_repair_interval))
         authz_task = asyncio.create_task(authz.keep_current(authorizer, registry)) if authorizer else None
         try:
             yield
         finally:
             task.cancel()
+            repair_task.cancel()
             if authz_task is not None:
                 authz_task.cancel()
 

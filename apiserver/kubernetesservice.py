@@ -1,11 +1,11 @@
 """The ``kubernetes`` Service in ``default``: how pods name the API, as every Kubernetes has it.
 
-kube-apiserver's bootstrap controller keeps it: type ClusterIP, no selector, port 443 named
-``https`` to the API server's secure port, labels ``component: apiserver`` and
-``provider: kubernetes``. podvisor allocates no ClusterIPs yet; the kubelet makes the API
-reachable under the Service's name instead (see :mod:`kubelet.apirelay`). As kube-apiserver's
-bootstrap controller does every 10 s, :func:`keep_kubernetes_service` re-creates the Service
-when someone deleted it.
+kube-apiserver's bootstrap controller keeps it: type ClusterIP, the first address of the
+service CIDR (``10.96.0.1``), no selector, port 443 named ``https`` to the API server's secure
+port, labels ``component: apiserver`` and ``provider: kubernetes``. As that controller does
+every 10 s, :func:`keep_kubernetes_service` re-creates the Service when someone deleted it,
+and replaces one that holds another ClusterIP (or none: data from before podvisor allocated
+ClusterIPs), since a ClusterIP cannot be changed in place.
 """
 
 from __future__ import annotations
@@ -22,27 +22,43 @@ log = logging.getLogger(__name__)
 RECONCILE_INTERVAL = 10.0
 
 
-def kubernetes_service(port: int) -> dict[str, object]:
+def kubernetes_service(port: int, cluster_ip: str) -> dict[str, object]:
     return {
         "metadata": {"name": KUBERNETES_SERVICE, "namespace": KUBERNETES_SERVICE_NAMESPACE,
                      "labels": {"component": "apiserver", "provider": "kubernetes"}},
-        "spec": {"type": "ClusterIP", "sessionAffinity": "None",
+        "spec": {"type": "ClusterIP", "sessionAffinity": "None", "clusterIP": cluster_ip,
                  "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}]},
     }
 
 
 def ensure_kubernetes_service(registry: Registry, *, port: int) -> None:
-    """Create the Service when missing; one that exists (another apiserver made it) is kept."""
+    """Create the Service when missing or holding the wrong ClusterIP; a right one (another
+    apiserver made it) is kept."""
+    cluster_ip = registry.service_ranges.cidr.first
     try:
-        registry.get(res.SERVICES, KUBERNETES_SERVICE_NAMESPACE, KUBERNETES_SERVICE)
-        return
+        current = registry.get(res.SERVICES, KUBERNETES_SERVICE_NAMESPACE, KUBERNETES_SERVICE)
     except ApiError as err:
         if err.code != 404:
             raise
+    else:
+        if (current.get("spec") or {}).get("clusterIP") == cluster_ip:
+            return
+        log.warning("the kubernetes Service has ClusterIP %r, not %s: re-creating it",
+                    (current.get("spec") or {}).get("clusterIP"), cluster_ip)
+        _delete(registry, current["metadata"]["resourceVersion"])
     try:
-        registry.create(res.SERVICES, KUBERNETES_SERVICE_NAMESPACE, kubernetes_service(port))
+        registry.create(res.SERVICES, KUBERNETES_SERVICE_NAMESPACE, kubernetes_service(port, cluster_ip))
     except ApiError as err:
         if err.reason != "AlreadyExists":
+            raise
+
+
+def _delete(registry: Registry, resource_version: str) -> None:
+    try:
+        registry.delete(res.SERVICES, KUBERNETES_SERVICE_NAMESPACE, KUBERNETES_SERVICE,
+                        {"preconditions": {"resourceVersion": resource_version}})
+    except ApiError as err:
+        if err.code not in (404, 409):  # another apiserver replaced it first
             raise
 
 

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from apimachinery import resources as res
 from apimachinery.errors import ApiError, already_exists, bad_request, conflict, expired, not_found
@@ -25,6 +25,8 @@ from apimachinery.selectors import FieldSelector, LabelSelector
 from apiserver import admission, fieldmanager, strategies
 from apiserver.admissionplugins.base import CREATE, DELETE, UPDATE, Attributes, Chain
 from apiserver.authn.user import current_user
+from apiserver.servicealloc.ranges import ServiceRanges
+from apiserver.servicealloc.storage import ServiceStorage
 from apiserver.store.base import (
     CompactedError,
     KeyExistsError,
@@ -75,6 +77,26 @@ def spec_part(obj: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
 
 
+Finish = Callable[[bool], None]
+
+
+class StorageHooks(Protocol):
+    """A kind's own work around its store writes (Kubernetes' ``BeginCreate`` / ``BeginUpdate`` /
+    ``AfterDelete`` decorators): Services reserve their ClusterIP and node ports here. A begin
+    hook runs after validation and admission, may fill in the object, and returns a finish
+    function the registry calls with whether the write was stored."""
+
+    def begin_create(self, obj: dict[str, Any], *, dry_run: bool) -> Finish: ...
+
+    def begin_update(self, new: dict[str, Any], old: dict[str, Any], *, dry_run: bool) -> Finish: ...
+
+    def after_delete(self, obj: dict[str, Any]) -> None: ...
+
+
+def _finished(_: bool) -> None:
+    """The finish function of a write without hooks."""
+
+
 @dataclass
 class ListPage:
     items: list[dict[str, Any]]
@@ -100,11 +122,14 @@ class Registry:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         toleration_seconds: int = 300,
         plugins: Chain | None = None,
+        service_ranges: ServiceRanges | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.toleration_seconds = toleration_seconds
         self.plugins = plugins or Chain()
+        self.service_ranges = service_ranges or ServiceRanges()
+        self.hooks: dict[str, StorageHooks] = {"Service": ServiceStorage(store, self.service_ranges, clock=clock)}
 
     def _admit(
         self,
@@ -226,17 +251,33 @@ class Registry:
         fieldmanager.track(None, obj, rt=rt, writer=fieldmanager.writer_for(rt, field_manager, None),
                            now=rfc3339(self.clock()), apply=apply)
         warnings += self._admit(CREATE, rt, obj, None, dry_run=dry_run)
+        hooks = self.hooks.get(rt.kind)
+        if hooks is not None:  # what the store would refuse is refused before the hooks reserve anything
+            admission.check_size(rt, obj)
+            if self.store.get(object_key(rt, meta.get("namespace"), meta["name"])) is not None:
+                raise already_exists(rt.plural, meta["name"], group=rt.group)
+        finish = hooks.begin_create(obj, dry_run=dry_run) if hooks is not None else _finished
+        try:
+            result = WriteResult(self._store_new(rt, obj, dry_run=dry_run), created=True, warnings=warnings)
+        except BaseException:
+            finish(False)
+            raise
+        finish(True)
+        return result
+
+    def _store_new(self, rt: ResourceType, obj: dict[str, Any], *, dry_run: bool) -> dict[str, Any]:
         admission.check_size(rt, obj)
+        meta = obj["metadata"]
         key = object_key(rt, meta.get("namespace"), meta["name"])
         if dry_run:
             if self.store.get(key) is not None:
                 raise already_exists(rt.plural, meta["name"], group=rt.group)
-            return WriteResult(obj, created=True, warnings=warnings)
+            return obj
         try:
             kv = self.store.create(key, obj)
         except (KeyExistsError, RevisionConflictError):
             raise already_exists(rt.plural, meta["name"], group=rt.group) from None
-        return WriteResult(with_revision(kv), created=True, warnings=warnings)
+        return with_revision(kv)
 
     def _place_in_namespace(self, rt: ResourceType, namespace: str | None, meta: dict[str, Any]) -> None:
         if not rt.namespaced:
@@ -309,7 +350,15 @@ class Registry:
             writer = fieldmanager.writer_for(rt, field_manager, owner_subresource or subresource)
             fieldmanager.track(old, new, rt=rt, writer=writer, now=rfc3339(self.clock()), apply=apply)
         warnings += self._admit(UPDATE, rt, new, old, subresource=subresource, dry_run=dry_run)
-        return WriteResult(self._write(rt, key, new, current, dry_run=dry_run), warnings=warnings)
+        hooks = self.hooks.get(rt.kind) if subresource is None else None
+        finish = hooks.begin_update(new, old, dry_run=dry_run) if hooks is not None else _finished
+        try:
+            result = WriteResult(self._write(rt, key, new, current, dry_run=dry_run), warnings=warnings)
+        except BaseException:
+            finish(False)
+            raise
+        finish(True)
+        return result
 
     def _merge_for_update(
         self, rt: ResourceType, obj: dict[str, Any], old: dict[str, Any], *, subresource: str | None
@@ -379,6 +428,9 @@ class Registry:
             kv = self.store.delete(key, expected_revision=current.mod_revision)
         except (RevisionConflictError, KeyNotFoundError):
             raise conflict(rt.plural, current.value["metadata"].get("name", ""), group=rt.group) from None
+        hooks = self.hooks.get(rt.kind)
+        if hooks is not None:
+            hooks.after_delete(kv.value)
         return with_revision(kv)
 
     # -- delete ----------------------------------------------------------------------------

@@ -19,6 +19,13 @@ from apiserver.limits import (
     MAX_WATCHES_PER_USER,
     Limits,
 )
+from apiserver.servicealloc.ranges import (
+    DEFAULT_NODE_PORT_RANGE,
+    DEFAULT_SERVICE_CIDR,
+    IPRange,
+    PortRange,
+    ServiceRanges,
+)
 from podvisor.tokens import node_app, token_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="podvisor: a Kubernetes-compatible orchestrator.")
@@ -45,6 +52,11 @@ AUDIT_MAXAGE_OPTION = typer.Option(0, "--audit-log-maxage", help="Days rotated a
 ENCRYPTION_CONFIG_OPTION = typer.Option(
     None, "--encryption-provider-config",
     help="EncryptionConfiguration for data at rest (default: <data-dir>/encryption-config.yaml, created).")
+SERVICE_CIDR_OPTION = typer.Option(
+    DEFAULT_SERVICE_CIDR, "--service-cidr", "--service-cluster-ip-range",
+    help="The IPv4 CIDR Service ClusterIPs are allocated from; its first address is the kubernetes Service's.")
+NODE_PORT_RANGE_OPTION = typer.Option(
+    DEFAULT_NODE_PORT_RANGE, "--service-node-port-range", help="The ports NodePort Services are allocated from.")
 AUTHORIZATION_MODE_OPTION = typer.Option(
     "Node,RBAC", "--authorization-mode",
     help="Node,RBAC (the default: the Node authorizer and RBAC), or AlwaysAllow (any authenticated user may do anything).")
@@ -104,6 +116,8 @@ def server(
     audit_log_maxage: int = AUDIT_MAXAGE_OPTION,
     pod_security_default_enforce: str = POD_SECURITY_OPTION,
     authorization_mode: str = AUTHORIZATION_MODE_OPTION,
+    service_cidr: str = SERVICE_CIDR_OPTION,
+    service_node_port_range: str = NODE_PORT_RANGE_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the control plane: apiserver, controllers and scheduler in one process."""
@@ -116,6 +130,7 @@ def server(
                          components=[c for c in ("controllers", "scheduler") if c not in disable],
                          pod_security_default_enforce=_pod_security_level(pod_security_default_enforce))
     opts.authorization = _authorization(authorization_mode)
+    opts.service_ranges = _service_ranges(service_cidr, service_node_port_range)
     opts.encryption_provider_config = encryption_provider_config
     opts.audit = _audit_options(audit_log_path, audit_policy_file, audit_log_maxsize, audit_log_maxbackup,
                                 audit_log_maxage)
@@ -154,6 +169,17 @@ def _authorization(mode: str) -> bool:
     raise typer.BadParameter("must be Node,RBAC or AlwaysAllow", param_hint="--authorization-mode")
 
 
+def _service_ranges(cidr: str, node_ports: str) -> ServiceRanges:
+    try:
+        cidr_range = IPRange.parse(cidr)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--service-cidr") from None
+    try:
+        return ServiceRanges(cidr_range, PortRange.parse(node_ports))
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--service-node-port-range") from None
+
+
 def _pod_security_level(level: str) -> str:
     if level not in ("privileged", "baseline", "restricted"):
         raise typer.BadParameter("must be one of privileged, baseline, restricted",
@@ -186,6 +212,8 @@ def apiserver(
     audit_log_maxage: int = AUDIT_MAXAGE_OPTION,
     pod_security_default_enforce: str = POD_SECURITY_OPTION,
     authorization_mode: str = AUTHORIZATION_MODE_OPTION,
+    service_cidr: str = SERVICE_CIDR_OPTION,
+    service_node_port_range: str = NODE_PORT_RANGE_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run only the API server."""
@@ -197,6 +225,7 @@ def apiserver(
                          limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
                          components=[], pod_security_default_enforce=_pod_security_level(pod_security_default_enforce))
     opts.authorization = _authorization(authorization_mode)
+    opts.service_ranges = _service_ranges(service_cidr, service_node_port_range)
     opts.encryption_provider_config = encryption_provider_config
     opts.audit = _audit_options(audit_log_path, audit_policy_file, audit_log_maxsize, audit_log_maxbackup,
                                 audit_log_maxage)

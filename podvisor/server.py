@@ -53,6 +53,7 @@ from apiserver.pki import (
     load_ca,
 )
 from apiserver.podsecurity.policy import BASELINE, PodSecurityConfig
+from apiserver.servicealloc.ranges import ServiceRanges
 from apiserver.store import open_store
 from apiserver.store.base import Store, StoreLockedError
 from apiserver.store.encryption import EncryptionError, ensure_config
@@ -97,6 +98,7 @@ class ServerOptions:
     extra_components: list[Component] = field(default_factory=list)
     pod_security_default_enforce: str = BASELINE  # Pod Security level of namespaces without an enforce label
     authorization: bool = True  # the Node authorizer and RBAC; False: AlwaysAllow
+    service_ranges: ServiceRanges = field(default_factory=ServiceRanges)  # --service-cidr, --service-node-port-range
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -153,7 +155,7 @@ def prepare_data_dir(opts: ServerOptions) -> DataDir:
     data.mkdir(parents=True, exist_ok=True)
     data.chmod(0o700)
     hosts = sorted({"127.0.0.1", "localhost", socket.gethostname(), advertised_host(opts.bind), opts.bind,
-                    *KUBERNETES_SERVICE_NAMES} - {"", "0.0.0.0", "::"})
+                    opts.service_ranges.cidr.first, *KUBERNETES_SERVICE_NAMES} - {"", "0.0.0.0", "::"})
     pki = ensure_pki(data, hosts=hosts)
     admin_token = ensure_admin_token(data)
     url = f"https://{advertised_host(opts.bind)}:{opts.port}"
@@ -232,7 +234,8 @@ async def run_server(opts: ServerOptions) -> None:
     settings = AppSettings(authenticator=authn.authenticator, toleration_seconds=opts.toleration_seconds,
                            history_retention=opts.history_retention, limits=opts.limits, kubelet_tls=data.kubelet_tls,
                            pod_security=PodSecurityConfig().with_default_enforce(opts.pod_security_default_enforce),
-                           admission=[serviceaccount_admission.for_store(store)], authorization=opts.authorization)
+                           admission=[serviceaccount_admission.for_store(store)], authorization=opts.authorization,
+                           service_ranges=opts.service_ranges)
     settings.audit = audit
     app = create_app(store, settings)
     secrets.registry = app.state.registry

@@ -668,7 +668,8 @@ UPDATE_CASES = [
         [("spec.selector", INVALID)],
     ),
     ("rs-selector", REPLICASET, {"spec.selector.matchExpressions": DELETE}, [("spec.selector", INVALID)]),
-    ("svc-cluster-ip", SERVICE, {"spec.clusterIP": "10.96.0.11"}, [("spec.clusterIP", INVALID)]),
+    ("svc-cluster-ip", SERVICE, {"spec.clusterIP": "10.96.0.11", "spec.clusterIPs": ["10.96.0.11"]},
+     [("spec.clusterIP", INVALID)]),
     ("secret-type", OTHERS[3], {"type": "kubernetes.io/basic-auth"}, [("type", INVALID)]),
     ("cm-data", OTHERS[2], {"data.LOG_LEVEL": "debug"}, []),
 ]
