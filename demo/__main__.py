@@ -21,7 +21,9 @@ The demo is running: a podvisor server and three kubelets (node-1, node-2, node-
 
   export KUBECONFIG={kubeconfig}
   podctl get pods -n demo -o wide                  # where each pod runs, its IP and restarts
-  podctl logs -n demo client -f                    # the client fetching http://web:8080 by name
+  podctl logs -n demo client -f                    # the client fetching http://web/ through the Service
+  podctl get svc,endpoints -n demo                 # ClusterIPs, the NodePort and the ready replicas
+  podctl edit -n demo configmap web-pages          # the mounted /www/pages/about.html follows
   podctl get pods -n demo -w                       # watch the worker crash and come back
   docker kill $(docker ps -q --filter label=io.podvisor.container=httpd | head -1)
                                                    # kill a web container: it is restarted
@@ -93,8 +95,10 @@ def cmd_check(cluster: DemoCluster) -> int:
         print("check: every demo pod is Running or Succeeded as designed: ok")
         checks.page_served_by_all_replicas(api)
         print("check: the page is served by all three web replicas: ok")
-        checks.client_reaches_web_by_name(api)
-        print("check: the client reaches the web replicas by name: ok")
+        replicas = checks.client_reaches_web_by_name(api)
+        print(f"check: the client reaches {replicas} web replicas through the Service's name and ClusterIP: ok")
+        checks.page_mounted_from_config_map(api)
+        print("check: every replica serves the page mounted from the ConfigMap: ok")
         victim = checks.killed_container_restarts_while_page_is_served(api)
         print(f"check: killed web container of {victim} restarted (restartCount 1), page kept served: ok")
         podctl(cluster, "set", "image", "-n", checks.NAMESPACE, "deployment/ledger", f"journal={checks.BROKEN}")

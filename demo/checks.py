@@ -92,12 +92,25 @@ def page_served_by_all_replicas(api: httpx.Client) -> None:
             raise CheckFailed(f"replica {name} answered {answer!r}")
 
 
-def client_reaches_web_by_name(api: httpx.Client) -> None:
-    def answered() -> bool:
-        log = api.get(f"/api/v1/namespaces/{NAMESPACE}/pods/client/log", params={"tailLines": "20"}).text
-        return "hello from web-" in log
+def client_reaches_web_by_name(api: httpx.Client) -> int:
+    """The client fetches ``http://web/`` (the Service's name, port 80 → the pods' 8080) and the
+    answers come from more than one replica; returns how many distinct replicas answered."""
+    def answered() -> int:
+        log = api.get(f"/api/v1/namespaces/{NAMESPACE}/pods/client/log", params={"tailLines": "40"}).text
+        replicas = {line.rsplit("hello from ", 1)[1].strip() for line in log.splitlines() if "hello from web-" in line}
+        return len(replicas) if len(replicas) >= 2 else 0
 
-    wait_until("the client pod to fetch the page by the name 'web'", answered, timeout=30)
+    return int(wait_until("the client pod to reach two web replicas through the Service 'web'", answered,
+                          timeout=90))
+
+
+def page_mounted_from_config_map(api: httpx.Client) -> None:
+    """Every replica serves /pages/about.html from the ConfigMap volume."""
+    for pod in web_pods(api):
+        ip = (pod.get("status") or {}).get("podIP")
+        page = httpx.get(f"http://{ip}:8080/pages/about.html", timeout=2).text
+        if "comes from the ConfigMap web-pages" not in page:
+            raise CheckFailed(f"replica {pod['metadata']['name']} served {page!r} as /pages/about.html")
 
 
 def killed_container_restarts_while_page_is_served(api: httpx.Client) -> str:
