@@ -37,7 +37,12 @@ MAX_NAMESERVERS = 3
 MAX_SEARCHES = 32
 MAX_SEARCH_CHARS = 2048
 CLUSTER_NDOTS = "ndots:5"
-CLUSTER_FIRST, CLUSTER_FIRST_WITH_HOST_NET, DEFAULT, NONE = "ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"
+CLUSTER_FIRST, CLUSTER_FIRST_WITH_HOST_NET, DEFAULT, NONE = (
+    "ClusterFirst",
+    "ClusterFirstWithHostNet",
+    "Default",
+    "None",
+)
 RESOLV_CONF_FILE = "etc-resolv.conf"
 
 
@@ -83,8 +88,9 @@ def read_host_resolv_conf(path: Path = HOST_RESOLV_CONF) -> ResolvConf:
         return ResolvConf()
 
 
-def pod_resolv_conf(pod: Pod, *, cluster_dns: Sequence[str], host: ResolvConf,
-                    zone: str = CLUSTER_DOMAIN) -> ResolvConf:
+def pod_resolv_conf(
+    pod: Pod, *, cluster_dns: Sequence[str], host: ResolvConf, zone: str = CLUSTER_DOMAIN
+) -> ResolvConf:
     """The pod's resolver configuration (see the module's docstring)."""
     policy = pod.spec.dns_policy or CLUSTER_FIRST
     cluster = policy == CLUSTER_FIRST_WITH_HOST_NET or (policy == CLUSTER_FIRST and not pod.spec.host_network)
@@ -162,8 +168,12 @@ class PodDns:
 
     def write(self, pod: Pod) -> str:
         """Write (atomically) the pod's resolv.conf and return its path."""
-        conf = pod_resolv_conf(pod, cluster_dns=self.cluster_dns, host=read_host_resolv_conf(self.host_resolv_conf),
-                               zone=self.zone)
+        conf = pod_resolv_conf(
+            pod,
+            cluster_dns=self.cluster_dns,
+            host=read_host_resolv_conf(self.host_resolv_conf),
+            zone=self.zone,
+        )
         path = self.path(pod.metadata.uid or "")
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

@@ -69,7 +69,9 @@ def service_variables(service: Service) -> dict[str, str]:
         link = f"{prefix}_PORT_{port.port}_{proto}"
         if index == 0:
             env[f"{prefix}_PORT"] = url
-        env.update({link: url, f"{link}_PROTO": proto.lower(), f"{link}_PORT": str(port.port), f"{link}_ADDR": ip})
+        env.update(
+            {link: url, f"{link}_PROTO": proto.lower(), f"{link}_PORT": str(port.port), f"{link}_ADDR": ip}
+        )
     return env
 
 

@@ -56,7 +56,9 @@ class Forwarder:
             self.in_flight -= 1
 
     async def _ask(self, query: dns.message.Message, host: str, port: int) -> dns.message.Message:
-        response = await dns.asyncquery.udp(query, host, timeout=self.timeout, port=port, ignore_unexpected=True)
+        response = await dns.asyncquery.udp(
+            query, host, timeout=self.timeout, port=port, ignore_unexpected=True
+        )
         if response.flags & dns.flags.TC:
             response = await dns.asyncquery.tcp(query, host, timeout=self.timeout, port=port)
         return response

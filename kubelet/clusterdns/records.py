@@ -48,8 +48,15 @@ SCHEMA_VERSION = "1.1.0"
 _REVERSE_V4 = dns.name.from_text("in-addr.arpa.")
 _REVERSE_V6 = dns.name.from_text("ip6.arpa.")
 A, AAAA, CNAME, NS, PTR, SOA, SRV, TXT, ANY = (
-    dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.CNAME, dns.rdatatype.NS, dns.rdatatype.PTR,
-    dns.rdatatype.SOA, dns.rdatatype.SRV, dns.rdatatype.TXT, dns.rdatatype.ANY,
+    dns.rdatatype.A,
+    dns.rdatatype.AAAA,
+    dns.rdatatype.CNAME,
+    dns.rdatatype.NS,
+    dns.rdatatype.PTR,
+    dns.rdatatype.SOA,
+    dns.rdatatype.SRV,
+    dns.rdatatype.TXT,
+    dns.rdatatype.ANY,
 )
 
 
@@ -101,7 +108,9 @@ def slice_service(endpoint_slice: EndpointSlice) -> str:
     return (endpoint_slice.metadata.labels or {}).get(SERVICE_NAME_LABEL, "")
 
 
-def resolve(qname: dns.name.Name, qtype: dns.rdatatype.RdataType, catalog: Catalog, *, zone: str = CLUSTER_DOMAIN) -> Answer | None:
+def resolve(
+    qname: dns.name.Name, qtype: dns.rdatatype.RdataType, catalog: Catalog, *, zone: str = CLUSTER_DOMAIN
+) -> Answer | None:
     """The answer to ``qname``/``qtype``, or None when the name is not the cluster's to answer."""
     origin = dns.name.from_text(zone)
     if qname.is_subdomain(_REVERSE_V4) or qname.is_subdomain(_REVERSE_V6):
@@ -169,8 +178,14 @@ class _Zone:
     def nodata(self) -> Answer:
         return Answer(authority=(self._soa(),))
 
-    def _records(self, rdtype: dns.rdatatype.RdataType, texts: Iterable[str], *, owner: dns.name.Name | None = None,
-                 additional: tuple[dns.rrset.RRset, ...] = ()) -> Answer:
+    def _records(
+        self,
+        rdtype: dns.rdatatype.RdataType,
+        texts: Iterable[str],
+        *,
+        owner: dns.name.Name | None = None,
+        additional: tuple[dns.rrset.RRset, ...] = (),
+    ) -> Answer:
         texts = list(dict.fromkeys(texts))
         if not texts:
             return self.nodata()
@@ -181,14 +196,18 @@ class _Zone:
         """A or AAAA records of the addresses of the asked family; NODATA for other types."""
         wanted = [a for a in addresses if _family(a) == self.qtype or (self.qtype == ANY and _family(a))]
         if self.qtype == ANY:
-            answer = [rr for fam in (A, AAAA) if (rr := self._rrset(fam, [a for a in wanted if _family(a) == fam]))]
+            answer = [
+                rr for fam in (A, AAAA) if (rr := self._rrset(fam, [a for a in wanted if _family(a) == fam]))
+            ]
             return Answer(answer=tuple(answer)) if answer else self.nodata()
         return self._records(self.qtype, wanted) if wanted else self.nodata()
 
     def _rrset(self, rdtype: dns.rdatatype.RdataType, texts: list[str]) -> dns.rrset.RRset | None:
         if not texts:
             return None
-        return dns.rrset.from_text_list(self.qname, TTL, dns.rdataclass.IN, rdtype, list(dict.fromkeys(texts)))
+        return dns.rrset.from_text_list(
+            self.qname, TTL, dns.rdataclass.IN, rdtype, list(dict.fromkeys(texts))
+        )
 
     # -- Services --------------------------------------------------------------------------
 
@@ -221,7 +240,9 @@ class _Zone:
         service = self.catalog.service(namespace, name)
         if service is None or (service.spec.type or "") == "ExternalName":
             return self.nxdomain()
-        ports = [p for p in _named_ports(service) if p.name == port and (p.protocol or "TCP").lower() == proto]
+        ports = [
+            p for p in _named_ports(service) if p.name == port and (p.protocol or "TCP").lower() == proto
+        ]
         if not ports:
             return self.nxdomain()
         return self._srv_records(service, ports) if self.qtype in (SRV, ANY) else self.nodata()
@@ -242,13 +263,16 @@ class _Zone:
         texts = [f"0 {weight} {p.port} {target}" for p in ports for target, _ in targets]
         additional = tuple(
             dns.rrset.from_text_list(dns.name.from_text(target), TTL, dns.rdataclass.IN, fam, group)
-            for target, addresses in targets for fam in (A, AAAA)
+            for target, addresses in targets
+            for fam in (A, AAAA)
             if (group := [a for a in dict.fromkeys(addresses) if _family(a) == fam])
         )
         return self._records(SRV, texts, additional=additional)
 
 
-def _reverse(qname: dns.name.Name, qtype: dns.rdatatype.RdataType, catalog: Catalog, origin: dns.name.Name) -> Answer | None:
+def _reverse(
+    qname: dns.name.Name, qtype: dns.rdatatype.RdataType, catalog: Catalog, origin: dns.name.Name
+) -> Answer | None:
     """PTR of a ClusterIP or a headless Service's ready endpoint; other addresses are not ours."""
     try:
         address = dns.reversename.to_address(qname)

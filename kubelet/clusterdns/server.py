@@ -24,6 +24,7 @@ import contextlib
 import logging
 import struct
 from dataclasses import dataclass
+from typing import cast
 
 import dns.exception
 import dns.flags
@@ -143,8 +144,7 @@ class UdpTransport(asyncio.DatagramProtocol):
         self.tasks: set[asyncio.Task[None]] = set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         task = asyncio.get_running_loop().create_task(self._answer(data, addr))

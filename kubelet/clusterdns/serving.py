@@ -80,8 +80,14 @@ class ClusterDns:
                 udp, tcp = await self._bind()
             except OSError as err:
                 if not announced:
-                    log.warning("cluster DNS: cannot listen on %s:%d (%s); this kubelet serves no DNS "
-                                "and tries again every %.0fs", self.address, self.port, err, self.retry_interval)
+                    log.warning(
+                        "cluster DNS: cannot listen on %s:%d (%s); this kubelet serves no DNS "
+                        "and tries again every %gs",
+                        self.address,
+                        self.port,
+                        err,
+                        self.retry_interval,
+                    )
                     announced = True
                 await asyncio.sleep(self.retry_interval)
                 continue
@@ -96,8 +102,9 @@ class ClusterDns:
 
     async def _bind(self) -> tuple[UdpTransport, asyncio.Server]:
         loop = asyncio.get_running_loop()
-        _, udp = await loop.create_datagram_endpoint(lambda: UdpTransport(self.handler),
-                                                     local_addr=(self.address, self.port))
+        _, udp = await loop.create_datagram_endpoint(
+            lambda: UdpTransport(self.handler), local_addr=(self.address, self.port)
+        )
         try:
             # SO_REUSEADDR (asyncio's default for TCP) still refuses a second listener on Linux,
             # and lets a restarted kubelet bind past its own connections in TIME_WAIT
@@ -108,9 +115,15 @@ class ClusterDns:
         return udp, tcp
 
 
-def cluster_dns(services: InformerCache[Service], slices: InformerCache[EndpointSlice], *, address: str,
-                port: int = DNS_PORT, zone: str = CLUSTER_DOMAIN,
-                resolv_conf: str = str(HOST_RESOLV_CONF)) -> ClusterDns:
+def cluster_dns(
+    services: InformerCache[Service],
+    slices: InformerCache[EndpointSlice],
+    *,
+    address: str,
+    port: int = DNS_PORT,
+    zone: str = CLUSTER_DOMAIN,
+    resolv_conf: str = str(HOST_RESOLV_CONF),
+) -> ClusterDns:
     """The kubelet's cluster DNS over its informers, forwarding to the host's resolvers."""
     forwarder = Forwarder(host_upstreams(exclude=address, path=resolv_conf))
     return ClusterDns(DnsHandler(InformerCatalog(services, slices), forwarder, zone=zone), address, port)
