@@ -84,14 +84,24 @@ def docker(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
 
 def make_pod(name: str, node: str, image: str, **spec: Any) -> dict[str, Any]:
     labels = spec.pop("labels", {})
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels},
-            "spec": {"nodeName": node, "terminationGracePeriodSeconds": 0,
-                     "containers": [{"name": "main", "image": image, "imagePullPolicy": "Never",
-                                     "command": ["sleep", "3600"]}], **spec}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "nodeName": node,
+            "terminationGracePeriodSeconds": 0,
+            "containers": [
+                {"name": "main", "image": image, "imagePullPolicy": "Never", "command": ["sleep", "3600"]}
+            ],
+            **spec,
+        },
+    }
 
 
 def running(cluster: Cluster, name: str) -> dict[str, Any]:
     with cluster.http() as http:
+
         def check() -> dict[str, Any] | None:
             got = http.get(f"/api/v1/namespaces/default/pods/{name}").json()
             return got if got.get("status", {}).get("phase") == "Running" else None
@@ -108,22 +118,33 @@ def test_pods_resolve_services_through_the_kubelets_dns(
 ) -> None:
     host_conf = tmp_path / "host-resolv.conf"
     host_conf.write_text(f"nameserver {upstream.address}\nsearch corp.test\n")
-    node = cluster.start_kubelet("dns", "--root-dir", str(tmp_path / "kubelet"), "--resolv-conf", str(host_conf))
+    node = cluster.start_kubelet(
+        "dns", "--root-dir", str(tmp_path / "kubelet"), "--resolv-conf", str(host_conf)
+    )
     with cluster.http() as http:
         for body in (
             make_pod("client", node, busybox_image),
             make_pod("db-0", node, busybox_image, labels={"app": "db"}, hostname="db-0", subdomain="db"),
-            make_pod("custom", node, busybox_image, dnsPolicy="None",
-                     dnsConfig={"nameservers": ["192.0.2.53"], "searches": ["a.example"],
-                                "options": [{"name": "ndots", "value": "2"}]}),
+            make_pod(
+                "custom",
+                node,
+                busybox_image,
+                dnsPolicy="None",
+                dnsConfig={
+                    "nameservers": ["192.0.2.53"],
+                    "searches": ["a.example"],
+                    "options": [{"name": "ndots", "value": "2"}],
+                },
+            ),
         ):
             assert http.post("/api/v1/namespaces/default/pods", json=body).status_code == 201
         client, db0, custom = (running(cluster, n) for n in ("client", "db-0", "custom"))
         exec_in = container_of(client)
 
         # The pod's resolver points at the cluster DNS on the network's gateway.
-        gateway = docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}",
-                         f"podvisor-{node}").stdout.strip()
+        gateway = docker(
+            "network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", f"podvisor-{node}"
+        ).stdout.strip()
         resolv = docker("exec", exec_in, "cat", "/etc/resolv.conf").stdout
         assert resolv.splitlines() == [
             f"nameserver {gateway}",
@@ -131,11 +152,20 @@ def test_pods_resolve_services_through_the_kubelets_dns(
             "options ndots:5",
         ]
         assert docker("exec", container_of(custom), "cat", "/etc/resolv.conf").stdout.splitlines() == [
-            "nameserver 192.0.2.53", "search a.example", "options ndots:2"]
+            "nameserver 192.0.2.53",
+            "search a.example",
+            "options ndots:2",
+        ]
 
         # A Service created after its client resolves by every name.
-        service = {"metadata": {"name": "web"}, "spec": {"clusterIP": "10.96.0.50", "selector": {"app": "web"},
-                                                         "ports": [{"name": "http", "port": 80}]}}
+        service = {
+            "metadata": {"name": "web"},
+            "spec": {
+                "clusterIP": "10.96.0.50",
+                "selector": {"app": "web"},
+                "ports": [{"name": "http", "port": 80}],
+            },
+        }
         created = http.post("/api/v1/namespaces/default/services", json=service)
         assert created.status_code == 201, created.text
 
@@ -148,24 +178,37 @@ def test_pods_resolve_services_through_the_kubelets_dns(
             return address in docker("exec", exec_in, "nslookup", name).stdout
 
         for name in ("web", "web.default", "web.default.svc.cluster.local"):
-            cluster.wait_for(f"{name} resolving to the ClusterIP", lambda n=name: resolved(n) == "10.96.0.50",
-                             timeout=20, interval=0.5)
+            cluster.wait_for(
+                f"{name} resolving to the ClusterIP",
+                lambda n=name: resolved(n) == "10.96.0.50",
+                timeout=20,
+                interval=0.5,
+            )
 
         # A headless Service: its ready endpoints, and a pod by hostname.
-        headless = {"metadata": {"name": "db"}, "spec": {"clusterIP": "None", "selector": {"app": "db"},
-                                                         "ports": [{"port": 5432}]}}
+        headless = {
+            "metadata": {"name": "db"},
+            "spec": {"clusterIP": "None", "selector": {"app": "db"}, "ports": [{"port": 5432}]},
+        }
         assert http.post("/api/v1/namespaces/default/services", json=headless).status_code == 201
-        endpoints = {"metadata": {"name": "db-x1", "labels": {"kubernetes.io/service-name": "db"}},
-                     "addressType": "IPv4",
-                     "endpoints": [{"addresses": [db0["status"]["podIP"]], "conditions": {"ready": True},
-                                    "hostname": "db-0"},
-                                   {"addresses": [client["status"]["podIP"]], "conditions": {"ready": True}},
-                                   {"addresses": ["172.31.255.254"], "conditions": {"ready": False}}]}
+        endpoints = {
+            "metadata": {"name": "db-x1", "labels": {"kubernetes.io/service-name": "db"}},
+            "addressType": "IPv4",
+            "endpoints": [
+                {"addresses": [db0["status"]["podIP"]], "conditions": {"ready": True}, "hostname": "db-0"},
+                {"addresses": [client["status"]["podIP"]], "conditions": {"ready": True}},
+                {"addresses": ["172.31.255.254"], "conditions": {"ready": False}},
+            ],
+        }
         made = http.post("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", json=endpoints)
         assert made.status_code == 201, made.text
         fqdn = "db.default.svc.cluster.local"
-        cluster.wait_for("the headless Service's pod IPs", lambda: resolves(fqdn, db0["status"]["podIP"])
-                         and resolves(fqdn, client["status"]["podIP"]), timeout=20, interval=0.5)
+        cluster.wait_for(
+            "the headless Service's pod IPs",
+            lambda: resolves(fqdn, db0["status"]["podIP"]) and resolves(fqdn, client["status"]["podIP"]),
+            timeout=20,
+            interval=0.5,
+        )
         assert "172.31.255.254" not in docker("exec", exec_in, "nslookup", fqdn).stdout  # not ready
         assert resolved("db") in (db0["status"]["podIP"], client["status"]["podIP"])
         assert resolved("db-0.db") == db0["status"]["podIP"]
@@ -176,7 +219,62 @@ def test_pods_resolve_services_through_the_kubelets_dns(
         assert "kubernetes.default.svc" in hosts  # the API relay's entries stay
 
         # Outside names go to the host's resolver and its answer comes back.
-        cluster.wait_for("the forwarded name", lambda: resolved(OUTSIDE.rstrip(".")) == OUTSIDE_IP, timeout=20,
-                         interval=0.5)
+        cluster.wait_for(
+            "the forwarded name",
+            lambda: resolved(OUTSIDE.rstrip(".")) == OUTSIDE_IP,
+            timeout=20,
+            interval=0.5,
+        )
         assert OUTSIDE in upstream.asked
         assert not any(n.endswith(".cluster.local.") for n in upstream.asked)  # the cluster's own are never
+
+
+def test_kubelets_sharing_a_network_take_turns_serving_its_dns(
+    cluster: Cluster, tmp_path: Path, busybox_image: str
+) -> None:
+    network = f"podvisor-dns-shared-{cluster.suffix}"
+    first = cluster.start_kubelet("dns-a", "--network", network, "--root-dir", str(tmp_path / "a"))
+    log_a = cluster.logs / f"kubelet-{first}.log"
+    cluster.wait_for(
+        "the first kubelet serving DNS", lambda: "cluster DNS: serving" in log_a.read_text(), timeout=60
+    )
+    second = cluster.start_kubelet("dns-b", "--network", network, "--root-dir", str(tmp_path / "b"))
+    log_b = cluster.logs / f"kubelet-{second}.log"
+    cluster.wait_for(
+        "the second kubelet standing by", lambda: "serves no DNS" in log_b.read_text(), timeout=60
+    )
+    with cluster.http() as http:
+        assert (
+            http.post(
+                "/api/v1/namespaces/default/pods", json=make_pod("client", second, busybox_image)
+            ).status_code
+            == 201
+        )
+        exec_in = container_of(running(cluster, "client"))
+
+        def resolves(service: str, address: str) -> bool:
+            out = docker("exec", exec_in, "ping", "-c1", "-W1", service).stdout
+            return f"({address})" in out
+
+        def add_service(name: str, address: str) -> None:
+            body = {"metadata": {"name": name}, "spec": {"clusterIP": address, "ports": [{"port": 80}]}}
+            assert http.post("/api/v1/namespaces/default/services", json=body).status_code == 201
+
+        add_service("early", "10.96.0.61")
+        cluster.wait_for(
+            "an answer from the first kubelet",
+            lambda: resolves("early", "10.96.0.61"),
+            timeout=20,
+            interval=0.5,
+        )
+        cluster.kill_kubelet(first)
+        cluster.wait_for(
+            "the second kubelet taking over", lambda: "cluster DNS: serving" in log_b.read_text(), timeout=30
+        )
+        add_service("late", "10.96.0.62")
+        cluster.wait_for(
+            "an answer from the second kubelet",
+            lambda: resolves("late", "10.96.0.62"),
+            timeout=20,
+            interval=0.5,
+        )
