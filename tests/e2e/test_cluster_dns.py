@@ -233,6 +233,14 @@ def test_kubelets_sharing_a_network_take_turns_serving_its_dns(
     cluster: Cluster, tmp_path: Path, busybox_image: str
 ) -> None:
     network = f"podvisor-dns-shared-{cluster.suffix}"
+    try:
+        _take_turns(cluster, tmp_path, busybox_image, network)
+    finally:  # the network is shared: removing the first node's leaves it to the second's containers
+        cluster.stop()
+        docker("network", "rm", network)
+
+
+def _take_turns(cluster: Cluster, tmp_path: Path, busybox_image: str, network: str) -> None:
     first = cluster.start_kubelet("dns-a", "--network", network, "--root-dir", str(tmp_path / "a"))
     log_a = cluster.logs / f"kubelet-{first}.log"
     cluster.wait_for(
