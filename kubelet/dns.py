@@ -17,7 +17,8 @@ cluster DNS's job (:mod:`kubelet.clusterdns`), and the pod's own hostname is in 
 
 One deviation, for a host whose resolver is a local stub (``127.0.0.53``): such an address
 means nothing inside a pod's network namespace, so under ``Default`` a loopback nameserver is
-replaced by the cluster DNS address, which forwards to the host's resolvers from the host.
+replaced by the cluster DNS address, which forwards to the host's resolvers from the host
+(``hostNetwork`` pods keep it: they share the host's loopback).
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ def pod_resolv_conf(
         namespace = pod.metadata.namespace or "default"
         searches = (f"{namespace}.svc.{zone}", f"svc.{zone}", zone, *host.searches)
         base = ResolvConf(tuple(cluster_dns), _unique(searches), (CLUSTER_NDOTS,))
+    elif pod.spec.host_network:
+        base = host  # the host's own network namespace: its loopback stub is reachable
     else:
         base = _host_for_pod(host, cluster_dns)
     return _fit(_append(base, pod.spec.dns_config or {}))

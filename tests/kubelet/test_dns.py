@@ -106,6 +106,13 @@ def test_a_loopback_host_resolver_becomes_the_cluster_dns_for_default_pods() -> 
     )
 
 
+def test_a_host_network_pod_keeps_the_hosts_loopback_resolver() -> None:
+    stub = ResolvConf(("127.0.0.53",), ("lan",), ())
+    assert (
+        pod_resolv_conf(pod(dnsPolicy="Default", hostNetwork=True), cluster_dns=[GATEWAY], host=stub) == stub
+    )
+
+
 def test_host_file_is_parsed_as_the_resolver_reads_it() -> None:
     text = (
         "# generated\nnameserver 10.0.0.2\nnameserver 10.0.0.3 ; second\nsearch a.example. b.example\n"
