@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 
 DNS_PORT = 53
 RETRY_INTERVAL = 5.0
-_BY_SERVICE = "service"
-_BY_NAMESPACE = "namespace"
+_BY_SERVICE = "clusterdns/service"  # own names: the service proxy may index the same informers
+_BY_NAMESPACE = "clusterdns/namespace"
 
 
 class InformerCatalog:

@@ -217,6 +217,8 @@ def test_pods_resolve_services_through_the_kubelets_dns(
         hosts = docker("exec", container_of(db0), "cat", "/etc/hosts").stdout
         assert f"{db0['status']['podIP']}\tdb-0.db.default.svc.cluster.local db-0" in hosts, hosts
         assert "kubernetes.default.svc" in hosts  # the API relay's entries stay
+        own = docker("exec", exec_in, "cat", "/etc/hosts").stdout
+        assert f"{client['status']['podIP']}\tclient" in own, own
 
         # Outside names go to the host's resolver and its answer comes back.
         cluster.wait_for(
