@@ -5,7 +5,9 @@ It faces every pod of the network, so it assumes hostile input:
 * a datagram that does not parse, that is itself a response (answering it could start a loop
   between two servers), or larger than a DNS message may be, is dropped without a word;
 * a query with other than one question gets FORMERR, another opcode NOTIMP, a zone transfer
-  REFUSED: short answers, never larger than the question;
+  or a cluster name of another class than IN REFUSED: short answers, never larger than the
+  question; ANY gets the one small HINFO record of RFC 8482 (as CoreDNS's ``any`` plugin), never
+  every record of a name, and is not forwarded;
 * an answer carries only the records of the asked name (no amplification) and over UDP fits
   the client's size (512 bytes, or its EDNS buffer up to 1232): a larger one is cut with the
   TC flag set, and the client asks again over TCP;
@@ -31,7 +33,9 @@ import dns.flags
 import dns.message
 import dns.opcode
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
+import dns.rrset
 
 from kubelet.clusterdns.forward import Forwarder, Overloaded, Unreachable
 from kubelet.clusterdns.records import CLUSTER_DOMAIN, Catalog, resolve
@@ -72,9 +76,13 @@ class DnsHandler:
         question = query.question[0]
         if question.rdtype in _TRANSFERS:
             return _error(query, dns.rcode.REFUSED)
+        if question.rdtype == dns.rdatatype.ANY:
+            return _minimal_any(query)
         answer = resolve(question.name, question.rdtype, self.catalog, zone=self.zone)
         if answer is None:
             return await self._forward(query)
+        if question.rdclass != dns.rdataclass.IN:
+            return _error(query, dns.rcode.REFUSED)
         response = dns.message.make_response(query, recursion_available=True, our_payload=UDP_MAX_PAYLOAD)
         response.flags |= dns.flags.AA
         response.set_rcode(answer.rcode)
@@ -109,6 +117,15 @@ def _parse(wire: bytes) -> dns.message.Message | None:
 def _error(query: dns.message.Message, rcode: dns.rcode.Rcode) -> dns.message.Message:
     response = dns.message.make_response(query, recursion_available=True, our_payload=UDP_MAX_PAYLOAD)
     response.set_rcode(rcode)
+    return response
+
+
+def _minimal_any(query: dns.message.Message) -> dns.message.Message:
+    response = _error(query, dns.rcode.NOERROR)
+    name = query.question[0].name
+    response.answer.append(
+        dns.rrset.from_text(name, 8482, dns.rdataclass.IN, dns.rdatatype.HINFO, '"RFC8482" ""')
+    )
     return response
 
 

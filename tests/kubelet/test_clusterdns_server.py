@@ -13,6 +13,7 @@ import dns.flags
 import dns.message
 import dns.opcode
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
 import pytest
 
@@ -215,6 +216,16 @@ async def test_unsupported_requests_get_short_errors(server: Running) -> None:
         )  # never larger than asked (+ OPT)
         response = dns.message.from_wire(wire, question_only=True)
         assert response.rcode() == rcode and response.id == message.id
+
+
+async def test_any_gets_the_minimal_rfc8482_answer_and_other_classes_are_refused(server: Running) -> None:
+    anything = await dns.asyncquery.udp(
+        query("big.demo.svc.cluster.local.", "ANY"), LOCAL, port=server.port, timeout=2
+    )
+    assert [rd.to_text() for rd in anything.answer[0]] == ['"RFC8482" ""'] and len(anything.to_wire()) < 100
+    chaos = dns.message.make_query("web.demo.svc.cluster.local.", dns.rdatatype.A, dns.rdataclass.CH)
+    refused = await dns.asyncquery.udp(chaos, LOCAL, port=server.port, timeout=2)
+    assert refused.rcode() == dns.rcode.REFUSED and not refused.answer
 
 
 async def test_a_large_answer_is_truncated_over_udp_and_whole_over_tcp(server: Running) -> None:
