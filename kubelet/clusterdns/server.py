@@ -78,7 +78,13 @@ class DnsHandler:
             return _error(query, dns.rcode.REFUSED)
         if question.rdtype == dns.rdatatype.ANY:
             return _minimal_any(query)
-        answer = resolve(question.name, question.rdtype, self.catalog, zone=self.zone)
+        try:
+            answer = resolve(question.name, question.rdtype, self.catalog, zone=self.zone)
+        except (
+            dns.exception.DNSException
+        ) as err:  # an object the records cannot be made of (a bad externalName)
+            log.warning("cluster DNS: cannot answer %s: %s", question.name, err)
+            return _error(query, dns.rcode.SERVFAIL)
         if answer is None:
             return await self._forward(query)
         if question.rdclass != dns.rdataclass.IN:

@@ -228,6 +228,18 @@ async def test_any_gets_the_minimal_rfc8482_answer_and_other_classes_are_refused
     assert refused.rcode() == dns.rcode.REFUSED and not refused.answer
 
 
+async def test_an_object_no_record_can_be_made_of_is_servfail_not_a_crash() -> None:
+    bad = Service.model_validate(
+        {
+            "metadata": {"name": "ext", "namespace": "demo"},
+            "spec": {"type": "ExternalName", "externalName": "not a name"},
+        }
+    )
+    handler = DnsHandler(StaticCatalog(items=[bad]), Forwarder([]))
+    wire = await handler.handle(query("ext.demo.svc.cluster.local.").to_wire(), udp=True)
+    assert wire is not None and dns.message.from_wire(wire).rcode() == dns.rcode.SERVFAIL
+
+
 async def test_a_large_answer_is_truncated_over_udp_and_whole_over_tcp(server: Running) -> None:
     name = "big.demo.svc.cluster.local."
     wire = await udp_raw(server.port, query(name).to_wire(), timeout=2)
