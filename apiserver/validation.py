@@ -20,6 +20,7 @@ and podctl can reuse them.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -392,6 +393,7 @@ def validate_pod_spec(spec: Obj, path: str) -> list[Cause]:
     causes += probe_host_causes(spec, path)
     causes += enum_value(spec, "restartPolicy", path, ("Always", "OnFailure", "Never"))
     causes += enum_value(spec, "dnsPolicy", path, ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"))
+    causes += _validate_dns_config(spec.get("dnsConfig"), spec.get("dnsPolicy"), f"{path}.dnsConfig")
     causes += at_least(spec, "terminationGracePeriodSeconds", path, 0)
     deadline = spec.get("activeDeadlineSeconds")
     if deadline is not None and not 1 <= (as_int(deadline) or 0) <= 2**31 - 1:
@@ -402,6 +404,51 @@ def validate_pod_spec(spec: Obj, path: str) -> list[Cause]:
     for i, toleration in enumerate(as_dicts(spec.get("tolerations"))):
         causes += _validate_toleration(toleration, f"{path}.tolerations[{i}]")
     return causes
+
+
+MAX_DNS_NAMESERVERS, MAX_DNS_SEARCH_PATHS, MAX_DNS_SEARCH_LIST_CHARS = 3, 32, 2048
+
+
+def _validate_dns_config(config: Any, policy: Any, path: str) -> list[Cause]:
+    """Kubernetes' validatePodDNSConfig: the resolver's limits, addresses, domain names; ``None``
+    needs a nameserver (nothing else would give the pod one)."""
+    if policy == "None":
+        if not isinstance(config, dict):
+            return [required(path, "must provide `dnsConfig` when `dnsPolicy` is None")]
+        if not config.get("nameservers"):
+            return [required(f"{path}.nameservers", "must provide at least one DNS nameserver when `dnsPolicy` is None")]
+    if not isinstance(config, dict):
+        return []
+    causes: list[Cause] = []
+    nameservers = [str(n) for n in config.get("nameservers") or []]
+    if len(nameservers) > MAX_DNS_NAMESERVERS:
+        causes.append(invalid_value(f"{path}.nameservers", nameservers,
+                                    f"must not have more than {MAX_DNS_NAMESERVERS} nameservers"))
+    for i, server in enumerate(nameservers):
+        if not _is_ip(server):
+            causes.append(invalid_value(f"{path}.nameservers[{i}]", server, "must be a valid IP address"))
+    searches = [str(s) for s in config.get("searches") or []]
+    if len(searches) > MAX_DNS_SEARCH_PATHS:
+        causes.append(invalid_value(f"{path}.searches", searches,
+                                    f"must not have more than {MAX_DNS_SEARCH_PATHS} search paths"))
+    if len(" ".join(searches)) > MAX_DNS_SEARCH_LIST_CHARS:
+        causes.append(invalid_value(f"{path}.searches", searches, f"must not have more than "
+                                    f"{MAX_DNS_SEARCH_LIST_CHARS} characters (including spaces) in the search list"))
+    for i, search in enumerate(searches):
+        domain = search.removesuffix(".")  # a trailing dot is fine
+        causes += [invalid_value(f"{path}.searches[{i}]", domain, msg) for msg in dns1123_subdomain_errors(domain)]
+    for i, option in enumerate(as_dicts(config.get("options"))):
+        if not option.get("name"):
+            causes.append(required(f"{path}.options[{i}]", "must not be empty"))
+    return causes
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _validate_container_lists(spec: Obj, path: str, volumes: set[str]) -> list[Cause]:

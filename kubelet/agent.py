@@ -27,11 +27,14 @@ from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer
 from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.models.core import Node, Pod, Service
+from apimachinery.models.discovery import EndpointSlice
 from apimachinery.timeutil import Clock, SystemClock
 from kubelet import naming, portforward
 from kubelet.apirelay import ApiRelay, upstream_of
+from kubelet.clusterdns.serving import ClusterDns, cluster_dns
 from kubelet.config import KubeletConfig
 from kubelet.context import ClientPodApi, NodeContext
+from kubelet.dns import PodDns
 from kubelet.images import ImageManager
 from kubelet.join import JoinError, NodeIdentity, default_cert_dir, ensure_identity
 from kubelet.node import MachineInfo, NodeAgent, node_status
@@ -165,6 +168,21 @@ class Kubelet:
             return None
         return relay
 
+    async def serve_dns_to_pods(self, services: Informer[Service], slices: Informer[EndpointSlice]) -> ClusterDns | None:
+        """Write pods' resolv.conf naming the cluster DNS, and serve it on the pod network's gateway
+        (:mod:`kubelet.clusterdns`); None: this node serves none (another may, at the same address)."""
+        gateway = await self.run(self.runtime.network_gateway, self.ctx.network)
+        nameserver = self.cfg.cluster_dns or gateway
+        self.ctx.pod_dns = PodDns(root=self.cfg.volumes_root(), cluster_dns=[nameserver] if nameserver else [],
+                                  host_resolv_conf=self.cfg.resolv_conf, zone=self.cfg.cluster_domain)
+        if not gateway or not self.cfg.serve_dns:
+            if not gateway:
+                log.warning("node %s serves no cluster DNS: the pod network %s has no gateway", self.cfg.node_name,
+                            self.ctx.network)
+            return None
+        return cluster_dns(services, slices, address=gateway, zone=self.cfg.cluster_domain,
+                           resolv_conf=str(self.cfg.resolv_conf))
+
     async def stop(self) -> None:
         await self.manager.stop()
 
@@ -222,12 +240,14 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
     kubelet = Kubelet(cfg=cfg, client=client, runtime=runtime, run=runner, pods=pods, port=sock.getsockname()[1],
                       heartbeat_client=heartbeat, events_client=events, nodes=nodes)
     services: Informer[Service] = Informer(client, Service)
+    slices: Informer[EndpointSlice] = Informer(client, EndpointSlice)
     kubelet.ctx.services = services.list
     tasks: list[asyncio.Task[None]] = []
     relay: ApiRelay | None = None
     try:
         await kubelet.prepare()
         relay = await kubelet.serve_api_to_pods()
+        dns_server = await kubelet.serve_dns_to_pods(services, slices)
         app = create_app(resolve=kubelet.logs_for, stream_idle_timeout=cfg.stream_idle_timeout)
         portforward.install(app, resolve=kubelet.logs_for, idle_timeout=cfg.stream_idle_timeout)
         tasks.append(asyncio.create_task(serve(app, sock, tls), name="kubelet-api"))
@@ -235,8 +255,12 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
         tasks.append(asyncio.create_task(nodes.run(), name="node-informer"))
         kubelet.start_pods(tasks)
         tasks.append(asyncio.create_task(services.run(), name="service-informer"))
+        tasks.append(asyncio.create_task(slices.run(), name="endpointslice-informer"))
         tasks.append(asyncio.create_task(pods.run(), name="pod-informer"))
         await services.wait_synced()
+        await slices.wait_synced()
+        if dns_server is not None:
+            tasks.append(asyncio.create_task(dns_server.run(), name="cluster-dns"))
         await pods.wait_synced()
         await kubelet.adopt(tasks)
         log.info("kubelet %s ready (API on %s:%d)", cfg.node_name, cfg.address, kubelet.port)

@@ -38,6 +38,10 @@ class KubeletConfig:
     root_dir: Path | None = None  # projected volumes' files; None: default_root_dir(node_name)
     token_refresh_interval: float = 10.0  # how often projected tokens are checked for renewal
     stream_idle_timeout: float = 4 * 3600.0  # exec, attach, port-forward idle this long: closed (Kubernetes: 4 h)
+    cluster_dns: str = ""  # the nameserver of ClusterFirst pods; "" = this node's DNS on the pod network's gateway
+    cluster_domain: str = "cluster.local"
+    resolv_conf: Path = Path("/etc/resolv.conf")  # the host's resolvers: forwarded to, and Default pods' base
+    serve_dns: bool = True  # run the cluster DNS on the pod network's gateway, port 53
 
     def volumes_root(self) -> Path:
         return self.root_dir if self.root_dir is not None else default_root_dir(self.node_name)

@@ -18,9 +18,10 @@ from apimachinery.errors import ApiError
 from apimachinery.events import EventRecorder
 from apimachinery.models.core import Pod, Service
 from apimachinery.timeutil import Clock
-from kubelet import dns, naming
+from kubelet import naming, serviceenv
 from kubelet.apirelay import InClusterApi
 from kubelet.config import KubeletConfig
+from kubelet.dns import PodDns
 from kubelet.images import ImageManager
 from kubelet.naming import PodRef
 from kubelet.runtime.base import ContainerRuntime
@@ -100,11 +101,12 @@ class NodeContext:
     clock: Clock
     lookup: Callable[[str], Pod | None]  # "ns/name" -> the desired pod, from the informer cache
     runtime_scheme: str = "docker"
-    services: Callable[[], list[Service]] = list  # the cluster's Services, for pod DNS aliases
+    services: Callable[[], list[Service]] = list  # the cluster's Services, for the service variables
     projected: ProjectedVolumes | None = None  # None: a hollow node, which writes no files
     config_objects: ConfigMapSource | None = None  # the ConfigMaps and Secrets pods' env reads
     allocatable: dict[str, str] = field(default_factory=dict)  # the node's, for unset resource limits
     in_cluster: InClusterApi | None = None  # where pods reach the API server (None: they cannot)
+    pod_dns: PodDns | None = None  # writes pods' resolv.conf (None: a hollow node, Docker's default)
 
     @property
     def node(self) -> str:
@@ -114,8 +116,11 @@ class NodeContext:
     def network(self) -> str:
         return naming.network_name(self.cfg.node_name, self.cfg.network)
 
-    def aliases(self, pod: Pod) -> list[str]:
-        return dns.pod_aliases(pod, self.services())
+    def service_env(self, pod: Pod) -> dict[str, str]:
+        """The Services' variables (:mod:`kubelet.serviceenv`), then the relayed ``kubernetes``
+        Service's (:mod:`kubelet.apirelay`): the address pods reach the API server at today."""
+        relayed = self.in_cluster.env() if self.in_cluster is not None else {}
+        return {**serviceenv.service_env(pod, self.services()), **relayed}
 
     @property
     def host_ip(self) -> str:

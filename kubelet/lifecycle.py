@@ -112,6 +112,12 @@ async def start_container(
     if objects is None:
         return None
     try:
+        resolv_conf = await ctx.run(ctx.pod_dns.write, pod) if ctx.pod_dns is not None else None
+    except OSError as err:
+        _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, f"cannot write resolv.conf: {err}",
+              retry=MOUNT_RETRY)
+        return None
+    try:
         found: str | None = None
         if security.needs_image_user(pod, container):
             found = await ctx.run(ctx.runtime.image_user, container.image or "")
@@ -120,7 +126,7 @@ async def start_container(
         spec = podspec.container_spec(pod, container, node=ctx.node, attempt=attempt, init=init,
                                       sandbox=sandbox.name, field_values=values, image_user=image_user,
                                       projected_dirs=projected,
-                                      service_env=ctx.in_cluster.env() if ctx.in_cluster is not None else None,
+                                      service_env=ctx.service_env(pod), resolv_conf=resolv_conf,
                                       share_pid_with=share_pid_with, env_objects=objects,
                                       allocatable=ctx.allocatable)
     except environment.EnvError as err:  # most often an object not created yet: look again soon

@@ -1,25 +1,27 @@
 """Translate a Pod into runtime ``ContainerSpec`` values: the sandbox and each container.
 
-The sandbox owns the pod's network identity (node network, DNS alias = pod name, hostname,
-published host ports); the pod's containers join its network namespace and carry the
-process-level settings (command, env, mounts, limits). Everything here is pure, so the
+The sandbox owns the pod's network identity (node network, hostname, published host ports);
+the pod's containers join its network namespace and carry the process-level settings
+(command, env, mounts, limits, the pod's resolv.conf). Everything here is pure, so the
 translation is unit-tested without a runtime.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 
 from apimachinery.models.core import Container, Pod
 from apimachinery.quantity import cpu_millis, memory_bytes
 from kubelet import naming, security
+from kubelet.dns import CLUSTER_DOMAIN
 from kubelet.environment import EnvObjects, container_env, expand
 from kubelet.naming import PodRef
 from kubelet.pause import PAUSE_COMMAND, PAUSE_IMAGE, VOLUME_SLOTS, volume_slot
 from kubelet.runtime.base import CONTAINER_NETWORK_PREFIX, HOST_NETWORK, ContainerSpec, Mount, PortBinding
 
 DEFAULT_GRACE_PERIOD = 30
+RESOLV_CONF_PATH = "/etc/resolv.conf"
 # The pause process ignores SIGTERM (PID 1 without a handler) and holds no state: a daemon that
 # stops the sandbox itself kills it at once instead of waiting out its default 10 s.
 SANDBOX_STOP_SIGNAL = "SIGKILL"
@@ -35,22 +37,28 @@ def pod_ref(pod: Pod) -> PodRef:
 
 
 def sandbox_spec(
-    pod: Pod, *, node: str, attempt: int, network: str = "", aliases: Sequence[str] = (),
-    extra_hosts: Mapping[str, str] | None = None,
+    pod: Pod, *, node: str, attempt: int, network: str = "", extra_hosts: Mapping[str, str] | None = None,
+    zone: str = CLUSTER_DOMAIN,
 ) -> ContainerSpec:
-    """The pod's sandbox: joins the node network under the pod's name (and its Services' names,
-    see :mod:`kubelet.dns`), publishes its host ports, and mounts its emptyDir volumes first, so
-    they start with the mode of the pause image's volume slots (0777, see :mod:`kubelet.pause`)."""
+    """The pod's sandbox: joins the node network, publishes its host ports, and mounts its
+    emptyDir volumes first, so they start with the mode of the pause image's volume slots (0777,
+    see :mod:`kubelet.pause`).
+
+    It has no network aliases: other pods find it through the cluster DNS (:mod:`kubelet.dns`),
+    never through Docker's. Its ``/etc/hosts``, which the pod's containers share, names the pod's
+    hostname, and with a ``subdomain`` also ``<hostname>.<subdomain>.<ns>.svc.<zone>``, as the
+    kubelet-managed hosts file of Kubernetes does."""
     ref = pod_ref(pod)
     hostname = pod.spec.hostname or ref.name
+    domain = f"{pod.spec.subdomain}.{ref.namespace}.svc.{zone}" if pod.spec.subdomain else None
     spec = ContainerSpec(
         name=naming.container_name(ref, naming.SANDBOX_NAME, attempt),
         image=PAUSE_IMAGE,
         labels=naming.container_labels(node=node, pod=ref, container=naming.SANDBOX_NAME, attempt=attempt, init=False),
         command=list(PAUSE_COMMAND),
         network=network or naming.network_name(node),
-        network_aliases=tuple(dict.fromkeys([ref.name, hostname, *aliases])),
         hostname=hostname[:63],
+        domainname=domain,
         ports=tuple(host_ports(pod)),
         extra_hosts=dict(extra_hosts or {}),  # the pod's containers share the sandbox's /etc/hosts
         stop_signal=SANDBOX_STOP_SIGNAL,
@@ -62,8 +70,14 @@ def sandbox_spec(
     )
     if pod.spec.host_network is True:
         # The node's own network namespace: its name, addresses and ports are the node's.
-        return replace(spec, network=HOST_NETWORK, network_aliases=(), hostname=None, ports=())
+        return replace(spec, network=HOST_NETWORK, hostname=None, domainname=None, ports=())
     return spec
+
+
+def resolv_mount(path: str | None) -> tuple[Mount, ...]:
+    if path is None:
+        return ()
+    return (Mount(source=path, target=RESOLV_CONF_PATH, read_only=True, kind="bind"),)
 
 
 def host_ports(pod: Pod) -> list[PortBinding]:
@@ -98,14 +112,18 @@ def container_spec(
     share_pid_with: str | None = None,
     env_objects: EnvObjects | None = None,
     allocatable: Mapping[str, str] | None = None,
+    resolv_conf: str | None = None,
 ) -> ContainerSpec:
     """One container of the pod, joined to the sandbox's network namespace.
+
+    ``resolv_conf`` is the host path of the pod's resolver configuration, mounted read-only at
+    ``/etc/resolv.conf`` (:mod:`kubelet.dns`); None keeps the runtime's.
 
     ``share_pid_with`` is the runtime id of the container whose PID namespace it joins (an
     ephemeral container's ``targetContainerName``).
 
     ``image_user`` is the image's USER (see :func:`kubelet.security.needs_image_user`).
-    ``service_env`` (the ``kubernetes`` Service's variables) yields to the container's own
+    ``service_env`` (the Services' variables, :mod:`kubelet.serviceenv`) yields to the container's own
     ``envFrom`` and ``env``, as in Kubernetes; ``env_objects`` are the ConfigMaps and Secrets they
     read and ``allocatable`` the node's, for limits a container leaves unset
     (:mod:`kubelet.environment`). ``projected_dirs`` are the host directories the
@@ -123,7 +141,7 @@ def container_spec(
         args=expand_all(container.args, env),
         env=env,
         working_dir=container.working_dir or None,
-        mounts=tuple(mounts(pod, container, projected_dirs=projected_dirs)),
+        mounts=(*mounts(pod, container, projected_dirs=projected_dirs), *resolv_mount(resolv_conf)),
         network=f"{CONTAINER_NETWORK_PREFIX}{sandbox}",
         nano_cpus=cpu_millis(limits["cpu"]) * 1_000_000 if limits.get("cpu") else None,
         memory_bytes=memory_bytes(limits["memory"]) if limits.get("memory") else None,

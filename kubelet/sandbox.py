@@ -1,7 +1,7 @@
 """The pod sandbox (network identity, emptyDir volumes) and tearing a pod down.
 
-A pod's sandbox container owns its network namespace: the pod IP, the hostname, the DNS alias
-(the pod name) on the node's bridge network and the published host ports. The pod's
+A pod's sandbox container owns its network namespace: the pod IP, the hostname (in the
+``/etc/hosts`` its containers share) and the published host ports. The pod's
 containers join it, so they reach each other on localhost and keep the pod IP across their
 restarts. If the sandbox dies, the containers lost their network: they are stopped and the
 sandbox is re-created (event SandboxChanged), and the restart policy brings them back.
@@ -86,8 +86,7 @@ async def _create(ctx: NodeContext, pod: Pod, attempt: int) -> ContainerInfo:
               naming.POD_NAME: ref.name}
     await asyncio.gather(*(ctx.run(ctx.runtime.ensure_volume, name, labels) for name in volumes))
     hosts = ctx.in_cluster.extra_hosts() if ctx.in_cluster is not None else None
-    spec = podspec.sandbox_spec(pod, node=ctx.node, attempt=attempt, network=ctx.network, aliases=ctx.aliases(pod),
-                                extra_hosts=hosts)
+    spec = podspec.sandbox_spec(pod, node=ctx.node, attempt=attempt, network=ctx.network, extra_hosts=hosts)
     spec.labels[VOLUMES_LABEL] = ",".join(volumes)
     container_id = await ctx.run(ctx.runtime.create_container, spec)
     return await _start(ctx, container_id)

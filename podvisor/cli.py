@@ -283,6 +283,13 @@ def kubelet(
         "admin's); the simulated nodes share one informer, and a node may read only its own pods."),
     streaming_connection_idle_timeout: float = typer.Option(
         4 * 3600.0, help="Seconds an exec, attach or port-forward connection may carry nothing before it is closed."),
+    cluster_dns: str = typer.Option("", help="The nameserver of ClusterFirst pods (default: the cluster DNS this "
+                                    "kubelet serves on the pod network's gateway, port 53)."),
+    cluster_domain: str = typer.Option("cluster.local", help="The cluster's DNS domain."),
+    resolv_conf: Path = typer.Option(Path("/etc/resolv.conf"), help="The host's resolver configuration: names "
+                                     "outside the cluster are forwarded to its nameservers; dnsPolicy Default "
+                                     "pods get it."),
+    serve_dns: bool = typer.Option(True, help="Serve the cluster DNS on the pod network's gateway, port 53."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run a node agent that starts pods as Docker containers and supervises them."""
@@ -296,7 +303,8 @@ def kubelet(
                         lease_interval=lease_interval, cert_dir=cert_dir.expanduser() if cert_dir else None,
                         root_dir=root_dir.expanduser() if root_dir else None,
                         hollow_reader=hollow_read_kubeconfig.expanduser() if hollow_read_kubeconfig else None,
-                        stream_idle_timeout=streaming_connection_idle_timeout)
+                        stream_idle_timeout=streaming_connection_idle_timeout, cluster_dns=cluster_dns,
+                        cluster_domain=cluster_domain, resolv_conf=resolv_conf.expanduser(), serve_dns=serve_dns)
     if hollow and cfg.hollow_reader is None:
         raise typer.BadParameter("hollow nodes need a kubeconfig that may read every pod and node",
                                  param_hint="--hollow-read-kubeconfig")

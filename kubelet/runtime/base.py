@@ -108,6 +108,7 @@ class ContainerSpec:
     network: str | None = None
     network_aliases: tuple[str, ...] = ()
     hostname: str | None = None
+    domainname: str | None = None  # with hostname: ``<ip> <hostname>.<domainname> <hostname>`` in /etc/hosts
     ports: tuple[PortBinding, ...] = ()
     nano_cpus: int | None = None
     memory_bytes: int | None = None

@@ -188,6 +188,7 @@ class DockerRuntime:
             "environment": dict(spec.env) or None,
             "working_dir": spec.working_dir or None,
             "hostname": spec.hostname or None,
+            "domainname": spec.domainname or None,
             "ports": [(p.container_port, p.protocol.lower()) for p in spec.ports] or None,
             "host_config": host_config,
             "networking_config": networking_config,

@@ -60,14 +60,33 @@ def test_stdin_and_tty_come_from_the_container(fields: dict[str, bool], expected
     assert (spec.stdin, spec.stdin_once, spec.tty) == expected
 
 
-def test_sandbox_owns_hostname_alias_and_host_ports() -> None:
+def test_sandbox_owns_hostname_and_host_ports_and_has_no_dns_alias() -> None:
     pod = make_pod(containers=[{"name": "app", "image": IMAGE,
                                 "ports": [{"containerPort": 80, "hostPort": 8080}, {"containerPort": 81}]}])
     spec = podspec.sandbox_spec(pod, node=NODE, attempt=0)
-    assert spec.network == f"podvisor-{NODE}" and spec.network_aliases == ("web",) and spec.hostname == "web"
+    assert spec.network == f"podvisor-{NODE}" and spec.network_aliases == () and spec.hostname == "web"
+    assert spec.domainname is None
     assert spec.ports == (PortBinding(container_port=80, host_port=8080, protocol="TCP"),)
     assert spec.labels[naming.SANDBOX] == "true" and spec.labels[naming.CONTAINER] == naming.SANDBOX_NAME
     assert spec.stop_signal == "SIGKILL"  # pause ignores SIGTERM: a daemon shutdown must not wait on it
+
+
+def test_a_subdomain_gives_the_sandbox_its_service_domain() -> None:
+    pod = make_pod(containers=[{"name": "app", "image": IMAGE}])
+    pod.spec.hostname, pod.spec.subdomain = "db-0", "db"
+    spec = podspec.sandbox_spec(pod, node=NODE, attempt=0)
+    assert (spec.hostname, spec.domainname) == ("db-0", f"db.{pod.metadata.namespace or 'default'}.svc.cluster.local")
+
+
+def test_every_container_mounts_the_pods_resolv_conf_read_only() -> None:
+    pod = make_pod(containers=[{"name": "app", "image": IMAGE}])
+    spec = podspec.container_spec(pod, pod.spec.containers[0], node=NODE, attempt=0, init=False, sandbox="sb",
+                                  field_values={}, resolv_conf="/var/lib/k/pods/u/etc-resolv.conf")
+    assert Mount(source="/var/lib/k/pods/u/etc-resolv.conf", target="/etc/resolv.conf", read_only=True,
+                 kind="bind") in spec.mounts
+    bare = podspec.container_spec(pod, pod.spec.containers[0], node=NODE, attempt=0, init=False, sandbox="sb",
+                                  field_values={})
+    assert all(m.target != "/etc/resolv.conf" for m in bare.mounts)
 
 
 @pytest.mark.parametrize(("text", "expected"), [("$(A)-$(B)", "1-$(B)"), ("$$(A)", "$(A)"), ("plain", "plain")])
