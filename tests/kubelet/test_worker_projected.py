@@ -60,8 +60,10 @@ async def test_a_missing_config_map_is_a_failed_mount_then_retried(tmp_path: Pat
     await worker.sync()
     assert "FailedMount" in api.reasons()
     status = api.pod().status.container_statuses[0]
-    assert status.state.waiting.reason == "CreateContainerConfigError"
-    assert 'configmap "kube-root-ca.crt" not found' in status.state.waiting.message
+    assert status.state.waiting.reason == "ContainerCreating"  # as Kubernetes: the mount, not the container, fails
+    [message] = api.recorder.messages(reason="FailedMount")
+    assert message == ('MountVolume.SetUp failed for volume "kube-api-access-abcde" : '
+                       'configmap "kube-root-ca.crt" not found')
     maps.data[("default", "kube-root-ca.crt")] = {"ca.crt": "PEM"}
     ctx.clock.advance(3)
     await worker.sync()
