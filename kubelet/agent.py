@@ -40,8 +40,8 @@ from kubelet.runtime.base import ContainerRuntime
 from kubelet.sandbox import ensure_pause_image
 from kubelet.server import NodeLogs, ServingCert, bind_socket, create_app, serve, serving_context
 from kubelet.threads import InlineRunner, Runner, ThreadRunner
-from kubelet.tokens import ClientTokenRequester, TokenManager
 from kubelet.tmpfs import Tmpfs
+from kubelet.tokens import ClientTokenRequester, TokenManager
 from kubelet.volumes import ClientConfigMaps, ProjectedVolumes
 
 log = logging.getLogger(__name__)
