@@ -177,3 +177,23 @@ def test_a_pod_waits_for_its_config_map_volume_then_starts(cluster: Cluster, nod
         assert finished_log(cluster, http, "waiter", timeout=60).splitlines() == ["here"]
         http.delete(f"{NS}/pods/waiter")
         cluster.wait_for("the pod's files to go", lambda: not any(root.glob("pods/*/volumes")), timeout=60)
+
+
+def test_a_restarted_kubelet_unmounts_the_secret_volume_of_a_pod_deleted_while_it_was_down(
+        cluster: Cluster, node: str, root: Path, busybox_image: str) -> None:
+    def secret_mounts() -> list[Path]:
+        return [p for p in mount_points() if root.resolve() in p.parents and "kubernetes.io~secret" in str(p)]
+
+    with cluster.http() as http:
+        create(http, "secrets", {"metadata": {"name": "key"}, "data": {"k": base64.b64encode(b"v").decode()}})
+        create(http, "pods", pod("holder", node, busybox_image, "cat /s/k; sleep 3600", restart="Always",
+                                 volumes=[{"name": "s", "secret": {"secretName": "key"}}],
+                                 mounts=[{"name": "s", "mountPath": "/s"}]))
+        cluster.wait_for("the pod to run", lambda: http.get(f"{NS}/pods/holder").json().get("status", {}).get(
+            "phase") == "Running", timeout=60, interval=0.5)
+        assert len(secret_mounts()) == 1
+        cluster.kill_kubelet(node)
+        assert http.delete(f"{NS}/pods/holder", params={"gracePeriodSeconds": "0"}).status_code == 200
+        cluster.restart_kubelet(node)
+        cluster.wait_for("the tmpfs and the pod's directory to go",
+                         lambda: not secret_mounts() and not any(root.glob("pods/*")), timeout=60, interval=0.5)
