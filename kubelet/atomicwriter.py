@@ -7,7 +7,8 @@ atomic; what users see (``key``, ``dir``) are symlinks to ``..data/key``, create
 alone while the key exists. So a process that opens ``key`` resolves ``..data`` once and reads
 one version whole, and a process holding the directory of ``..data`` keeps reading one version
 until it looks again. After the swap, user-visible entries of keys that went away are removed,
-then the old version's directory.
+then the old version's directory (so a reader that resolved ``..data`` just before the swap may
+find its file gone and must open it again, as with Kubernetes' writer; it never reads a mix).
 
 The symlinks are relative, so they resolve the same inside a container that bind-mounts the
 volume directory. A ``subPath`` mount of one file binds the file inside the version directory
@@ -145,13 +146,18 @@ class AtomicWriter:
                 os.close(fd)
 
     def _link_user_visible(self, payload: Mapping[str, FileProjection]) -> None:
+        """Link each top-level name into ``..data``. A plain file there (written by a kubelet from
+        before the atomic writer, for a pod still running) is replaced by the link in one rename."""
         for top in _top_levels(payload):
             link = self.target / top
             if link.is_symlink():
                 continue
-            if link.exists():
-                raise PayloadError(f"{top!r} exists in the volume and is not the writer's link")
-            os.symlink(f"{DATA_DIR}/{top}", link)
+            if link.is_dir():
+                shutil.rmtree(link)
+            tmp = self.target / f"..{top}.link"
+            tmp.unlink(missing_ok=True)
+            os.symlink(f"{DATA_DIR}/{top}", tmp)
+            os.replace(tmp, link)
 
     def _remove_stale(self, old: str, payload: Mapping[str, FileProjection]) -> None:
         wanted = _top_levels(payload)
