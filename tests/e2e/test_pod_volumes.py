@@ -171,8 +171,12 @@ def test_a_pod_waits_for_its_config_map_volume_then_starts(cluster: Cluster, nod
 
         message = cluster.wait_for("the FailedMount event", failed_mount, timeout=60, interval=0.5)
         assert message == 'MountVolume.SetUp failed for volume "cfg" : configmap "late" not found'
-        state = http.get(f"{NS}/pods/waiter").json()["status"]["containerStatuses"][0]["state"]
-        assert state["waiting"]["reason"] == "ContainerCreating"
+
+        def waiting() -> str | None:
+            statuses = http.get(f"{NS}/pods/waiter").json().get("status", {}).get("containerStatuses") or []
+            return statuses[0].get("state", {}).get("waiting", {}).get("reason") if statuses else None
+
+        assert cluster.wait_for("the waiting container", waiting, timeout=30) == "ContainerCreating"
         create(http, "configmaps", {"metadata": {"name": "late"}, "data": {"k": "here"}})
         assert finished_log(cluster, http, "waiter", timeout=60).splitlines() == ["here"]
         http.delete(f"{NS}/pods/waiter")
