@@ -43,6 +43,7 @@ from kubelet.runtime.base import ContainerRuntime
 from kubelet.sandbox import ensure_pause_image
 from kubelet.server import NodeLogs, ServingCert, bind_socket, create_app, serve, serving_context
 from kubelet.threads import InlineRunner, Runner, ThreadRunner
+from kubelet.tmpfs import Tmpfs
 from kubelet.tokens import ClientTokenRequester, TokenManager
 from kubelet.volumes import ClientConfigMaps, ProjectedVolumes
 
@@ -91,7 +92,7 @@ class Kubelet:
         if not self.cfg.hollow:
             tokens = TokenManager(ClientTokenRequester(self.client), clock=self.clock)
             self.ctx.projected = ProjectedVolumes(root=self.cfg.volumes_root(), tokens=tokens,
-                                                  config_maps=objects)
+                                                  config_maps=objects, memory=Tmpfs())
         self.manager = PodManager(self.ctx)
 
     def logs_for(self, namespace: str, name: str) -> NodeLogs | None:
@@ -107,6 +108,8 @@ class Kubelet:
         status = node_status(machine=self.machine, address=self.cfg.address, port=self.port,
                              runtime_version=version, max_pods=self.cfg.max_pods)
         self.ctx.allocatable = dict(status.allocatable or {})
+        if self.ctx.projected is not None:
+            self.ctx.projected.allocatable = self.ctx.allocatable
         self.agent = NodeAgent(
             client=self.heartbeat_client or self.client, name=self.cfg.node_name, status=lambda: status, clock=self.clock,
             lease_interval=self.cfg.lease_interval, lease_duration=self.cfg.lease_duration,
@@ -140,16 +143,23 @@ class Kubelet:
         tasks.append(asyncio.create_task(self.manager.relist_forever(self.cfg.relist_interval), name="relist"))
         tasks.append(asyncio.create_task(self.agent.run(), name="node-heartbeat"))
         if self.ctx.projected is not None:
-            tasks.append(asyncio.create_task(self._renew_tokens(self.ctx.projected), name="token-renewal"))
+            tasks.append(asyncio.create_task(self._refresh_volumes(self.ctx.projected), name="volume-refresh"))
 
-    async def _renew_tokens(self, projected: ProjectedVolumes) -> None:
-        """Rewrite projected tokens as they come due (:mod:`kubelet.tokens`)."""
+    async def _refresh_volumes(self, projected: ProjectedVolumes) -> None:
+        """Rewrite volumes of API data as their objects, labels and tokens change (:mod:`kubelet.volumes`);
+        first remove what pods that no longer exist left (a kubelet that crashed mid-teardown)."""
+        await self.run(projected.remove_orphans, self._known_pod_uids())
         while True:
-            await asyncio.sleep(self.cfg.token_refresh_interval)
+            await asyncio.sleep(self.cfg.volume_refresh_interval)
             try:
                 await projected.refresh()
             except Exception:  # noqa: BLE001 - a failed round is retried on the next
-                log.exception("token renewal failed")
+                log.exception("volume refresh failed")
+
+    def _known_pod_uids(self) -> set[str]:
+        """Pods of this node the API or the runtime still knows: their directories stay."""
+        uids = {p.metadata.uid or "" for p in self.pods.list() if p.spec.node_name == self.cfg.node_name}
+        return uids | set(self.manager.workers)
 
     async def serve_api_to_pods(self) -> ApiRelay | None:
         """Relay the node network's gateway to the API server (:mod:`kubelet.apirelay`)."""

@@ -36,7 +36,9 @@ class KubeletConfig:
     network: str = ""  # Docker network of the pods; "" = one per node (podvisor-<node>)
     cert_dir: Path | None = None  # the node's credential and certificates; None: ~/.podvisor/kubelet/<node>
     root_dir: Path | None = None  # projected volumes' files; None: default_root_dir(node_name)
-    token_refresh_interval: float = 10.0  # how often projected tokens are checked for renewal
+    # how often volumes of API data are rendered again: ConfigMap, Secret, label changes and
+    # token renewals reach the files within this (Kubernetes: its 1 min pod sync plus a cache)
+    volume_refresh_interval: float = 2.0
     stream_idle_timeout: float = 4 * 3600.0  # exec, attach, port-forward idle this long: closed (Kubernetes: 4 h)
     cluster_dns: str = ""  # the nameserver of ClusterFirst pods; "" = this node's DNS on the pod network's gateway
     cluster_domain: str = "cluster.local"

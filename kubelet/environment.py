@@ -7,7 +7,7 @@ only the names nothing else set. ``envFrom`` keys that are not valid variable na
 (the kubelet reports them in an ``InvalidEnvironmentVariableNames`` event).
 
 Building is pure: the ConfigMaps and Secrets the container references are fetched first
-(:func:`fetch`, through the kubelet's one :class:`~kubelet.volumes.ConfigMapSource`) and handed
+(:func:`fetch`, through the kubelet's one :class:`~kubelet.configobjects.ConfigMapSource`) and handed
 in; a missing object or key that is not ``optional`` raises :class:`EnvError` with Kubernetes'
 message, which the container shows as ``CreateContainerConfigError`` until it appears.
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 from apimachinery.models.core import Container, EnvVar, Pod
 from apimachinery.quantity import cpu_millis, memory_bytes
-from kubelet.volumes import ConfigMapSource
+from kubelet.configobjects import ConfigMapSource
 
 _MAP_ENTRY = re.compile(r"metadata\.(labels|annotations)\['[^']+'\]")
 _VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from apimachinery.errors import ApiError
 from apimachinery.models.core import Container, Pod
-from kubelet import environment, podspec, security
+from kubelet import environment, podspec, security, subpath
 from kubelet.context import NodeContext
 from kubelet.probes import ProbeKind
-from kubelet.restart import CREATE_CONTAINER_ERROR, IMAGE_PULL_BACK_OFF, RUN_CONTAINER_ERROR
+from kubelet.restart import CREATE_CONTAINER_ERROR, IMAGE_PULL_BACK_OFF, RUN_CONTAINER_ERROR, Backoff
 from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ImageNotFound
 from kubelet.sandbox import SandboxHandle
 from kubelet.status import Waiting
@@ -31,6 +31,10 @@ CONFIG_RETRY = 10.0
 #: so the supervisor's intensity budget survives a kubelet restart.
 RESTARTS_LABEL = "io.podvisor.supervisor.restarts"
 MOUNT_RETRY = 2.0  # a ConfigMap published a moment after the pod was created
+FAILED_MOUNT = "FailedMount"
+#: A volume whose object is missing is retried sooner at first, then every 8 s (Kubernetes'
+#: volume manager backs off too, to about 2 minutes; an object created late is seen quicker here).
+MOUNT_BACKOFF = Backoff(initial=1.0, maximum=8.0)
 
 
 @dataclass
@@ -47,6 +51,7 @@ class ContainerRecord:
     start_failed: str | None = None  # a created container whose start failed
     backoff_reported: str | None = None
     image_failures: int = 0
+    mount_failures: int = 0
     image_id: str = ""
     probe_id: str | None = None  # the container the probers run against
     probers: list[asyncio.Task[None]] = field(default_factory=list)
@@ -123,16 +128,23 @@ async def start_container(
             found = await ctx.run(ctx.runtime.image_user, container.image or "")
         image_user = found or ""
         values = podspec.field_values(pod, node=ctx.node, pod_ip=pod_ip, host_ip=ctx.host_ip)
+        service_env = ctx.service_env(pod)
+        sub_paths = None
+        if projected is not None and subpath.wanted(container):
+            env = environment.container_env(pod, container, objects=objects, field_values=values,
+                                            allocatable=ctx.allocatable, service_env=service_env)
+            sub_paths = await ctx.run(subpath.resolve_all, pod, container, env=env, data_dirs=projected,
+                                      runtime=ctx.runtime, node=ctx.node)
         spec = podspec.container_spec(pod, container, node=ctx.node, attempt=attempt, init=init,
                                       sandbox=sandbox.name, field_values=values, image_user=image_user,
                                       projected_dirs=projected,
-                                      service_env=ctx.service_env(pod), resolv_conf=resolv_conf,
+                                      service_env=service_env, resolv_conf=resolv_conf,
                                       share_pid_with=share_pid_with, env_objects=objects,
-                                      allocatable=ctx.allocatable)
+                                      allocatable=ctx.allocatable, sub_paths=sub_paths)
     except environment.EnvError as err:  # most often an object not created yet: look again soon
         _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=MOUNT_RETRY)
         return None
-    except (podspec.PodSpecError, ValueError, ContainerRuntimeError) as err:
+    except (podspec.PodSpecError, ValueError, ContainerRuntimeError, OSError) as err:
         _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=CONFIG_RETRY)
         return None
     for message in environment.skipped_keys(pod, container, objects=objects):
@@ -152,16 +164,22 @@ async def start_container(
 
 async def _projected_dirs(ctx: NodeContext, pod: Pod, container: Container,
                           rec: ContainerRecord) -> tuple[bool, dict[str, str] | None]:
-    """(written, the pod's projected volume directories); not written: a FailedMount event and a
-    retry soon. A hollow node (no ``ctx.projected``) writes nothing and has no directories."""
+    """(written, the directories of the pod's volumes of API data); not written: a FailedMount
+    event, and the container stays in ContainerCreating (no reason of its own, as in Kubernetes)
+    until a retry soon finds the object. A hollow node (no ``ctx.projected``) writes nothing."""
     if ctx.projected is None:
         return True, None
     try:
-        return True, await ctx.projected.ensure(pod)
+        written = await ctx.projected.ensure(pod)
     except (VolumeError, ApiError, OSError) as err:
-        ctx.api.event(pod, "Warning", "FailedMount", f"MountVolume.SetUp failed: {err}")
-        _fail(ctx, pod, container, rec, CREATE_CONTAINER_CONFIG_ERROR, str(err), retry=MOUNT_RETRY)
+        message = str(err) if isinstance(err, VolumeError) else f"MountVolume.SetUp failed: {err}"
+        ctx.api.event(pod, "Warning", FAILED_MOUNT, message)
+        rec.waiting = None
+        rec.retry_at = ctx.clock.monotonic() + MOUNT_BACKOFF.delay(rec.mount_failures)
+        rec.mount_failures += 1
         return False, None
+    rec.mount_failures = 0
+    return True, written
 
 
 async def _env_objects(ctx: NodeContext, pod: Pod, container: Container,

@@ -113,6 +113,7 @@ def container_spec(
     env_objects: EnvObjects | None = None,
     allocatable: Mapping[str, str] | None = None,
     resolv_conf: str | None = None,
+    sub_paths: Mapping[int, str] | None = None,
 ) -> ContainerSpec:
     """One container of the pod, joined to the sandbox's network namespace.
 
@@ -127,7 +128,8 @@ def container_spec(
     ``envFrom`` and ``env``, as in Kubernetes; ``env_objects`` are the ConfigMaps and Secrets they
     read and ``allocatable`` the node's, for limits a container leaves unset
     (:mod:`kubelet.environment`). ``projected_dirs`` are the host directories the
-    kubelet wrote the pod's projected volumes to (:mod:`kubelet.volumes`)."""
+    kubelet wrote the pod's volumes of API data to (:mod:`kubelet.volumes`); ``sub_paths`` the host
+    paths of its ``subPath`` mounts by mount index (:mod:`kubelet.subpath`)."""
     ref = pod_ref(pod)
     security.verify_run_as_non_root(pod, container, image_user=image_user)
     env = container_env(pod, container, objects=env_objects or EnvObjects(), field_values=field_values,
@@ -141,7 +143,8 @@ def container_spec(
         args=expand_all(container.args, env),
         env=env,
         working_dir=container.working_dir or None,
-        mounts=(*mounts(pod, container, projected_dirs=projected_dirs), *resolv_mount(resolv_conf)),
+        mounts=(*mounts(pod, container, projected_dirs=projected_dirs, sub_paths=sub_paths),
+                *resolv_mount(resolv_conf)),
         network=f"{CONTAINER_NETWORK_PREFIX}{sandbox}",
         nano_cpus=cpu_millis(limits["cpu"]) * 1_000_000 if limits.get("cpu") else None,
         memory_bytes=memory_bytes(limits["memory"]) if limits.get("memory") else None,
@@ -186,23 +189,32 @@ def expand_all(items: list[str] | None, env: dict[str, str]) -> list[str] | None
     return [expand(item, env) for item in items] if items else None
 
 
-def mounts(pod: Pod, container: Container, *, projected_dirs: Mapping[str, str] | None = None) -> list[Mount]:
-    """emptyDir -> the pod's named volume; hostPath -> a bind mount; projected -> a read-only bind
-    mount of the directory the kubelet wrote it to. ``projected_dirs`` None: a hollow node, which
-    runs no processes and writes no files, mounts no projected volumes."""
+def mounts(pod: Pod, container: Container, *, projected_dirs: Mapping[str, str] | None = None,
+           sub_paths: Mapping[int, str] | None = None) -> list[Mount]:
+    """emptyDir -> the pod's named volume; hostPath -> a bind mount; configMap, secret, downwardAPI
+    and projected -> a read-only bind mount of the directory the kubelet wrote it to. A ``subPath``
+    mount binds the host path resolved for it (``sub_paths``, by mount index). ``projected_dirs``
+    None: a hollow node, which runs no processes and writes no files, mounts none of those."""
     volumes = {v.name: v for v in pod.spec.volumes or []}
     ref = pod_ref(pod)
     out = []
-    for mount in container.volume_mounts or []:
+    for index, mount in enumerate(container.volume_mounts or []):
         volume = volumes.get(mount.name)
         if volume is None:
             raise PodSpecError(f"container {container.name}: volume {mount.name!r} is not defined in the pod")
-        if mount.sub_path:
-            raise PodSpecError(f"container {container.name}: subPath is not supported ({mount.name})")
         read_only = bool(mount.read_only)
-        if volume.host_path is not None:
+        api_data = any(source is not None for source in (volume.projected, volume.config_map, volume.secret,
+                                                          volume.downward_api))
+        if mount.sub_path or mount.sub_path_expr:
+            if projected_dirs is None:
+                continue
+            if sub_paths is None or index not in sub_paths:
+                raise PodSpecError(f"container {container.name}: subPath of volume {mount.name!r} is not resolved")
+            out.append(Mount(source=sub_paths[index], target=mount.mount_path, read_only=read_only or api_data,
+                             kind="bind"))
+        elif volume.host_path is not None:
             out.append(Mount(source=volume.host_path.path, target=mount.mount_path, read_only=read_only, kind="bind"))
-        elif volume.projected is not None:
+        elif api_data:
             if projected_dirs is None:
                 continue
             if volume.name not in projected_dirs:
@@ -214,7 +226,8 @@ def mounts(pod: Pod, container: Container, *, projected_dirs: Mapping[str, str] 
                       read_only=read_only, kind="volume")
             )
         else:
-            raise PodSpecError(f"volume {volume.name!r}: only emptyDir, hostPath and projected volumes are supported")
+            raise PodSpecError(f"volume {volume.name!r}: only emptyDir, hostPath, configMap, secret, downwardAPI "
+                               "and projected volumes are supported")
     return out
 
 

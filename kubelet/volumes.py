@@ -1,205 +1,190 @@
-"""Projected volumes on the node: files a pod's containers see, written and kept current by the kubelet.
+"""Volumes of API data on the node: configMap, secret, downwardAPI and projected, written and kept current.
 
-A projected volume (the ``kube-api-access-*`` volume the API server adds to every pod is one)
-becomes a directory under the kubelet's root,
-``<root>/pods/<pod uid>/volumes/kubernetes.io~projected/<volume>``, bind-mounted read-only
-into the containers that mount it. Its files come from three sources, the ones the API server
-admits (:mod:`apiserver.volumes`):
+Each such volume is a directory under the kubelet's root,
+``<root>/pods/<pod uid>/volumes/kubernetes.io~<plugin>/<volume>`` (``configmap``, ``secret``,
+``downward-api``, ``projected``, as Kubernetes names them), bind-mounted read-only into the
+containers that mount it. Its files are rendered by :mod:`kubelet.projection` and written by
+the :class:`~kubelet.atomicwriter.AtomicWriter`, so a reader sees one version whole.
 
-* ``serviceAccountToken``: a token from the :class:`~kubelet.tokens.TokenManager`, bound to the
-  pod, rewritten in place whenever the manager renews it (:meth:`ProjectedVolumes.refresh`);
-* ``configMap``: the named keys of a ConfigMap in the pod's namespace (``kube-root-ca.crt``);
-* ``downwardAPI``: the pod's name, namespace or uid.
+* :meth:`ProjectedVolumes.ensure` writes every volume before a container starts; a volume
+  whose object is missing raises :class:`VolumeError` (the pod waits in ContainerCreating with
+  a FailedMount event, and the worker retries).
+* :meth:`ProjectedVolumes.refresh` renders the volumes of every tracked pod again (the worker
+  tracks running pods with their latest labels and annotations) and rewrites what changed:
+  a new ConfigMap or Secret revision, a label, a renewed ServiceAccount token. The agent calls
+  it every ``volume_refresh_interval`` (Kubernetes: the pod sync period plus its object cache).
+  Immutable objects are read once and never again.
+* Volumes holding credentials (Secret keys, tokens) sit on a tmpfs (:mod:`kubelet.tmpfs`),
+  unmounted before the pod's directory is removed (:meth:`ProjectedVolumes.remove`), also for
+  pods a crashed kubelet left behind (:meth:`ProjectedVolumes.remove_orphans`).
 
-Files are 0644 in 0755 directories, owned by the kubelet's user: Kubernetes makes the token
-0600 and hands it to the pod's ``fsGroup``; podvisor does not chown per pod, so the token is
-world-readable *inside the pod's own mount*, which a non-root container (busybox as nobody)
-needs. The kubelet's root directory is 0700, so other users of the host cannot reach it.
-Each file is replaced atomically (write a temporary file, rename), so a reader never sees half a
-token. The pod's directory is removed with the pod.
+Files carry the volume's ``defaultMode`` or the item's ``mode`` and belong to the kubelet's
+user: Kubernetes hands them to the pod's ``fsGroup``, which podvisor does not do, so a file of
+mode 0400 is readable only by a container running as root. The kubelet's root directory is
+0700, so other users of the host cannot reach any of it.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
-import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from apimachinery.errors import ApiError
-from apimachinery.models.core import ConfigMap, Pod, Secret, Volume
+from apimachinery.models.core import Pod, Volume
 from apimachinery.serviceaccounts import DEFAULT_SERVICE_ACCOUNT
+from kubelet.atomicwriter import DATA_DIR, AtomicWriter, PayloadError
+from kubelet.configobjects import ClientConfigMaps, ConfigMapSource, ObjectFiles
+from kubelet.projection import VolumeError, holds_secrets, kind_of, render
+from kubelet.tmpfs import Tmpfs
 from kubelet.tokens import TokenKey, TokenManager
+
+__all__ = ["ClientConfigMaps", "ConfigMapSource", "ProjectedVolumes", "VolumeError", "config_volumes"]
 
 log = logging.getLogger(__name__)
 
-DIR_MODE, FILE_MODE, PRIVATE_MODE = 0o755, 0o644, 0o700
+DIR_MODE, PRIVATE_MODE = 0o755, 0o700
 DEFAULT_TOKEN_SECONDS = 3600
-PROJECTED_DIR = "kubernetes.io~projected"
+PLUGIN_DIRS = {"configMap": "kubernetes.io~configmap", "secret": "kubernetes.io~secret",
+               "downwardAPI": "kubernetes.io~downward-api", "projected": "kubernetes.io~projected"}
+PROJECTED_DIR = PLUGIN_DIRS["projected"]
 
 
-class VolumeError(Exception):
-    """A projected volume cannot be written yet (its ConfigMap is missing, no token could be had)."""
-
-
-class ConfigMapSource(Protocol):
-    async def config_map(self, namespace: str, name: str) -> dict[str, str] | None:
-        """The ConfigMap's ``data``, None if it does not exist."""
-        ...
-
-    async def secret(self, namespace: str, name: str) -> dict[str, str] | None:
-        """The Secret's ``data``, decoded, None if it does not exist."""
-        ...
-
-
-class ClientConfigMaps:
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    async def config_map(self, namespace: str, name: str) -> dict[str, str] | None:
-        try:
-            found = await self.client.get(ConfigMap, name, namespace)
-        except ApiError as err:
-            if err.code == 404:
-                return None
-            raise
-        return dict(found.data or {})
-
-    async def secret(self, namespace: str, name: str) -> dict[str, str] | None:
-        try:
-            found = await self.client.get(Secret, name, namespace)
-        except ApiError as err:
-            if err.code == 404:
-                return None
-            raise
-        decoded = {key: base64.b64decode(value).decode("utf-8", "replace") for key, value in (found.data or {}).items()}
-        return {**(found.string_data or {}), **decoded}
-
-
-@dataclass(frozen=True)
-class _TokenFile:
-    volume: str
-    path: str
-    key: TokenKey
-
-
-def projected_volumes(pod: Pod) -> list[Volume]:
-    return [v for v in pod.spec.volumes or [] if v.projected is not None]
+def config_volumes(pod: Pod) -> list[Volume]:
+    """The pod's volumes whose files the kubelet writes from API data."""
+    return [v for v in pod.spec.volumes or [] if kind_of(v) is not None]
 
 
 class ProjectedVolumes:
-    def __init__(self, *, root: Path, tokens: TokenManager, config_maps: ConfigMapSource) -> None:
+    def __init__(self, *, root: Path, tokens: TokenManager, config_maps: ConfigMapSource,
+                 memory: Tmpfs | None = None) -> None:
         self.root = root
         self.tokens = tokens
         self.config_maps = config_maps
-        self._token_files: dict[str, list[_TokenFile]] = {}  # pod uid -> its token files
+        self.memory = memory  # None: credentials are written to disk (tests, unprivileged kubelets)
+        self.allocatable: Mapping[str, str] = {}  # the node's, for resource fields without a limit
+        self._pods: dict[str, Pod] = {}  # pod uid -> the latest pod seen, for refresh
+        self._immutable: dict[tuple[str, str, str], ObjectFiles] = {}
 
     def pod_dir(self, pod_uid: str) -> Path:
         return self.root / "pods" / pod_uid
 
-    def directory(self, pod_uid: str, volume: str) -> Path:
-        return self.pod_dir(pod_uid) / "volumes" / PROJECTED_DIR / volume
+    def directory(self, pod_uid: str, volume: str, kind: str = "projected") -> Path:
+        return self.pod_dir(pod_uid) / "volumes" / PLUGIN_DIRS[kind] / volume
 
     async def ensure(self, pod: Pod) -> dict[str, str]:
-        """Write every projected volume of the pod; volume name -> its host directory."""
+        """Write every volume of API data of the pod; volume name -> its host directory."""
         uid = pod.metadata.uid or ""
         out: dict[str, str] = {}
-        token_files: list[_TokenFile] = []
-        for volume in projected_volumes(pod):
-            files, tokens = await self._render(pod, volume)
-            target = self.directory(uid, volume.name)
-            self._write(target, files)
+        objects: dict[tuple[str, str], ObjectFiles | None] = {}
+        for volume in config_volumes(pod):
+            target = await self._write(pod, volume, objects)
             out[volume.name] = str(target)
-            token_files += tokens
         if out:
-            self._token_files[uid] = token_files
+            self._pods[uid] = pod
         return out
 
     def track(self, pod: Pod) -> None:
-        """Renew the pod's tokens from now on, written or not by this process (a kubelet that
-        restarted adopts running pods without rewriting their files: the first renewal does)."""
-        uid = pod.metadata.uid or ""
-        if uid in self._token_files or not projected_volumes(pod):
-            return
-        self._token_files[uid] = [file for volume in projected_volumes(pod) for file in _token_files(pod, volume)]
+        """Keep the pod's volumes current from now on, written or not by this process (a kubelet
+        that restarted adopts running pods without rewriting their files: the next refresh does)."""
+        if config_volumes(pod):
+            self._pods[pod.metadata.uid or ""] = pod
 
     def untrack(self, pod_uid: str) -> None:
-        """Stop renewing (the pod finished); its files stay until the pod is removed."""
-        self._token_files.pop(pod_uid, None)
+        """Stop refreshing (the pod finished); its files stay until the pod is removed."""
+        self._pods.pop(pod_uid, None)
         self.tokens.forget(pod_uid)
 
     async def refresh(self) -> int:
-        """Rewrite every token file whose token is due for renewal; how many were rewritten."""
+        """Render the tracked pods' written volumes again; how many volumes changed. A volume whose
+        object went away keeps its last files (Kubernetes' remount fails the same way)."""
         rewritten = 0
-        for uid, files in list(self._token_files.items()):
-            for file in files:
-                if not self.tokens.due(file.key):
-                    continue
+        objects: dict[tuple[str, str], ObjectFiles | None] = {}
+        for uid, pod in list(self._pods.items()):
+            for volume in config_volumes(pod):
+                target = self.directory(uid, volume.name, kind_of(volume) or "projected")
+                if not (target / DATA_DIR).is_symlink():
+                    continue  # never mounted: the pod's start writes it
                 try:
-                    token = await self.tokens.get(file.key)
-                except ApiError as err:
-                    log.warning("cannot renew the token of pod %s/%s: %s", file.key.namespace, file.key.pod_name, err)
-                    continue
-                target = self.directory(uid, file.volume)
-                if target.is_dir():
-                    _write_file(target / file.path, token.encode())
-                    rewritten += 1
+                    if await self._write(pod, volume, objects, known=target):
+                        rewritten += 1
+                except VolumeError as err:
+                    log.info("volume %s of pod %s/%s not refreshed: %s", volume.name, pod.metadata.namespace,
+                             pod.metadata.name, err)
         return rewritten
 
     def remove(self, pod_uid: str) -> None:
-        self._token_files.pop(pod_uid, None)
+        self._pods.pop(pod_uid, None)
         self.tokens.forget(pod_uid)
-        shutil.rmtree(self.pod_dir(pod_uid), ignore_errors=True)
+        directory = self.pod_dir(pod_uid)
+        if self.memory is not None:
+            self.memory.unmount_under(directory)
+        shutil.rmtree(directory, ignore_errors=True)
 
-    async def _render(self, pod: Pod, volume: Volume) -> tuple[dict[str, bytes], list[_TokenFile]]:
-        files: dict[str, bytes] = {}
-        tokens: list[_TokenFile] = []
-        meta = pod.metadata
-        namespace = meta.namespace or "default"
-        for source in (volume.projected or {}).get("sources") or []:
-            if token_source := source.get("serviceAccountToken"):
-                key = _token_key(pod, token_source)
-                try:
-                    files[token_source["path"]] = (await self.tokens.get(key)).encode()
-                except ApiError as err:
-                    raise VolumeError(f"cannot get a ServiceAccount token: {err.message}") from err
-                tokens.append(_TokenFile(volume.name, token_source["path"], key))
-            elif cm_source := source.get("configMap"):
-                files.update(await self._config_map(namespace, cm_source))
-            elif downward := source.get("downwardAPI"):
-                files.update(_downward(pod, downward))
-            else:
-                raise VolumeError(f"volume {volume.name!r}: unsupported projected source {sorted(source)}")
-        return files, tokens
+    def remove_orphans(self, keep: set[str]) -> list[str]:
+        """Remove the directories of pods not in ``keep`` (uids): left by a kubelet that crashed
+        between removing a pod's containers and its files."""
+        pods = self.root / "pods"
+        gone = [p.name for p in pods.iterdir() if p.is_dir() and p.name not in keep] if pods.is_dir() else []
+        for uid in gone:
+            self.remove(uid)
+        return gone
 
-    async def _config_map(self, namespace: str, source: Mapping[str, Any]) -> dict[str, bytes]:
-        name = str(source.get("name") or "")
-        data = await self.config_maps.config_map(namespace, name)
-        if data is None:
-            if source.get("optional"):
-                return {}
-            raise VolumeError(f'configmap "{name}" not found')
-        files = {}
-        for item in source.get("items") or []:
-            if item["key"] not in data:
-                if source.get("optional"):
-                    continue
-                raise VolumeError(f'configmap "{name}" has no key "{item["key"]}"')
-            files[item["path"]] = data[item["key"]].encode()
-        return files
+    # -- writing -------------------------------------------------------------------------------
 
-    def _write(self, target: Path, files: dict[str, bytes]) -> None:
+    async def _write(self, pod: Pod, volume: Volume, objects: dict[tuple[str, str], ObjectFiles | None],
+                     *, known: Path | None = None) -> Path | bool:
+        """Render and write one volume: its directory (or, refreshing ``known``, whether it changed).
+        A first write reads every object afresh; a refresh does not read immutable ones again."""
+        kind = kind_of(volume) or "projected"
+        lookup = self._lookup(pod, objects, cached=known is not None)
+        try:
+            files = await render(volume, pod=pod, lookup=lookup, token=self._token(pod),
+                                 allocatable=self.allocatable)
+        except VolumeError as err:
+            raise VolumeError(f'MountVolume.SetUp failed for volume "{volume.name}" : {err}') from err
+        target = known or self._prepare(pod.metadata.uid or "", volume, kind)
+        try:
+            changed = AtomicWriter(target).write(files)
+        except (PayloadError, OSError) as err:
+            raise VolumeError(f'MountVolume.SetUp failed for volume "{volume.name}" : {err}') from err
+        return changed if known is not None else target
+
+    def _prepare(self, uid: str, volume: Volume, kind: str) -> Path:
         self.root.mkdir(mode=PRIVATE_MODE, parents=True, exist_ok=True)
         self.root.chmod(PRIVATE_MODE)  # the only gate for other users of the host
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.mkdir(mode=DIR_MODE, exist_ok=True)
+        target = self.directory(uid, volume.name, kind)
+        target.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        if self.memory is not None and holds_secrets(volume):
+            self.memory.mount(target)
         target.chmod(DIR_MODE)
-        for path, content in files.items():
-            _write_file(target / path, content)
+        return target
+
+    def _lookup(self, pod: Pod, objects: dict[tuple[str, str], ObjectFiles | None], *, cached: bool) -> Any:
+        namespace = pod.metadata.namespace or "default"
+
+        async def lookup(kind: str, name: str) -> ObjectFiles | None:
+            if cached and (found := self._immutable.get((kind, namespace, name))) is not None:
+                return found
+            if (kind, f"{namespace}/{name}") not in objects:
+                found = await self.config_maps.files(kind, namespace, name)
+                objects[(kind, f"{namespace}/{name}")] = found
+                if found is not None and found.immutable:
+                    self._immutable[(kind, namespace, name)] = found
+            return objects[(kind, f"{namespace}/{name}")]
+
+        return lookup
+
+    def _token(self, pod: Pod) -> Any:
+        async def token(source: Mapping[str, Any]) -> bytes:
+            try:
+                return (await self.tokens.get(_token_key(pod, source))).encode()
+            except ApiError as err:
+                raise VolumeError(f"cannot get a ServiceAccount token: {err.message}") from err
+
+        return token
 
 
 def _token_key(pod: Pod, source: Mapping[str, Any]) -> TokenKey:
@@ -210,35 +195,3 @@ def _token_key(pod: Pod, source: Mapping[str, Any]) -> TokenKey:
                     audiences=(audience,) if audience else (),
                     seconds=int(source.get("expirationSeconds") or DEFAULT_TOKEN_SECONDS),
                     pod_name=meta.name or "", pod_uid=meta.uid or "")
-
-
-def _token_files(pod: Pod, volume: Volume) -> list[_TokenFile]:
-    return [_TokenFile(volume.name, str(token["path"]), _token_key(pod, token))
-            for source in (volume.projected or {}).get("sources") or []
-            if (token := source.get("serviceAccountToken"))]
-
-
-def _downward(pod: Pod, source: Mapping[str, Any]) -> dict[str, bytes]:
-    meta = pod.metadata
-    values = {"metadata.name": meta.name or "", "metadata.namespace": meta.namespace or "default",
-              "metadata.uid": meta.uid or ""}
-    files = {}
-    for item in source.get("items") or []:
-        field_path = (item.get("fieldRef") or {}).get("fieldPath")
-        if field_path not in values:
-            raise VolumeError(f"downwardAPI: unsupported fieldPath {field_path!r}")
-        files[item["path"]] = values[field_path].encode()
-    return files
-
-
-def _write_file(path: Path, content: bytes) -> None:
-    """Replace ``path`` atomically with ``content``, mode 0644 (subdirectories 0755)."""
-    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    tmp = path.with_name(f"..{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    try:
-        os.write(fd, content)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, FILE_MODE)
-    os.replace(tmp, path)

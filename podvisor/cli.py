@@ -275,7 +275,7 @@ def kubelet(
                                 "sharing one daemon and one network reach each other's pods by name."),
     lease_interval: float = typer.Option(10.0, help="Seconds between Lease renewals (the node heartbeat)."),
     hollow: bool = typer.Option(False, help="Simulate the node with a fake runtime (scale tests)."),
-    root_dir: Path = typer.Option(None, help="Where projected volumes are written (default: "
+    root_dir: Path = typer.Option(None, help="This node's own directory for the files of its pods' ConfigMap, Secret, downward API and projected volumes (default: "
                                   "/var/lib/podvisor/kubelet/<node>, or ~/.local/state/... when not root)."),
     hollow_nodes: int = typer.Option(1, help="With --hollow: how many nodes this process simulates."),
     hollow_read_kubeconfig: Path = typer.Option(

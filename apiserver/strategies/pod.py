@@ -24,7 +24,7 @@ from apiserver.validation import (
     invalid_value,
     validate_pod_spec,
 )
-from apiserver.volumes import validate_projected_volumes
+from apiserver.volumes import validate_volumes
 
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
@@ -102,7 +102,7 @@ def _tolerates_no_execute(toleration: Any, taint_key: str) -> bool:
 
 def _validate_pod(pod: Obj) -> list[Cause]:
     spec = as_dict(pod.get("spec"))
-    causes = validate_pod_spec(spec, "spec") + validate_projected_volumes(spec, "spec")
+    causes = validate_pod_spec(spec, "spec") + validate_volumes(spec, "spec")
     causes += validate_restart_rules(spec, "spec")
     return causes + pod_annotation_causes(as_dict(pod.get("metadata")), spec, "metadata")
 

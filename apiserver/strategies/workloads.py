@@ -30,7 +30,7 @@ from apiserver.validation import (
     validate_labels,
     validate_pod_spec,
 )
-from apiserver.volumes import validate_projected_volumes
+from apiserver.volumes import validate_volumes
 
 
 def _default_template(spec: Obj) -> None:
@@ -101,7 +101,7 @@ def _validate_template(kind: str, template: Obj, path: str) -> list[Cause]:
     causes += validate_annotations(metadata.get("annotations"), f"{path}.metadata.annotations")
     spec = as_dict(template.get("spec"))
     causes += pod_annotation_causes(metadata, spec, f"{path}.metadata")
-    causes += validate_pod_spec(spec, f"{path}.spec") + validate_projected_volumes(spec, f"{path}.spec")
+    causes += validate_pod_spec(spec, f"{path}.spec") + validate_volumes(spec, f"{path}.spec")
     causes += validate_restart_rules(spec, f"{path}.spec")
     if spec.get("restartPolicy") in ("OnFailure", "Never"):
         causes.append(not_supported(f"{path}.spec.restartPolicy", spec["restartPolicy"], ("Always",)))

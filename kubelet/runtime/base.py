@@ -276,6 +276,11 @@ class ContainerRuntime(Protocol):
         """Remove a named volume; no error if gone."""
         ...
 
+    def volume_path(self, name: str) -> str:
+        """Where a named volume's files are on the host ("" if unknown): a ``subPath`` of it is
+        bind-mounted from there (Docker before 26 has no volume subpath option)."""
+        ...
+
     def exec(self, container_id: str, command: list[str], timeout: float) -> tuple[int, bytes]:
         """Run ``command`` in a running container: (exit code, stdout+stderr); TimeoutError after ``timeout``."""
         ...

@@ -275,6 +275,10 @@ class DockerRuntime:
         with _errors(f"remove volume {name}"), _ignore_status(404):
             self._api.remove_volume(name)
 
+    def volume_path(self, name: str) -> str:
+        with _errors(f"inspect volume {name}"):
+            return str(self._api.inspect_volume(name).get("Mountpoint") or "")
+
     # -- exec, logs, events -----------------------------------------------------
 
     def exec(self, container_id: str, command: list[str], timeout: float) -> tuple[int, bytes]:

@@ -24,6 +24,7 @@ import hashlib
 import itertools
 import queue
 import signal as signals
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -100,6 +101,7 @@ class FakeRuntime:
         self._image_users: dict[str, str] = {}
         self._networks: dict[str, dict[str, str]] = {}
         self._volumes: dict[str, dict[str, str]] = {}
+        self._volume_dirs: dict[str, str] = {}
         self._subscribers: list[tuple[dict[str, str], queue.SimpleQueue[RuntimeEvent]]] = []
         self._ids = itertools.count(1)
         self._ips = itertools.count(2)
@@ -274,6 +276,15 @@ class FakeRuntime:
     def ensure_volume(self, name: str, labels: dict[str, str]) -> None:
         with self._cond:
             self._volumes.setdefault(name, dict(labels))
+
+    def volume_path(self, name: str) -> str:
+        """A temporary directory per volume, made on first use (the fake keeps no files itself)."""
+        with self._cond:
+            if name not in self._volumes:
+                raise ContainerRuntimeError(f"no such volume: {name}")
+            if name not in self._volume_dirs:
+                self._volume_dirs[name] = tempfile.mkdtemp(prefix="fake-volume-")
+            return self._volume_dirs[name]
 
     def remove_volume(self, name: str) -> None:
         with self._cond:

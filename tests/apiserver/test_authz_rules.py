@@ -205,3 +205,38 @@ def test_a_node_reads_only_the_objects_its_pods_env_references(node: str, method
     user = UserInfo(name=f"system:node:{node}", groups=("system:nodes", "system:authenticated"))
     decision = NodeAuthorizer(graph).authorize(Attributes(user=user, info=request_info(method, path)))
     assert (decision.verdict is Verdict.ALLOW) is allowed
+
+
+VOLUME_POD = {"metadata": {"namespace": "ns", "name": "p"},
+              "spec": {"nodeName": "a", "containers": [{"name": "c"}], "volumes": [
+                  {"name": "cm", "configMap": {"name": "vol-cm"}},
+                  {"name": "s", "secret": {"secretName": "vol-secret"}},
+                  {"name": "p", "projected": {"sources": [{"configMap": {"name": "proj-cm"}},
+                                                          {"secret": {"name": "proj-secret"}},
+                                                          {"downwardAPI": {"items": []}}]}}]}}
+
+
+@pytest.mark.parametrize(
+    ("node", "method", "path", "allowed"),
+    [
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/configmaps/vol-cm", True, id="configmap-volume"),
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/secrets/vol-secret", True, id="secret-volume"),
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/configmaps/proj-cm", True, id="projected-configmap"),
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/secrets/proj-secret", True, id="projected-secret"),
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/configmaps?fieldSelector=metadata.name=vol-cm&watch=true",
+                     True, id="watch-by-name"),
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/configmaps?watch=true", False, id="watch-everything"),
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/configmaps", False, id="list-everything"),
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/secrets/vol-cm", False, id="a-configmap-name-as-secret"),
+        pytest.param("a", "GET", "/api/v1/namespaces/ns/configmaps/vol-secret", False, id="a-secret-name-as-configmap"),
+        pytest.param("b", "GET", "/api/v1/namespaces/ns/secrets/proj-secret", False, id="another-node"),
+    ],
+)
+def test_a_node_reads_only_the_objects_its_pods_volumes_reference(node: str, method: str, path: str,
+                                                                  allowed: bool) -> None:
+    graph = NodeGraph()
+    graph.put("/registry/pods/ns/p", VOLUME_POD, 1)
+    user = UserInfo(name=f"system:node:{node}", groups=("system:nodes", "system:authenticated"))
+    path, _, query = path.partition("?")
+    decision = NodeAuthorizer(graph).authorize(Attributes(user=user, info=request_info(method, path, query)))
+    assert (decision.verdict is Verdict.ALLOW) is allowed

@@ -149,9 +149,6 @@ RESTRICTED_CASES: list[tuple[str, Callable[[], Obj], str]] = [
     ("seccomp-unset", restricted_pod(a=_set("spec.securityContext.seccompProfile", None)),
      'seccompProfile (pod or container "c" must set securityContext.seccompProfile.type to "RuntimeDefault" or '
      '"Localhost")'),
-    ("volume-types", restricted_pod(a=_set("spec.volumes", [{"name": "data", "nfs": {"server": "n", "path": "/"}},
-                                                            {"name": "scratch", "emptyDir": {}}])),
-     'restricted volume types (volume "data" uses restricted volume type "nfs")'),
     ("hostpath-escape", restricted_pod(a=_set("spec.volumes", [{"name": "root", "hostPath": {"path": "/"}}])),
      'restricted volume types (volume "root" uses restricted volume type "hostPath")'),
     ("baseline-too", restricted_pod(a=_set("spec.hostPID", True)), "host namespaces (hostPID=true)"),

@@ -124,8 +124,6 @@ def projected(*sources: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 CA = {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}}
 REFUSED = [
-    pytest.param(projected({"secret": {"name": "s"}}), "spec.volumes[0].projected.sources[0].secret",
-                 'Unsupported value: "secret"', id="secret-source"),
     pytest.param(projected({"clusterTrustBundle": {"name": "b", "path": "b"}}),
                  "spec.volumes[0].projected.sources[0].clusterTrustBundle", "Unsupported value", id="trust-bundle"),
     pytest.param(projected({"serviceAccountToken": {"path": "t", "expirationSeconds": 60}}),
@@ -148,12 +146,10 @@ REFUSED = [
                  'Unsupported value: "status.podIP"', id="downward-field"),
     pytest.param(projected({"downwardAPI": {"items": [
         {"path": "cpu", "resourceFieldRef": {"resource": "limits.cpu"}}]}}),
-                 "spec.volumes[0].projected.sources[0].downwardAPI.items[0].resourceFieldRef", "not supported",
-                 id="resource-field"),
-    pytest.param(projected(CA, defaultMode=0o600), "spec.volumes[0].projected.defaultMode", "mode 0644",
-                 id="default-mode"),
-    pytest.param(projected({"configMap": {"name": "cm"}}), "spec.volumes[0].projected.sources[0].configMap.items",
-                 "Required value", id="config-map-without-items"),
+                 "spec.volumes[0].projected.sources[0].downwardAPI.items[0].resourceFieldRef.containerName",
+                 "Required value", id="resource-field-without-container"),
+    pytest.param(projected(CA, defaultMode=0o1000), "spec.volumes[0].projected.defaultMode",
+                 "must be a number between 0 and 0777 (octal), both inclusive", id="default-mode"),
 ]
 
 
@@ -168,11 +164,11 @@ def test_projected_volumes_the_kubelet_cannot_write_are_refused(app: App, body: 
 
 
 def test_pod_templates_are_checked_too(app: App) -> None:
-    template = projected({"secret": {"name": "s"}})
+    template = projected({"clusterTrustBundle": {"name": "b", "path": "b"}})
     template["metadata"] = {"labels": {"app": "x"}}
     deployment = {"metadata": {"name": "d"},
                   "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template}}
     response = app.post("/apis/apps/v1/namespaces/default/deployments", deployment)
     assert response.status_code == 422
     assert [c["field"] for c in response.json()["details"]["causes"]] == [
-        "spec.template.spec.volumes[0].projected.sources[0].secret"]
+        "spec.template.spec.volumes[0].projected.sources[0].clusterTrustBundle"]

@@ -21,6 +21,9 @@ from typing import Any
 
 import httpx
 
+from kubelet.config import default_root_dir
+from kubelet.tmpfs import Tmpfs
+
 NODE_LABEL = "io.podvisor.node"
 
 
@@ -130,6 +133,14 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 proc.kill()
         self.cleanup_docker()
+        self.cleanup_mounts()
+
+    def cleanup_mounts(self) -> None:
+        """Unmount the tmpfs of Secret and token volumes the kubelets left (they keep their pods'
+        volumes mounted when they stop, for the next kubelet to adopt)."""
+        for name, args in self.kubelet_args.items():
+            root = Path(args[args.index("--root-dir") + 1]) if "--root-dir" in args else default_root_dir(name)
+            Tmpfs().unmount_under(root)
 
     def cleanup_docker(self) -> None:
         for name in self.kubelet_args:

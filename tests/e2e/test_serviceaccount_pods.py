@@ -112,7 +112,8 @@ def test_official_client_in_a_pod_has_exactly_its_service_accounts_permissions(
 
 
 def test_busybox_reads_the_projected_files_as_nobody(cluster: Cluster, node: str, busybox_image: str) -> None:
-    script = (f"cd {MOUNT} && ls -ln . && cat namespace && echo && head -c 20 ca.crt && echo && "
+    # ls -L: the visible names are links into ..data (the atomic writer), the modes are the files'
+    script = (f"cd {MOUNT} && ls -lnL . && cat namespace && echo && head -c 20 ca.crt && echo && "
               "echo nobody:x:65534:65534::/:/bin/sh >> /etc/passwd && su -s /bin/sh nobody -c 'id -u; cat token'; echo; env | sort | grep ^KUBERNETES_; "
               f"touch {MOUNT}/x 2>&1 || echo read-only")
     with cluster.http() as http:

@@ -277,6 +277,36 @@ def test_named_volume_is_shared_between_containers(subject: Subject) -> None:
     assert subject.output(reader) == b"shared\n"
 
 
+@pytest.mark.parametrize("subject", BOTH, indirect=True)
+def test_a_volume_has_a_host_path_of_its_own(subject: Subject) -> None:
+    """Where a subPath of an emptyDir is bound from (kubelet.subpath): a directory that exists."""
+    first, second = f"{subject.case}-one", f"{subject.case}-two"
+    subject.runtime.ensure_volume(first, TEST_LABELS)
+    subject.runtime.ensure_volume(second, TEST_LABELS)
+    try:
+        paths = subject.runtime.volume_path(first), subject.runtime.volume_path(second)
+        assert all(Path(p).is_dir() for p in paths) and paths[0] != paths[1]
+        assert subject.runtime.volume_path(first) == paths[0]
+    finally:
+        subject.runtime.remove_volume(first)
+        subject.runtime.remove_volume(second)
+
+
+@pytest.mark.parametrize("subject", DOCKER_ONLY, indirect=True)
+def test_a_sub_directory_of_a_volume_binds_into_a_container(subject: Subject) -> None:
+    volume = f"{subject.case}-sub"
+    subject.runtime.ensure_volume(volume, TEST_LABELS)
+    sub = Path(subject.runtime.volume_path(volume)) / "part"
+    sub.mkdir()
+    (sub / "msg").write_text("inside\n")
+    mounts = (Mount(source=str(sub), target="/part", kind="bind"),)
+    reader = subject.run(subject.spec("reader", command=["cat", "/part/msg"], mounts=mounts))
+    assert subject.wait_exited(reader).exit_code == 0
+    assert subject.output(reader) == b"inside\n"
+    subject.runtime.remove_container(reader)
+    subject.runtime.remove_volume(volume)
+
+
 @pytest.mark.parametrize("subject", DOCKER_ONLY, indirect=True)
 def test_bind_mount_read_only(subject: Subject, tmp_path: Path) -> None:
     (tmp_path / "config").write_text("from the host\n")

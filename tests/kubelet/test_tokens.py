@@ -11,6 +11,7 @@ import pytest
 from apimachinery.errors import ApiError
 from apimachinery.models.core import Pod
 from apimachinery.timeutil import FakeClock
+from kubelet.configobjects import CONFIG_MAP, ObjectFiles
 from kubelet.tokens import Token, TokenKey, TokenManager
 from kubelet.volumes import ProjectedVolumes, VolumeError
 
@@ -36,12 +37,20 @@ class FakeConfigMaps:
     def __init__(self) -> None:
         self.data: dict[tuple[str, str], dict[str, str]] = {("ns", "kube-root-ca.crt"): {"ca.crt": "PEM"}}
         self.secrets: dict[tuple[str, str], dict[str, str]] = {}
+        self.immutable: set[tuple[str, str]] = set()
 
     async def config_map(self, namespace: str, name: str) -> dict[str, str] | None:
         return self.data.get((namespace, name))
 
     async def secret(self, namespace: str, name: str) -> dict[str, str] | None:
         return self.secrets.get((namespace, name))
+
+    async def files(self, kind: str, namespace: str, name: str) -> ObjectFiles | None:
+        found = (self.data if kind == CONFIG_MAP else self.secrets).get((namespace, name))
+        if found is None:
+            return None
+        return ObjectFiles({key: value.encode() for key, value in found.items()},
+                           immutable=(namespace, name) in self.immutable)
 
 
 @pytest.mark.parametrize(
@@ -115,10 +124,10 @@ async def test_the_three_files_are_written_readable_by_any_user(tmp_path: Path) 
     dirs = await projected.ensure(pod(TOKEN, CA, NAMESPACE))
     target = Path(dirs["kube-api-access-abcde"])
     assert target == tmp_path / "kubelet/pods/u1/volumes/kubernetes.io~projected/kube-api-access-abcde"
-    assert {p.name: p.read_text() for p in target.iterdir()} == {"token": "token-1", "ca.crt": "PEM",
-                                                                 "namespace": "ns"}
+    visible = [p for p in target.iterdir() if not p.name.startswith("..")]
+    assert {p.name: p.read_text() for p in visible} == {"token": "token-1", "ca.crt": "PEM", "namespace": "ns"}
     assert stat.S_IMODE(target.stat().st_mode) == 0o755
-    assert {stat.S_IMODE(p.stat().st_mode) for p in target.iterdir()} == {0o644}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in visible} == {0o644}
     assert stat.S_IMODE((tmp_path / "kubelet").stat().st_mode) == 0o700
     assert requester.requests == [KEY]  # bound to the pod, the pod's lifetime, the API's audience
 
@@ -165,8 +174,9 @@ async def test_a_restarted_kubelet_renews_the_tokens_of_pods_it_adopted(tmp_path
     token_file = Path(dirs["kube-api-access-abcde"]) / "token"
     restarted, _, requester, _ = volumes(tmp_path)  # a new process: nothing cached, files still there
     restarted.track(pod(TOKEN, CA))
-    assert await restarted.refresh() == 1 and token_file.read_text() == "token-1"
-    assert requester.requests == [KEY]
+    requester.requests.append(KEY)  # its first token differs from the one the first process wrote
+    assert await restarted.refresh() == 1 and token_file.read_text() == "token-2"
+    assert requester.requests == [KEY, KEY]
 
 
 async def test_a_finished_pod_is_no_longer_renewed(tmp_path: Path) -> None:

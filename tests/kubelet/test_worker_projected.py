@@ -60,8 +60,10 @@ async def test_a_missing_config_map_is_a_failed_mount_then_retried(tmp_path: Pat
     await worker.sync()
     assert "FailedMount" in api.reasons()
     status = api.pod().status.container_statuses[0]
-    assert status.state.waiting.reason == "CreateContainerConfigError"
-    assert 'configmap "kube-root-ca.crt" not found' in status.state.waiting.message
+    assert status.state.waiting.reason == "ContainerCreating"  # as Kubernetes: the mount, not the container, fails
+    [message] = api.recorder.messages(reason="FailedMount")
+    assert message == ('MountVolume.SetUp failed for volume "kube-api-access-abcde" : '
+                       'configmap "kube-root-ca.crt" not found')
     maps.data[("default", "kube-root-ca.crt")] = {"ca.crt": "PEM"}
     ctx.clock.advance(3)
     await worker.sync()
@@ -77,3 +79,34 @@ async def test_removing_the_pod_removes_its_files(tmp_path: Path) -> None:
     api.remove()
     await worker.sync()
     assert not (tmp_path / "kubelet/pods" / pod.metadata.uid).exists()
+
+
+def config_pod(sub_path: str) -> Any:
+    mounts = [{"name": "cfg", "mountPath": "/etc/cfg"}, {"name": "cfg", "mountPath": "/etc/app.conf", "subPath": sub_path},
+              {"name": "scratch", "mountPath": "/data", "subPath": "part"}]
+    return make_pod(
+        containers=[{"name": "app", "image": IMAGE, "imagePullPolicy": "IfNotPresent", "volumeMounts": mounts}],
+        volumes=[{"name": "cfg", "configMap": {"name": "app"}}, {"name": "scratch", "emptyDir": {}}],
+    )
+
+
+async def test_config_map_and_sub_path_mounts_bind_what_the_kubelet_wrote(tmp_path: Path) -> None:
+    ctx, runtime, api, maps = setup(tmp_path)
+    maps.data[("default", "app")] = {"app.conf": "v1"}
+    pod = api.put(config_pod("app.conf"))
+    await PodWorker(ctx, key="default/web", uid=pod.metadata.uid).sync()
+    whole, single, part = spec_of(runtime, "app").mounts
+    assert whole.read_only and (Path(whole.source) / "app.conf").read_text() == "v1"
+    assert single.read_only and single.kind == "bind" and Path(single.source).read_text() == "v1"
+    assert Path(single.source).parent.name.startswith("..")  # the version, not the ..data link
+    assert not part.read_only and part.kind == "bind" and Path(part.source).is_dir()
+
+
+async def test_a_sub_path_the_volume_lacks_is_a_config_error(tmp_path: Path) -> None:
+    ctx, runtime, api, maps = setup(tmp_path)
+    maps.data[("default", "app")] = {"app.conf": "v1"}
+    pod = api.put(config_pod("missing.conf"))
+    await PodWorker(ctx, key="default/web", uid=pod.metadata.uid).sync()
+    waiting = api.pod().status.container_statuses[0].state.waiting
+    assert waiting.reason == "CreateContainerConfigError"
+    assert waiting.message == "subPath 'missing.conf' does not exist in volume 'cfg'"
