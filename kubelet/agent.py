@@ -27,6 +27,7 @@ from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer
 from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.models.core import Node, Pod, Service
+from apimachinery.models.discovery import EndpointSlice
 from apimachinery.timeutil import Clock, SystemClock
 from kubelet import naming, portforward
 from kubelet.apirelay import ApiRelay, upstream_of
@@ -36,6 +37,7 @@ from kubelet.images import ImageManager
 from kubelet.join import JoinError, NodeIdentity, default_cert_dir, ensure_identity
 from kubelet.node import MachineInfo, NodeAgent, node_status
 from kubelet.podmanager import PodManager
+from kubelet.proxy.setup import start_service_proxy
 from kubelet.runtime.base import ContainerRuntime
 from kubelet.sandbox import ensure_pause_image
 from kubelet.server import NodeLogs, ServingCert, bind_socket, create_app, serve, serving_context
@@ -165,6 +167,11 @@ class Kubelet:
             return None
         return relay
 
+    def node_event(self, type_: str, reason: str, message: str) -> None:
+        """An Event about this Node (its uid is its name, as the kubelet's node reference has it)."""
+        ref = Node(metadata={"name": self.cfg.node_name, "uid": self.cfg.node_name})  # type: ignore[arg-type]
+        self.ctx.api.event(ref, type_, reason, message)  # type: ignore[arg-type]
+
     async def stop(self) -> None:
         await self.manager.stop()
 
@@ -222,12 +229,17 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
     kubelet = Kubelet(cfg=cfg, client=client, runtime=runtime, run=runner, pods=pods, port=sock.getsockname()[1],
                       heartbeat_client=heartbeat, events_client=events, nodes=nodes)
     services: Informer[Service] = Informer(client, Service)
+    slices: Informer[EndpointSlice] = Informer(client, EndpointSlice)
     kubelet.ctx.services = services.list
     tasks: list[asyncio.Task[None]] = []
     relay: ApiRelay | None = None
     try:
         await kubelet.prepare()
         relay = await kubelet.serve_api_to_pods()
+        proxy = await start_service_proxy(kubelet.ctx, services=services, slices=slices, event=kubelet.node_event)
+        if proxy is not None:
+            tasks.append(asyncio.create_task(slices.run(), name="endpointslice-informer"))
+            tasks.append(asyncio.create_task(proxy.run(), name="service-proxy"))
         app = create_app(resolve=kubelet.logs_for, stream_idle_timeout=cfg.stream_idle_timeout)
         portforward.install(app, resolve=kubelet.logs_for, idle_timeout=cfg.stream_idle_timeout)
         tasks.append(asyncio.create_task(serve(app, sock, tls), name="kubelet-api"))

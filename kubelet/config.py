@@ -38,6 +38,8 @@ class KubeletConfig:
     root_dir: Path | None = None  # projected volumes' files; None: default_root_dir(node_name)
     token_refresh_interval: float = 10.0  # how often projected tokens are checked for renewal
     stream_idle_timeout: float = 4 * 3600.0  # exec, attach, port-forward idle this long: closed (Kubernetes: 4 h)
+    proxy_mode: str = "nftables"  # the service proxy: "nftables" (kernel rules) or "none"; never on hollow nodes
+    proxy_resync: float = 5.0  # seconds between checks that the kernel still holds the service rules
 
     def volumes_root(self) -> Path:
         return self.root_dir if self.root_dir is not None else default_root_dir(self.node_name)
