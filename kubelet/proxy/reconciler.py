@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from apimachinery.models.core import Service
 from apimachinery.models.discovery import EndpointSlice
 from kubelet.proxy.conntrack import Conntrack, stale_flows
+from kubelet.proxy.hairpin import ensure_hairpin
 from kubelet.proxy.nft import STALE_CHAIN_GRACE, Applier, NftError, orphaned_tables, remove_tables
 from kubelet.proxy.plan import PortPlan, plan
 from kubelet.proxy.rules import NodeFacts, Ruleset, render
@@ -57,6 +58,7 @@ class ServiceProxy:
     conntrack: Conntrack = field(default_factory=Conntrack)
     debounce: float = DEBOUNCE
     resync: float = RESYNC
+    hairpin: bool = True  # hairpin mode on the bridge's ports (:mod:`kubelet.proxy.hairpin`)
     on_synced: Callable[[Ruleset, bool], None] | None = None  # after each successful sync (tests, bench)
     _dirty: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "service-proxy"), init=False)
@@ -109,6 +111,8 @@ class ServiceProxy:
         """One sync; False when it failed (logged; the caller retries)."""
         plans, ruleset = self.desired()
         try:
+            if self.hairpin:
+                await self._in_thread(ensure_hairpin, self.node.bridge)
             wrote = await self._in_thread(self.applier.sync, ruleset)
         except NftError as err:
             log.error("cannot write the service rules of node %s: %s", self.node.node, err)
