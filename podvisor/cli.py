@@ -256,6 +256,8 @@ def kubelet(
         4 * 3600.0, help="Seconds an exec, attach or port-forward connection may carry nothing before it is closed."),
     proxy_mode: str = typer.Option("nftables", help="The service proxy: nftables (ClusterIP and NodePort rules in "
                                    "the kernel, in a table of this node's own) or none."),
+    proxy_sync_period: float = typer.Option(5.0, help="Seconds between checks that the kernel still holds the "
+                                            "service rules (a deleted rule or table is written again)."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run a node agent that starts pods as Docker containers and supervises them."""
@@ -269,7 +271,8 @@ def kubelet(
                         lease_interval=lease_interval, cert_dir=cert_dir.expanduser() if cert_dir else None,
                         root_dir=root_dir.expanduser() if root_dir else None,
                         hollow_reader=hollow_read_kubeconfig.expanduser() if hollow_read_kubeconfig else None,
-                        stream_idle_timeout=streaming_connection_idle_timeout, proxy_mode=proxy_mode)
+                        stream_idle_timeout=streaming_connection_idle_timeout, proxy_mode=proxy_mode,
+                        proxy_resync=proxy_sync_period)
     if proxy_mode not in ("nftables", "none"):
         raise typer.BadParameter("must be nftables or none", param_hint="--proxy-mode")
     if hollow and cfg.hollow_reader is None:
