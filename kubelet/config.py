@@ -39,6 +39,7 @@ class KubeletConfig:
     token_refresh_interval: float = 10.0  # how often projected tokens are checked for renewal
     stream_idle_timeout: float = 4 * 3600.0  # exec, attach, port-forward idle this long: closed (Kubernetes: 4 h)
     proxy_mode: str = "nftables"  # the service proxy: "nftables" (kernel rules) or "none"; never on hollow nodes
+    service_cidr: str = "10.96.0.0/12"  # the API server's --service-cidr: pods' traffic to it is the proxy's
     proxy_resync: float = 5.0  # seconds between checks that the kernel still holds the service rules
 
     def volumes_root(self) -> Path:

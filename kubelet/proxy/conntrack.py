@@ -47,6 +47,8 @@ def stale_flows(before: Iterable[PortPlan], after: Iterable[PortPlan]) -> list[l
     for gone in old.values():  # a removed Service or port: all its flows
         for ep in gone.endpoints:
             commands.append(["-D", "-p", "udp", "--orig-dst", gone.cluster_ip, "--dst-nat", ep.ip])
+            if gone.node_port:
+                commands.append(["-D", "-p", "udp", "--dport", str(gone.node_port), "--dst-nat", ep.ip])
     return commands
 
 

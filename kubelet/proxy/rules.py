@@ -74,6 +74,7 @@ class NodeFacts:
     node: str
     bridge: str  # the pod network's bridge interface (``br-<network id[:12]>`` for Docker)
     nodeport_addresses: tuple[str, ...] = ()  # () = every local address but loopback (kube-proxy's default)
+    service_cidrs: tuple[str, ...] = ()  # new connections from pods to these not DNATed are refused
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,9 @@ class _Builder:
             sets = [Set(NODEPORT_IPS, "type ipv4_addr;", tuple(sorted(node.nodeport_addresses)))]
         else:
             local, sets = "fib daddr type local ip daddr != 127.0.0.0/8", []
+        # A ClusterIP no Service has, or a port its Service does not expose, was not DNATed: refuse it
+        # here rather than let it leave by the host's default route (kube-proxy rejects both too).
+        unallocated = [f"{iif} ip daddr {{ {', '.join(node.service_cidrs)} }} goto {REJECT}"] if node.service_cidrs else []
         hook = "type {} hook {} priority {}; policy accept;".format
         chains = [
             Chain("nat-prerouting", (f"{iif} jump {SERVICES}", f"jump {NODEPORTS}"), hook("nat", "prerouting", -100)),
@@ -235,7 +239,8 @@ class _Builder:
             Chain(SERVICES, (f"ip daddr . meta l4proto . th dport vmap @{SERVICE_IPS}",)),
             Chain(NODEPORTS, (f"{local} meta l4proto . th dport vmap @{SERVICE_NODEPORTS}",)),
             Chain(ENDPOINTS_CHECK, (f"{iif} ip daddr . meta l4proto . th dport vmap @{NO_ENDPOINT_SERVICES}",
-                                    f"{local} meta l4proto . th dport vmap @{NO_ENDPOINT_NODEPORTS}")),
+                                    f"{local} meta l4proto . th dport vmap @{NO_ENDPOINT_NODEPORTS}",
+                                    *unallocated)),
             Chain(REJECT, ("meta l4proto tcp reject with tcp reset", "reject")),
             Chain(MARK_MASQ, (f"meta mark set meta mark | {MASQUERADE_MARK}",)),
             Chain(MASQUERADING, (f"meta mark & {MASQUERADE_MARK} == 0 return",

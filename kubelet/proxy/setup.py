@@ -7,13 +7,14 @@ the Node says why) rather than not at all. Hollow nodes and ``--proxy-mode=none`
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from kubelet.context import NodeContext
-from kubelet.proxy.nft import Applier, Nft
+from kubelet.proxy.nft import Applier, Nft, NftError
 from kubelet.proxy.reconciler import Cache, ServiceProxy
 from kubelet.proxy.rules import NodeFacts, table_name
 
@@ -47,12 +48,18 @@ async def start_service_proxy(ctx: NodeContext, *, services: Cache, slices: Cach
     if not nft.available():
         _unavailable(event, f"the nft command is not installed: Services do not work on node {cfg.node_name}")
         return None
+    try:
+        await asyncio.to_thread(nft.tables)  # root (CAP_NET_ADMIN) is needed even to read
+    except NftError as err:
+        _unavailable(event, f"nft cannot be used ({err}): Services do not work on node {cfg.node_name}")
+        return None
     bridge = await ctx.run(ctx.runtime.network_bridge, ctx.network)
     if not bridge or not Path("/sys/class/net", bridge).exists():
         _unavailable(event, f"the pod network {ctx.network} has no bridge interface on this host "
                             f"({bridge or 'none'}): Services do not work on node {cfg.node_name}")
         return None
-    facts = NodeFacts(node=cfg.node_name, bridge=bridge, nodeport_addresses=nodeport_addresses(cfg.address))
+    facts = NodeFacts(node=cfg.node_name, bridge=bridge, nodeport_addresses=nodeport_addresses(cfg.address),
+                      service_cidrs=tuple(c.strip() for c in cfg.service_cidr.split(",") if c.strip()))
 
     def api() -> tuple[str, int] | None:
         relay = ctx.in_cluster

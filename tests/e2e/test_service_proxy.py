@@ -90,7 +90,7 @@ print(json.dumps(out))
 
 
 def put_slice(setup: Setup, service: str, endpoints: list[str], ports: list[dict[str, Any]]) -> None:
-    body = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+    body: dict[str, Any] = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
             "metadata": {"name": f"{service}-manual", "labels": {"kubernetes.io/service-name": service,
                                                                  "endpointslice.kubernetes.io/managed-by": "e2e"}},
             "addressType": "IPv4", "ports": ports,
@@ -135,7 +135,6 @@ def setup(tmp_path_factory: pytest.TempPathFactory, busybox_image: str) -> Itera
     cluster = Cluster(tmp_path_factory.mktemp("proxy") / "cluster")
     cluster.start_server()
     network = f"podvisor-proxy-{secrets.token_hex(3)}"
-    bridge = ""
     try:
         nodes = [cluster.start_kubelet(base, "--network", network, "--proxy-sync-period", str(SYNC_PERIOD),
                                        "--root-dir", str(cluster.data_dir / f"root-{base}"))
@@ -154,10 +153,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory, busybox_image: str) -> Itera
         bridge = "br-" + docker("network", "inspect", "-f", "{{.Id}}", network)[:12]
         yield Setup(cluster=cluster, nodes=nodes, bridge=bridge, pods=pods)
     finally:
-        cluster.stop()
-        for node in cluster.kubelet_args if bridge else ():  # a removed network's tables are dead rules
-            subprocess.run(["nft", "delete", "table", "ip", f"podvisor.{bridge}.{node}"], capture_output=True,
-                           timeout=10)
+        cluster.stop()  # removes the network, and the tables of its bridge
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +219,11 @@ def test_a_service_without_endpoints_refuses_connections(setup: Setup) -> None:
     create_service(setup, "empty", "10.96.0.81", [{"name": "http", "port": 80}])
     setup.cluster.wait_for("refused", lambda: http_gets(setup, "client", "10.96.0.81", 80, 1)
                            == ["ConnectionRefusedError"], timeout=10)
+
+
+def test_an_address_or_port_no_service_has_is_refused_not_routed_away(setup: Setup, web: str) -> None:
+    assert http_gets(setup, "client", "10.96.0.99", 80, 1) == ["ConnectionRefusedError"]
+    assert http_gets(setup, "client", web, 81, 1) == ["ConnectionRefusedError"]
 
 
 def test_a_node_port_is_reached_from_the_host_on_its_address(setup: Setup) -> None:

@@ -154,3 +154,10 @@ def test_hairpin_mode_is_turned_on_for_every_port_of_the_bridge(tmp_path) -> Non
     assert ensure_hairpin("br-x", root=tmp_path) == 1
     assert (tmp_path / "br-x" / "brif" / "veth1" / "hairpin_mode").read_text() == "1"
     assert ensure_hairpin("br-gone", root=tmp_path) == 0
+
+
+def test_pods_connecting_to_an_unallocated_cluster_ip_or_port_are_refused() -> None:
+    node = NodeFacts(node="n1", bridge="br-0123456789ab", service_cidrs=("10.96.0.0/12",))
+    rs = render([port("web", "172.18.0.3:8080")], node)
+    assert chain(rs, "endpoints-check")[-1] == 'iifname "br-0123456789ab" ip daddr { 10.96.0.0/12 } goto reject-chain'
+    assert len(chain(render([], NODE), "endpoints-check")) == 2  # no CIDR known: nothing refused
