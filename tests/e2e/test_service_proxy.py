@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import random
 import secrets
+import shutil
 import socket
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +40,22 @@ s.bind(("0.0.0.0", 5353))
 while True:
     data, peer = s.recvfrom(512)
     s.sendto(sys.argv[1].encode() + b":" + data, peer)
+"""
+UDP_FLOW_MARK = f"/tmp/podvisor-udp-flow-{secrets.token_hex(4)}"
+UDP_FLOW = f"""
+import json, pathlib, socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.2)
+answers, end = [], time.monotonic() + 8
+while time.monotonic() < end:
+    s.sendto(b"ping", ("10.96.0.54", 53))
+    try:
+        answers.append(s.recvfrom(512)[0].decode().split(":")[0])
+        pathlib.Path({UDP_FLOW_MARK!r}).touch()
+    except OSError:
+        pass
+    time.sleep(0.1)
+print(json.dumps([a for i, a in enumerate(answers) if i == 0 or answers[i - 1] != a]))
 """
 
 
@@ -180,6 +198,15 @@ def test_a_pod_reaches_itself_through_its_service(setup: Setup, web: str) -> Non
     assert counts["A"] > 0 and set(counts) <= {"A", "B"}, counts
 
 
+def test_client_ip_affinity_keeps_a_client_on_one_endpoint(setup: Setup) -> None:
+    create_service(setup, "sticky", "10.96.0.83", [{"name": "http", "port": 80}], sessionAffinity="ClientIP",
+                   sessionAffinityConfig={"clientIP": {"timeoutSeconds": 60}})
+    put_slice(setup, "sticky", ["srv-a", "srv-b"], [{"name": "http", "port": 8080, "protocol": "TCP"}])
+    setup.cluster.wait_for("sticky reachable", lambda: http_gets(setup, "client", "10.96.0.83", 80, 1)[0] in ("A", "B"),
+                           timeout=10)
+    assert len(set(http_gets(setup, "client", "10.96.0.83", 80, 30))) == 1  # p(by chance) = 2**-29
+
+
 def test_udp(setup: Setup) -> None:
     create_service(setup, "echo", "10.96.0.53", [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 5353}])
     server = subprocess.Popen(["nsenter", "-n", "-t", str(setup.pid("srv-b")), "python3", "-c", UDP_ECHO, "B"])
@@ -204,6 +231,28 @@ else:
     finally:
         server.kill()
         server.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("conntrack") is None, reason="needs the conntrack tool")
+def test_a_udp_flow_moves_off_an_endpoint_removed_from_the_slice(setup: Setup) -> None:
+    """One client socket keeps sending: without the conntrack flush its NAT binding would stay on B."""
+    create_service(setup, "echo2", "10.96.0.54", [{"name": "dns", "port": 53, "protocol": "UDP"}])
+    servers = [subprocess.Popen(["nsenter", "-n", "-t", str(setup.pid(pod)), "python3", "-c", UDP_ECHO, name])
+               for pod, name in (("srv-a", "A"), ("srv-b", "B"))]
+    try:
+        put_slice(setup, "echo2", ["srv-b"], [{"name": "dns", "port": 5353, "protocol": "UDP"}])
+        client = subprocess.Popen(["nsenter", "-n", "-t", str(setup.pid("client")), "python3", "-c", UDP_FLOW],
+                                  stdout=subprocess.PIPE, text=True)
+        setup.cluster.wait_for("B answering", lambda: Path(UDP_FLOW_MARK).exists(), timeout=10)
+        put_slice(setup, "echo2", ["srv-a"], [{"name": "dns", "port": 5353, "protocol": "UDP"}])
+        out, _ = client.communicate(timeout=30)
+        answers = json.loads(out)
+        assert answers[0] == "B" and answers[-1] == "A", answers
+    finally:
+        for server in servers:
+            server.kill()
+            server.wait(timeout=10)
+        Path(UDP_FLOW_MARK).unlink(missing_ok=True)
 
 
 def test_an_endpoint_removed_from_the_slice_gets_no_more_traffic(setup: Setup, web: str) -> None:
