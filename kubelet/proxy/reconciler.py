@@ -59,7 +59,6 @@ class ServiceProxy:
     debounce: float = DEBOUNCE
     resync: float = RESYNC
     hairpin: bool = True  # hairpin mode on the bridge's ports (:mod:`kubelet.proxy.hairpin`)
-    on_synced: Callable[[Ruleset, bool], None] | None = None  # after each successful sync (tests, bench)
     _dirty: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "service-proxy"), init=False)
     _plans: list[PortPlan] = field(default_factory=list, init=False)
@@ -121,8 +120,6 @@ class ServiceProxy:
             log.info("service rules of node %s written (%d service ports)", self.node.node, len(plans))
             await self._in_thread(self.conntrack.flush, stale_flows(self._plans, plans))
         self._plans = plans
-        if self.on_synced is not None:
-            self.on_synced(ruleset, wrote)
         return True
 
     def _remove_orphans(self) -> None:

@@ -207,6 +207,19 @@ def test_client_ip_affinity_keeps_a_client_on_one_endpoint(setup: Setup) -> None
     assert len(set(http_gets(setup, "client", "10.96.0.83", 80, 30))) == 1  # p(by chance) = 2**-29
 
 
+def test_a_deleted_service_leaves_the_rules_at_the_next_sync(setup: Setup) -> None:
+    create_service(setup, "brief", "10.96.0.84", [{"name": "http", "port": 80}])
+    put_slice(setup, "brief", ["srv-a"], [{"name": "http", "port": 8080, "protocol": "TCP"}])
+    setup.cluster.wait_for("brief answering", lambda: http_gets(setup, "client", "10.96.0.84", 80, 1) == ["A"],
+                           timeout=10)
+    with setup.cluster.http() as h:
+        assert h.delete(f"{SERVICES}/brief").status_code == 200
+    for node in setup.nodes:
+        setup.cluster.wait_for(f"brief gone from {node}", lambda node=node: "10.96.0.84" not in nft_list(
+            setup.table(node)), timeout=5)
+    assert http_gets(setup, "client", "10.96.0.84", 80, 1) == ["ConnectionRefusedError"]
+
+
 def test_udp(setup: Setup) -> None:
     create_service(setup, "echo", "10.96.0.53", [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 5353}])
     server = subprocess.Popen(["nsenter", "-n", "-t", str(setup.pid("srv-b")), "python3", "-c", UDP_ECHO, "B"])
