@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 DEBOUNCE = 0.07
 RESYNC = 5.0
 RETRY_INITIAL = 0.5
+SYNC_WAIT_WARNING = 30.0  # seconds of waiting for the first lists before saying so
 ORPHAN_CHECK = 60.0  # seconds between looks for tables of removed pod networks
 
 
@@ -81,7 +82,12 @@ class ServiceProxy:
     async def run(self) -> None:
         """Sync on every change and every ``resync`` seconds, until cancelled (the table stays)."""
         loop = asyncio.get_running_loop()
+        waiting_since = loop.time()
         while not (self.services.has_synced and self.slices.has_synced):
+            if loop.time() - waiting_since > SYNC_WAIT_WARNING:
+                log.warning("the service proxy of node %s still waits for the lists of Services and EndpointSlices "
+                            "(rules left as they are)", self.node.node)
+                waiting_since = loop.time()
             await asyncio.sleep(0.05)
         await self._in_thread(self._remove_orphans)
         last_orphan_check = loop.time()

@@ -77,6 +77,7 @@ def test_affinity_survives_a_sync_that_changes_other_services(nft: Nft) -> None:
     applier.sync(rs)
     [sticky] = [s.name for s in rs.sets if s.name.startswith("affinity-")]
     nft.run("add", "element", "ip", rs.table, sticky, "{ 172.18.0.9 }")
+    assert applier.sync(rs) is False  # what the data path writes is no drift
     applier.sync(render([port("web", "172.18.0.3", affinity=60), replace(port("db", "172.18.0.5"), port=5432)],
                         NODE))
     assert "172.18.0.9" in nft.run("list", "set", "ip", rs.table, sticky)
