@@ -18,6 +18,8 @@ default (``--nftables-min-sync-period``), named in the note.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import time
 from typing import Any
@@ -26,7 +28,6 @@ from bench.cluster import Cluster, bench_cluster, pod_manifest
 from bench.harness import Comparison, RunInfo, Stat, deadline_wait
 
 NAME = "services"
-NEEDS = ("kubelet.proxy.reconciler:ServiceProxy",)
 CLUSTER_IP = "10.96.0.80"
 SLICES = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
 SERVER = "mkdir -p /www && echo {name} > /www/index.html && exec httpd -f -p 8080 -h /www"
@@ -156,6 +157,8 @@ def measure(*, count: int, rounds: int, removals: int) -> dict[str, Any]:
 
 
 def run(*, quick: bool, info: RunInfo) -> list[Comparison]:
+    if os.geteuid() != 0 or shutil.which("nsenter") is None:
+        raise RuntimeError("needs root and nsenter: the proxy writes nftables rules, the client enters a pod's netns")
     got = measure(count=50 if quick else 500, rounds=2 if quick else 5, removals=2 if quick else 10)
     via, direct = got["throughput"]["cluster_ip"], got["throughput"]["pod_ip"]
     rps_via = 1 / Stat.of(via["rounds"]).median
