@@ -28,6 +28,7 @@ from apimachinery.informer import Informer
 from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.models.core import Node, Pod, Service
 from apimachinery.models.discovery import EndpointSlice
+from apimachinery.models.meta import ObjectMeta
 from apimachinery.timeutil import Clock, SystemClock
 from kubelet import naming, portforward
 from kubelet.apirelay import ApiRelay, upstream_of
@@ -169,7 +170,7 @@ class Kubelet:
 
     def node_event(self, type_: str, reason: str, message: str) -> None:
         """An Event about this Node (its uid is its name, as the kubelet's node reference has it)."""
-        ref = Node(metadata={"name": self.cfg.node_name, "uid": self.cfg.node_name})  # type: ignore[arg-type]
+        ref = Node(metadata=ObjectMeta(name=self.cfg.node_name, uid=self.cfg.node_name))
         self.ctx.api.event(ref, type_, reason, message)  # type: ignore[arg-type]
 
     async def stop(self) -> None:
