@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import secrets
 import shutil
 import socket
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.e2e
 SLICES = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices"
 SERVICES = "/api/v1/namespaces/default/services"
 SYNC_PERIOD = 1.0
-SERVER = "mkdir -p /www && echo {name} > /www/index.html && exec httpd -f -p 8080 -h /www"
+SERVER = "mkdir -p /www && echo {name} > /www/index.html && exec httpd -f -vv -p 8080 -h /www"  # logs peers
 UDP_ECHO = """
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -64,6 +65,7 @@ class Setup:
     cluster: Cluster
     nodes: list[str]
     bridge: str
+    gateway: str
     pods: dict[str, dict[str, Any]]  # name -> pod as created, with its status
 
     def ip(self, pod: str) -> str:
@@ -73,6 +75,13 @@ class Setup:
         """A process in the pod's network namespace (its sandbox)."""
         rows = pod_containers(self.pods[pod]["metadata"]["uid"], all_states=False)
         return int(docker("inspect", "-f", "{{.State.Pid}}", rows[0]["ID"]))
+
+    def peers(self, pod: str) -> set[str]:
+        """The client addresses the pod's httpd has seen (its ``-vv`` log)."""
+        rows = pod_containers(self.pods[pod]["metadata"]["uid"], all_states=False)
+        main = next(r["ID"] for r in rows if "main" in r["Names"])
+        done = subprocess.run(["docker", "logs", main], capture_output=True, text=True, timeout=30)
+        return set(re.findall(r"\[::ffff:([0-9.]+)\]", done.stdout + done.stderr))
 
     def table(self, node: str) -> str:
         return f"podvisor.{self.bridge}.{node}"
@@ -169,7 +178,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory, busybox_image: str) -> Itera
             with cluster.http() as h:
                 pods[name] = h.get(f"/api/v1/namespaces/default/pods/{name}").json()
         bridge = "br-" + docker("network", "inspect", "-f", "{{.Id}}", network)[:12]
-        yield Setup(cluster=cluster, nodes=nodes, bridge=bridge, pods=pods)
+        gateway = docker("network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", network)
+        yield Setup(cluster=cluster, nodes=nodes, bridge=bridge, gateway=gateway, pods=pods)
     finally:
         cluster.stop()  # removes the network, and the tables of its bridge
 
@@ -187,6 +197,7 @@ def web(setup: Setup) -> str:
 def test_a_cluster_ip_reaches_endpoints_on_both_nodes(setup: Setup, web: str) -> None:
     counts = Counter(http_gets(setup, "client", web, 80, 40))
     assert set(counts) == {"A", "B"}, counts  # p(one side only) = 2 * 2**-40
+    assert setup.peers("srv-a") == setup.peers("srv-b") == {setup.ip("client")}  # not masqueraded
     rows = pod_containers(setup.pods["client"]["metadata"]["uid"], all_states=False)
     main = next(r["ID"] for r in rows if "main" in r["Names"])
     out = docker("exec", main, "sh", "-c", f'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 3 {web} 80')
@@ -196,6 +207,8 @@ def test_a_cluster_ip_reaches_endpoints_on_both_nodes(setup: Setup, web: str) ->
 def test_a_pod_reaches_itself_through_its_service(setup: Setup, web: str) -> None:
     counts = Counter(http_gets(setup, "srv-a", web, 80, 30))
     assert counts["A"] > 0 and set(counts) <= {"A", "B"}, counts
+    assert setup.gateway in setup.peers("srv-a")  # masqueraded, so the reply comes back through conntrack
+    assert setup.ip("srv-a") in setup.peers("srv-b")  # to another pod: the client's own address
 
 
 def test_client_ip_affinity_keeps_a_client_on_one_endpoint(setup: Setup) -> None:
