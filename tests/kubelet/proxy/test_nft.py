@@ -81,6 +81,8 @@ def test_affinity_survives_a_sync_that_changes_other_services(nft: Nft) -> None:
     applier.sync(render([port("web", "172.18.0.3", affinity=60), replace(port("db", "172.18.0.5"), port=5432)],
                         NODE))
     assert "172.18.0.9" in nft.run("list", "set", "ip", rs.table, sticky)
+    assert Applier(nft).sync(rs) is True  # a restarted kubelet writes everything once...
+    assert "172.18.0.9" in nft.run("list", "set", "ip", rs.table, sticky)  # ...and clients stay where they were
 
 
 def test_chains_of_a_removed_endpoint_are_flushed_then_deleted(nft: Nft) -> None:
