@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 DEBOUNCE = 0.07
 RESYNC = 5.0
 RETRY_INITIAL = 0.5
+FAILURES_REPORTED = 3  # consecutive failed syncs before a Warning Event on the Node (once per streak)
+FAILED_TO_SYNC = "FailedToSyncServiceRules"
 SYNC_WAIT_WARNING = 30.0  # seconds of waiting for the first lists before saying so
 ORPHAN_CHECK = 60.0  # seconds between looks for tables of removed pod networks
 
@@ -60,9 +62,11 @@ class ServiceProxy:
     debounce: float = DEBOUNCE
     resync: float = RESYNC
     hairpin: bool = True  # hairpin mode on the bridge's ports (:mod:`kubelet.proxy.hairpin`)
+    event: Callable[[str, str, str], None] | None = None  # (type, reason, message) about the Node
     _dirty: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "service-proxy"), init=False)
     _plans: list[PortPlan] = field(default_factory=list, init=False)
+    _failures: int = field(default=0, init=False)
 
     def start(self) -> None:
         """Subscribe to both caches (every change marks the proxy dirty)."""
@@ -121,7 +125,11 @@ class ServiceProxy:
             wrote = await self._in_thread(self.applier.sync, ruleset)
         except NftError as err:
             log.error("cannot write the service rules of node %s: %s", self.node.node, err)
+            self._failures += 1
+            if self._failures == FAILURES_REPORTED and self.event is not None:
+                self.event("Warning", FAILED_TO_SYNC, f"cannot write the service rules: {err}")
             return False
+        self._failures = 0
         if wrote:
             log.info("service rules of node %s written (%d service ports)", self.node.node, len(plans))
             await self._in_thread(self.conntrack.flush, stale_flows(self._plans, plans))

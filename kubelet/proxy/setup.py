@@ -66,7 +66,7 @@ async def start_service_proxy(ctx: NodeContext, *, services: Cache, slices: Cach
         return (relay.address, relay.port) if relay is not None else None
 
     proxy = ServiceProxy(services=services, slices=slices, node=facts, applier=Applier(nft), api=api,
-                         resync=cfg.proxy_resync)
+                         resync=cfg.proxy_resync, event=event)
     proxy.start()
     log.info("service proxy of node %s: nftables table %s on %s", cfg.node_name, table_name(facts.node, bridge), bridge)
     return proxy

@@ -9,7 +9,7 @@ from apimachinery.informer import InformerCache
 from apimachinery.models.core import Service
 from apimachinery.models.discovery import EndpointSlice
 from kubelet.proxy.nft import Applier, Nft, NftError
-from kubelet.proxy.reconciler import ServiceProxy
+from kubelet.proxy.reconciler import FAILED_TO_SYNC, ServiceProxy
 from kubelet.proxy.rules import NodeFacts, Ruleset
 from tests.kubelet.proxy.fixtures import endpoint_slice, ep, service
 
@@ -82,13 +82,15 @@ async def test_a_burst_of_changes_is_one_sync_carrying_the_last_state() -> None:
 
 
 async def test_a_failed_write_is_retried_and_the_kernel_is_checked_every_resync() -> None:
-    applier = RecordingApplier(failures=2)
-    proxy, services, slices = proxy_with(applier, debounce=0.01, resync=0.2)
+    applier = RecordingApplier(failures=3)
+    events: list[tuple[str, str, str]] = []
+    proxy, services, slices = proxy_with(applier, debounce=0.01, resync=0.2, event=lambda *e: events.append(e))
     services.replace_raw([])
     slices.replace_raw([])
     task = asyncio.create_task(proxy.run())
     try:
-        await until(lambda: len(applier.calls) == 3, timeout=3)  # two failures, retried at 0.5 s then 1 s
-        await until(lambda: len(applier.calls) >= 5, timeout=2)  # then a check every resync
+        await until(lambda: len(applier.calls) == 4, timeout=4)  # three failures, each retried with back-off
+        assert [e[1] for e in events] == [FAILED_TO_SYNC]  # said once on the Node
+        await until(lambda: len(applier.calls) >= 6, timeout=2)  # then a check every resync
     finally:
         task.cancel()
