@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubelet.proxy.rules import AFFINITY_PREFIX, TABLE_PREFIX, Ruleset
+from kubelet.proxy.rules import AFFINITY_PREFIX, ALIVE, TABLE_PREFIX, Ruleset
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +100,8 @@ class TableState:
                 chains.add(body["name"])
             elif kind in ("set", "map"):
                 sets.add(body["name"])
-                if body["name"].startswith(AFFINITY_PREFIX):
-                    body.pop("elem", None)  # written by the data path
+                if body["name"].startswith(AFFINITY_PREFIX) or body["name"] == ALIVE:
+                    body.pop("elem", None)  # written by the data path, or counting down
                 elif "elem" in body:
                     body["elem"] = sorted(body["elem"], key=json.dumps)
             items.append({kind: body})
@@ -127,6 +127,8 @@ class Applier:
         due = {c for c, since in self._stale_since.items() if now - since >= STALE_CHAIN_GRACE}
         if (current is not None and not due and self._written == ruleset.digest
                 and current.fingerprint == self._expected):
+            if (heartbeat := ruleset.heartbeat()) is not None:
+                self.nft.apply(heartbeat)
             return False
         if current is not None and self._written == ruleset.digest and current.fingerprint != self._expected:
             log.warning("nftables table %s changed behind the service proxy's back; rewriting it", ruleset.table)

@@ -57,6 +57,7 @@ SERVICE_NODEPORTS = "service-nodeports"
 NO_ENDPOINT_SERVICES = "no-endpoint-services"
 NO_ENDPOINT_NODEPORTS = "no-endpoint-nodeports"
 NODEPORT_IPS = "nodeport-ips"
+ALIVE = "alive"
 # prefixes of the per service port chains and sets
 SERVICE_PREFIX = "service-"
 EXTERNAL_PREFIX = "external-"
@@ -75,6 +76,7 @@ class NodeFacts:
     bridge: str  # the pod network's bridge interface (``br-<network id[:12]>`` for Docker)
     nodeport_addresses: tuple[str, ...] = ()  # () = every local address but loopback (kube-proxy's default)
     service_cidrs: tuple[str, ...] = ()  # new connections from pods to these not DNATed are refused
+    alive_for: int = 0  # seconds the rules act unless refreshed (a network shared by several nodes); 0 = always
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,14 @@ class Ruleset:
     def digest(self) -> str:
         """Identifies the desired content: equal digests, nothing to write."""
         return hashlib.sha256(self.script().encode()).hexdigest()[:16]
+
+    def heartbeat(self) -> str | None:
+        """The transaction that keeps a gated table acting for another ``alive_for`` (None: not gated)."""
+        alive = next((s for s in self.sets if s.name == ALIVE), None)
+        if alive is None:
+            return None
+        t = f"ip {self.table}"
+        return f"flush set {t} {ALIVE}\nadd element {t} {ALIVE} {{ {', '.join(alive.elements)} }}\n"
 
     def chain_names(self) -> set[str]:
         return {c.name for c in self.chains}
@@ -229,12 +239,20 @@ class _Builder:
         # A ClusterIP no Service has, or a port its Service does not expose, was not DNATed: refuse it
         # here rather than let it leave by the host's default route (kube-proxy rejects both too).
         unallocated = [f"{iif} ip daddr {{ {', '.join(node.service_cidrs)} }} goto {REJECT}"] if node.service_cidrs else []
+        # On a network shared by several nodes every node's table sees every pod's traffic, and the first
+        # to DNAT wins: a node whose kubelet stopped refreshing its table must stop answering, or it
+        # would keep sending to endpoints removed since. Its hooks then match nothing (the element of
+        # "alive" expired) and the live nodes' tables carry the traffic.
+        gate = f"meta protocol @{ALIVE} " if node.alive_for else ""
+        if node.alive_for:
+            sets.append(Set(ALIVE, "type ether_type; flags timeout;", (f"ip timeout {node.alive_for}s",)))
         hook = "type {} hook {} priority {}; policy accept;".format
         chains = [
-            Chain("nat-prerouting", (f"{iif} jump {SERVICES}", f"jump {NODEPORTS}"), hook("nat", "prerouting", -100)),
-            Chain("nat-output", (f"jump {NODEPORTS}",), hook("nat", "output", -100)),
+            Chain("nat-prerouting", (f"{gate}{iif} jump {SERVICES}", f"{gate}jump {NODEPORTS}"),
+                  hook("nat", "prerouting", -100)),
+            Chain("nat-output", (f"{gate}jump {NODEPORTS}",), hook("nat", "output", -100)),
             Chain("nat-postrouting", (f"jump {MASQUERADING}",), hook("nat", "postrouting", 100)),
-            *(Chain(f"filter-{h}", (f"ct state new jump {ENDPOINTS_CHECK}",), hook("filter", h, -110))
+            *(Chain(f"filter-{h}", (f"{gate}ct state new jump {ENDPOINTS_CHECK}",), hook("filter", h, -110))
               for h in ("input", "forward", "output")),
             Chain(SERVICES, (f"ip daddr . meta l4proto . th dport vmap @{SERVICE_IPS}",)),
             Chain(NODEPORTS, (f"{local} meta l4proto . th dport vmap @{SERVICE_NODEPORTS}",)),

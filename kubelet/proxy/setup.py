@@ -25,6 +25,7 @@ MODE_NONE = "none"
 MODES = (MODE_NFTABLES, MODE_NONE)
 PROXY_UNAVAILABLE = "ServiceProxyUnavailable"  # the Warning Event's reason on the Node
 
+ALIVE_MIN = 30
 EventFn = Callable[[str, str, str], None]  # (type, reason, message)
 
 
@@ -36,6 +37,13 @@ def nodeport_addresses(address: str) -> tuple[str, ...]:
     except ValueError:
         return ()
     return () if ip.is_loopback or ip.is_unspecified or ip.version != 4 else (address,)
+
+
+def alive_for(shared_network: str, resync: float) -> int:
+    """How long a node's rules act after its kubelet last refreshed them: on a network of its own,
+    for ever (its pods' Services keep working while the kubelet restarts); on a shared one, ten
+    sync periods and at least 30 s, after which the other nodes' tables carry the traffic."""
+    return max(ALIVE_MIN, int(10 * resync)) if shared_network else 0
 
 
 async def start_service_proxy(ctx: NodeContext, *, services: Cache, slices: Cache, event: EventFn,
@@ -59,7 +67,8 @@ async def start_service_proxy(ctx: NodeContext, *, services: Cache, slices: Cach
                             f"({bridge or 'none'}): Services do not work on node {cfg.node_name}")
         return None
     facts = NodeFacts(node=cfg.node_name, bridge=bridge, nodeport_addresses=nodeport_addresses(cfg.address),
-                      service_cidrs=tuple(c.strip() for c in cfg.service_cidr.split(",") if c.strip()))
+                      service_cidrs=tuple(c.strip() for c in cfg.service_cidr.split(",") if c.strip()),
+                      alive_for=alive_for(cfg.network, cfg.proxy_resync))
 
     def api() -> tuple[str, int] | None:
         relay = ctx.in_cluster

@@ -6,6 +6,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -129,3 +130,14 @@ def test_tables_of_removed_docker_networks_are_orphans(nft: Nft) -> None:
 def test_an_empty_ruleset_is_valid(nft: Nft) -> None:
     rs: Ruleset = render([], NODE)
     assert Applier(nft).sync(rs) is True
+
+
+def test_a_gated_table_goes_inert_unless_refreshed(nft: Nft) -> None:
+    applier = Applier(nft)
+    rs = render([port("web", "172.18.0.3")], replace(NODE, alive_for=1))
+    applier.sync(rs)
+    assert "ip timeout" in nft.run("list", "set", "ip", rs.table, "alive")
+    time.sleep(1.3)
+    assert "elements" not in nft.run("list", "set", "ip", rs.table, "alive")  # expired: the hooks match nothing
+    assert applier.sync(rs) is False  # no drift: the heartbeat alone brings it back
+    assert "ip timeout" in nft.run("list", "set", "ip", rs.table, "alive")

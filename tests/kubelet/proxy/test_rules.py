@@ -161,3 +161,14 @@ def test_pods_connecting_to_an_unallocated_cluster_ip_or_port_are_refused() -> N
     rs = render([port("web", "172.18.0.3:8080")], node)
     assert chain(rs, "endpoints-check")[-1] == 'iifname "br-0123456789ab" ip daddr { 10.96.0.0/12 } goto reject-chain'
     assert len(chain(render([], NODE), "endpoints-check")) == 2  # no CIDR known: nothing refused
+
+
+def test_on_a_shared_network_the_hooks_act_only_while_the_kubelet_refreshes_them() -> None:
+    node = NodeFacts(node="n1", bridge="br-0123456789ab", alive_for=30)
+    rs = render([port("web", "172.18.0.3:8080")], node)
+    assert chain(rs, "nat-prerouting") == ('meta protocol @alive iifname "br-0123456789ab" jump services',
+                                           "meta protocol @alive jump nodeports")
+    assert chain(rs, "filter-forward") == ("meta protocol @alive ct state new jump endpoints-check",)
+    assert [s.elements for s in rs.sets if s.name == "alive"] == [("ip timeout 30s",)]
+    assert rs.heartbeat() == (f"flush set ip {rs.table} alive\nadd element ip {rs.table} alive {{ ip timeout 30s }}\n")
+    assert render([], NODE).heartbeat() is None and "@alive" not in render([], NODE).script()

@@ -13,7 +13,7 @@ from apimachinery.models.discovery import EndpointSlice
 from kubelet.proxy.conntrack import stale_flows
 from kubelet.proxy.nft import Nft
 from kubelet.proxy.plan import Backend, PortPlan
-from kubelet.proxy.setup import PROXY_UNAVAILABLE, nodeport_addresses, start_service_proxy
+from kubelet.proxy.setup import PROXY_UNAVAILABLE, alive_for, nodeport_addresses, start_service_proxy
 from tests.kubelet.harness import make_context
 
 fake_nft = Path(__file__).with_name("fake-nft")
@@ -82,3 +82,8 @@ def udp(*ips: str, node_port: int | None = None, name: str = "dns") -> PortPlan:
 ], ids=["endpoint-removed", "node-port-endpoint-removed", "first-endpoint", "service-removed", "unchanged", "tcp"])
 def test_stale_udp_flows(before: list[PortPlan], after: list[PortPlan], expected: list[list[str]]) -> None:
     assert stale_flows(before, after) == expected
+
+
+@pytest.mark.parametrize(("network", "resync", "expected"), [("", 5.0, 0), ("shared", 5.0, 50), ("shared", 1.0, 30)])
+def test_rules_expire_only_on_a_shared_network(network: str, resync: float, expected: int) -> None:
+    assert alive_for(network, resync) == expected
