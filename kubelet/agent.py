@@ -28,6 +28,7 @@ from apimachinery.informer import Informer
 from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.models.core import Node, Pod, Service
 from apimachinery.models.discovery import EndpointSlice
+from apimachinery.models.meta import ObjectMeta
 from apimachinery.timeutil import Clock, SystemClock
 from kubelet import naming, portforward
 from kubelet.apirelay import ApiRelay, upstream_of
@@ -39,6 +40,7 @@ from kubelet.images import ImageManager
 from kubelet.join import JoinError, NodeIdentity, default_cert_dir, ensure_identity
 from kubelet.node import MachineInfo, NodeAgent, node_status
 from kubelet.podmanager import PodManager
+from kubelet.proxy.setup import start_service_proxy
 from kubelet.runtime.base import ContainerRuntime
 from kubelet.sandbox import ensure_pause_image
 from kubelet.server import NodeLogs, ServingCert, bind_socket, create_app, serve, serving_context
@@ -193,6 +195,11 @@ class Kubelet:
         return cluster_dns(services, slices, address=gateway, zone=self.cfg.cluster_domain,
                            resolv_conf=str(self.cfg.resolv_conf))
 
+    def node_event(self, type_: str, reason: str, message: str) -> None:
+        """An Event about this Node (its uid is its name, as the kubelet's node reference has it)."""
+        ref = Node(metadata=ObjectMeta(name=self.cfg.node_name, uid=self.cfg.node_name))
+        self.ctx.api.event(ref, type_, reason, message)  # type: ignore[arg-type]
+
     async def stop(self) -> None:
         await self.manager.stop()
 
@@ -258,6 +265,9 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
         await kubelet.prepare()
         relay = await kubelet.serve_api_to_pods()
         dns_server = await kubelet.serve_dns_to_pods(services, slices)
+        proxy = await start_service_proxy(kubelet.ctx, services=services, slices=slices, event=kubelet.node_event)
+        if proxy is not None:
+            tasks.append(asyncio.create_task(proxy.run(), name="service-proxy"))
         app = create_app(resolve=kubelet.logs_for, stream_idle_timeout=cfg.stream_idle_timeout)
         portforward.install(app, resolve=kubelet.logs_for, idle_timeout=cfg.stream_idle_timeout)
         tasks.append(asyncio.create_task(serve(app, sock, tls), name="kubelet-api"))

@@ -44,6 +44,9 @@ class KubeletConfig:
     cluster_domain: str = "cluster.local"
     resolv_conf: Path = Path("/etc/resolv.conf")  # the host's resolvers: forwarded to, and Default pods' base
     serve_dns: bool = True  # run the cluster DNS on the pod network's gateway, port 53
+    proxy_mode: str = "nftables"  # the service proxy: "nftables" (kernel rules) or "none"; never on hollow nodes
+    service_cidr: str = "10.96.0.0/12"  # the API server's --service-cidr: pods' traffic to it is the proxy's
+    proxy_resync: float = 5.0  # seconds between checks that the kernel still holds the service rules
 
     def volumes_root(self) -> Path:
         return self.root_dir if self.root_dir is not None else default_root_dir(self.node_name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import signal
 from collections.abc import Callable, Coroutine
@@ -290,6 +291,13 @@ def kubelet(
                                      "outside the cluster are forwarded to its nameservers; dnsPolicy Default "
                                      "pods get it."),
     serve_dns: bool = typer.Option(True, help="Serve the cluster DNS on the pod network's gateway, port 53."),
+    proxy_mode: str = typer.Option("nftables", help="The service proxy: nftables (ClusterIP and NodePort rules in "
+                                   "the kernel, in a table of this node's own) or none."),
+    service_cidr: str = typer.Option("10.96.0.0/12", help="The cluster's Service IP range (the API server's "
+                                     "--service-cidr): a pod's connection to an address in it that is no Service's "
+                                     "is refused."),
+    proxy_sync_period: float = typer.Option(5.0, help="Seconds between checks that the kernel still holds the "
+                                            "service rules (a deleted rule or table is written again)."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run a node agent that starts pods as Docker containers and supervises them."""
@@ -304,7 +312,14 @@ def kubelet(
                         root_dir=root_dir.expanduser() if root_dir else None,
                         hollow_reader=hollow_read_kubeconfig.expanduser() if hollow_read_kubeconfig else None,
                         stream_idle_timeout=streaming_connection_idle_timeout, cluster_dns=cluster_dns,
-                        cluster_domain=cluster_domain, resolv_conf=resolv_conf.expanduser(), serve_dns=serve_dns)
+                        cluster_domain=cluster_domain, resolv_conf=resolv_conf.expanduser(), serve_dns=serve_dns,
+                        proxy_mode=proxy_mode, proxy_resync=proxy_sync_period, service_cidr=service_cidr)
+    try:
+        [ipaddress.IPv4Network(c.strip()) for c in service_cidr.split(",") if c.strip()]
+    except ValueError as err:
+        raise typer.BadParameter(f"not an IPv4 CIDR: {err}", param_hint="--service-cidr") from err
+    if proxy_mode not in ("nftables", "none"):
+        raise typer.BadParameter("must be nftables or none", param_hint="--proxy-mode")
     if hollow and cfg.hollow_reader is None:
         raise typer.BadParameter("hollow nodes need a kubeconfig that may read every pod and node",
                                  param_hint="--hollow-read-kubeconfig")

@@ -268,6 +268,10 @@ class ContainerRuntime(Protocol):
         """The host's address on a network (its IPv4 gateway), "" if it has none or is gone."""
         ...
 
+    def network_bridge(self, name: str) -> str:
+        """The host's interface of a bridge network (the service proxy scopes its rules to it), "" if none."""
+        ...
+
     def ensure_volume(self, name: str, labels: dict[str, str]) -> None:
         """Create a named volume, if absent."""
         ...

@@ -266,6 +266,21 @@ class DockerRuntime:
                 return gateway.split("/")[0]
         return ""
 
+    def network_bridge(self, name: str) -> str:
+        # Docker names a user-defined bridge br-<first 12 characters of the network id> unless the
+        # network was created with another name in its options.
+        with _errors(f"inspect network {name}"):
+            try:
+                info = self._api.inspect_network(name)
+            except docker.errors.NotFound:
+                return ""
+        if info.get("Driver") != "bridge":
+            return ""
+        custom = (info.get("Options") or {}).get("com.docker.network.bridge.name")
+        if custom:
+            return str(custom)
+        return "docker0" if info.get("Name") == "bridge" else f"br-{str(info.get('Id', ''))[:12]}"
+
     def ensure_volume(self, name: str, labels: dict[str, str]) -> None:
         # Creating an existing local volume returns it: idempotent in one round-trip.
         with _errors(f"create volume {name}"):

@@ -266,6 +266,9 @@ class FakeRuntime:
     def network_gateway(self, name: str) -> str:
         return ""  # the in-memory runtime has no host side to reach
 
+    def network_bridge(self, name: str) -> str:
+        return ""  # nor a bridge interface: no service proxy on a fake node
+
     def remove_network(self, name: str) -> None:
         with self._cond:
             users = [c for c in self._containers.values() if c.spec.network == name and c.state in _ACTIVE]

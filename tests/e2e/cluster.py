@@ -152,6 +152,8 @@ class Cluster:
             nets = _docker("network", "ls", "-q", "--filter", flt, host=host)
             if nets:
                 _docker("network", "rm", *nets, host=host)
+                if host is None:
+                    _remove_proxy_tables([f"br-{n[:12]}" for n in nets])
             vols = _docker("volume", "ls", "-q", "--filter", flt, host=host)
             if vols:
                 _docker("volume", "rm", "-f", *vols, host=host)
@@ -182,6 +184,18 @@ class Cluster:
         for path in sorted(self.logs.glob("*.log")):
             parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-chars:]}")
         return "\n".join(parts)
+
+
+def _remove_proxy_tables(bridges: list[str]) -> None:
+    """The service proxies' nftables tables of removed networks (``podvisor.<bridge>.<node>``): dead rules."""
+    try:
+        listed = subprocess.run(["nft", "list", "tables", "ip"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return  # no nft here: no proxy tables either
+    for line in listed.stdout.splitlines():
+        name = line.removeprefix("table ip ").strip()
+        if any(name.startswith(f"podvisor.{bridge}.") for bridge in bridges):
+            subprocess.run(["nft", "delete", "table", "ip", name], capture_output=True, timeout=10)
 
 
 def _docker(*args: str, host: str | None = None) -> list[str]:
