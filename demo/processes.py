@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from kubelet.proxy.nft import Nft, NftError, orphaned_tables, remove_tables
+
 REPO = Path(__file__).resolve().parent.parent
 NODES = ("node-1", "node-2", "node-3")
 NODE_LABEL = "io.podvisor.node"
@@ -135,6 +137,16 @@ def remove_docker_objects(nodes: tuple[str, ...]) -> None:
     shared = docker("network", "ls", "-q", "--filter", "name=^podvisor-demo$")
     if shared:
         docker("network", "rm", *shared)
+    remove_proxy_tables()
+
+
+def remove_proxy_tables() -> None:
+    """The nodes' service rules outlive their kubelets (traffic keeps flowing across a restart);
+    once the networks are gone they are dead rules."""
+    nft = Nft()
+    if nft.available():
+        with contextlib.suppress(NftError):
+            remove_tables(nft, orphaned_tables(nft))
 
 
 def leftovers(nodes: tuple[str, ...]) -> dict[str, list[str]]:
