@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from apimachinery.models.apps import Deployment, Lease, ReplicaSet
+from apimachinery.models.apps import Deployment, Lease, ReplicaSet, StatefulSet
 from apimachinery.models.authentication import SelfSubjectReview, ServiceAccount, TokenReview
 from apimachinery.models.authorization import (
     LocalSubjectAccessReview,
@@ -27,7 +27,6 @@ from apimachinery.models.listonly import (
     PersistentVolume,
     PersistentVolumeClaim,
     ReplicationController,
-    StatefulSet,
 )
 from apimachinery.models.nodejoin import NodeCredentialRequest
 from apimachinery.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
@@ -103,6 +102,8 @@ DEPLOYMENTS = ResourceType(
 REPLICASETS = ResourceType(
     "apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ReplicaSet, ("rs",), ("all",), ("status", "scale")
 )
+STATEFULSETS = ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, StatefulSet, ("sts",),
+                            ("all",), ("status", "scale"))
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
 NODE_CREDENTIAL_REQUESTS = ResourceType("node.podvisor.io", "v1", "NodeCredentialRequest", "nodecredentialrequests",
                                         "nodecredentialrequest", False, NodeCredentialRequest, verbs=("create",))
@@ -158,11 +159,9 @@ INGRESSES = ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", "ing
                          verbs=READ_VERBS)
 DAEMONSETS = ResourceType("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, DaemonSet, ("ds",), ("all",),
                           verbs=READ_VERBS)
-STATEFULSETS = ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, StatefulSet, ("sts",),
-                            ("all",), verbs=READ_VERBS)
 LIST_ONLY_RESOURCES = (
     PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, REPLICATIONCONTROLLERS, JOBS, CRONJOBS, INGRESSES,
-    DAEMONSETS, STATEFULSETS,
+    DAEMONSETS,
 )
 RBAC_RESOURCES = (ROLES, CLUSTERROLES, ROLEBINDINGS, CLUSTERROLEBINDINGS)
 AUTHORIZATION_REVIEWS = (
@@ -172,7 +171,7 @@ AUTHORIZATION_REVIEWS = (
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, ENDPOINTS, ENDPOINTSLICES, CONFIGMAPS, SECRETS, DEPLOYMENTS,
     REPLICASETS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
-    NODE_CREDENTIAL_REQUESTS, *LIST_ONLY_RESOURCES,
+    NODE_CREDENTIAL_REQUESTS, STATEFULSETS, *LIST_ONLY_RESOURCES,
 )
 
 

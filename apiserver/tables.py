@@ -229,6 +229,13 @@ REPLICASET_COLUMNS = (
     _IMAGES,
     _selector_column(),
 )
+STATEFULSET_COLUMNS = (
+    _NAME,
+    Column("Ready", "Number of the pod with ready state"),
+    _AGE,
+    _CONTAINERS,
+    _IMAGES,
+)
 NODE_COLUMNS = (
     _NAME,
     Column("Status", "The status of the node"),
@@ -488,6 +495,18 @@ def _replicaset_cells(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
+def _statefulset_cells(obj: Obj, now: datetime) -> list[Cell]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    names, images = _containers_and_images(_get(spec, "template", "spec"))
+    return [
+        _name(obj),
+        f"{_int(status.get('readyReplicas'))}/{_int(spec.get('replicas'), 1)}",
+        _age(obj, now),
+        names,
+        images,
+    ]
+
+
 # --- nodes -----------------------------------------------------------------------------------
 
 
@@ -718,6 +737,7 @@ _PRINTERS: dict[str, tuple[tuple[Column, ...], Printer]] = {
     "Pod": (POD_COLUMNS, _pod_cells),
     "Deployment": (DEPLOYMENT_COLUMNS, _deployment_cells),
     "ReplicaSet": (REPLICASET_COLUMNS, _replicaset_cells),
+    "StatefulSet": (STATEFULSET_COLUMNS, _statefulset_cells),
     "Node": (NODE_COLUMNS, _node_cells),
     "Event": (EVENT_COLUMNS, _event_cells),
     "Namespace": (NAMESPACE_COLUMNS, _namespace_cells),

@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar
 from apimachinery.api import Api
 from apimachinery.errors import ApiError
 from apimachinery.events import EventRecorder
-from apimachinery.models.apps import Deployment, Lease, ReplicaSet
+from apimachinery.models.apps import Deployment, Lease, ReplicaSet, StatefulSet
 from apimachinery.models.base import TypedObject
 from apimachinery.models.core import Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import SERVICE_NAME_LABEL, EndpointSlice
@@ -91,10 +91,12 @@ class Informers:
     services: Cache[Service]
     endpoints: Cache[Endpoints]
     endpointslices: Cache[EndpointSlice]
+    statefulsets: Cache[StatefulSet]
+    persistentvolumeclaims: Cache[Any]  # the PersistentVolumeClaim model of apimachinery.resources
 
     def add_standard_indexers(self) -> None:
         for cache in (self.pods, self.replicasets, self.deployments, self.nodes, self.leases, self.services,
-                      self.endpoints, self.endpointslices):
+                      self.endpoints, self.endpointslices, self.statefulsets, self.persistentvolumeclaims):
             cache.add_indexer(NAMESPACE_INDEX, _namespace_of)
             cache.add_indexer(UID_INDEX, _uid_of)
             cache.add_indexer(OWNER_UID_INDEX, _owner_uids)

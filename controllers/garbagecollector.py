@@ -26,9 +26,11 @@ from apimachinery.resources import (
     ENDPOINTSLICES,
     LEASES,
     NODES,
+    PERSISTENTVOLUMECLAIMS,
     PODS,
     REPLICASETS,
     SERVICES,
+    STATEFULSETS,
     ResourceType,
     by_kind,
 )
@@ -58,7 +60,8 @@ class GarbageCollector:
         self.caches: dict[ResourceType, Cache[Any]] = {
             PODS: informers.pods, REPLICASETS: informers.replicasets, DEPLOYMENTS: informers.deployments,
             NODES: informers.nodes, LEASES: informers.leases, SERVICES: informers.services,
-            ENDPOINTSLICES: informers.endpointslices,
+            ENDPOINTSLICES: informers.endpointslices, STATEFULSETS: informers.statefulsets,
+            PERSISTENTVOLUMECLAIMS: informers.persistentvolumeclaims,
         }
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self._by_name = {rt.group_resource: rt for rt in self.caches}

@@ -22,10 +22,11 @@ from apimachinery.client import ApiClient
 from apimachinery.informer import Informer
 from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig
 from apimachinery.leaderelection import LeaderElector
-from apimachinery.models.apps import Deployment, Lease, ReplicaSet
+from apimachinery.models.apps import Deployment, Lease, ReplicaSet, StatefulSet
 from apimachinery.models.authentication import ServiceAccount
 from apimachinery.models.core import ConfigMap, Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import EndpointSlice
+from apimachinery.resources import PERSISTENTVOLUMECLAIMS
 from apimachinery.serviceaccounts import ROOT_CA_CONFIGMAP
 from apimachinery.timeutil import SystemClock
 from apimachinery.workqueue import WorkQueue, run_worker
@@ -38,6 +39,7 @@ from controllers.namespace import NamespaceController
 from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
 from controllers.replicaset import ReplicaSetController
 from controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
+from controllers.statefulset import StatefulSetController
 from controllers.tainteviction import TaintEvictionController
 
 log = logging.getLogger("podvisor.controllers")
@@ -67,10 +69,13 @@ def build_informers(client: ApiClient) -> tuple[Informers, list[Informer[Any]]]:
     namespaces = Informer(client, Namespace)
     services, endpoints, endpointslices = Informer(client, Service), Informer(client, Endpoints), Informer(
         client, EndpointSlice)
+    statefulsets, claims = Informer(client, StatefulSet), Informer(client, PERSISTENTVOLUMECLAIMS.model)
     informers = Informers(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes, leases=leases,
-                          namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices)
+                          namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices,
+                          statefulsets=statefulsets, persistentvolumeclaims=claims)
     informers.add_standard_indexers()
-    return informers, [pods, replicasets, deployments, nodes, leases, namespaces, services, endpoints, endpointslices]
+    return informers, [pods, replicasets, deployments, nodes, leases, namespaces, services, endpoints, endpointslices,
+                       statefulsets, claims]
 
 
 def build_controllers(ctx: ControllerContext, *, node_grace_period: float) -> list[Controller]:
@@ -83,6 +88,7 @@ def build_controllers(ctx: ControllerContext, *, node_grace_period: float) -> li
         NamespaceController(ctx),
         EndpointsController(ctx),
         EndpointSliceController(ctx),
+        StatefulSetController(ctx),
     ]
 
 

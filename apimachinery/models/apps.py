@@ -1,4 +1,4 @@
-"""apps/v1 kinds (Deployment, ReplicaSet), coordination.k8s.io/v1 Lease and autoscaling/v1 Scale."""
+"""apps/v1 kinds (Deployment, ReplicaSet, StatefulSet), coordination.k8s.io/v1 Lease and autoscaling/v1 Scale."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from apimachinery.models.base import Int32, Int64, K8sModel, TypedObject
+from apimachinery.models.base import AnyDict, Int32, Int64, K8sModel, TypedObject
 from apimachinery.models.core import IntOrString, PodTemplateSpec
 from apimachinery.models.meta import Condition, LabelSelector, ObjectMeta
 
@@ -184,3 +184,90 @@ class Scale(TypedObject):
     """The desired size."""
     status: ScaleStatus | None = None
     """The observed size."""
+
+
+class RollingUpdateStatefulSetStrategy(K8sModel):
+    """Which ordinals a rolling update may replace, and how many at once."""
+
+    partition: Int32 | None = None
+    """Only pods with an ordinal at or above it are updated (default 0: all of them)."""
+    max_unavailable: IntOrString | None = None
+    """Pods that may be unavailable during the update: a number or a percentage (default 1)."""
+
+
+class StatefulSetUpdateStrategy(K8sModel):
+    """How a StatefulSet replaces pods when its template changes."""
+
+    type: str | None = None
+    """RollingUpdate (the default: from the highest ordinal down) or OnDelete (only pods deleted by hand)."""
+    rolling_update: RollingUpdateStatefulSetStrategy | None = None
+
+
+class StatefulSetPersistentVolumeClaimRetentionPolicy(K8sModel):
+    """What happens to the claims of ``volumeClaimTemplates`` when pods go away."""
+
+    when_deleted: str | None = None
+    """Retain (the default) or Delete: the claims go with the StatefulSet."""
+    when_scaled: str | None = None
+    """Retain (the default) or Delete: a scaled-down ordinal's claims go with its pod."""
+
+
+class StatefulSetOrdinals(K8sModel):
+    start: Int32 | None = None
+    """The ordinal of the first pod (default 0)."""
+
+
+class StatefulSetSpec(K8sModel):
+    """The desired state of a StatefulSet."""
+
+    selector: LabelSelector | None = None
+    """Which pods belong to this StatefulSet; must match the template's labels."""
+    template: PodTemplateSpec
+    """The pods to run, one per ordinal."""
+    replicas: Int32 | None = None
+    """How many pods to run (default 1)."""
+    service_name: str | None = None
+    """The headless Service that gives each pod a DNS name (``<pod>.<serviceName>``)."""
+    volume_claim_templates: list[AnyDict] | None = None
+    """PersistentVolumeClaims each pod gets, named ``<template>-<statefulset>-<ordinal>``."""
+    pod_management_policy: str | None = None
+    """OrderedReady (the default: one pod at a time, in order) or Parallel."""
+    update_strategy: StatefulSetUpdateStrategy | None = None
+    revision_history_limit: Int32 | None = None
+    min_ready_seconds: Int32 | None = None
+    """Seconds a pod must be ready before it counts as available (default 0)."""
+    persistent_volume_claim_retention_policy: StatefulSetPersistentVolumeClaimRetentionPolicy | None = None
+    ordinals: StatefulSetOrdinals | None = None
+
+
+class StatefulSetStatus(K8sModel):
+    """What the StatefulSet controller last observed."""
+
+    observed_generation: Int64 | None = None
+    replicas: int = 0
+    """Pods created by the controller, not terminating."""
+    ready_replicas: int | None = None
+    current_replicas: int | None = None
+    """Pods at ``currentRevision``."""
+    updated_replicas: int | None = None
+    """Pods at ``updateRevision``."""
+    available_replicas: int = 0
+    current_revision: str | None = None
+    """The revision of the pods below the partition (the template of the last finished update)."""
+    update_revision: str | None = None
+    """The revision of the current template."""
+    collision_count: int | None = None
+    conditions: list[Condition] | None = None
+
+
+class StatefulSet(TypedObject):
+    """A StatefulSet runs pods with stable names, DNS names and storage, started and stopped in order."""
+
+    API_VERSION: ClassVar[str] = "apps/v1"
+    KIND: ClassVar[str] = "StatefulSet"
+    api_version: str = "apps/v1"
+    kind: str = "StatefulSet"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: StatefulSetSpec
+    status: StatefulSetStatus | None = None
+    """The observed state, written by the StatefulSet controller."""

@@ -72,9 +72,3 @@ class DaemonSet(_ListOnly):
     api_version: str = "apps/v1"
     kind: str = "DaemonSet"
 
-
-class StatefulSet(_ListOnly):
-    API_VERSION: ClassVar[str] = "apps/v1"
-    KIND: ClassVar[str] = "StatefulSet"
-    api_version: str = "apps/v1"
-    kind: str = "StatefulSet"

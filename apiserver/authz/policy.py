@@ -119,11 +119,12 @@ _CONTROLLER_MANAGER = [
     _EVENTS,
     rule(["get", "list", "watch", "patch", "update", "delete", "deletecollection"], ["*"], ["*"]),
     rule(["create"], [""], ["pods", "serviceaccounts", "configmaps"]),  # and each namespace's default
+    rule(["create"], [""], ["persistentvolumeclaims"]),                   # a StatefulSet's claims
     rule(["create"], ["apps"], ["replicasets"]),                          # ServiceAccount and root CA
     rule(["create"], [""], ["endpoints"]),                                # the endpoints controllers
     rule(["create"], ["discovery.k8s.io"], ["endpointslices"]),
     rule(["update", "patch"], [""], ["pods/status", "nodes/status", "namespaces/status", "namespaces/finalize"]),
-    rule(["update", "patch"], ["apps"], ["deployments/status", "replicasets/status"]),
+    rule(["update", "patch"], ["apps"], ["deployments/status", "replicasets/status", "statefulsets/status"]),
     rule(["create"], ["coordination.k8s.io"], ["leases"]),
 ]
 #: What podvisor's scheduler calls: pod and node informers, bindings, the PodScheduled

@@ -25,6 +25,7 @@ from apiserver.strategies import (
     rbac,
     service,
     serviceaccount,
+    statefulset,
     workloads,
 )
 from apiserver.strategies.base import Cause, Obj, Strategy
@@ -35,6 +36,7 @@ _STRATEGIES: dict[str, Strategy] = {
         pod.STRATEGY,
         workloads.DEPLOYMENT,
         workloads.REPLICA_SET,
+        statefulset.STATEFUL_SET,
         service.STRATEGY,
         endpoints.ENDPOINTS,
         endpoints.ENDPOINT_SLICE,

@@ -38,8 +38,9 @@ VIEW_READ = {
     ("apps", "deployments"), ("apps", "deployments/status"), ("apps", "deployments/scale"),
     ("apps", "replicasets"), ("apps", "replicasets/status"), ("apps", "replicasets/scale"),
     ("", "endpoints"), ("discovery.k8s.io", "endpointslices"),
+    ("apps", "statefulsets"), ("apps", "statefulsets/status"), ("apps", "statefulsets/scale"),
     # served read-only (kubectl's prune allow list)
-    ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"),
+    ("", "persistentvolumeclaims"), ("", "replicationcontrollers"),
     ("apps", "daemonsets"), ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),
 }
 EDIT_READ = VIEW_READ | {("", "secrets"), ("coordination.k8s.io", "leases")}
@@ -47,7 +48,7 @@ EDIT_WRITE = {
     ("", "pods"), ("", "services"), ("", "configmaps"), ("", "secrets"), ("", "events"), ("", "serviceaccounts"),
     ("", "serviceaccounts/token"),
     ("apps", "deployments"), ("apps", "deployments/scale"), ("apps", "replicasets"), ("apps", "replicasets/scale"),
-    ("coordination.k8s.io", "leases"),
+    ("coordination.k8s.io", "leases"), ("apps", "statefulsets/scale"),
     ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"), ("apps", "daemonsets"),
     ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),
 }

@@ -9,10 +9,12 @@ test calls ``cluster.client.deliver()``; :class:`FakeQueue` records what was enq
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from apimachinery.models.apps import Deployment, Lease, ReplicaSet
+from apimachinery.models.apps import Deployment, Lease, ReplicaSet, StatefulSet
 from apimachinery.models.core import Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import EndpointSlice
+from apimachinery.resources import PERSISTENTVOLUMECLAIMS
 from apimachinery.testing import FakeApi, FakeInformer, RecordingRecorder
 from apimachinery.timeutil import FakeClock
 from controllers.base import ControllerContext, Informers
@@ -52,6 +54,8 @@ class FakeCluster:
     services: FakeInformer[Service]
     endpoints: FakeInformer[Endpoints]
     endpointslices: FakeInformer[EndpointSlice]
+    statefulsets: FakeInformer[StatefulSet]
+    persistentvolumeclaims: FakeInformer[Any]
     recorder: RecordingRecorder
     clock: FakeClock
     ctx: ControllerContext
@@ -64,11 +68,14 @@ def fake_context(*, auto_deliver: bool = False, clock: FakeClock | None = None) 
     nodes, leases = api.informer(Node), api.informer(Lease, namespace=LEASE_NAMESPACE)
     namespaces = api.informer(Namespace)
     services, endpoints, endpointslices = api.informer(Service), api.informer(Endpoints), api.informer(EndpointSlice)
+    statefulsets, claims = api.informer(StatefulSet), api.informer(PERSISTENTVOLUMECLAIMS.model)
     informers = Informers(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes, leases=leases,
-                          namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices)
+                          namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices,
+                          statefulsets=statefulsets, persistentvolumeclaims=claims)
     informers.add_standard_indexers()
     recorder = RecordingRecorder()
     ctx = ControllerContext(client=api, informers=informers, recorder_for=lambda _: recorder, clock=clock)
     return FakeCluster(client=api, pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes,
                        leases=leases, namespaces=namespaces, services=services, endpoints=endpoints,
-                       endpointslices=endpointslices, recorder=recorder, clock=clock, ctx=ctx)
+                       endpointslices=endpointslices, statefulsets=statefulsets, persistentvolumeclaims=claims,
+                       recorder=recorder, clock=clock, ctx=ctx)
