@@ -369,7 +369,8 @@ class StatefulSetController:
         update: str,
         ordered: bool,
     ) -> bool:
-        """Create what is missing, in ordinal order; False when an ordered set must wait."""
+        """Create what is missing, in ordinal order; False when an ordered set must wait (a
+        Parallel set goes on to scale down and update in the same round, as Kubernetes does)."""
         creations: list[int] = []
         for ordinal in range(start, start + replicas):
             pod = slots.get(ordinal)
@@ -395,7 +396,7 @@ class StatefulSetController:
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
             raise errors[0]
-        return not creations
+        return True
 
     async def _scale_down(self, sts: StatefulSet, condemned: list[Pod], *, ordered: bool) -> bool:
         """Delete pods above the range, highest first; False when an ordered set must wait."""
