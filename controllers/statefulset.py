@@ -120,22 +120,24 @@ def calculate_status(
     min_ready = sts.spec.min_ready_seconds or 0
     live = [p for p in pods if p.metadata.deletion_timestamp is None]
     ready = [p for p in pods if is_running_and_ready(p)]
-    status = StatefulSetStatus(
+    ready_count = len(ready)
+    current_count = sum(1 for p in live if revision_of(p) == current)
+    updated_count = sum(1 for p in live if revision_of(p) == update)
+    strategy = sts.spec.update_strategy.type if sts.spec.update_strategy else ROLLING_UPDATE
+    if strategy == ROLLING_UPDATE and updated_count == len(pods) == ready_count:
+        current, current_count = update, updated_count
+    return StatefulSetStatus(  # zero counts omitted, as Kubernetes encodes them
         observed_generation=sts.metadata.generation,
         replicas=len(pods),
-        ready_replicas=len(ready),
+        ready_replicas=ready_count or None,
         available_replicas=sum(1 for p in ready if podutil.is_available(p, min_ready, now)),
-        current_replicas=sum(1 for p in live if revision_of(p) == current),
-        updated_replicas=sum(1 for p in live if revision_of(p) == update),
+        current_replicas=current_count or None,
+        updated_replicas=updated_count or None,
         current_revision=current,
         update_revision=update,
         collision_count=sts.status.collision_count if sts.status else None,
         conditions=sts.status.conditions if sts.status else None,
     )
-    strategy = sts.spec.update_strategy.type if sts.spec.update_strategy else ROLLING_UPDATE
-    if strategy == ROLLING_UPDATE and status.updated_replicas == status.replicas == status.ready_replicas:
-        status.current_replicas, status.current_revision = status.updated_replicas, update
-    return status
 
 
 def pod_for_ordinal(sts: StatefulSet, ordinal: int, *, revision: str) -> Pod:
@@ -309,7 +311,7 @@ class StatefulSetController:
         status = calculate_status(sts, self._owned(sts), current=current, update=update, now=now)
         await self._write_status(sts, status)
         min_ready = sts.spec.min_ready_seconds or 0
-        if min_ready and status.ready_replicas != status.available_replicas:
+        if min_ready and (status.ready_replicas or 0) != status.available_replicas:
             self.queue.add_after(key, float(min_ready))
 
     def _owned(self, sts: StatefulSet) -> list[Pod]:
