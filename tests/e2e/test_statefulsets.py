@@ -33,6 +33,7 @@ def statefulset(name: str, replicas: int) -> dict[str, Any]:
         "command": ["sh", "-c", "trap 'exit 0' TERM; touch /tmp/ready; while true; do sleep 1; done"],
         "readinessProbe": {
             "exec": {"command": ["cat", "/tmp/ready"]},
+            "initialDelaySeconds": 1,  # a second at least between creations: distinct timestamps
             "periodSeconds": 1,
             "failureThreshold": 1,
         },
