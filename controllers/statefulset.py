@@ -6,7 +6,8 @@ put each in its slot by ordinal (``<set>-<ordinal>``, from ``spec.ordinals.start
 1. remove a failed pod of a slot (it comes back under the same name once gone);
 2. create the missing pods, each after its PersistentVolumeClaims (``<template>-<set>-<ordinal>``),
    which outlive it so the next pod of that ordinal mounts the same data;
-   with ``OrderedReady`` one at a time, and not before every lower ordinal is Running and Ready;
+   with ``OrderedReady`` one at a time, and not before every lower ordinal is Running and Ready
+   (for ``minReadySeconds``);
 3. delete the pods above ``spec.replicas`` from the highest ordinal down (one at a time, and only
    while the rest is healthy, with ``OrderedReady``);
 4. roll the template out (``RollingUpdate``) from the highest ordinal down to the partition, one
@@ -374,6 +375,7 @@ class StatefulSetController:
         """Create what is missing, in ordinal order; False when an ordered set must wait (a
         Parallel set goes on to scale down and update in the same round, as Kubernetes does)."""
         creations: list[int] = []
+        min_ready, now = sts.spec.min_ready_seconds or 0, self.clock.time()
         for ordinal in range(start, start + replicas):
             pod = slots.get(ordinal)
             if pod is not None and podutil.is_terminal(pod) and pod.metadata.deletion_timestamp is None:
@@ -387,7 +389,7 @@ class StatefulSetController:
                     continue
                 await self._create(sts, ordinal, update=update)
                 return False
-            if pod.metadata.deletion_timestamp is not None or not is_running_and_ready(pod):
+            if not is_healthy(pod, min_ready, now):  # its successors wait minReadySeconds too
                 if ordered:
                     return False
                 continue

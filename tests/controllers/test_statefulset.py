@@ -23,7 +23,7 @@ from controllers.statefulset import (
     revision_of_template,
 )
 from tests.controllers.harness import FakeCluster, FakeQueue, fake_context
-from tests.controllers.objects import NS, template
+from tests.controllers.objects import NS, at, template
 
 KEY = f"{NS}/web"
 CLAIM_TEMPLATE = {
@@ -85,7 +85,9 @@ def deleted(cluster: FakeCluster, resource: str = "pods") -> list[str]:
     return [a.name for a in cluster.client.calls("delete", resource)]
 
 
-async def run(cluster: FakeCluster, *pod_names: str, ready: bool = True) -> None:
+async def run(
+    cluster: FakeCluster, *pod_names: str, ready: bool = True, since: str = "2026-01-01T00:00:00Z"
+) -> None:
     """The kubelet's part: the named pods (all when none is named) Running, Ready or not."""
     for pod in cluster.client.all(Pod):
         if pod_names and pod.metadata.name not in pod_names:
@@ -100,7 +102,7 @@ async def run(cluster: FakeCluster, *pod_names: str, ready: bool = True) -> None
                         {
                             "type": "Ready",
                             "status": "True" if ready else "False",
-                            "lastTransitionTime": "2026-01-01T00:00:00Z",
+                            "lastTransitionTime": since,
                         }
                     ],
                 },
@@ -381,3 +383,19 @@ def test_status_counts_ready_current_and_updated_pods() -> None:
     status = calculate_status(sts, pods, current="a", update="b", now=0.0)
     assert (status.replicas, status.ready_replicas, status.available_replicas) == (3, 2, 2)
     assert (status.current_replicas, status.updated_replicas, status.current_revision) == (1, 2, "a")
+
+
+async def test_min_ready_seconds_holds_availability_and_an_ordered_start() -> None:
+    sts = statefulset(2)
+    sts.spec.min_ready_seconds = 10
+    cluster, controller, _ = setup(sts)
+    await controller.sync(KEY)
+    await run(cluster, "web-0", since=at(cluster.clock))
+    await controller.sync(KEY)
+    status = cluster.client.all(StatefulSet)[0].status
+    assert status is not None and (status.ready_replicas, status.available_replicas) == (1, 0)
+    assert names(cluster) == ["web-0"]  # web-1 waits for web-0 to be available
+    assert (KEY, 10.0) in controller.queue.after  # type: ignore[attr-defined]
+    cluster.clock.advance(11)
+    await controller.sync(KEY)
+    assert names(cluster) == ["web-0", "web-1"]
