@@ -62,6 +62,10 @@ def test_get_rollout_status_scale_and_restart(kubectl: Kubectl, node: str) -> No
     assert table[0].split() == ["NAME", "READY", "AGE"]
     assert table[1].split()[:2] == ["db", "2/2"]
     assert kubectl.out("get", "statefulset", "db", "-o", "name").strip() == "statefulset.apps/db"
+    assert "statefulset.apps/db" in kubectl.out("get", "all")
+    described = kubectl.out("describe", "sts", "db")
+    assert "Pods Status:" in described and "2 Running" in described, described
+    assert "SuccessfulCreate" in described, described
 
     assert "statefulset.apps/db scaled" in kubectl.out("scale", "sts/db", "--replicas=3")
     rolled_out(kubectl, "db")
