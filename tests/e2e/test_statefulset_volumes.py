@@ -32,7 +32,7 @@ CLAIMS = f"/api/v1/namespaces/{NS}/persistentvolumeclaims"
 SETS = f"/apis/apps/v1/namespaces/{NS}/statefulsets"
 
 
-def statefulset(replicas: int) -> dict[str, Any]:
+def statefulset(replicas: int, *, name: str = "vol", retention: str = "Retain") -> dict[str, Any]:
     container = {
         "name": "c",
         "image": "podvisor/busybox:latest",
@@ -47,13 +47,14 @@ def statefulset(replicas: int) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": {"name": "vol"},
+        "metadata": {"name": name},
         "spec": {
             "replicas": replicas,
-            "serviceName": "vol",
-            "selector": {"matchLabels": {"app": "vol"}},
+            "serviceName": name,
+            "selector": {"matchLabels": {"app": name}},
+            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": retention, "whenScaled": retention},
             "template": {
-                "metadata": {"labels": {"app": "vol"}},
+                "metadata": {"labels": {"app": name}},
                 "spec": {"containers": [container], "terminationGracePeriodSeconds": 1},
             },
             "volumeClaimTemplates": [claim],
@@ -66,8 +67,8 @@ def ready(pod: dict[str, Any]) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
-def live_pods(http: httpx.Client) -> dict[str, dict[str, Any]]:
-    items = http.get(PODS, params={"labelSelector": "app=vol"}).json()["items"]
+def live_pods(http: httpx.Client, app: str = "vol") -> dict[str, dict[str, Any]]:
+    items = http.get(PODS, params={"labelSelector": f"app={app}"}).json()["items"]
     return {p["metadata"]["name"]: p for p in items if not p["metadata"].get("deletionTimestamp")}
 
 
@@ -136,3 +137,28 @@ def test_a_pods_data_survives_its_deletion_and_scale_down_keeps_the_claims(clust
         assert http.delete(f"{SETS}/vol").status_code == 200
         cluster.wait_for("the set's pods collected", lambda: live_pods(http) == {}, timeout=60)
         assert claim_names(http) == ["data-vol-0", "data-vol-1", "data-vol-2"]
+
+
+def test_retention_delete_removes_scaled_down_claims_and_the_sets_claims(cluster: Cluster) -> None:
+    wait_node(cluster, cluster.start_kubelet("gone1", "--root-dir", str(cluster.data_dir / "root1")))
+    with cluster.http() as http:
+        assert http.post(SETS, json=statefulset(2, name="gone", retention="Delete")).status_code == 201
+        cluster.wait_for(
+            "gone-0, gone-1 ready",
+            lambda: sorted(n for n, p in live_pods(http, "gone").items() if ready(p)) == ["gone-0", "gone-1"],
+            timeout=150,
+        )
+        assert claim_names(http) == ["data-gone-0", "data-gone-1"]
+        assert (
+            http.patch(
+                f"{SETS}/gone/scale",
+                json={"spec": {"replicas": 1}},
+                headers={"Content-Type": "application/merge-patch+json"},
+            ).status_code
+            == 200
+        )
+        cluster.wait_for(
+            "gone-1's claim deleted with it", lambda: claim_names(http) == ["data-gone-0"], timeout=90
+        )
+        assert http.delete(f"{SETS}/gone").status_code == 200
+        cluster.wait_for("the set's claim collected", lambda: claim_names(http) == [], timeout=90)
