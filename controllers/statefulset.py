@@ -389,11 +389,12 @@ class StatefulSetController:
                     continue
                 await self._create(sts, ordinal, update=update)
                 return False
+            # A pending pod may wait for a claim deleted since; a running one keeps what it mounts.
+            await self._ensure_claims(sts, ordinal, create=podutil.phase(pod) in ("", "Pending"))
             if not is_healthy(pod, min_ready, now):  # its successors wait minReadySeconds too
                 if ordered:
                     return False
                 continue
-            await self._ensure_claims(sts, ordinal)
         results = await asyncio.gather(
             *(self._create(sts, o, update=update) for o in creations), return_exceptions=True
         )
@@ -457,15 +458,16 @@ class StatefulSetController:
             f"create Pod {pod.metadata.name} in StatefulSet {sts.metadata.name} successful",
         )
 
-    async def _ensure_claims(self, sts: StatefulSet, ordinal: int) -> None:
-        """Each claim of the ordinal exists (created once, never replaced) and is owned per the
-        retention policy: by the set when ``whenDeleted: Delete``, by nothing otherwise."""
+    async def _ensure_claims(self, sts: StatefulSet, ordinal: int, *, create: bool = True) -> None:
+        """Each claim of the ordinal exists (``create``: made when missing, never replaced) and is
+        owned per the retention policy: by the set when ``whenDeleted: Delete``, by nothing otherwise."""
         for template in claim_templates(sts):
             body = claim_for_ordinal(sts, template, ordinal)
             name = body["metadata"]["name"]
             existing = self.claims.get(f"{sts.metadata.namespace}/{name}")
             if existing is None:
-                await self._create_claim(sts, body)
+                if create:
+                    await self._create_claim(sts, body)
             elif existing.metadata.deletion_timestamp is None:
                 await self._own_claim(sts, existing)
 

@@ -219,6 +219,20 @@ async def test_a_deleted_pod_comes_back_with_its_name_and_claim() -> None:
     assert [v.persistent_volume_claim for v in again.spec.volumes or []] == [{"claimName": "data-web-1"}]
 
 
+@pytest.mark.parametrize(("phase", "recreated"), [("Pending", True), ("Running", False)])
+async def test_a_deleted_claim_is_made_again_only_for_a_pending_pod(phase: str, recreated: bool) -> None:
+    cluster, controller, _ = setup(statefulset(1, claims=True))
+    await converge(cluster, controller)
+    pod = cluster.client.all(Pod)[0]
+    assert pod.status is not None
+    pod.status.phase = phase
+    await cluster.client.replace_status(pod)
+    await cluster.client.delete(Claim, "data-web-0", NS)
+    cluster.client.clear_actions()
+    await controller.sync(KEY)
+    assert created(cluster, "persistentvolumeclaims") == (["data-web-0"] if recreated else [])
+
+
 async def test_a_terminating_pod_is_replaced_only_once_gone() -> None:
     cluster, controller, _ = setup(statefulset(1))
     await converge(cluster, controller)
