@@ -224,7 +224,7 @@ def set_owner_ref(sts: StatefulSet) -> OwnerReference:
 def max_unavailable(sts: StatefulSet) -> int:
     rolling = sts.spec.update_strategy.rolling_update if sts.spec.update_strategy else None
     value = rolling.max_unavailable if rolling else None
-    return max(1, resolve(value if value is not None else 1, desired_replicas(sts), round_up=False))
+    return max(1, resolve(value if value is not None else 1, desired_replicas(sts), round_up=True))
 
 
 def partition(sts: StatefulSet) -> int:

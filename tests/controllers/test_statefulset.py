@@ -413,3 +413,19 @@ async def test_min_ready_seconds_holds_availability_and_an_ordered_start() -> No
     cluster.clock.advance(11)
     await controller.sync(KEY)
     assert names(cluster) == ["web-0", "web-1"]
+
+
+@pytest.mark.parametrize(
+    ("max_unavailable", "first_round"),
+    [(1, ["web-3"]), (2, ["web-3", "web-2"]), ("50%", ["web-3", "web-2"]), ("30%", ["web-3", "web-2"])],
+)
+async def test_max_unavailable_replaces_that_many_pods_at_once(
+    max_unavailable: Any, first_round: list[str]
+) -> None:
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"partition": 0, "maxUnavailable": max_unavailable}}
+    cluster, controller, _ = setup(statefulset(4, strategy=strategy))
+    await converge(cluster, controller)
+    await update_image(cluster, "busybox:2")
+    cluster.client.clear_actions()
+    await controller.sync(KEY)
+    assert deleted(cluster) == first_round  # 30% of 4 rounds up to 2
