@@ -17,13 +17,13 @@ from apimachinery.models.authorization import (
     SubjectAccessReview,
 )
 from apimachinery.models.base import TypedObject
+from apimachinery.models.batch import Job
 from apimachinery.models.core import ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service
 from apimachinery.models.discovery import EndpointSlice
 from apimachinery.models.listonly import (
     CronJob,
     DaemonSet,
     Ingress,
-    Job,
     PersistentVolume,
     PersistentVolumeClaim,
     ReplicationController,
@@ -103,6 +103,7 @@ DEPLOYMENTS = ResourceType(
 REPLICASETS = ResourceType(
     "apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ReplicaSet, ("rs",), ("all",), ("status", "scale")
 )
+JOBS = ResourceType("batch", "v1", "Job", "jobs", "job", True, Job, (), ("all",), ("status",))
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
 NODE_CREDENTIAL_REQUESTS = ResourceType("node.podvisor.io", "v1", "NodeCredentialRequest", "nodecredentialrequests",
                                         "nodecredentialrequest", False, NodeCredentialRequest, verbs=("create",))
@@ -151,7 +152,6 @@ PERSISTENTVOLUMES = ResourceType("", "v1", "PersistentVolume", "persistentvolume
 REPLICATIONCONTROLLERS = ResourceType("", "v1", "ReplicationController", "replicationcontrollers",
                                       "replicationcontroller", True, ReplicationController, ("rc",), ("all",),
                                       verbs=READ_VERBS)
-JOBS = ResourceType("batch", "v1", "Job", "jobs", "job", True, Job, (), ("all",), verbs=READ_VERBS)
 CRONJOBS = ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, CronJob, ("cj",), ("all",),
                         verbs=READ_VERBS)
 INGRESSES = ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", True, Ingress, ("ing",),
@@ -161,7 +161,7 @@ DAEMONSETS = ResourceType("apps", "v1", "DaemonSet", "daemonsets", "daemonset", 
 STATEFULSETS = ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, StatefulSet, ("sts",),
                             ("all",), verbs=READ_VERBS)
 LIST_ONLY_RESOURCES = (
-    PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, REPLICATIONCONTROLLERS, JOBS, CRONJOBS, INGRESSES,
+    PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, REPLICATIONCONTROLLERS, CRONJOBS, INGRESSES,
     DAEMONSETS, STATEFULSETS,
 )
 RBAC_RESOURCES = (ROLES, CLUSTERROLES, ROLEBINDINGS, CLUSTERROLEBINDINGS)
@@ -171,7 +171,7 @@ AUTHORIZATION_REVIEWS = (
 
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, ENDPOINTS, ENDPOINTSLICES, CONFIGMAPS, SECRETS, DEPLOYMENTS,
-    REPLICASETS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
+    REPLICASETS, JOBS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
     NODE_CREDENTIAL_REQUESTS, *LIST_ONLY_RESOURCES,
 )
 
