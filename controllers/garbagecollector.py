@@ -24,6 +24,7 @@ from apimachinery.models.meta import OwnerReference
 from apimachinery.resources import (
     DEPLOYMENTS,
     ENDPOINTSLICES,
+    JOBS,
     LEASES,
     NODES,
     PODS,
@@ -58,7 +59,7 @@ class GarbageCollector:
         self.caches: dict[ResourceType, Cache[Any]] = {
             PODS: informers.pods, REPLICASETS: informers.replicasets, DEPLOYMENTS: informers.deployments,
             NODES: informers.nodes, LEASES: informers.leases, SERVICES: informers.services,
-            ENDPOINTSLICES: informers.endpointslices,
+            ENDPOINTSLICES: informers.endpointslices, JOBS: informers.jobs,
         }
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self._by_name = {rt.group_resource: rt for rt in self.caches}

@@ -24,6 +24,7 @@ from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig
 from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
 from apimachinery.models.authentication import ServiceAccount
+from apimachinery.models.batch import Job
 from apimachinery.models.core import ConfigMap, Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import EndpointSlice
 from apimachinery.serviceaccounts import ROOT_CA_CONFIGMAP
@@ -34,6 +35,7 @@ from controllers.deployment import DeploymentController
 from controllers.endpoints import EndpointsController
 from controllers.endpointslice import EndpointSliceController
 from controllers.garbagecollector import GarbageCollector
+from controllers.job import JobController
 from controllers.namespace import NamespaceController
 from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
 from controllers.replicaset import ReplicaSetController
@@ -67,16 +69,18 @@ def build_informers(client: ApiClient) -> tuple[Informers, list[Informer[Any]]]:
     namespaces = Informer(client, Namespace)
     services, endpoints, endpointslices = Informer(client, Service), Informer(client, Endpoints), Informer(
         client, EndpointSlice)
+    jobs = Informer(client, Job)
     informers = Informers(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes, leases=leases,
-                          namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices)
+                          namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices, jobs=jobs)
     informers.add_standard_indexers()
-    return informers, [pods, replicasets, deployments, nodes, leases, namespaces, services, endpoints, endpointslices]
+    return informers, [pods, replicasets, deployments, nodes, leases, namespaces, services, endpoints, endpointslices, jobs]
 
 
 def build_controllers(ctx: ControllerContext, *, node_grace_period: float) -> list[Controller]:
     return [
         ReplicaSetController(ctx),
         DeploymentController(ctx),
+        JobController(ctx),
         GarbageCollector(ctx),
         NodeLifecycleController(ctx, grace_period=node_grace_period),
         TaintEvictionController(ctx),

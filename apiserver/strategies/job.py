@@ -202,7 +202,8 @@ def _validate_exit_codes(codes: Obj, path: str) -> list[Cause]:
     causes: list[Cause] = []
     if operator not in ("In", "NotIn"):
         causes.append(not_supported(f"{path}.operator", operator, ("In", "NotIn")))
-    values = codes.get("values") if isinstance(codes.get("values"), list) else []
+    raw = codes.get("values")
+    values: list[Any] = raw if isinstance(raw, list) else []
     if not values:
         causes.append(required(f"{path}.values", "at least one value is required"))
     elif len(values) > MAX_EXIT_CODES:

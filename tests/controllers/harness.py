@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
+from apimachinery.models.batch import Job
 from apimachinery.models.core import Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import EndpointSlice
 from apimachinery.testing import FakeApi, FakeInformer, RecordingRecorder
@@ -52,23 +53,26 @@ class FakeCluster:
     services: FakeInformer[Service]
     endpoints: FakeInformer[Endpoints]
     endpointslices: FakeInformer[EndpointSlice]
+    jobs: FakeInformer[Job]
     recorder: RecordingRecorder
     clock: FakeClock
     ctx: ControllerContext
 
 
-def fake_context(*, auto_deliver: bool = False, clock: FakeClock | None = None) -> FakeCluster:
+def fake_context(*, auto_deliver: bool = False, clock: FakeClock | None = None, api: FakeApi | None = None) -> FakeCluster:
+    """``api``: an existing fake (its store) for a controller rebuilt as after a restart."""
     clock = clock or FakeClock()
-    api = FakeApi(clock=clock, auto_deliver=auto_deliver)
+    api = api or FakeApi(clock=clock, auto_deliver=auto_deliver)
     pods, replicasets, deployments = api.informer(Pod), api.informer(ReplicaSet), api.informer(Deployment)
     nodes, leases = api.informer(Node), api.informer(Lease, namespace=LEASE_NAMESPACE)
     namespaces = api.informer(Namespace)
     services, endpoints, endpointslices = api.informer(Service), api.informer(Endpoints), api.informer(EndpointSlice)
+    jobs = api.informer(Job)
     informers = Informers(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes, leases=leases,
-                          namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices)
+                          namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices, jobs=jobs)
     informers.add_standard_indexers()
     recorder = RecordingRecorder()
     ctx = ControllerContext(client=api, informers=informers, recorder_for=lambda _: recorder, clock=clock)
     return FakeCluster(client=api, pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes,
                        leases=leases, namespaces=namespaces, services=services, endpoints=endpoints,
-                       endpointslices=endpointslices, recorder=recorder, clock=clock, ctx=ctx)
+                       endpointslices=endpointslices, jobs=jobs, recorder=recorder, clock=clock, ctx=ctx)

@@ -1,0 +1,179 @@
+"""The pure parts of the Job controller: indexes of pods, the pod failure policy, back-off,
+success and failure criteria, and conditions (``pkg/controller/job``'s helpers).
+
+Nothing here does I/O or reads a clock: every function takes what it needs, so the rules are
+tested as tables and the controller only wires them to the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apimachinery.conditions import TRUE, get_condition, set_condition
+from apimachinery.jobindexes import IndexesError, parse_indexes
+from apimachinery.models.batch import (
+    COMPLETE,
+    COMPLETION_INDEX,
+    FAILED,
+    FAILURE_TARGET,
+    INDEXED,
+    SUCCESS_CRITERIA_MET,
+    TRACKING_FINALIZER,
+    Job,
+    PodFailurePolicyRule,
+)
+from apimachinery.models.core import Pod
+from apimachinery.models.meta import Condition
+from controllers import podutil
+
+#: Kubernetes' pod failure back-off: 10 s, doubling, capped at 6 minutes.
+BACKOFF_BASE = 10.0
+BACKOFF_MAX = 360.0
+
+
+def completions(job: Job) -> int | None:
+    return job.spec.completions
+
+
+def parallelism(job: Job) -> int:
+    return job.spec.parallelism if job.spec.parallelism is not None else 1
+
+
+def is_indexed(job: Job) -> bool:
+    return job.spec.completion_mode == INDEXED
+
+
+def pod_index(pod: Pod) -> int | None:
+    """The completion index a pod carries (annotation, else label); None when absent or invalid."""
+    for source in (pod.metadata.annotations, pod.metadata.labels):
+        text = (source or {}).get(COMPLETION_INDEX)
+        if text is not None and text.isdigit():
+            return int(text)
+    return None
+
+
+def has_finalizer(pod: Pod) -> bool:
+    return TRACKING_FINALIZER in (pod.metadata.finalizers or [])
+
+
+def is_succeeded(pod: Pod) -> bool:
+    return podutil.phase(pod) == "Succeeded"
+
+
+def is_failed(pod: Pod) -> bool:
+    """Failed, or deleted before it succeeded (a removed pod is a failed attempt)."""
+    if podutil.phase(pod) == "Failed":
+        return True
+    return pod.metadata.deletion_timestamp is not None and not is_succeeded(pod)
+
+
+def is_finished(pod: Pod) -> bool:
+    return is_succeeded(pod) or is_failed(pod)
+
+
+def is_job_finished(job: Job) -> bool:
+    conditions = job.status.conditions if job.status else None
+    return any(get_condition(conditions, kind) is not None and get_condition(conditions, kind).status == TRUE  # type: ignore[union-attr]
+               for kind in (COMPLETE, FAILED))
+
+
+def finish_time(job: Job) -> str | None:
+    """When the Job's Complete or Failed condition turned true."""
+    for kind in (COMPLETE, FAILED):
+        cond = get_condition(job.status.conditions if job.status else None, kind)
+        if cond is not None and cond.status == TRUE:
+            return cond.last_transition_time
+    return None
+
+
+def backoff_delay(failures: int) -> float:
+    """Seconds to wait before the next pod after ``failures`` consecutive failures (0 for none)."""
+    if failures <= 0:
+        return 0.0
+    return min(BACKOFF_BASE * 2 ** (failures - 1), BACKOFF_MAX)
+
+
+# --- pod failure policy ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyMatch:
+    action: str
+    message: str
+
+
+def match_failure_policy(job: Job, pod: Pod) -> PolicyMatch | None:
+    """The first rule of the Job's podFailurePolicy that matches this failed pod, or None."""
+    policy = job.spec.pod_failure_policy
+    if policy is None:
+        return None
+    who = f"{pod.metadata.namespace}/{pod.metadata.name}"
+    for index, rule in enumerate(policy.rules):
+        if rule.on_exit_codes is not None:
+            found = _matching_exit(rule, pod)
+            if found is not None:
+                container, code = found
+                return PolicyMatch(rule.action, f"Container {container} for pod {who} failed with exit code {code} "
+                                                f"matching {rule.action} rule at index {index}")
+        for pattern in rule.on_pod_conditions or []:
+            cond = get_condition(pod.status.conditions if pod.status else None, pattern.type)
+            if cond is not None and cond.status == pattern.status:
+                return PolicyMatch(rule.action, f"Pod {who} has condition {pattern.type} matching {rule.action} "
+                                                f"rule at index {index}")
+    return None
+
+
+def _matching_exit(rule: PodFailurePolicyRule, pod: Pod) -> tuple[str, int] | None:
+    requirement = rule.on_exit_codes
+    assert requirement is not None
+    statuses = [*(pod.status.init_container_statuses or []), *(pod.status.container_statuses or [])] if pod.status else []
+    for status in statuses:
+        if requirement.container_name and status.name != requirement.container_name:
+            continue
+        terminated = status.state.terminated if status.state else None
+        if terminated is None or terminated.exit_code == 0:
+            continue  # a container that exited 0 never matches, as Kubernetes
+        listed = terminated.exit_code in requirement.values
+        if listed == (requirement.operator == "In"):
+            return status.name, terminated.exit_code
+    return None
+
+
+# --- success -----------------------------------------------------------------------------------------
+
+
+def success_policy_met(job: Job, completed: set[int]) -> bool:
+    policy = job.spec.success_policy
+    if policy is None:
+        return False
+    limit = job.spec.completions or 0
+    for rule in policy.rules:
+        try:
+            wanted = parse_indexes(rule.succeeded_indexes, limit=limit) if rule.succeeded_indexes else None
+        except IndexesError:
+            continue
+        done = completed & wanted if wanted is not None else completed
+        if wanted is not None and rule.succeeded_count is None and done == wanted:
+            return True
+        if rule.succeeded_count is not None and len(done) >= rule.succeeded_count:
+            return True
+    return False
+
+
+# --- conditions --------------------------------------------------------------------------------------
+
+
+def with_condition(conditions: list[Condition] | None, kind: str, status: str, reason: str, message: str, *,
+                   now: str) -> list[Condition]:
+    return set_condition(conditions, Condition(type=kind, status=status, reason=reason, message=message,
+                                               last_transition_time=now, last_probe_time=now), now=now)
+
+
+def pending_outcome(job: Job) -> Condition | None:
+    """A FailureTarget or SuccessCriteriaMet condition already written: the Job's end is decided."""
+    conditions = job.status.conditions if job.status else None
+    for kind in (FAILURE_TARGET, SUCCESS_CRITERIA_MET):
+        cond = get_condition(conditions, kind)
+        if cond is not None and cond.status == TRUE:
+            return cond
+    return None
