@@ -115,6 +115,7 @@ def match_failure_policy(job: Job, pod: Pod) -> PolicyMatch | None:
                 container, code = found
                 return PolicyMatch(rule.action, f"Container {container} for pod {who} failed with exit code {code} "
                                                 f"matching {rule.action} rule at index {index}")
+            continue  # a rule on exit codes does not look at conditions
         for pattern in rule.on_pod_conditions or []:
             cond = get_condition(pod.status.conditions if pod.status else None, pattern.type)
             if cond is not None and cond.status == pattern.status:
@@ -126,7 +127,7 @@ def match_failure_policy(job: Job, pod: Pod) -> PolicyMatch | None:
 def _matching_exit(rule: PodFailurePolicyRule, pod: Pod) -> tuple[str, int] | None:
     requirement = rule.on_exit_codes
     assert requirement is not None
-    statuses = [*(pod.status.init_container_statuses or []), *(pod.status.container_statuses or [])] if pod.status else []
+    statuses = [*(pod.status.container_statuses or []), *(pod.status.init_container_statuses or [])] if pod.status else []
     for status in statuses:
         if requirement.container_name and status.name != requirement.container_name:
             continue
