@@ -118,6 +118,7 @@ class JobController:
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self.expectations = Expectations(ctx.clock)
         self._backoff: dict[str, _Backoff] = {}
+        self._written: dict[str, int] = {}  # resourceVersion of our last status write, per Job
         self.jobs.add_handler(self._enqueue, lambda old, new: self._enqueue(new), self._on_job_delete)
         self.pods.add_handler(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
 
@@ -129,6 +130,7 @@ class JobController:
     def _on_job_delete(self, job: Job) -> None:
         self.expectations.forget(key_of(job))
         self._backoff.pop(key_of(job), None)
+        self._written.pop(key_of(job), None)
         self.queue.add(key_of(job))
 
     def _owner_of(self, pod: Pod) -> Job | None:
@@ -174,6 +176,8 @@ class JobController:
         if cached is None:
             self.expectations.forget(key)
             return  # deleted; the garbage collector removes its pods, orphan syncs their finalizers
+        if self._stale(key, cached):
+            return  # our own last status write is on its way; its event brings the Job back
         job = cached.model_copy(deep=True)
         pods = [p for p in self.pods.by_index(CONTROLLER_UID_INDEX, job.metadata.uid or "")
                 if p.metadata.namespace == job.metadata.namespace]
@@ -187,6 +191,17 @@ class JobController:
         except ApiError as err:
             if not is_stale_write(err):
                 raise
+
+    def _stale(self, key: str, job: Job) -> bool:
+        """The cache still shows a Job older than our last status write.
+
+        Counting from it would miss pods whose finalizer that write let go (they no longer look
+        uncounted), and the missing count would create pods in excess."""
+        written = self._written.get(key)
+        try:
+            return written is not None and int(job.metadata.resource_version or 0) < written
+        except ValueError:
+            return False
 
     async def _reconcile(self, key: str, job: Job, pods: list[Pod]) -> None:
         now = self.clock.time()
@@ -529,7 +544,12 @@ class JobController:
             return job
         job = job.model_copy(deep=True)
         job.status = status.model_copy(deep=True)
-        return await self.client.replace_status(job)
+        written = await self.client.replace_status(job)
+        try:
+            self._written[key_of(written)] = int(written.metadata.resource_version or 0)
+        except ValueError:
+            pass
+        return written
 
     def _requeue_for_deadline(self, key: str, job: Job, status: JobStatus, now: float) -> None:
         if job.spec.active_deadline_seconds is None or status.start_time is None or job.spec.suspend:

@@ -360,3 +360,17 @@ async def test_controller_restart_loses_no_count_and_creates_no_extra_pod(crash_
     status = env.job().status
     assert status is not None and status.succeeded == 3 and "Complete" in env.conditions()
     assert len(env.pods()) == 3
+
+
+async def test_a_stale_cached_job_creates_no_pod() -> None:
+    """The pod informer saw a finalizer go before the Job informer saw the count."""
+    env = await start(completions=2, parallelism=2)
+    env.finish(env.pods()[0])
+    await env.ctl.sync(KEY)  # counts it and lets the finalizer go: one more success wanted, one running
+    for pod in env.cluster.client.all(Pod):
+        env.cluster.pods.add(pod)  # only the pods are delivered
+    await env.ctl.sync(KEY)
+    env.cluster.client.deliver()
+    await env.sync()
+    assert len(env.cluster.client.calls("create", "pods")) == 2  # never a third
+    assert env.job().status.succeeded == 1  # type: ignore[union-attr]
