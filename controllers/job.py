@@ -22,6 +22,7 @@ controller does. Failures delay the next pod: 10 s doubling to 6 min, on the inj
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -545,10 +546,8 @@ class JobController:
         job = job.model_copy(deep=True)
         job.status = status.model_copy(deep=True)
         written = await self.client.replace_status(job)
-        try:
+        with contextlib.suppress(ValueError):  # an opaque resourceVersion: no staleness check
             self._written[key_of(written)] = int(written.metadata.resource_version or 0)
-        except ValueError:
-            pass
         return written
 
     def _requeue_for_deadline(self, key: str, job: Job, status: JobStatus, now: float) -> None:
