@@ -15,9 +15,9 @@ are never counted.
 
 A decided end is written in two steps, as Kubernetes 1.31+: ``FailureTarget`` or
 ``SuccessCriteriaMet`` at once (the remaining pods are deleted), then ``Failed`` / ``Complete``
-with the same reason once no pod of the Job still runs. A finished Job with
-``ttlSecondsAfterFinished`` is deleted (foreground, pods first) when its time is up, as the TTL
-controller does. Failures delay the next pod: 10 s doubling to 6 min, on the injected clock.
+with the same reason once no pod of the Job still runs (the rules: :func:`job_util.decide`).
+The TTL of a finished Job is :mod:`controllers.ttlafterfinished`'s. Failures delay the next pod:
+10 s doubling to 6 min, on the injected clock.
 """
 
 from __future__ import annotations
@@ -31,23 +31,17 @@ from apimachinery.errors import ApiError
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.jobindexes import format_indexes, parse_indexes
 from apimachinery.models.batch import (
-    BACKOFF_LIMIT_EXCEEDED,
     COMPLETE,
-    COMPLETIONS_REACHED,
-    DEADLINE_EXCEEDED,
     FAIL_INDEX,
     FAIL_JOB,
     FAILED,
-    FAILED_INDEXES,
     FAILURE_TARGET,
     IGNORE,
     INDEX_FAILURE_COUNT,
     JOB_RESUMED,
     JOB_SUSPENDED,
-    MAX_FAILED_INDEXES_EXCEEDED,
     POD_FAILURE_POLICY,
     SUCCESS_CRITERIA_MET,
-    SUCCESS_POLICY,
     SUSPENDED,
     TRACKING_FINALIZER,
     Job,
@@ -77,14 +71,6 @@ log = logging.getLogger(__name__)
 ORPHAN_PREFIX = "orphan-pod:"
 FAILED_CREATE, SUCCESSFUL_CREATE, SUCCESSFUL_DELETE = "FailedCreate", "SuccessfulCreate", "SuccessfulDelete"
 COMPLETED = "Completed"
-MESSAGES = {
-    BACKOFF_LIMIT_EXCEEDED: "Job has reached the specified backoff limit",
-    DEADLINE_EXCEEDED: "Job was active longer than specified deadline",
-    MAX_FAILED_INDEXES_EXCEEDED: "Job has exceeded the specified maximal number of failed indexes",
-    FAILED_INDEXES: "Job has failed indexes",
-    COMPLETIONS_REACHED: "Reached expected number of succeeded pods",
-    SUCCESS_POLICY: "Matched rules at index 0",
-}
 
 
 @dataclass
@@ -184,9 +170,7 @@ class JobController:
                 if p.metadata.namespace == job.metadata.namespace]
         if job.metadata.deletion_timestamp is not None or ju.is_job_finished(job):
             await self._remove_finalizers(job, [p for p in pods if ju.has_finalizer(p)])
-            if job.metadata.deletion_timestamp is None:
-                await self._expire(job)
-            return
+            return  # a finished Job with ttlSecondsAfterFinished is the TTL controller's
         try:
             await self._reconcile(key, job, pods)
         except ApiError as err:
@@ -213,7 +197,8 @@ class JobController:
         active = [p for p in pods if not ju.is_finished(p)]
         status = rnd.status
         self._suspend_and_start(job, status, now)
-        rnd.outcome = rnd.outcome or self._decided(job, rnd, active, now)
+        rnd.outcome = rnd.outcome or ju.decide(job, rnd.status, completed=rnd.completed,
+                                                 failed_indexes=rnd.failed_indexes, active=len(active), now=now)
         deleted = bool(active) and (rnd.outcome is not None or bool(job.spec.suspend))
         if rnd.outcome is not None or job.spec.suspend:
             await self._delete_pods(job, active)
@@ -361,41 +346,6 @@ class JobController:
         if status.start_time is None:
             status.start_time = stamp
 
-    def _decided(self, job: Job, rnd: _Round, active: list[Pod], now: float) -> tuple[str, str, str] | None:
-        """FailureTarget / SuccessCriteriaMet to add now, Kubernetes' checks in its order."""
-        status = rnd.status
-        reason: str | None = None
-        if (status.failed or 0) > (job.spec.backoff_limit if job.spec.backoff_limit is not None else 6):
-            reason = BACKOFF_LIMIT_EXCEEDED
-        elif job.spec.max_failed_indexes is not None and len(rnd.failed_indexes) > job.spec.max_failed_indexes:
-            reason = MAX_FAILED_INDEXES_EXCEEDED
-        elif self._past_deadline(job, status, now):
-            reason = DEADLINE_EXCEEDED
-        if reason is None and ju.is_indexed(job) and rnd.failed_indexes:
-            total = job.spec.completions or 0
-            if len(rnd.completed | rnd.failed_indexes) >= total:
-                reason = FAILED_INDEXES
-        if reason is not None:
-            return FAILURE_TARGET, reason, MESSAGES[reason]
-        if ju.success_policy_met(job, rnd.completed):
-            return SUCCESS_CRITERIA_MET, SUCCESS_POLICY, MESSAGES[SUCCESS_POLICY]
-        if self._completions_reached(job, rnd, active):
-            return SUCCESS_CRITERIA_MET, COMPLETIONS_REACHED, MESSAGES[COMPLETIONS_REACHED]
-        return None
-
-    def _completions_reached(self, job: Job, rnd: _Round, active: list[Pod]) -> bool:
-        if ju.is_indexed(job):
-            return len(rnd.completed) >= (job.spec.completions or 0) and not rnd.failed_indexes
-        succeeded = rnd.status.succeeded or 0
-        if job.spec.completions is None:
-            return succeeded > 0 and not active
-        return succeeded >= job.spec.completions
-
-    def _past_deadline(self, job: Job, status: JobStatus, now: float) -> bool:
-        if job.spec.active_deadline_seconds is None or status.start_time is None or job.spec.suspend:
-            return False
-        return now - parse_time(status.start_time).timestamp() >= job.spec.active_deadline_seconds
-
     def _set_outcome_condition(self, rnd: _Round, job: Job) -> None:
         assert rnd.outcome is not None
         kind, reason, message = rnd.outcome
@@ -417,8 +367,6 @@ class JobController:
             self.recorder.event(job, NORMAL, COMPLETED, "Job completed")
         else:
             self.recorder.event(job, WARNING, reason, message)
-        if job.spec.ttl_seconds_after_finished is not None:
-            self.queue.add_after(key_of(job), float(job.spec.ttl_seconds_after_finished))
 
     def _fill_counts(self, job: Job, rnd: _Round, active: list[Pod], terminating: list[Pod]) -> None:
         status = rnd.status
@@ -556,20 +504,3 @@ class JobController:
         left = parse_time(status.start_time).timestamp() + job.spec.active_deadline_seconds - now
         if left > 0:
             self.queue.add_after(key, left)
-
-    async def _expire(self, job: Job) -> None:
-        """ttlSecondsAfterFinished: delete the finished Job, its pods first (foreground)."""
-        ttl, finished = job.spec.ttl_seconds_after_finished, ju.finish_time(job)
-        if ttl is None or finished is None:
-            return
-        left = parse_time(finished).timestamp() + ttl - self.clock.time()
-        if left > 0:
-            self.queue.add_after(key_of(job), left)
-            return
-        try:
-            await self.client.delete(Job, job.metadata.name or "", job.metadata.namespace, propagation="Foreground",
-                                     preconditions={"uid": job.metadata.uid or ""})
-        except ApiError as err:
-            if err.code not in (404, 409):
-                raise
-

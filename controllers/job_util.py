@@ -12,23 +12,39 @@ from dataclasses import dataclass
 from apimachinery.conditions import TRUE, get_condition, set_condition
 from apimachinery.jobindexes import IndexesError, parse_indexes
 from apimachinery.models.batch import (
+    BACKOFF_LIMIT_EXCEEDED,
     COMPLETE,
     COMPLETION_INDEX,
+    COMPLETIONS_REACHED,
+    DEADLINE_EXCEEDED,
     FAILED,
+    FAILED_INDEXES,
     FAILURE_TARGET,
     INDEXED,
+    MAX_FAILED_INDEXES_EXCEEDED,
     SUCCESS_CRITERIA_MET,
+    SUCCESS_POLICY,
     TRACKING_FINALIZER,
     Job,
+    JobStatus,
     PodFailurePolicyRule,
 )
 from apimachinery.models.core import Pod
 from apimachinery.models.meta import Condition
+from apimachinery.timeutil import parse_time
 from controllers import podutil
 
 #: Kubernetes' pod failure back-off: 10 s, doubling, capped at 6 minutes.
 BACKOFF_BASE = 10.0
 BACKOFF_MAX = 360.0
+#: The messages of Kubernetes' Job conditions, by reason.
+MESSAGES = {
+    BACKOFF_LIMIT_EXCEEDED: "Job has reached the specified backoff limit",
+    DEADLINE_EXCEEDED: "Job was active longer than specified deadline",
+    MAX_FAILED_INDEXES_EXCEEDED: "Job has exceeded the specified maximal number of failed indexes",
+    FAILED_INDEXES: "Job has failed indexes",
+    COMPLETIONS_REACHED: "Reached expected number of succeeded pods",
+}
 
 
 def completions(job: Job) -> int | None:
@@ -143,22 +159,23 @@ def _matching_exit(rule: PodFailurePolicyRule, pod: Pod) -> tuple[str, int] | No
 # --- success -----------------------------------------------------------------------------------------
 
 
-def success_policy_met(job: Job, completed: set[int]) -> bool:
+def success_rules_met(job: Job, completed: set[int]) -> list[bool]:
+    """For each rule of the success policy, whether these completed indexes meet it."""
     policy = job.spec.success_policy
-    if policy is None:
-        return False
     limit = job.spec.completions or 0
-    for rule in policy.rules:
+    met: list[bool] = []
+    for rule in policy.rules if policy is not None else []:
         try:
             wanted = parse_indexes(rule.succeeded_indexes, limit=limit) if rule.succeeded_indexes else None
         except IndexesError:
+            met.append(False)
             continue
         done = completed & wanted if wanted is not None else completed
-        if wanted is not None and rule.succeeded_count is None and done == wanted:
-            return True
-        if rule.succeeded_count is not None and len(done) >= rule.succeeded_count:
-            return True
-    return False
+        if rule.succeeded_count is not None:
+            met.append(len(done) >= rule.succeeded_count)
+        else:
+            met.append(wanted is not None and done == wanted)
+    return met
 
 
 # --- conditions --------------------------------------------------------------------------------------
@@ -178,3 +195,48 @@ def pending_outcome(job: Job) -> Condition | None:
         if cond is not None and cond.status == TRUE:
             return cond
     return None
+
+
+# --- the decision ------------------------------------------------------------------------------------
+
+Outcome = tuple[str, str, str]  # (FailureTarget | SuccessCriteriaMet, reason, message)
+
+
+def decide(job: Job, status: JobStatus, *, completed: set[int], failed_indexes: set[int], active: int,
+           now: float) -> Outcome | None:
+    """The end to declare now, if any, with Kubernetes' checks in its order: failures first."""
+    reason: str | None = None
+    backoff_limit = job.spec.backoff_limit if job.spec.backoff_limit is not None else 6
+    if (status.failed or 0) > backoff_limit:
+        reason = BACKOFF_LIMIT_EXCEEDED
+    elif job.spec.max_failed_indexes is not None and len(failed_indexes) > job.spec.max_failed_indexes:
+        reason = MAX_FAILED_INDEXES_EXCEEDED
+    elif past_deadline(job, status, now):
+        reason = DEADLINE_EXCEEDED
+    elif is_indexed(job) and failed_indexes and len(completed | failed_indexes) >= (job.spec.completions or 0):
+        reason = FAILED_INDEXES
+    if reason is not None:
+        return FAILURE_TARGET, reason, MESSAGES[reason]
+    if job.spec.success_policy is not None:
+        for index, rule_met in enumerate(success_rules_met(job, completed)):
+            if rule_met:
+                return SUCCESS_CRITERIA_MET, SUCCESS_POLICY, f"Matched rules at index {index}"
+    if completions_reached(job, status, completed=completed, failed_indexes=failed_indexes, active=active):
+        return SUCCESS_CRITERIA_MET, COMPLETIONS_REACHED, MESSAGES[COMPLETIONS_REACHED]
+    return None
+
+
+def completions_reached(job: Job, status: JobStatus, *, completed: set[int], failed_indexes: set[int],
+                        active: int) -> bool:
+    if is_indexed(job):
+        return len(completed) >= (job.spec.completions or 0) and not failed_indexes
+    succeeded = status.succeeded or 0
+    if job.spec.completions is None:  # a work queue: one success and nothing left running
+        return succeeded > 0 and active == 0
+    return succeeded >= job.spec.completions
+
+
+def past_deadline(job: Job, status: JobStatus, now: float) -> bool:
+    if job.spec.active_deadline_seconds is None or status.start_time is None or job.spec.suspend:
+        return False
+    return now - parse_time(status.start_time).timestamp() >= job.spec.active_deadline_seconds

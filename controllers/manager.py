@@ -41,6 +41,7 @@ from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
 from controllers.replicaset import ReplicaSetController
 from controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
 from controllers.tainteviction import TaintEvictionController
+from controllers.ttlafterfinished import TTLAfterFinishedController
 
 log = logging.getLogger("podvisor.controllers")
 
@@ -81,6 +82,7 @@ def build_controllers(ctx: ControllerContext, *, node_grace_period: float) -> li
         ReplicaSetController(ctx),
         DeploymentController(ctx),
         JobController(ctx),
+        TTLAfterFinishedController(ctx),
         GarbageCollector(ctx),
         NodeLifecycleController(ctx, grace_period=node_grace_period),
         TaintEvictionController(ctx),

@@ -16,6 +16,7 @@ from apimachinery.models.batch import COMPLETION_INDEX, TRACKING_FINALIZER, Job
 from apimachinery.models.core import Pod
 from controllers.job import JobController
 from controllers.job_util import backoff_delay, match_failure_policy
+from controllers.ttlafterfinished import TTLAfterFinishedController
 from tests.controllers.harness import FakeCluster, FakeQueue, fake_context
 from tests.controllers.objects import NS
 
@@ -307,16 +308,25 @@ async def test_suspend_deletes_active_pods_and_resume_starts_again() -> None:
 
 async def test_ttl_deletes_the_finished_job_in_the_foreground() -> None:
     env = await start(ttlSecondsAfterFinished=100)
+    ttl = TTLAfterFinishedController(env.cluster.ctx, queue=env.queue)
     env.finish(env.pods()[0])
     await env.sync(2)
     assert "Complete" in env.conditions()
-    await env.sync()
+    await ttl.sync(KEY)
     assert env.cluster.client.calls("delete", "jobs") == []
+    assert env.queue.after[-1] == (KEY, pytest.approx(100.0))
     env.cluster.clock.advance(101)
-    await env.sync()
-    (call,) = env.cluster.client.calls("delete", "jobs")
+    await ttl.sync(KEY)
+    assert len(env.cluster.client.calls("delete", "jobs")) == 1
     assert env.job().metadata.deletion_timestamp is not None
     assert "foregroundDeletion" in (env.job().metadata.finalizers or [])
+
+
+async def test_ttl_leaves_a_running_job_alone() -> None:
+    env = await start(ttlSecondsAfterFinished=0)
+    ttl = TTLAfterFinishedController(env.cluster.ctx, queue=env.queue)
+    await ttl.sync(KEY)
+    assert env.cluster.client.calls("delete", "jobs") == []
 
 
 async def test_a_job_gone_releases_its_pods_finalizers() -> None:
