@@ -198,7 +198,8 @@ class JobController:
         status = rnd.status
         self._suspend_and_start(job, status, now)
         rnd.outcome = rnd.outcome or ju.decide(job, rnd.status, completed=rnd.completed,
-                                                 failed_indexes=rnd.failed_indexes, active=len(active), now=now)
+                                                 failed_indexes=rnd.failed_indexes, active=len(active), now=now,
+                                                 restarts=sum(ju.restarts(p) for p in active))
         deleted = bool(active) and (rnd.outcome is not None or bool(job.spec.suspend))
         if rnd.outcome is not None or job.spec.suspend:
             await self._delete_pods(job, active)

@@ -72,6 +72,14 @@ def has_finalizer(pod: Pod) -> bool:
     return TRACKING_FINALIZER in (pod.metadata.finalizers or [])
 
 
+def restarts(pod: Pod) -> int:
+    """Container restarts of a pod, init containers included."""
+    if pod.status is None:
+        return 0
+    statuses = [*(pod.status.init_container_statuses or []), *(pod.status.container_statuses or [])]
+    return sum(s.restart_count for s in statuses)
+
+
 def is_succeeded(pod: Pod) -> bool:
     return podutil.phase(pod) == "Succeeded"
 
@@ -203,11 +211,14 @@ Outcome = tuple[str, str, str]  # (FailureTarget | SuccessCriteriaMet, reason, m
 
 
 def decide(job: Job, status: JobStatus, *, completed: set[int], failed_indexes: set[int], active: int,
-           now: float) -> Outcome | None:
-    """The end to declare now, if any, with Kubernetes' checks in its order: failures first."""
+           now: float, restarts: int = 0) -> Outcome | None:
+    """The end to declare now, if any, with Kubernetes' checks in its order: failures first.
+
+    ``restarts``: container restarts of the active pods, which count as failures under
+    ``restartPolicy: OnFailure`` (the kubelet retries in place, so no pod ever fails)."""
     reason: str | None = None
     backoff_limit = job.spec.backoff_limit if job.spec.backoff_limit is not None else 6
-    if (status.failed or 0) > backoff_limit:
+    if (status.failed or 0) > backoff_limit or past_backoff_on_failure(job, restarts, backoff_limit):
         reason = BACKOFF_LIMIT_EXCEEDED
     elif job.spec.max_failed_indexes is not None and len(failed_indexes) > job.spec.max_failed_indexes:
         reason = MAX_FAILED_INDEXES_EXCEEDED
@@ -234,6 +245,13 @@ def completions_reached(job: Job, status: JobStatus, *, completed: set[int], fai
     if job.spec.completions is None:  # a work queue: one success and nothing left running
         return succeeded > 0 and active == 0
     return succeeded >= job.spec.completions
+
+
+def past_backoff_on_failure(job: Job, restarts: int, backoff_limit: int) -> bool:
+    """``OnFailure`` pods: their restarts reach the limit (any restart when it is 0)."""
+    if job.spec.template.spec.restart_policy != "OnFailure":
+        return False
+    return restarts > 0 if backoff_limit == 0 else restarts >= backoff_limit
 
 
 def past_deadline(job: Job, status: JobStatus, now: float) -> bool:

@@ -384,3 +384,52 @@ async def test_a_stale_cached_job_creates_no_pod() -> None:
     await env.sync()
     assert len(env.cluster.client.calls("create", "pods")) == 2  # never a third
     assert env.job().status.succeeded == 1  # type: ignore[union-attr]
+
+
+NOW = 1_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("spec", "status", "extra", "want"),
+    [
+        pytest.param({"backoffLimit": 2}, {"failed": 2}, {}, None, id="at-backoff-limit"),
+        pytest.param({"backoffLimit": 2}, {"failed": 3}, {}, ("FailureTarget", "BackoffLimitExceeded"),
+                     id="past-backoff-limit"),
+        pytest.param({"activeDeadlineSeconds": 10}, {"startTime": "1970-01-12T13:46:30Z"}, {},
+                     ("FailureTarget", "DeadlineExceeded"), id="deadline"),
+        pytest.param({"activeDeadlineSeconds": 100}, {"startTime": "1970-01-12T13:46:30Z"}, {}, None,
+                     id="before-deadline"),
+        pytest.param({"completions": 2}, {"succeeded": 2}, {}, ("SuccessCriteriaMet", "CompletionsReached"),
+                     id="completions"),
+        pytest.param({"completions": None, "parallelism": 2}, {"succeeded": 1}, {"active": 1}, None,
+                     id="work-queue-waits-for-the-rest"),
+        pytest.param({"completions": None, "parallelism": 2}, {"succeeded": 1}, {"active": 0},
+                     ("SuccessCriteriaMet", "CompletionsReached"), id="work-queue-done"),
+        pytest.param({"backoffLimit": 2, "failed": 0}, {"failed": 3, "succeeded": 1}, {},
+                     ("FailureTarget", "BackoffLimitExceeded"), id="failure-before-success"),
+        pytest.param({"backoffLimit": 3}, {}, {"restarts": 3, "on_failure": True},
+                     ("FailureTarget", "BackoffLimitExceeded"), id="on-failure-restarts"),
+        pytest.param({"backoffLimit": 3}, {}, {"restarts": 3}, None, id="restarts-ignored-with-never"),
+        pytest.param({"completionMode": "Indexed", "completions": 3, "backoffLimitPerIndex": 0,
+                      "backoffLimit": 100}, {}, {"completed": {0, 1}, "failed_indexes": {2}},
+                     ("FailureTarget", "FailedIndexes"), id="failed-indexes"),
+        pytest.param({"completionMode": "Indexed", "completions": 3, "backoffLimitPerIndex": 0,
+                      "maxFailedIndexes": 0}, {}, {"failed_indexes": {2}},
+                     ("FailureTarget", "MaxFailedIndexesExceeded"), id="max-failed-indexes"),
+        pytest.param({"completionMode": "Indexed", "completions": 5,
+                      "successPolicy": {"rules": [{"succeededIndexes": "0-4"}, {"succeededCount": 2}]}},
+                     {}, {"completed": {3, 4}}, ("SuccessCriteriaMet", "SuccessPolicy"), id="success-policy-count"),
+    ],
+)
+def test_decide(spec: dict[str, Any], status: dict[str, Any], extra: dict[str, Any],
+                want: tuple[str, str] | None) -> None:
+    from apimachinery.models.batch import JobStatus
+    from controllers.job_util import decide
+
+    subject = job(**{k: v for k, v in spec.items() if k != "failed"})
+    if extra.get("on_failure"):
+        subject.spec.template.spec.restart_policy = "OnFailure"
+    got = decide(subject, JobStatus.model_validate(status), completed=extra.get("completed", set()),
+                 failed_indexes=extra.get("failed_indexes", set()), active=extra.get("active", 0), now=NOW,
+                 restarts=extra.get("restarts", 0))
+    assert (got[:2] if got else None) == want
