@@ -37,7 +37,7 @@ VIEW_READ = {
     ("", "configmaps"), ("", "events"), ("", "namespaces"), ("", "namespaces/status"),
     ("apps", "deployments"), ("apps", "deployments/status"), ("apps", "deployments/scale"),
     ("apps", "replicasets"), ("apps", "replicasets/status"), ("apps", "replicasets/scale"),
-    ("", "endpoints"), ("discovery.k8s.io", "endpointslices"),
+    ("", "endpoints"), ("discovery.k8s.io", "endpointslices"), ("batch", "jobs/status"),
     # served read-only (kubectl's prune allow list)
     ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"),
     ("apps", "daemonsets"), ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),
