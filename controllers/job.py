@@ -293,13 +293,7 @@ class JobController:
         """Uids of the pods that no longer hold the tracking finalizer (404: gone, done too)."""
         done: set[str] = set()
         for pod in pods:
-            patch = {"metadata": {"$deleteFromPrimitiveList/finalizers": [TRACKING_FINALIZER]}}
-            try:
-                await self.client.patch(Pod, pod.metadata.name or "", patch, pod.metadata.namespace,
-                                        patch_type="strategic")
-            except ApiError as err:
-                if err.code != 404:
-                    raise
+            await self._remove_finalizers_of(pod)
             done.add(pod.metadata.uid or "")
         return done
 
@@ -320,6 +314,7 @@ class JobController:
         await self._remove_finalizers_of(pod)
 
     async def _remove_finalizers_of(self, pod: Pod) -> None:
+        """A strategic-merge patch takes out our finalizer alone, whatever others the pod holds."""
         patch = {"metadata": {"$deleteFromPrimitiveList/finalizers": [TRACKING_FINALIZER]}}
         try:
             await self.client.patch(Pod, pod.metadata.name or "", patch, pod.metadata.namespace, patch_type="strategic")
