@@ -433,3 +433,27 @@ def test_decide(spec: dict[str, Any], status: dict[str, Any], extra: dict[str, A
                  failed_indexes=extra.get("failed_indexes", set()), active=extra.get("active", 0), now=NOW,
                  restarts=extra.get("restarts", 0))
     assert (got[:2] if got else None) == want
+
+
+async def test_a_pod_deleted_by_someone_else_counts_as_failed_and_keeps_other_finalizers() -> None:
+    env = await start(backoffLimit=3)
+    (pod,) = env.pods()
+    body = pod.to_dict()
+    body["metadata"]["finalizers"] = ["example.com/keep", TRACKING_FINALIZER]
+    body["spec"]["nodeName"] = "n1"
+    env._put(body)
+    await env.cluster.client.delete(Pod, pod.metadata.name or "", NS)
+    env.cluster.client.deliver()
+    await env.sync()
+    status = env.job().status
+    assert status is not None and status.failed == 1
+    (left,) = env.pods()
+    assert left.metadata.finalizers == ["example.com/keep"]
+
+
+async def test_pods_deleted_by_the_controller_never_count() -> None:
+    env = await start(completions=1, parallelism=1, activeDeadlineSeconds=5)
+    env.cluster.clock.advance(6)
+    await env.sync(3)
+    status = env.job().status
+    assert status is not None and status.failed == 0 and env.conditions()["Failed"] == "DeadlineExceeded"
