@@ -20,8 +20,8 @@ from apimachinery.errors import ApiError
 from apimachinery.models.batch import TRACKING_FINALIZER, Job
 from apimachinery.models.core import Node, Pod
 from controllers.manager import run_term
-from tests.controllers.test_integration import NODE, api_url, eventually
 from tests.controllers.objects import NS
+from tests.controllers.test_integration import NODE, api_url, eventually
 
 __all__ = ["api_url"]
 
