@@ -201,14 +201,14 @@ class JobController:
                                                  failed_indexes=rnd.failed_indexes, active=len(active), now=now,
                                                  restarts=sum(ju.restarts(p) for p in active))
         deleted = bool(active) and (rnd.outcome is not None or bool(job.spec.suspend))
+        terminating = [p for p in pods if p.metadata.deletion_timestamp is not None and not podutil.is_terminal(p)
+                       and by_uid.get(p.metadata.uid) is not None]
         if rnd.outcome is not None or job.spec.suspend:
             await self._delete_pods(job, active)
             active = []
         elif needs_manage:
-            active = await self._manage(key, job, rnd, active)
+            active = await self._manage(key, job, rnd, active, terminating=len(terminating))
         uncounted = status.uncounted_terminated_pods or UncountedTerminatedPods()
-        terminating = [p for p in pods if p.metadata.deletion_timestamp is not None and not podutil.is_terminal(p)
-                       and by_uid.get(p.metadata.uid) is not None]
         self._fill_counts(job, rnd, active, terminating)
         self._write_outcome(job, rnd, settled=not active and not terminating and not deleted
                             and not (uncounted.succeeded or uncounted.failed), now=now)
@@ -380,8 +380,11 @@ class JobController:
 
     # -- pods ------------------------------------------------------------------------------------
 
-    async def _manage(self, key: str, job: Job, rnd: _Round, active: list[Pod]) -> list[Pod]:
-        """Create or delete pods toward parallelism; returns the pods still active."""
+    async def _manage(self, key: str, job: Job, rnd: _Round, active: list[Pod], *, terminating: int) -> list[Pod]:
+        """Create or delete pods toward parallelism; returns the pods still active.
+
+        ``podReplacementPolicy: Failed`` (the default with a podFailurePolicy) replaces no pod
+        while one is still terminating."""
         if ju.is_indexed(job):
             keep, extra, missing = self._indexed_plan(job, rnd, active)
         else:
@@ -392,7 +395,7 @@ class JobController:
         if extra:
             await self._delete_pods(job, extra)
             return keep
-        if not missing:
+        if not missing or (terminating and job.spec.pod_replacement_policy == "Failed"):
             return keep
         record = self._backoff.get(key)
         if record is not None:

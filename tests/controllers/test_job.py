@@ -457,3 +457,18 @@ async def test_pods_deleted_by_the_controller_never_count() -> None:
     await env.sync(3)
     status = env.job().status
     assert status is not None and status.failed == 0 and env.conditions()["Failed"] == "DeadlineExceeded"
+
+
+@pytest.mark.parametrize(("policy", "replaced"), [("TerminatingOrFailed", True), ("Failed", False)])
+async def test_pod_replacement_policy(policy: str, replaced: bool) -> None:
+    env = await start(podReplacementPolicy=policy, backoffLimit=6)
+    (pod,) = env.pods()
+    body = pod.to_dict()
+    body["spec"]["nodeName"] = "n1"  # a bound pod terminates gracefully
+    env._put(body)
+    await env.cluster.client.delete(Pod, pod.metadata.name or "", NS)
+    env.cluster.client.deliver()
+    await env.sync()
+    env.cluster.clock.advance(11)
+    await env.sync()
+    assert (len(env.running()) == 1) == replaced
