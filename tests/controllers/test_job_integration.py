@@ -34,6 +34,7 @@ class StandInKubelet:
         self.client = client
         self.hold = asyncio.Event()
         self.hold.set()
+        self.disrupted = False  # the first pod annotated disrupt=once is evicted (DisruptionTarget)
 
     async def run(self) -> None:
         while True:
@@ -53,13 +54,19 @@ class StandInKubelet:
         elif phase == "Pending":
             await self._status(pod, "Running", None)
         elif phase == "Running" and self.hold.is_set():
-            code = int((pod.metadata.annotations or {}).get("exit-code", "0"))
-            await self._status(pod, "Succeeded" if code == 0 else "Failed", code)
+            annotations = pod.metadata.annotations or {}
+            code = int(annotations.get("exit-code", "0"))
+            disrupted = annotations.get("disrupt") == "once" and not self.disrupted
+            self.disrupted = self.disrupted or disrupted
+            await self._status(pod, "Succeeded" if code == 0 and not disrupted else "Failed",
+                               137 if disrupted else code, disrupted=disrupted)
 
-    async def _status(self, pod: Pod, phase: str, code: int | None) -> None:
+    async def _status(self, pod: Pod, phase: str, code: int | None, *, disrupted: bool = False) -> None:
         wire = pod.to_dict()
         state: dict[str, Any] = {"running": {}} if code is None else {"terminated": {"exitCode": code}}
-        wire["status"] = {"phase": phase, "containerStatuses": [
+        conditions = [{"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI",
+                       "message": "Eviction API: evicting"}] if disrupted else []
+        wire["status"] = {"phase": phase, "conditions": conditions, "containerStatuses": [
             {"name": "c", "ready": code is None, "restartCount": 0, "image": "busybox", "imageID": "",
              "state": state}]}
         await self.client.replace_status(Pod.model_validate(wire))
@@ -85,8 +92,9 @@ async def running(*tasks: Any) -> AsyncIterator[list[asyncio.Task[Any]]]:
         await asyncio.gather(*started, return_exceptions=True)
 
 
-def job(name: str, *, exit_code: int = 0, **spec: Any) -> Job:
-    template: dict[str, Any] = {"metadata": {"annotations": {"exit-code": str(exit_code)}},
+def job(name: str, *, exit_code: int = 0, disrupt: bool = False, **spec: Any) -> Job:
+    annotations = {"exit-code": str(exit_code), **({"disrupt": "once"} if disrupt else {})}
+    template: dict[str, Any] = {"metadata": {"annotations": annotations},
                                 "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}
     return Job.model_validate({"metadata": {"name": name}, "spec": {**spec, "template": template}})
 
@@ -128,6 +136,21 @@ async def test_a_failing_job_stops_at_its_backoff_limit(api: ApiClient) -> None:
 
         assert await eventually("Failed", failed) == "BackoffLimitExceeded"
         assert len((await api.list(Pod, NS))[0]) == 1
+
+
+async def test_a_disrupted_pod_is_ignored_by_the_failure_policy(api: ApiClient) -> None:
+    kubelet = StandInKubelet(api)
+    policy = {"rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]}]}
+    async with running(run_term(api, node_grace_period=3600), kubelet.run()):
+        await api.create(job("evicted", disrupt=True, backoffLimit=0, podFailurePolicy=policy), NS)
+
+        async def complete() -> Job | None:
+            got = await api.get(Job, "evicted", NS)
+            return got if condition(got, "Complete") else None
+
+        done = await eventually("Complete", complete)
+        assert done.status is not None and (done.status.succeeded, done.status.failed) == (1, 0)
+        assert kubelet.disrupted and len((await api.list(Pod, NS))[0]) == 2
 
 
 async def test_a_restarted_controller_manager_counts_every_pod_once(api: ApiClient) -> None:
