@@ -1,9 +1,11 @@
 """Jobs on a real cluster (server + two kubelets on Docker): completions in parallel, a Job that
-fails at its backoffLimit, a pod failure policy on an exit code, and Indexed pods that see their
-index."""
+fails at its backoffLimit, a pod failure policy on an exit code, Indexed pods that see their
+index, and a controller manager killed in the middle of a Job (its pods end uncounted, held by
+their tracking finalizer, and the next manager counts each once)."""
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 from typing import Any
 
@@ -113,3 +115,27 @@ def test_indexed_job_pods_see_their_index(cluster: Cluster) -> None:
             assert log == f"index={index} host=idx-{index}"
             seen.add(index)
         assert seen == {"0", "1", "2"}
+
+
+def succeeded_pods(http: httpx.Client, name: str) -> int:
+    return sum(1 for p in job_pods(http, name) if p["status"].get("phase") == "Succeeded")
+
+
+@pytest.mark.server_args("--disable", "controllers")
+def test_a_controller_manager_killed_mid_job_loses_no_completion_and_adds_no_pod(cluster: Cluster) -> None:
+    start_nodes(cluster)
+    manager = cluster.start_component("controllers-1", "controllers")
+    with cluster.http() as http:
+        create(http, job_manifest("survivor", "sleep 2", completions=6, parallelism=2))
+        cluster.wait_for("two pods succeeded", lambda: succeeded_pods(http, "survivor") >= 2, timeout=120)
+        manager.send_signal(signal.SIGKILL)
+        manager.wait(timeout=10)
+        # the running pods end while no controller counts them
+        cluster.wait_for("the running pods ended", lambda: not [
+            p for p in job_pods(http, "survivor") if p["status"].get("phase") in ("Pending", "Running")], timeout=60)
+        cluster.start_component("controllers-2", "controllers")
+        cluster.wait_for("Complete", lambda: condition(http, "survivor", "Complete"), timeout=180)
+        status = http.get(f"{JOBS}/survivor").json()["status"]
+        assert (status["succeeded"], status.get("failed", 0)) == (6, 0)
+        pods = job_pods(http, "survivor")
+        assert len(pods) == 6 and all(p["status"]["phase"] == "Succeeded" for p in pods)
