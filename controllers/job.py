@@ -398,6 +398,10 @@ class JobController:
         if not missing or (terminating and job.spec.pod_replacement_policy == "Failed"):
             return keep
         record = self._backoff.get(key)
+        if record is None and (rnd.status.failed or 0) > 0:  # a new controller: rebuild it from the pods
+            failures, last = ju.backoff_from_pods(self.pods.by_index(CONTROLLER_UID_INDEX, job.metadata.uid or ""))
+            if failures:
+                record = self._backoff[key] = _Backoff(failures, last)
         if record is not None:
             remaining = ju.backoff_delay(record.failures) - (self.clock.time() - record.last)
             if remaining > 0:

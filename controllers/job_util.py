@@ -110,6 +110,24 @@ def finish_time(job: Job) -> str | None:
     return None
 
 
+def finished_at(pod: Pod) -> float | None:
+    """When the pod's last container ended (its terminated states' latest finishedAt)."""
+    statuses = pod.status.container_statuses if pod.status else None
+    times = [parse_time(s.state.terminated.finished_at).timestamp() for s in statuses or []
+             if s.state is not None and s.state.terminated is not None and s.state.terminated.finished_at]
+    return max(times, default=None)
+
+
+def backoff_from_pods(pods: list[Pod]) -> tuple[int, float]:
+    """(failures since the last success, when the last one ended) from the pods a Job kept, as
+    Kubernetes rebuilds its back-off record when a controller starts."""
+    ended = sorted((t, is_succeeded(p)) for p in pods if is_finished(p) and (t := finished_at(p)) is not None)
+    failures, last = 0, 0.0
+    for when, success in ended:
+        failures, last = (0, last) if success else (failures + 1, when)
+    return failures, last
+
+
 def backoff_delay(failures: int) -> float:
     """Seconds to wait before the next pod after ``failures`` consecutive failures (0 for none)."""
     if failures <= 0:

@@ -18,7 +18,7 @@ from controllers.job import JobController
 from controllers.job_util import backoff_delay, match_failure_policy
 from controllers.ttlafterfinished import TTLAfterFinishedController
 from tests.controllers.harness import FakeCluster, FakeQueue, fake_context
-from tests.controllers.objects import NS
+from tests.controllers.objects import NS, at
 
 KEY = f"{NS}/pi"
 UID = "job-pi"
@@ -472,3 +472,20 @@ async def test_pod_replacement_policy(policy: str, replaced: bool) -> None:
     env.cluster.clock.advance(11)
     await env.sync()
     assert (len(env.running()) == 1) == replaced
+
+
+async def test_a_new_controller_rebuilds_the_back_off_from_the_failed_pods() -> None:
+    env = await start(backoffLimit=6)
+    (pod,) = env.pods()
+    env.finish(pod, code=1)
+    body = env.cluster.client.stored(Pod, pod.metadata.name or "", NS).to_dict()  # type: ignore[union-attr]
+    body["status"]["containerStatuses"][0]["state"]["terminated"]["finishedAt"] = at(env.cluster.clock)
+    env._put(body)
+    await env.sync()
+    env.restart()
+    await env.sync()
+    assert env.running() == []  # still backing off: 10 s from the failure
+    assert env.queue.after and env.queue.after[-1][1] == pytest.approx(10.0)
+    env.cluster.clock.advance(10.5)
+    await env.sync()
+    assert len(env.running()) == 1
