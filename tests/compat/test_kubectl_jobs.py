@@ -31,7 +31,8 @@ def test_create_job_wait_and_logs(kubectl: Kubectl, nodes: list[str]) -> None:
     assert header.split() == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
     assert row.split()[:3] == ["hello", "Complete", "1/1"]
     described = kubectl.out("describe", "job", "hello")
-    assert "hello" in described
+    assert "0 Active (0 Ready) / 1 Succeeded / 0 Failed" in described, described
+    assert "SuccessfulCreate" in described and "Completed" in described, described
     job = kubectl.json("get", "job", "hello")
     uid = job["metadata"]["uid"]
     assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
