@@ -17,13 +17,13 @@ from apimachinery.models.authorization import (
     SubjectAccessReview,
 )
 from apimachinery.models.base import TypedObject
+from apimachinery.models.batch import Job
 from apimachinery.models.core import ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service
 from apimachinery.models.discovery import EndpointSlice
 from apimachinery.models.listonly import (
     CronJob,
     DaemonSet,
     Ingress,
-    Job,
     PersistentVolume,
     PersistentVolumeClaim,
     ReplicationController,
@@ -104,6 +104,7 @@ REPLICASETS = ResourceType(
 )
 STATEFULSETS = ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, StatefulSet, ("sts",),
                             ("all",), ("status", "scale"))
+JOBS = ResourceType("batch", "v1", "Job", "jobs", "job", True, Job, (), ("all",), ("status",))
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
 NODE_CREDENTIAL_REQUESTS = ResourceType("node.podvisor.io", "v1", "NodeCredentialRequest", "nodecredentialrequests",
                                         "nodecredentialrequest", False, NodeCredentialRequest, verbs=("create",))
@@ -152,7 +153,6 @@ PERSISTENTVOLUMES = ResourceType("", "v1", "PersistentVolume", "persistentvolume
 REPLICATIONCONTROLLERS = ResourceType("", "v1", "ReplicationController", "replicationcontrollers",
                                       "replicationcontroller", True, ReplicationController, ("rc",), ("all",),
                                       verbs=READ_VERBS)
-JOBS = ResourceType("batch", "v1", "Job", "jobs", "job", True, Job, (), ("all",), verbs=READ_VERBS)
 CRONJOBS = ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, CronJob, ("cj",), ("all",),
                         verbs=READ_VERBS)
 INGRESSES = ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", True, Ingress, ("ing",),
@@ -160,7 +160,7 @@ INGRESSES = ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", "ing
 DAEMONSETS = ResourceType("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, DaemonSet, ("ds",), ("all",),
                           verbs=READ_VERBS)
 LIST_ONLY_RESOURCES = (
-    PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, REPLICATIONCONTROLLERS, JOBS, CRONJOBS, INGRESSES,
+    PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, REPLICATIONCONTROLLERS, CRONJOBS, INGRESSES,
     DAEMONSETS,
 )
 RBAC_RESOURCES = (ROLES, CLUSTERROLES, ROLEBINDINGS, CLUSTERROLEBINDINGS)
@@ -171,7 +171,7 @@ AUTHORIZATION_REVIEWS = (
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, ENDPOINTS, CONFIGMAPS, SECRETS, DEPLOYMENTS,
     REPLICASETS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
-    NODE_CREDENTIAL_REQUESTS, ENDPOINTSLICES, STATEFULSETS, *LIST_ONLY_RESOURCES,
+    NODE_CREDENTIAL_REQUESTS, ENDPOINTSLICES, STATEFULSETS, JOBS, *LIST_ONLY_RESOURCES,
 )
 
 

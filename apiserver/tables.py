@@ -236,6 +236,16 @@ STATEFULSET_COLUMNS = (
     _CONTAINERS,
     _IMAGES,
 )
+JOB_COLUMNS = (
+    _NAME,
+    Column("Status", "Status of the job."),
+    Column("Completions", "The desired number of successfully finished pods the job should be run with."),
+    Column("Duration", "Time required to complete the job."),
+    _AGE,
+    _CONTAINERS,
+    _IMAGES,
+    _selector_column(),
+)
 NODE_COLUMNS = (
     _NAME,
     Column("Status", "The status of the node"),
@@ -507,6 +517,52 @@ def _statefulset_cells(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
+def job_status(job: Obj) -> str:
+    """The STATUS column of ``kubectl get jobs`` (Kubernetes 1.28+): the first that holds of
+    Complete, Failed, Terminating, Suspended, FailureTarget, SuccessCriteriaMet, else Running."""
+    if _condition_true(job, "Complete"):
+        return "Complete"
+    if _condition_true(job, "Failed"):
+        return "Failed"
+    if _get(job, "metadata", "deletionTimestamp"):
+        return "Terminating"
+    for condition in ("Suspended", "FailureTarget", "SuccessCriteriaMet"):
+        if _condition_true(job, condition):
+            return condition
+    return "Running"
+
+
+def _job_completions(spec: Obj, status: Obj) -> str:
+    succeeded = _int(status.get("succeeded"))
+    if spec.get("completions") is not None:
+        return f"{succeeded}/{_int(spec.get('completions'))}"
+    parallelism = _int(spec.get("parallelism"))
+    return f"{succeeded}/1 of {parallelism}" if parallelism > 1 else f"{succeeded}/1"
+
+
+def _job_duration(status: Obj, now: datetime) -> str:
+    start = _moment(status.get("startTime"))
+    if start is None:
+        return ""
+    end = _moment(status.get("completionTime")) or now
+    return human_duration(max((end - start).total_seconds(), 0))
+
+
+def _job_cells(obj: Obj, now: datetime) -> list[Cell]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    names, images = _containers_and_images(_get(spec, "template", "spec"))
+    return [
+        _name(obj),
+        job_status(obj),
+        _job_completions(spec, status),
+        _job_duration(status, now),
+        _age(obj, now),
+        names,
+        images,
+        selector_string(spec.get("selector")) or "<none>",
+    ]
+
+
 # --- nodes -----------------------------------------------------------------------------------
 
 
@@ -738,6 +794,7 @@ _PRINTERS: dict[str, tuple[tuple[Column, ...], Printer]] = {
     "Deployment": (DEPLOYMENT_COLUMNS, _deployment_cells),
     "ReplicaSet": (REPLICASET_COLUMNS, _replicaset_cells),
     "StatefulSet": (STATEFULSET_COLUMNS, _statefulset_cells),
+    "Job": (JOB_COLUMNS, _job_cells),
     "Node": (NODE_COLUMNS, _node_cells),
     "Event": (EVENT_COLUMNS, _event_cells),
     "Namespace": (NAMESPACE_COLUMNS, _namespace_cells),

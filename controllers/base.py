@@ -25,6 +25,7 @@ from apimachinery.errors import ApiError
 from apimachinery.events import EventRecorder
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet, StatefulSet
 from apimachinery.models.base import TypedObject
+from apimachinery.models.batch import Job
 from apimachinery.models.core import Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import SERVICE_NAME_LABEL, EndpointSlice
 from apimachinery.models.meta import OwnerReference
@@ -93,10 +94,12 @@ class Informers:
     endpointslices: Cache[EndpointSlice]
     statefulsets: Cache[StatefulSet]
     persistentvolumeclaims: Cache[Any]  # the PersistentVolumeClaim model of apimachinery.resources
+    jobs: Cache[Job]
 
     def add_standard_indexers(self) -> None:
         for cache in (self.pods, self.replicasets, self.deployments, self.nodes, self.leases, self.services,
-                      self.endpoints, self.endpointslices, self.statefulsets, self.persistentvolumeclaims):
+                      self.endpoints, self.endpointslices, self.statefulsets, self.persistentvolumeclaims,
+                      self.jobs):
             cache.add_indexer(NAMESPACE_INDEX, _namespace_of)
             cache.add_indexer(UID_INDEX, _uid_of)
             cache.add_indexer(OWNER_UID_INDEX, _owner_uids)

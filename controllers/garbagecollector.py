@@ -24,6 +24,7 @@ from apimachinery.models.meta import OwnerReference
 from apimachinery.resources import (
     DEPLOYMENTS,
     ENDPOINTSLICES,
+    JOBS,
     LEASES,
     NODES,
     PERSISTENTVOLUMECLAIMS,
@@ -61,7 +62,7 @@ class GarbageCollector:
             PODS: informers.pods, REPLICASETS: informers.replicasets, DEPLOYMENTS: informers.deployments,
             NODES: informers.nodes, LEASES: informers.leases, SERVICES: informers.services,
             ENDPOINTSLICES: informers.endpointslices, STATEFULSETS: informers.statefulsets,
-            PERSISTENTVOLUMECLAIMS: informers.persistentvolumeclaims,
+            PERSISTENTVOLUMECLAIMS: informers.persistentvolumeclaims, JOBS: informers.jobs,
         }
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self._by_name = {rt.group_resource: rt for rt in self.caches}

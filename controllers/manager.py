@@ -24,6 +24,7 @@ from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig
 from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet, StatefulSet
 from apimachinery.models.authentication import ServiceAccount
+from apimachinery.models.batch import Job
 from apimachinery.models.core import ConfigMap, Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import EndpointSlice
 from apimachinery.resources import PERSISTENTVOLUMECLAIMS
@@ -35,12 +36,14 @@ from controllers.deployment import DeploymentController
 from controllers.endpoints import EndpointsController
 from controllers.endpointslice import EndpointSliceController
 from controllers.garbagecollector import GarbageCollector
+from controllers.job import JobController
 from controllers.namespace import NamespaceController
 from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
 from controllers.replicaset import ReplicaSetController
 from controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
 from controllers.statefulset import StatefulSetController
 from controllers.tainteviction import TaintEvictionController
+from controllers.ttlafterfinished import TTLAfterFinishedController
 
 log = logging.getLogger("podvisor.controllers")
 
@@ -70,18 +73,21 @@ def build_informers(client: ApiClient) -> tuple[Informers, list[Informer[Any]]]:
     services, endpoints, endpointslices = Informer(client, Service), Informer(client, Endpoints), Informer(
         client, EndpointSlice)
     statefulsets, claims = Informer(client, StatefulSet), Informer(client, PERSISTENTVOLUMECLAIMS.model)
+    jobs = Informer(client, Job)
     informers = Informers(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes, leases=leases,
                           namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices,
-                          statefulsets=statefulsets, persistentvolumeclaims=claims)
+                          statefulsets=statefulsets, persistentvolumeclaims=claims, jobs=jobs)
     informers.add_standard_indexers()
     return informers, [pods, replicasets, deployments, nodes, leases, namespaces, services, endpoints, endpointslices,
-                       statefulsets, claims]
+                       statefulsets, claims, jobs]
 
 
 def build_controllers(ctx: ControllerContext, *, node_grace_period: float) -> list[Controller]:
     return [
         ReplicaSetController(ctx),
         DeploymentController(ctx),
+        JobController(ctx),
+        TTLAfterFinishedController(ctx),
         GarbageCollector(ctx),
         NodeLifecycleController(ctx, grace_period=node_grace_period),
         TaintEvictionController(ctx),

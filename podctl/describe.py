@@ -17,6 +17,7 @@ from apimachinery import resources as res
 from apimachinery.errors import ApiError
 from apimachinery.resources import ResourceType
 from apimachinery.selectors import selector_to_string
+from apimachinery.timeutil import human_age, parse_time
 from podctl.describe_format import (
     NONE,
     Sheet,
@@ -158,6 +159,42 @@ def describe_replicaset(rs: Obj, pods: list[Obj], events: list[Obj], now: dateti
     return sheet.text()
 
 
+def describe_job(job: Obj, events: list[Obj], now: datetime) -> str:
+    """kubectl's Job describer: counts and limits, when it ran, its pods' tally, the template."""
+    sheet = Sheet()
+    spec, status = job.get("spec") or {}, job.get("status") or {}
+    metadata_fields(sheet, job)
+    sheet.field(0, "Selector", selector_to_string(spec.get("selector")))
+    labels_annotations(sheet, job)
+    sheet.field(0, "Controlled By", controlled_by(job))
+    sheet.field(0, "Parallelism", str(spec.get("parallelism", 1)))
+    sheet.field(0, "Completions", str(spec["completions"]) if spec.get("completions") is not None else "<unset>")
+    sheet.field(0, "Completion Mode", str(spec.get("completionMode") or "NonIndexed"))
+    sheet.field(0, "Suspend", "true" if spec.get("suspend") else "false")
+    sheet.field(0, "Backoff Limit", str(spec.get("backoffLimit", 6)))
+    for key, title in (("ttlSecondsAfterFinished", "TTL Seconds After Finished"),
+                       ("activeDeadlineSeconds", "Active Deadline Seconds"),
+                       ("backoffLimitPerIndex", "Backoff Limit Per Index"), ("maxFailedIndexes", "Max Failed Indexes")):
+        if spec.get(key) is not None:
+            sheet.field(0, title, str(spec[key]))
+    if status.get("startTime"):
+        sheet.field(0, "Start Time", timestamp(status["startTime"]))
+    if status.get("completionTime"):
+        sheet.field(0, "Completed At", timestamp(status["completionTime"]))
+        sheet.field(0, "Duration", human_age((parse_time(status["completionTime"])
+                                              - parse_time(status["startTime"])).total_seconds()))
+    sheet.field(0, "Pods Statuses", f"{status.get('active', 0)} Active ({status.get('ready', 0)} Ready) / "
+                                    f"{status.get('succeeded', 0)} Succeeded / {status.get('failed', 0)} Failed")
+    if spec.get("completionMode") == "Indexed":
+        sheet.field(0, "Completed Indexes", status.get("completedIndexes") or NONE)
+        if spec.get("backoffLimitPerIndex") is not None:
+            sheet.field(0, "Failed Indexes", status.get("failedIndexes") or NONE)
+    pod_template(sheet, spec.get("template") or {})
+    conditions_table(sheet, status.get("conditions") or [])
+    events_section(sheet, events, now)
+    return sheet.text()
+
+
 def describe_node(node: Obj, pods: list[Obj], events: list[Obj], now: datetime) -> str:
     sheet = Sheet()
     meta, spec, status = node.get("metadata") or {}, node.get("spec") or {}, node.get("status") or {}
@@ -264,6 +301,8 @@ async def page(session: Session, rt: ResourceType, obj: Obj, now: datetime) -> s
         uid = obj["metadata"].get("uid")
         owned = [p for p in pods if any(r.get("uid") == uid for r in p["metadata"].get("ownerReferences") or [])]
         return describe_replicaset(obj, owned, events, now)
+    if rt is res.JOBS:
+        return describe_job(obj, events, now)
     return describe_generic(obj, events, now)
 
 

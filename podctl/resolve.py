@@ -13,8 +13,8 @@ from apimachinery import resources as res
 from apimachinery.resources import ResourceType
 from podctl.errors import PodctlError
 
-# kubectl's "all" category, in its print order (daemon sets and jobs are not served here).
-ALL_CATEGORY = (res.PODS, res.SERVICES, res.DEPLOYMENTS, res.REPLICASETS)
+# kubectl's "all" category, in its print order (only the kinds served here).
+ALL_CATEGORY = (res.PODS, res.SERVICES, res.DEPLOYMENTS, res.REPLICASETS, res.JOBS)
 
 
 @dataclass(frozen=True)

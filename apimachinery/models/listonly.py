@@ -45,12 +45,6 @@ class ReplicationController(_ListOnly):
     kind: str = "ReplicationController"
 
 
-class Job(_ListOnly):
-    API_VERSION: ClassVar[str] = "batch/v1"
-    KIND: ClassVar[str] = "Job"
-    api_version: str = "batch/v1"
-    kind: str = "Job"
-
 
 class CronJob(_ListOnly):
     API_VERSION: ClassVar[str] = "batch/v1"

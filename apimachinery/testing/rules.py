@@ -40,7 +40,7 @@ def typed(rt: ResourceType, body: dict[str, Any]) -> dict[str, Any]:
 
 #: What Go encodes for the zero status these kinds' PrepareForCreate sets.
 _INITIAL_STATUS: dict[str, dict[str, Any]] = {
-    "Service": {"loadBalancer": {}}, "Deployment": {}, "ReplicaSet": {"replicas": 0},
+    "Service": {"loadBalancer": {}}, "Deployment": {}, "ReplicaSet": {"replicas": 0}, "Job": {},
 }
 
 

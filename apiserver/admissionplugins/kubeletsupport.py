@@ -75,7 +75,7 @@ class KubeletSupport:
         if attrs.rt is res.PODS and attrs.subresource not in _POD_SUBRESOURCES_WITHOUT_SPEC:
             causes = unsupported(_as_dict(attrs.obj.get("metadata")), _as_dict(attrs.obj.get("spec")),
                                  meta_path="metadata", spec_path="spec")
-        elif attrs.rt in (res.DEPLOYMENTS, res.REPLICASETS) and not attrs.subresource:
+        elif attrs.rt in (res.DEPLOYMENTS, res.REPLICASETS, res.JOBS) and not attrs.subresource:
             template = _as_dict(_as_dict(attrs.obj.get("spec")).get("template"))
             causes = unsupported(_as_dict(template.get("metadata")), _as_dict(template.get("spec")),
                                  meta_path="spec.template.metadata", spec_path="spec.template.spec")

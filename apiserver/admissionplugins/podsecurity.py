@@ -47,7 +47,7 @@ PodLister = Callable[[str], list[Obj]]
 
 ANNOTATION_PREFIX = "pod-security.kubernetes.io/"
 IGNORED_POD_SUBRESOURCES = frozenset({"exec", "attach", "binding", "eviction", "log", "portforward", "proxy", "status"})
-WORKLOADS = (res.DEPLOYMENTS, res.REPLICASETS)
+WORKLOADS = (res.DEPLOYMENTS, res.REPLICASETS, res.JOBS)
 MAX_PODS_TO_CHECK = 3000
 
 

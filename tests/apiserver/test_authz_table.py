@@ -39,6 +39,7 @@ VIEW_READ = {
     ("apps", "replicasets"), ("apps", "replicasets/status"), ("apps", "replicasets/scale"),
     ("", "endpoints"), ("discovery.k8s.io", "endpointslices"),
     ("apps", "statefulsets"), ("apps", "statefulsets/status"), ("apps", "statefulsets/scale"),
+    ("batch", "jobs/status"),
     # served read-only (kubectl's prune allow list)
     ("", "persistentvolumeclaims"), ("", "replicationcontrollers"),
     ("apps", "daemonsets"), ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),

@@ -271,6 +271,21 @@ def test_pod_and_replicaset_are_decoded_too() -> None:
     assert rs["spec"] == {"replicas": 1, "minReadySeconds": 2}
 
 
+def test_a_job_decodes_with_its_policies() -> None:
+    """JobSpec: 1 parallelism, 2 completions, 6 template, 7 backoffLimit, 9 completionMode, 10 suspend,
+    11 podFailurePolicy {1 rules {1 action, 2 onExitCodes {1 containerName, 2 operator, 3 values (packed)}}}."""
+    template = ld(6, ld(2, ld(2, ld(1, "c"), ld(2, "busybox")), ld(3, "Never")))
+    codes = ld(2, ld(1, "c"), ld(2, "In"), ld(3, varint(42), varint(43)))
+    policy = ld(11, ld(1, ld(1, "FailJob"), codes))
+    spec = ld(2, num(1, 2), num(2, 5), template, num(7, 0), ld(9, "Indexed"), num(10, 0), policy)
+    job = decode_protobuf(envelope("batch/v1", "Job", meta("j") + spec))
+    assert job == {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}, "spec": {
+        "parallelism": 2, "completions": 5, "backoffLimit": 0, "completionMode": "Indexed", "suspend": False,
+        "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}], "restartPolicy": "Never"}},
+        "podFailurePolicy": {"rules": [{"action": "FailJob", "onExitCodes": {
+            "containerName": "c", "operator": "In", "values": [42, 43]}}]}}}
+
+
 def test_container_restart_rules_decode() -> None:
     """Container.restartPolicyRules (25): ContainerRestartRule {1 action, 2 exitCodes {1 operator, 2 values}}."""
     rule = ld(25, ld(1, "Restart"), ld(2, ld(1, "In"), ld(2, varint(0), varint(42))))  # packed values
@@ -315,9 +330,9 @@ def test_malformed_bodies_are_400_bad_request(body: bytes, message: str) -> None
 
 def test_a_kind_without_a_field_table_is_415() -> None:
     with pytest.raises(ApiError) as err:
-        decode_protobuf(envelope("batch/v1", "Job", meta("j")))
+        decode_protobuf(envelope("networking.k8s.io/v1", "Ingress", meta("i")))
     assert (err.value.code, err.value.reason) == (415, "UnsupportedMediaType")
-    assert "Job" in err.value.message and "application/json" in err.value.message
+    assert "Ingress" in err.value.message and "application/json" in err.value.message
 
 
 # -- over HTTP ----------------------------------------------------------------------------------

@@ -60,8 +60,7 @@ def test_kinds_podvisor_does_not_run_list_empty(kubectl: Kubectl, resource: str)
 
 
 def test_creating_a_kind_podvisor_does_not_run_is_refused(kubectl: Kubectl) -> None:
-    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
-           "spec": {"template": {"spec": {"restartPolicy": "Never",
-                                          "containers": [{"name": "c", "image": "podvisor/busybox:latest"}]}}}}
-    done = kubectl.run("create", "-f", "-", stdin=yaml.safe_dump(job), rc=1)
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i"},
+               "spec": {"defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}}
+    done = kubectl.run("create", "-f", "-", stdin=yaml.safe_dump(ingress), rc=1)
     assert "MethodNotAllowed" in done.stderr, done.stderr

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet, StatefulSet
+from apimachinery.models.batch import Job
 from apimachinery.models.core import Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import EndpointSlice
 from apimachinery.resources import PERSISTENTVOLUMECLAIMS
@@ -56,26 +57,29 @@ class FakeCluster:
     endpointslices: FakeInformer[EndpointSlice]
     statefulsets: FakeInformer[StatefulSet]
     persistentvolumeclaims: FakeInformer[Any]
+    jobs: FakeInformer[Job]
     recorder: RecordingRecorder
     clock: FakeClock
     ctx: ControllerContext
 
 
-def fake_context(*, auto_deliver: bool = False, clock: FakeClock | None = None) -> FakeCluster:
+def fake_context(*, auto_deliver: bool = False, clock: FakeClock | None = None, api: FakeApi | None = None) -> FakeCluster:
+    """``api``: an existing fake (its store) for a controller rebuilt as after a restart."""
     clock = clock or FakeClock()
-    api = FakeApi(clock=clock, auto_deliver=auto_deliver)
+    api = api or FakeApi(clock=clock, auto_deliver=auto_deliver)
     pods, replicasets, deployments = api.informer(Pod), api.informer(ReplicaSet), api.informer(Deployment)
     nodes, leases = api.informer(Node), api.informer(Lease, namespace=LEASE_NAMESPACE)
     namespaces = api.informer(Namespace)
     services, endpoints, endpointslices = api.informer(Service), api.informer(Endpoints), api.informer(EndpointSlice)
     statefulsets, claims = api.informer(StatefulSet), api.informer(PERSISTENTVOLUMECLAIMS.model)
+    jobs = api.informer(Job)
     informers = Informers(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes, leases=leases,
                           namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices,
-                          statefulsets=statefulsets, persistentvolumeclaims=claims)
+                          statefulsets=statefulsets, persistentvolumeclaims=claims, jobs=jobs)
     informers.add_standard_indexers()
     recorder = RecordingRecorder()
     ctx = ControllerContext(client=api, informers=informers, recorder_for=lambda _: recorder, clock=clock)
     return FakeCluster(client=api, pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes,
                        leases=leases, namespaces=namespaces, services=services, endpoints=endpoints,
                        endpointslices=endpointslices, statefulsets=statefulsets, persistentvolumeclaims=claims,
-                       recorder=recorder, clock=clock, ctx=ctx)
+                       jobs=jobs, recorder=recorder, clock=clock, ctx=ctx)

@@ -38,6 +38,8 @@ VALID: dict[str, dict[str, Any]] = {
     "ReplicaSet": {"spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": _TEMPLATE}},
     "StatefulSet": {"spec": {"replicas": 2, "serviceName": "web", "selector": {"matchLabels": {"app": "web"}},
                              "template": _TEMPLATE}},
+    "Job": {"spec": {"completions": 2, "parallelism": 1,
+                     "template": {"spec": {"containers": [_CONTAINER], "restartPolicy": "Never"}}}},
     "Lease": {"spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}},
     "ServiceAccount": {"automountServiceAccountToken": False},
     "Role": {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]},

@@ -103,3 +103,22 @@ def test_node_page_lists_conditions_and_pods() -> None:
     assert any(line.startswith("Unschedulable:") and "true" in line for line in text.splitlines())
     assert "KubeletReady" in text and "InternalIP: 10.0.0.1" in text
     assert any("web-1" in line and "100m" in line and "60s" in line for line in text.splitlines())
+
+
+def test_job_page() -> None:
+    from podctl.describe import describe_job
+
+    job = {"kind": "Job", "metadata": {"name": "pi", "namespace": "default", "uid": "j1",
+                                       "creationTimestamp": "2026-11-26T11:00:00Z"},
+           "spec": {"parallelism": 2, "completions": 3, "completionMode": "Indexed", "backoffLimit": 6,
+                    "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": "j1"}}, "template": TEMPLATE},
+           "status": {"startTime": "2026-11-26T11:00:00Z", "completionTime": "2026-11-26T11:00:42Z",
+                      "succeeded": 3, "completedIndexes": "0-2",
+                      "conditions": [{"type": "Complete", "status": "True", "reason": "CompletionsReached"}]}}
+    text = describe_job(job, [], NOW)
+    assert "Selector:" in text and "batch.kubernetes.io/controller-uid=j1" in text
+    assert "Completion Mode:" in text and "Indexed" in text
+    assert "Duration:" in text and "42s" in text
+    assert "Pods Statuses:" in text and "0 Active (0 Ready) / 3 Succeeded / 0 Failed" in text
+    assert "Completed Indexes:" in text and "0-2" in text
+    assert "Complete" in text and "CompletionsReached" in text

@@ -20,7 +20,8 @@ from podctl.resolve import Selection, parse_args
     (["deploy,svc"], [Selection(res.DEPLOYMENTS), Selection(res.SERVICES)]),
     (["Deployment"], [Selection(res.DEPLOYMENTS)]),
     (["deployments.apps"], [Selection(res.DEPLOYMENTS)]),
-    (["all"], [Selection(res.PODS), Selection(res.SERVICES), Selection(res.DEPLOYMENTS), Selection(res.REPLICASETS)]),
+    (["all"], [Selection(res.PODS), Selection(res.SERVICES), Selection(res.DEPLOYMENTS), Selection(res.REPLICASETS),
+              Selection(res.JOBS)]),
     (["deploy/web", "pod/a", "deploy/api"], [Selection(res.DEPLOYMENTS, ("web", "api")), Selection(res.PODS, ("a",))]),
 ], ids=["plural", "short+names", "two-types", "kind", "group", "all", "slash"])
 def test_parse_args(args: list[str], expected: list[Selection]) -> None:
