@@ -24,13 +24,12 @@ from apimachinery.models.listonly import (
     DaemonSet,
     Ingress,
     Job,
-    PersistentVolume,
-    PersistentVolumeClaim,
     ReplicationController,
     StatefulSet,
 )
 from apimachinery.models.nodejoin import NodeCredentialRequest
 from apimachinery.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
+from apimachinery.models.storage import PersistentVolume, PersistentVolumeClaim, StorageClass
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 #: Kinds served for reading only (see :mod:`apimachinery.models.listonly`).
@@ -143,11 +142,14 @@ SELFSUBJECTRULESREVIEWS = ResourceType(
 ENDPOINTS = ResourceType("", "v1", "Endpoints", "endpoints", "endpoints", True, Endpoints, ("ep",))
 ENDPOINTSLICES = ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True,
                               EndpointSlice)
-# Read-only and always empty: kubectl's default prune allow list maps each of them.
 PERSISTENTVOLUMECLAIMS = ResourceType("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims",
-                                      "persistentvolumeclaim", True, PersistentVolumeClaim, ("pvc",), verbs=READ_VERBS)
+                                      "persistentvolumeclaim", True, PersistentVolumeClaim, ("pvc",), (), ("status",))
 PERSISTENTVOLUMES = ResourceType("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", False,
-                                 PersistentVolume, ("pv",), verbs=READ_VERBS)
+                                 PersistentVolume, ("pv",), (), ("status",))
+STORAGECLASSES = ResourceType("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False,
+                              StorageClass, ("sc",))
+STORAGE_RESOURCES = (PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, STORAGECLASSES)
+# Read-only and always empty: kubectl's default prune allow list maps each of them.
 REPLICATIONCONTROLLERS = ResourceType("", "v1", "ReplicationController", "replicationcontrollers",
                                       "replicationcontroller", True, ReplicationController, ("rc",), ("all",),
                                       verbs=READ_VERBS)
@@ -161,7 +163,7 @@ DAEMONSETS = ResourceType("apps", "v1", "DaemonSet", "daemonsets", "daemonset", 
 STATEFULSETS = ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, StatefulSet, ("sts",),
                             ("all",), verbs=READ_VERBS)
 LIST_ONLY_RESOURCES = (
-    PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, REPLICATIONCONTROLLERS, JOBS, CRONJOBS, INGRESSES,
+    REPLICATIONCONTROLLERS, JOBS, CRONJOBS, INGRESSES,
     DAEMONSETS, STATEFULSETS,
 )
 RBAC_RESOURCES = (ROLES, CLUSTERROLES, ROLEBINDINGS, CLUSTERROLEBINDINGS)
@@ -172,7 +174,7 @@ AUTHORIZATION_REVIEWS = (
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, ENDPOINTS, ENDPOINTSLICES, CONFIGMAPS, SECRETS, DEPLOYMENTS,
     REPLICASETS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
-    NODE_CREDENTIAL_REQUESTS, *LIST_ONLY_RESOURCES,
+    NODE_CREDENTIAL_REQUESTS, *STORAGE_RESOURCES, *LIST_ONLY_RESOURCES,
 )
 
 

@@ -25,6 +25,7 @@ from apiserver.strategies import (
     rbac,
     service,
     serviceaccount,
+    storage,
     workloads,
 )
 from apiserver.strategies.base import Cause, Obj, Strategy
@@ -49,6 +50,9 @@ _STRATEGIES: dict[str, Strategy] = {
         rbac.CLUSTER_ROLE,
         rbac.ROLE_BINDING,
         rbac.CLUSTER_ROLE_BINDING,
+        storage.PERSISTENT_VOLUME,
+        storage.PERSISTENT_VOLUME_CLAIM,
+        storage.STORAGE_CLASS,
     )
 }
 
