@@ -36,6 +36,7 @@ from controllers.endpointslice import EndpointSliceController
 from controllers.garbagecollector import GarbageCollector
 from controllers.namespace import NamespaceController
 from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
+from controllers.persistentvolume import build_storage_controllers
 from controllers.replicaset import ReplicaSetController
 from controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
 from controllers.tainteviction import TaintEvictionController
@@ -108,6 +109,9 @@ async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str 
     more, more_informers = build_serviceaccount_controllers(client, ctx, root_ca=root_ca)
     controllers += more
     runnable += more_informers
+    storage, storage_informers = build_storage_controllers(client, ctx)
+    controllers += storage
+    runnable += storage_informers
     tasks = [asyncio.create_task(inf.run(), name=f"informer-{inf.rt.plural}") for inf in runnable]
     try:
         await asyncio.gather(*(inf.wait_synced(SYNC_TIMEOUT) for inf in runnable))

@@ -39,8 +39,8 @@ from apiserver.audit.options import AuditOptions
 from apiserver.audit.policy import PolicyError
 from apiserver.authn import setup as authn_setup
 from apiserver.authn.user import AUTHENTICATED, SYSTEM_MASTERS, UserInfo
-from apiserver.kubeletclient import KubeletTls
 from apiserver.defaultstorageclass import ensure_default_storage_class
+from apiserver.kubeletclient import KubeletTls
 from apiserver.kubernetesservice import ensure_kubernetes_service, keep_kubernetes_service
 from apiserver.limits import Limits
 from apiserver.nodejoin import KIND as JOIN_KIND
@@ -236,7 +236,8 @@ async def run_server(opts: ServerOptions) -> None:
     settings = AppSettings(authenticator=authn.authenticator, toleration_seconds=opts.toleration_seconds,
                            history_retention=opts.history_retention, limits=opts.limits, kubelet_tls=data.kubelet_tls,
                            pod_security=PodSecurityConfig().with_default_enforce(opts.pod_security_default_enforce),
-                           admission=[serviceaccount_admission.for_store(store), StorageAdmission(store)], authorization=opts.authorization,
+                           admission=[serviceaccount_admission.for_store(store), StorageAdmission(store)],
+                           authorization=opts.authorization,
                            service_ranges=opts.service_ranges)
     settings.audit = audit
     app = create_app(store, settings)
