@@ -47,6 +47,7 @@ from apimachinery.models.storage import (
     FILESYSTEM,
     HOSTNAME_LABEL,
     LOCAL_PATH_PROVISIONER,
+    LOCAL_PATH_ROOT_ANNOTATION,
     LOST,
     PENDING,
     PROVISIONED_BY_ANNOTATION,
@@ -75,7 +76,6 @@ from controllers.base import Cache, ControllerContext, Queue, key_of
 
 log = logging.getLogger(__name__)
 
-LOCAL_PATH_ROOT_ANNOTATION = "podvisor.io/local-path-root"
 COMPONENT = "persistentvolume-controller"
 # Event reasons, as Kubernetes' PV controller and the external provisioners emit them.
 WAIT_FOR_FIRST_CONSUMER_REASON = "WaitForFirstConsumer"

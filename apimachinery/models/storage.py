@@ -39,6 +39,8 @@ BOUND_BY_CONTROLLER_ANNOTATION = "pv.kubernetes.io/bound-by-controller"
 #: Held on a local-path volume by the kubelet that made its directory, until it removed it.
 LOCAL_PATH_CLEANUP_FINALIZER = "podvisor.io/local-path-cleanup"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
+#: Where a node's kubelet keeps local-path volumes, advertised on its Node for the provisioner.
+LOCAL_PATH_ROOT_ANNOTATION = "podvisor.io/local-path-root"
 
 
 class LocalVolumeSource(K8sModel):

@@ -10,6 +10,7 @@ from apimachinery.models.core import Node
 from apimachinery.models.meta import LabelSelector, ObjectMeta
 from apimachinery.models.storage import (
     LOCAL_PATH_PROVISIONER,
+    LOCAL_PATH_ROOT_ANNOTATION,
     PROVISIONED_BY_ANNOTATION,
     SELECTED_NODE_ANNOTATION,
     PersistentVolume,
@@ -17,7 +18,6 @@ from apimachinery.models.storage import (
     StorageClass,
 )
 from controllers.persistentvolume import (
-    LOCAL_PATH_ROOT_ANNOTATION,
     ClaimBinder,
     VolumeSyncer,
     find_volume,
