@@ -72,7 +72,7 @@ from apimachinery.models.storage import (
 from apimachinery.quantity import parse_quantity
 from apimachinery.selectors import selector_from_model
 from apimachinery.workqueue import WorkQueue
-from controllers.base import Cache, ControllerContext, Queue, key_of
+from controllers.base import Cache, ControllerContext, Queue, end_on_stale_write, key_of
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,8 @@ PROVISIONING_SUCCEEDED = "ProvisioningSucceeded"
 PROVISIONING_FAILED = "ProvisioningFailed"
 CLAIM_LOST = "ClaimLost"
 VOLUME_FAILED_DELETE = "VolumeFailedDelete"
+#: Seconds before a failed provisioning is tried again (the node may advertise its root a moment later).
+PROVISION_RETRY = 10.0
 
 
 # --- matching (pure) -----------------------------------------------------------------------------
@@ -228,10 +230,8 @@ class ClaimBinder(_Storage):
         claim = self.claims.get(key)
         if claim is None or claim.metadata.deletion_timestamp is not None:
             return
-        if claim.spec.volume_name:
-            await self._sync_bound(claim)
-        else:
-            await self._sync_unbound(claim)
+        step = self._sync_bound(claim) if claim.spec.volume_name else self._sync_unbound(claim)
+        await end_on_stale_write("persistentvolumeclaim", key, step)
 
     async def _sync_unbound(self, claim: PersistentVolumeClaim) -> None:
         sc = self.classes.get(claim_class(claim)) if claim_class(claim) else None
@@ -313,6 +313,7 @@ class ClaimBinder(_Storage):
         problem = self._cannot_provision(claim, node)
         if problem:
             self.recorder.event(claim, "Warning", PROVISIONING_FAILED, problem)
+            self.queue.add_after(key_of(claim), PROVISION_RETRY)
             return
         found = self._node(node or "")
         assert node is not None and found is not None
@@ -376,6 +377,9 @@ class VolumeSyncer(_Storage):
         volume = self.volumes.get(key)
         if volume is None or volume.metadata.deletion_timestamp is not None:
             return
+        await end_on_stale_write("persistentvolume", key, self._sync(volume))
+
+    async def _sync(self, volume: PersistentVolume) -> None:
         ref = volume.spec.claim_ref
         if ref is None or not ref.uid:  # free, or reserved for a claim not bound yet
             await self._write_volume_status(volume, AVAILABLE)

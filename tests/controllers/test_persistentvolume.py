@@ -246,6 +246,7 @@ async def test_provisioning_failures_are_events(mode: str, selected: str | None,
     assert s.cluster.client.all(PersistentVolume) == []
     [event] = s.cluster.recorder.events
     assert event.reason == "ProvisioningFailed" and message in event.message
+    assert s.claim_queue.after == [("default/data", 10.0)]  # tried again later
 
 
 # --- the volume side: Available, Released, reclaimed ---------------------------------------------
