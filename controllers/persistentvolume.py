@@ -73,6 +73,7 @@ from apimachinery.quantity import parse_quantity
 from apimachinery.selectors import selector_from_model
 from apimachinery.workqueue import WorkQueue
 from controllers.base import Cache, ControllerContext, Queue, end_on_stale_write, key_of
+from controllers.pvcprotection import ClaimProtection
 
 log = logging.getLogger(__name__)
 
@@ -424,9 +425,11 @@ class VolumeSyncer(_Storage):
 
 
 def build_storage_controllers(client: ApiClient, ctx: ControllerContext) -> tuple[list[Any], list[Informer[Any]]]:
-    """The binder and the volume syncer over their own caches of claims, volumes and classes."""
+    """The binder, the volume syncer and claim protection over their own caches of claims, volumes
+    and classes (pods come from the shared cache)."""
     claims, volumes = Informer(client, PersistentVolumeClaim), Informer(client, PersistentVolume)
     classes = Informer(client, StorageClass)
     controllers = [ClaimBinder(ctx, claims=claims, volumes=volumes, classes=classes),
-                   VolumeSyncer(ctx, claims=claims, volumes=volumes, classes=classes)]
+                   VolumeSyncer(ctx, claims=claims, volumes=volumes, classes=classes),
+                   ClaimProtection(ctx, claims=claims)]
     return controllers, [claims, volumes, classes]

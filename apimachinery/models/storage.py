@@ -36,6 +36,8 @@ STORAGE_PROVISIONER_ANNOTATION = "volume.kubernetes.io/storage-provisioner"
 PROVISIONED_BY_ANNOTATION = "pv.kubernetes.io/provisioned-by"
 BIND_COMPLETED_ANNOTATION = "pv.kubernetes.io/bind-completed"
 BOUND_BY_CONTROLLER_ANNOTATION = "pv.kubernetes.io/bound-by-controller"
+#: Held on every claim until no pod uses it (Kubernetes' StorageObjectInUseProtection).
+PVC_PROTECTION_FINALIZER = "kubernetes.io/pvc-protection"
 #: Held on a local-path volume by the kubelet that made its directory, until it removed it.
 LOCAL_PATH_CLEANUP_FINALIZER = "podvisor.io/local-path-cleanup"
 HOSTNAME_LABEL = "kubernetes.io/hostname"

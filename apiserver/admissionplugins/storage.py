@@ -1,10 +1,12 @@
-"""Storage admission: ``DefaultStorageClass`` and ``PersistentVolumeClaimResize``.
+"""Storage admission: ``DefaultStorageClass``, ``StorageObjectInUseProtection`` and ``PersistentVolumeClaimResize``.
 
 Kubernetes' ``plugin/pkg/admission/storage/storageclass/setdefault``: a claim created without
 ``storageClassName`` gets the default class (the one annotated
 ``storageclass.kubernetes.io/is-default-class: "true"``; of several, the newest, then by name, as
 Kubernetes picks since 1.26). ``storageClassName: ""`` asks for a volume without a class and is
-left alone. ``plugin/pkg/admission/storage/persistentvolume/resize``: a bound claim may grow only
+left alone. ``storageobjectinuseprotection``: a new claim gets the ``kubernetes.io/pvc-protection``
+finalizer (removed by :mod:`controllers.pvcprotection` once no pod uses it).
+``plugin/pkg/admission/storage/persistentvolume/resize``: a bound claim may grow only
 when its class says ``allowVolumeExpansion: true``.
 """
 
@@ -14,7 +16,7 @@ from typing import Any
 
 from apimachinery import resources as res
 from apimachinery.errors import ApiError
-from apimachinery.models.storage import DEFAULT_CLASS_ANNOTATION
+from apimachinery.models.storage import DEFAULT_CLASS_ANNOTATION, PVC_PROTECTION_FINALIZER
 from apiserver.admissionplugins.base import CREATE, UPDATE, Attributes
 from apiserver.registry import list_prefix, object_key
 from apiserver.store.base import Store
@@ -53,6 +55,9 @@ class StorageAdmission:
     def admit(self, attrs: Attributes) -> list[str]:
         if attrs.operation != CREATE or attrs.rt.kind != "PersistentVolumeClaim" or attrs.subresource:
             return []
+        meta = (attrs.obj or {}).setdefault("metadata", {})
+        if isinstance(meta, dict) and PVC_PROTECTION_FINALIZER not in (meta.get("finalizers") or []):
+            meta["finalizers"] = [*(meta.get("finalizers") or []), PVC_PROTECTION_FINALIZER]
         spec = (attrs.obj or {}).setdefault("spec", {})
         if not isinstance(spec, dict) or spec.get("storageClassName") is not None:
             return []

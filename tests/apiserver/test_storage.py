@@ -143,6 +143,7 @@ def test_the_default_class_is_local_path_and_a_claim_without_a_class_gets_it(cli
     assert created.status_code == 201, created.text
     assert created.json()["spec"]["storageClassName"] == "local-path"
     assert created.json()["status"] == {"phase": "Pending"}
+    assert created.json()["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
     empty = client.post(PVCS, json=pvc("no-class", storageClassName=""))
     assert empty.json()["spec"]["storageClassName"] == ""  # "" asks for a volume without a class
 
