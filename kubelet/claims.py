@@ -50,6 +50,7 @@ T = TypeVar("T", bound=TypedObject)
 
 LOCAL_PATH_DIR = "local-path"
 DIRECTORY_MODE = 0o777
+PRIVATE_MODE = 0o700
 
 
 class ClaimApi(Protocol):
@@ -116,7 +117,11 @@ class ClaimVolumes:
                 held.metadata.finalizers = [*(held.metadata.finalizers or []), LOCAL_PATH_CLEANUP_FINALIZER]
                 await self.client.replace(held)  # before the first byte is written
             if not path.exists():
-                path.mkdir(parents=True, exist_ok=True)
+                # The kubelet's root and this directory stay private to root on the host; the
+                # volume itself is open to every user of the containers that mount it.
+                self.storage.parent.mkdir(mode=PRIVATE_MODE, parents=True, exist_ok=True)
+                self.storage.mkdir(mode=PRIVATE_MODE, exist_ok=True)
+                path.mkdir(exist_ok=True)
                 os.chmod(path, DIRECTORY_MODE)
         elif not path.is_dir():
             raise VolumeError(f'path "{path}" does not exist')

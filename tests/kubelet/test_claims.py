@@ -58,6 +58,7 @@ async def test_a_local_path_volume_gets_its_directory_and_the_cleanup_finalizer(
     path = node.bound()
     assert await node.claims.resolve(pod()) == {"v": path}
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o777
+    assert stat.S_IMODE(os.stat(node.claims.storage).st_mode) == 0o700
     assert (node.volume() or PersistentVolume()).metadata.finalizers == [FINALIZER]
     Path(path, "file").write_text("kept")
     assert await node.claims.resolve(pod()) == {"v": path}  # again: nothing made twice
