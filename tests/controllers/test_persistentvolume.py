@@ -70,9 +70,10 @@ class Storage:
         self.claims, self.volumes = api.informer(PersistentVolumeClaim), api.informer(PersistentVolume)
         self.classes = api.informer(StorageClass)
         self.claim_queue, self.volume_queue = FakeQueue(), FakeQueue()
-        caches = {"claims": self.claims, "volumes": self.volumes, "classes": self.classes}
-        self.binder = ClaimBinder(self.cluster.ctx, queue=self.claim_queue, **caches)
-        self.syncer = VolumeSyncer(self.cluster.ctx, queue=self.volume_queue, **caches)
+        self.binder = ClaimBinder(self.cluster.ctx, queue=self.claim_queue, claims=self.claims,
+                                  volumes=self.volumes, classes=self.classes)
+        self.syncer = VolumeSyncer(self.cluster.ctx, queue=self.volume_queue, claims=self.claims,
+                                   volumes=self.volumes, classes=self.classes)
 
     def node(self, name: str = "node-a", *, root: str | None = ROOT) -> None:
         annotations = {LOCAL_PATH_ROOT_ANNOTATION: root} if root else {}

@@ -13,9 +13,14 @@ from apimachinery.models.core import Container, Pod, PodSpec, Volume, VolumeMoun
 from apimachinery.models.meta import ObjectMeta
 from apimachinery.models.storage import PersistentVolume, PersistentVolumeClaim
 from apimachinery.testing import FakeApi
-from kubelet import podspec
+from kubelet import naming, podspec
 from kubelet.claims import ClaimVolumes
 from kubelet.projection import VolumeError
+from kubelet.tokens import TokenManager
+from kubelet.volumes import ProjectedVolumes
+from kubelet.worker import PodWorker
+from tests.kubelet.harness import IMAGE, make_context, make_pod
+from tests.kubelet.test_tokens import FakeConfigMaps, FakeRequester
 
 FINALIZER = "podvisor.io/local-path-cleanup"
 
@@ -47,7 +52,7 @@ class Node:
         return self.api.stored(PersistentVolume, name)
 
 
-def pod(claim: str = "data", *, read_only: bool = False) -> Pod:
+def claim_pod(claim: str = "data", *, read_only: bool = False) -> Pod:
     return Pod(metadata=ObjectMeta(name="web", namespace="default", uid="u1"), spec=PodSpec(
         containers=[Container(name="c", image="busybox", volume_mounts=[VolumeMount(name="v", mount_path="/data")])],
         volumes=[Volume(name="v", persistent_volume_claim={"claimName": claim, "readOnly": read_only})]))
@@ -56,12 +61,12 @@ def pod(claim: str = "data", *, read_only: bool = False) -> Pod:
 async def test_a_local_path_volume_gets_its_directory_and_the_cleanup_finalizer(tmp_path: Path) -> None:
     node = Node(tmp_path)
     path = node.bound()
-    assert await node.claims.resolve(pod()) == {"v": path}
+    assert await node.claims.resolve(claim_pod()) == {"v": path}
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o777
     assert stat.S_IMODE(os.stat(node.claims.storage).st_mode) == 0o700
     assert (node.volume() or PersistentVolume()).metadata.finalizers == [FINALIZER]
     Path(path, "file").write_text("kept")
-    assert await node.claims.resolve(pod()) == {"v": path}  # again: nothing made twice
+    assert await node.claims.resolve(claim_pod()) == {"v": path}  # again: nothing made twice
     assert Path(path, "file").read_text() == "kept"
     assert len(node.api.calls("update", "persistentvolumes")) == 1
 
@@ -69,7 +74,7 @@ async def test_a_local_path_volume_gets_its_directory_and_the_cleanup_finalizer(
 async def test_a_host_path_volume_is_used_as_it_is(tmp_path: Path) -> None:
     node = Node(tmp_path)
     node.bound(source={"hostPath": {"path": str(tmp_path / "srv")}})
-    assert await node.claims.resolve(pod()) == {"v": str(tmp_path / "srv")}
+    assert await node.claims.resolve(claim_pod()) == {"v": str(tmp_path / "srv")}
     assert node.api.calls("update", "persistentvolumes") == []
 
 
@@ -88,7 +93,7 @@ async def test_a_claim_that_cannot_be_mounted_fails_the_mount(tmp_path: Path, se
     node = Node(tmp_path)
     node.bound(**setup)
     with pytest.raises(VolumeError) as err:
-        await node.claims.resolve(pod())
+        await node.claims.resolve(claim_pod())
     assert str(err.value).startswith('MountVolume.SetUp failed for volume "v" : ')
     assert message in str(err.value)
 
@@ -101,12 +106,12 @@ async def test_a_volume_bound_to_another_claim_is_refused(tmp_path: Path) -> Non
     stolen.spec.claim_ref.uid = "someone-else"
     node.api.seed(stolen)
     with pytest.raises(VolumeError, match='is not bound to claim "data"'):
-        await node.claims.resolve(pod())
+        await node.claims.resolve(claim_pod())
 
 
 @pytest.mark.parametrize("read_only", [False, True])
 def test_the_claim_volume_is_bind_mounted_read_only_when_asked(read_only: bool) -> None:
-    target = pod(read_only=read_only)
+    target = claim_pod(read_only=read_only)
     [mount] = podspec.mounts(target, target.spec.containers[0], projected_dirs={"v": "/srv/pvc-1"})
     assert (mount.source, mount.target, mount.kind, mount.read_only) == ("/srv/pvc-1", "/data", "bind", read_only)
 
@@ -116,7 +121,7 @@ def test_the_claim_volume_is_bind_mounted_read_only_when_asked(read_only: bool) 
 
 async def mounted_then_deleted(node: Node, *, policy: str = "Delete") -> Path:
     path = Path(node.bound(policy=policy))
-    await node.claims.resolve(pod())
+    await node.claims.resolve(claim_pod())
     (path / "file").write_text("data")
     await node.api.delete(PersistentVolume, "pvc-1")  # held by the finalizer
     assert (node.volume() or PersistentVolume()).metadata.deletion_timestamp is not None
@@ -142,7 +147,7 @@ async def test_a_deleted_retain_volume_keeps_its_data(tmp_path: Path) -> None:
 async def test_a_volume_in_use_and_strangers_are_left_alone(tmp_path: Path) -> None:
     node = Node(tmp_path)
     path = Path(node.bound())
-    await node.claims.resolve(pod())
+    await node.claims.resolve(claim_pod())
     unknown = node.claims.storage / "pvc-unknown_default_x"  # no such volume: not known to be ours to remove
     unknown.mkdir()
     other = tmp_path / "elsewhere"
@@ -159,3 +164,34 @@ async def test_a_deleted_volume_naming_another_directory_removes_nothing(tmp_pat
     decoy.mkdir()
     assert await node.claims.clean_up() == [path.name]
     assert decoy.is_dir()
+
+
+# --- the pod worker: ContainerCreating while the claim is unbound, then the bind mount -------------
+
+
+def state(api: Any) -> Any:
+    return api.pod().status.container_statuses[0].state
+
+
+async def test_a_pod_waits_for_its_claim_then_mounts_the_volume(tmp_path: Path) -> None:
+    ctx, runtime, api, clock = make_context()
+    node = Node(tmp_path, name=ctx.node)
+    ctx.projected = ProjectedVolumes(root=node.root, tokens=TokenManager(FakeRequester(clock), clock=clock),
+                                     config_maps=FakeConfigMaps(), claims=node.claims)
+    pod = api.put(make_pod(
+        containers=[{"name": "app", "image": IMAGE, "imagePullPolicy": "IfNotPresent",
+                     "volumeMounts": [{"name": "v", "mountPath": "/data"}]}],
+        volumes=[{"name": "v", "persistentVolumeClaim": {"claimName": "data"}}]))
+    node.bound(bound=False, node=ctx.node)
+    worker = PodWorker(ctx, key="default/web", uid=pod.metadata.uid or "")
+    await worker.sync()
+    assert state(api).waiting.reason == "ContainerCreating"
+    assert api.recorder.messages(reason="FailedMount") == [
+        'MountVolume.SetUp failed for volume "v" : persistentvolumeclaim "data" is not bound']
+    path = node.bound(node=ctx.node)  # the binder's writes
+    clock.advance(10)
+    await worker.sync()
+    assert state(api).running is not None
+    [info] = runtime.list_containers({naming.CONTAINER: "app"})
+    [mount] = runtime.spec_of(info.id).mounts
+    assert (mount.source, mount.target, mount.kind, mount.read_only) == (path, "/data", "bind", False)
