@@ -62,6 +62,10 @@ def test_a_claim_binds_to_a_volume_and_kubectl_prints_both_sides(kubectl: Kubect
     assert sc[0] == ["NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"]
     assert sc[1][:6] == ["storageclass.storage.k8s.io/local-path", "(default)", "podvisor.io/local-path", "Delete",
                          "WaitForFirstConsumer", "false"]
+    described = kubectl.out("describe", "pvc", "compat-claim")
+    assert {"Status:": "Bound", "Volume:": "compat-pv", "Capacity:": "2Gi"}.items() <= {
+        line.split()[0]: line.split()[-1] for line in described.splitlines() if len(line.split()) >= 2}.items()
+    assert "kubernetes.io/pvc-protection" in described
 
 
 def test_deleting_the_claim_releases_a_retained_volume(kubectl: Kubectl) -> None:
