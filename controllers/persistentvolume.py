@@ -29,14 +29,12 @@ the node advertises in its ``podvisor.io/local-path-root`` annotation.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from typing import Any
 
 from apimachinery.client import ApiClient
 from apimachinery.errors import ApiError
 from apimachinery.informer import Informer
 from apimachinery.models.core import Node, ObjectReference
-from apimachinery.models.meta import ObjectMeta
 from apimachinery.models.storage import (
     AVAILABLE,
     BIND_COMPLETED_ANNOTATION,
@@ -44,8 +42,6 @@ from apimachinery.models.storage import (
     BOUND_BY_CONTROLLER_ANNOTATION,
     DELETE,
     FAILED,
-    FILESYSTEM,
-    HOSTNAME_LABEL,
     LOCAL_PATH_PROVISIONER,
     LOCAL_PATH_ROOT_ANNOTATION,
     LOST,
@@ -58,21 +54,22 @@ from apimachinery.models.storage import (
     SELECTED_NODE_ANNOTATION,
     STORAGE_PROVISIONER_ANNOTATION,
     WAIT_FOR_FIRST_CONSUMER,
-    LocalVolumeSource,
     PersistentVolume,
     PersistentVolumeClaim,
     PersistentVolumeClaimStatus,
-    PersistentVolumeSpec,
     PersistentVolumeStatus,
     StorageClass,
-    VolumeNodeAffinity,
-    claim_request,
-    volume_node,
 )
-from apimachinery.quantity import parse_quantity
-from apimachinery.selectors import selector_from_model
 from apimachinery.workqueue import WorkQueue
 from controllers.base import Cache, ControllerContext, Queue, end_on_stale_write, key_of
+from controllers.persistentvolume_util import (
+    claim_class,
+    claim_ref,
+    find_volume,
+    local_path_volume,
+    phase_of,
+    refers_to,
+)
 from controllers.pvcprotection import ClaimProtection
 
 log = logging.getLogger(__name__)
@@ -88,94 +85,6 @@ CLAIM_LOST = "ClaimLost"
 VOLUME_FAILED_DELETE = "VolumeFailedDelete"
 #: Seconds before a failed provisioning is tried again (the node may advertise its root a moment later).
 PROVISION_RETRY = 10.0
-
-
-# --- matching (pure) -----------------------------------------------------------------------------
-
-
-def _storage(values: dict[str, str] | None) -> Decimal | None:
-    try:
-        return parse_quantity((values or {})["storage"])
-    except (KeyError, ValueError):
-        return None
-
-
-def claim_class(claim: PersistentVolumeClaim) -> str:
-    return claim.spec.storage_class_name or ""
-
-
-def volume_matches(volume: PersistentVolume, claim: PersistentVolumeClaim, *, node: str | None) -> bool:
-    """Whether ``volume`` can serve ``claim`` (Kubernetes' ``checkVolumeSatisfyClaim`` and
-    ``FindMatchingVolume``): class, access modes, size, selector, volumeMode, and when the claim
-    waits for its consumer, usable from the chosen ``node``."""
-    spec = volume.spec
-    if (spec.storage_class_name or "") != claim_class(claim):
-        return False
-    if not set(claim.spec.access_modes or ()) <= set(spec.access_modes or ()):
-        return False
-    want, have = _storage({"storage": claim_request(claim) or "0"}), _storage(spec.capacity)
-    if want is None or have is None or have < want:
-        return False
-    if (spec.volume_mode or FILESYSTEM) != (claim.spec.volume_mode or FILESYSTEM):
-        return False
-    if claim.spec.selector is not None and not selector_from_model(claim.spec.selector).matches(
-            volume.metadata.labels or {}):
-        return False
-    return node is None or spec.node_affinity is None or volume_node(volume) in (None, node)
-
-
-def find_volume(volumes: list[PersistentVolume], claim: PersistentVolumeClaim, *,
-                node: str | None) -> PersistentVolume | None:
-    """The volume to bind: one pre-bound to this claim, else the smallest free match."""
-    free: list[PersistentVolume] = []
-    for volume in volumes:
-        if volume.metadata.deletion_timestamp is not None or not volume_matches(volume, claim, node=node):
-            continue
-        ref = volume.spec.claim_ref
-        if ref is not None:
-            if ref.name == claim.metadata.name and ref.namespace == claim.metadata.namespace and (
-                    not ref.uid or ref.uid == claim.metadata.uid):
-                return volume
-            continue
-        if (volume.status.phase if volume.status else None) in (AVAILABLE, PENDING, None):
-            free.append(volume)
-    return min(free, key=lambda v: (_storage(v.spec.capacity) or Decimal(0), v.metadata.name or ""), default=None)
-
-
-def claim_ref(claim: PersistentVolumeClaim) -> ObjectReference:
-    meta = claim.metadata
-    return ObjectReference(kind="PersistentVolumeClaim", api_version="v1", namespace=meta.namespace, name=meta.name,
-                           uid=meta.uid, resource_version=meta.resource_version)
-
-
-def local_path_volume(claim: PersistentVolumeClaim, sc: StorageClass, *, node: str, root: str) -> PersistentVolume:
-    """The volume the local-path provisioner makes for ``claim`` on ``node``."""
-    meta = claim.metadata
-    name = f"pvc-{meta.uid}"
-    return PersistentVolume(
-        metadata=ObjectMeta(name=name, annotations={PROVISIONED_BY_ANNOTATION: LOCAL_PATH_PROVISIONER}),
-        spec=PersistentVolumeSpec(
-            capacity={"storage": claim_request(claim) or "0"},
-            access_modes=list(claim.spec.access_modes or ()),
-            persistent_volume_reclaim_policy=sc.reclaim_policy or DELETE,
-            storage_class_name=sc.metadata.name,
-            volume_mode=FILESYSTEM,
-            claim_ref=claim_ref(claim),
-            local=LocalVolumeSource(path=f"{root.rstrip('/')}/{name}_{meta.namespace}_{meta.name}"),
-            node_affinity=VolumeNodeAffinity(required={"nodeSelectorTerms": [{"matchExpressions": [
-                {"key": HOSTNAME_LABEL, "operator": "In", "values": [node]}]}]}),
-        ),
-    )
-
-
-def _phase(obj: Any) -> str | None:
-    return obj.status.phase if obj.status is not None else None
-
-
-def _refers_to(volume: PersistentVolume, claim: PersistentVolumeClaim) -> bool:
-    ref = volume.spec.claim_ref
-    return (ref is not None and ref.name == claim.metadata.name and ref.namespace == claim.metadata.namespace
-            and ref.uid == claim.metadata.uid)
 
 
 # --- the claim side ------------------------------------------------------------------------------
@@ -195,7 +104,7 @@ class _Storage:
         self.queue: Queue = queue if queue is not None else WorkQueue()
 
     async def _write_volume_status(self, volume: PersistentVolume, phase: str, message: str | None = None) -> None:
-        if _phase(volume) == phase and (volume.status.message if volume.status else None) == message:
+        if phase_of(volume) == phase and (volume.status.message if volume.status else None) == message:
             return
         await self.client.replace_status(volume.model_copy(update={"status": PersistentVolumeStatus(
             phase=phase, message=message, reason=FAILED if phase == FAILED else None)}))
@@ -218,7 +127,7 @@ class ClaimBinder(_Storage):
         ref = volume.spec.claim_ref
         if ref is not None and ref.name:
             self.queue.add(f"{ref.namespace}/{ref.name}")
-        elif _phase(volume) in (AVAILABLE, None, PENDING):
+        elif phase_of(volume) in (AVAILABLE, None, PENDING):
             self._all_pending()  # a new free volume may match a waiting claim
 
     def _all_pending(self) -> None:
@@ -260,7 +169,7 @@ class ClaimBinder(_Storage):
     async def _sync_bound(self, claim: PersistentVolumeClaim) -> None:
         volume = self.volumes.get(claim.spec.volume_name or "")
         if volume is None:
-            if _phase(claim) != LOST:
+            if phase_of(claim) != LOST:
                 await self._write_claim_status(claim, LOST, None)
                 self.recorder.event(claim, "Warning", CLAIM_LOST,
                                     "Bound claim has lost its PersistentVolume. Data on the volume is lost!")
@@ -268,24 +177,24 @@ class ClaimBinder(_Storage):
         ref = volume.spec.claim_ref
         if ref is None or (ref.name == claim.metadata.name and ref.namespace == claim.metadata.namespace
                            and not ref.uid):
-            if _phase(volume) in (AVAILABLE, PENDING, None):
+            if phase_of(volume) in (AVAILABLE, PENDING, None):
                 await self._bind(volume, claim)  # a claim asking for one volume by name
             return
-        if _refers_to(volume, claim):
+        if refers_to(volume, claim):
             await self._bind(volume, claim)  # finishes a bind a crash interrupted; no-op when done
-        elif (claim.metadata.annotations or {}).get(BIND_COMPLETED_ANNOTATION) and _phase(claim) != LOST:
+        elif (claim.metadata.annotations or {}).get(BIND_COMPLETED_ANNOTATION) and phase_of(claim) != LOST:
             await self._write_claim_status(claim, LOST, None)
             self.recorder.event(claim, "Warning", CLAIM_LOST,
                                 "Bound claim has lost its PersistentVolume. Data on the volume is lost!")
 
     async def _bind(self, volume: PersistentVolume, claim: PersistentVolumeClaim) -> None:
         """The four idempotent writes of a bind, volume side first (Kubernetes' ``bind``)."""
-        if not _refers_to(volume, claim):
+        if not refers_to(volume, claim):
             bound = volume.copy_deep()
             bound.spec.claim_ref = claim_ref(claim)
             bound.metadata.annotations = {**(bound.metadata.annotations or {}), BOUND_BY_CONTROLLER_ANNOTATION: "yes"}
             volume = await self.client.replace(bound)
-        if _phase(volume) != BOUND:
+        if phase_of(volume) != BOUND:
             volume = await self.client.replace_status(volume.model_copy(
                 update={"status": PersistentVolumeStatus(phase=BOUND)}))
         annotations = claim.metadata.annotations or {}
@@ -387,12 +296,12 @@ class VolumeSyncer(_Storage):
             return
         claim = self.claims.get(f"{ref.namespace}/{ref.name}")
         if claim is not None and claim.metadata.uid == ref.uid:
-            if claim.spec.volume_name == volume.metadata.name and _phase(volume) != BOUND:
+            if claim.spec.volume_name == volume.metadata.name and phase_of(volume) != BOUND:
                 await self._write_volume_status(volume, BOUND)
             return
         if not await self._claim_gone(ref):
             return  # the cache is behind: the claim's own event brings this volume back
-        if _phase(volume) not in (RELEASED, FAILED):
+        if phase_of(volume) not in (RELEASED, FAILED):
             await self._write_volume_status(volume, RELEASED)
             return  # the status event brings the volume back to be reclaimed
         await self._reclaim(volume)
@@ -408,7 +317,7 @@ class VolumeSyncer(_Storage):
 
     async def _reclaim(self, volume: PersistentVolume) -> None:
         policy = volume.spec.persistent_volume_reclaim_policy or RETAIN
-        if policy != DELETE or _phase(volume) == FAILED:
+        if policy != DELETE or phase_of(volume) == FAILED:
             return  # Retain: kept, Released, until an administrator frees or deletes it
         provisioner = (volume.metadata.annotations or {}).get(PROVISIONED_BY_ANNOTATION)
         if provisioner != LOCAL_PATH_PROVISIONER:

@@ -17,12 +17,8 @@ from apimachinery.models.storage import (
     PersistentVolumeClaim,
     StorageClass,
 )
-from controllers.persistentvolume import (
-    ClaimBinder,
-    VolumeSyncer,
-    find_volume,
-    volume_matches,
-)
+from controllers.persistentvolume import ClaimBinder, VolumeSyncer
+from controllers.persistentvolume_util import find_volume, volume_matches
 from tests.controllers.harness import FakeCluster, FakeQueue, fake_context
 
 ROOT = "/var/lib/podvisor/kubelet/node-a/local-path"
