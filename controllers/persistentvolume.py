@@ -59,6 +59,7 @@ from apimachinery.models.storage import (
     PersistentVolumeClaimStatus,
     PersistentVolumeStatus,
     StorageClass,
+    claim_request,
 )
 from apimachinery.workqueue import WorkQueue
 from controllers.base import Cache, ControllerContext, Queue, end_on_stale_write, key_of
@@ -69,6 +70,7 @@ from controllers.persistentvolume_util import (
     local_path_volume,
     phase_of,
     refers_to,
+    storage_of,
 )
 from controllers.pvcprotection import ClaimProtection
 
@@ -83,6 +85,7 @@ PROVISIONING_SUCCEEDED = "ProvisioningSucceeded"
 PROVISIONING_FAILED = "ProvisioningFailed"
 CLAIM_LOST = "ClaimLost"
 VOLUME_FAILED_DELETE = "VolumeFailedDelete"
+VOLUME_RESIZE_SUCCESSFUL = "VolumeResizeSuccessful"
 #: Seconds before a failed provisioning is tried again (the node may advertise its root a moment later).
 PROVISION_RETRY = 10.0
 
@@ -181,11 +184,26 @@ class ClaimBinder(_Storage):
                 await self._bind(volume, claim)  # a claim asking for one volume by name
             return
         if refers_to(volume, claim):
+            volume = await self._expand(volume, claim)
             await self._bind(volume, claim)  # finishes a bind a crash interrupted; no-op when done
         elif (claim.metadata.annotations or {}).get(BIND_COMPLETED_ANNOTATION) and phase_of(claim) != LOST:
             await self._write_claim_status(claim, LOST, None)
             self.recorder.event(claim, "Warning", CLAIM_LOST,
                                 "Bound claim has lost its PersistentVolume. Data on the volume is lost!")
+
+    async def _expand(self, volume: PersistentVolume, claim: PersistentVolumeClaim) -> PersistentVolume:
+        """A bound claim that asks for more than its local-path volume holds: the volume grows (a
+        directory has no size to change, so only the numbers do; admission allowed the growth)."""
+        wanted, held = storage_of({"storage": claim_request(claim) or "0"}), storage_of(volume.spec.capacity)
+        provisioner = (volume.metadata.annotations or {}).get(PROVISIONED_BY_ANNOTATION)
+        if wanted is None or held is None or wanted <= held or provisioner != LOCAL_PATH_PROVISIONER:
+            return volume
+        grown = volume.copy_deep()
+        grown.spec.capacity = {**(grown.spec.capacity or {}), "storage": claim_request(claim) or ""}
+        volume = await self.client.replace(grown)
+        self.recorder.event(claim, "Normal", VOLUME_RESIZE_SUCCESSFUL,
+                            f"resize volume {volume.metadata.name} to {claim_request(claim)} succeeded")
+        return volume
 
     async def _bind(self, volume: PersistentVolume, claim: PersistentVolumeClaim) -> None:
         """The four idempotent writes of a bind, volume side first (Kubernetes' ``bind``)."""

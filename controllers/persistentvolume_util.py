@@ -29,7 +29,7 @@ from apimachinery.quantity import parse_quantity
 from apimachinery.selectors import selector_from_model
 
 
-def _storage(values: dict[str, str] | None) -> Decimal | None:
+def storage_of(values: dict[str, str] | None) -> Decimal | None:
     try:
         return parse_quantity((values or {})["storage"])
     except (KeyError, ValueError):
@@ -49,7 +49,7 @@ def volume_matches(volume: PersistentVolume, claim: PersistentVolumeClaim, *, no
         return False
     if not set(claim.spec.access_modes or ()) <= set(spec.access_modes or ()):
         return False
-    want, have = _storage({"storage": claim_request(claim) or "0"}), _storage(spec.capacity)
+    want, have = storage_of({"storage": claim_request(claim) or "0"}), storage_of(spec.capacity)
     if want is None or have is None or have < want:
         return False
     if (spec.volume_mode or FILESYSTEM) != (claim.spec.volume_mode or FILESYSTEM):
@@ -75,7 +75,7 @@ def find_volume(volumes: list[PersistentVolume], claim: PersistentVolumeClaim, *
             continue
         if (volume.status.phase if volume.status else None) in (AVAILABLE, PENDING, None):
             free.append(volume)
-    return min(free, key=lambda v: (_storage(v.spec.capacity) or Decimal(0), v.metadata.name or ""), default=None)
+    return min(free, key=lambda v: (storage_of(v.spec.capacity) or Decimal(0), v.metadata.name or ""), default=None)
 
 
 def claim_ref(claim: PersistentVolumeClaim) -> ObjectReference:

@@ -308,3 +308,26 @@ async def test_a_claim_missing_only_from_the_cache_releases_nothing() -> None:
     await s.syncer.sync("pv1")
     pv = s.volume("pv1")
     assert pv is not None and pv.status is not None and pv.status.phase == "Bound"
+
+
+# --- expansion -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provisioned", [True, False], ids=["local-path", "pre-provisioned"])
+async def test_a_grown_claim_grows_its_local_path_volume(provisioned: bool) -> None:
+    s = Storage()
+    annotations = {PROVISIONED_BY_ANNOTATION: LOCAL_PATH_PROVISIONER} if provisioned else {}
+    s.cluster.client.seed(volume("pv1", sc="local-path", annotations=annotations))
+    s.cluster.client.seed(local_path_class("Immediate"))
+    s.cluster.client.seed(claim(sc="local-path"))
+    await s.binder.sync("default/data")
+    grown = s.claim()
+    assert grown.spec.resources is not None and grown.spec.resources.requests is not None
+    grown.spec.resources.requests["storage"] = "3Gi"
+    await s.cluster.client.replace(grown)
+    await s.binder.sync("default/data")
+    pv, status = s.volume("pv1"), s.claim().status
+    assert pv is not None and status is not None
+    expected = "3Gi" if provisioned else "1Gi"
+    assert (pv.spec.capacity, status.capacity) == ({"storage": expected}, {"storage": expected})
+    assert ("VolumeResizeSuccessful" in s.reasons()) is provisioned
