@@ -28,6 +28,7 @@ from apimachinery.models.base import TypedObject
 from apimachinery.models.core import Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import SERVICE_NAME_LABEL, EndpointSlice
 from apimachinery.models.meta import OwnerReference
+from apimachinery.models.storage import PersistentVolumeClaim
 from apimachinery.timeutil import Clock, format_rfc3339
 
 log = logging.getLogger(__name__)
@@ -91,10 +92,12 @@ class Informers:
     services: Cache[Service]
     endpoints: Cache[Endpoints]
     endpointslices: Cache[EndpointSlice]
+    persistentvolumeclaims: Cache[PersistentVolumeClaim] | None = None  # None: not watched (unit tests)
 
     def add_standard_indexers(self) -> None:
+        claims = (self.persistentvolumeclaims,) if self.persistentvolumeclaims is not None else ()
         for cache in (self.pods, self.replicasets, self.deployments, self.nodes, self.leases, self.services,
-                      self.endpoints, self.endpointslices):
+                      self.endpoints, self.endpointslices, *claims):
             cache.add_indexer(NAMESPACE_INDEX, _namespace_of)
             cache.add_indexer(UID_INDEX, _uid_of)
             cache.add_indexer(OWNER_UID_INDEX, _owner_uids)

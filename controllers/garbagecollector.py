@@ -26,6 +26,7 @@ from apimachinery.resources import (
     ENDPOINTSLICES,
     LEASES,
     NODES,
+    PERSISTENTVOLUMECLAIMS,
     PODS,
     REPLICASETS,
     SERVICES,
@@ -60,6 +61,8 @@ class GarbageCollector:
             NODES: informers.nodes, LEASES: informers.leases, SERVICES: informers.services,
             ENDPOINTSLICES: informers.endpointslices,
         }
+        if informers.persistentvolumeclaims is not None:  # a StatefulSet's claims, owned by it or its pods
+            self.caches[PERSISTENTVOLUMECLAIMS] = informers.persistentvolumeclaims
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self._by_name = {rt.group_resource: rt for rt in self.caches}
         for rt, cache in self.caches.items():

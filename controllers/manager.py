@@ -26,6 +26,7 @@ from apimachinery.models.apps import Deployment, Lease, ReplicaSet
 from apimachinery.models.authentication import ServiceAccount
 from apimachinery.models.core import ConfigMap, Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import EndpointSlice
+from apimachinery.models.storage import PersistentVolumeClaim
 from apimachinery.serviceaccounts import ROOT_CA_CONFIGMAP
 from apimachinery.timeutil import SystemClock
 from apimachinery.workqueue import WorkQueue, run_worker
@@ -68,10 +69,13 @@ def build_informers(client: ApiClient) -> tuple[Informers, list[Informer[Any]]]:
     namespaces = Informer(client, Namespace)
     services, endpoints, endpointslices = Informer(client, Service), Informer(client, Endpoints), Informer(
         client, EndpointSlice)
+    claims = Informer(client, PersistentVolumeClaim)
     informers = Informers(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes, leases=leases,
-                          namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices)
+                          namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices,
+                          persistentvolumeclaims=claims)
     informers.add_standard_indexers()
-    return informers, [pods, replicasets, deployments, nodes, leases, namespaces, services, endpoints, endpointslices]
+    return informers, [pods, replicasets, deployments, nodes, leases, namespaces, services, endpoints, endpointslices,
+                       claims]
 
 
 def build_controllers(ctx: ControllerContext, *, node_grace_period: float) -> list[Controller]:

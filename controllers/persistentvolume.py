@@ -352,11 +352,15 @@ class VolumeSyncer(_Storage):
 
 
 def build_storage_controllers(client: ApiClient, ctx: ControllerContext) -> tuple[list[Any], list[Informer[Any]]]:
-    """The binder, the volume syncer and claim protection over their own caches of claims, volumes
-    and classes (pods come from the shared cache)."""
-    claims, volumes = Informer(client, PersistentVolumeClaim), Informer(client, PersistentVolume)
-    classes = Informer(client, StorageClass)
+    """The binder, the volume syncer and claim protection over caches of volumes and classes of
+    their own; claims and pods come from the shared caches."""
+    own: list[Informer[Any]] = []
+    claims = ctx.informers.persistentvolumeclaims
+    if claims is None:
+        claims = Informer(client, PersistentVolumeClaim)
+        own.append(claims)
+    volumes, classes = Informer(client, PersistentVolume), Informer(client, StorageClass)
     controllers = [ClaimBinder(ctx, claims=claims, volumes=volumes, classes=classes),
                    VolumeSyncer(ctx, claims=claims, volumes=volumes, classes=classes),
                    ClaimProtection(ctx, claims=claims)]
-    return controllers, [claims, volumes, classes]
+    return controllers, [*own, volumes, classes]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from apimachinery.models.core import Container, Pod, PodSpec, PodStatus, Volume
-from apimachinery.models.meta import ObjectMeta
+from apimachinery.models.meta import ObjectMeta, OwnerReference
 from apimachinery.models.storage import PVC_PROTECTION_FINALIZER, PersistentVolumeClaim
+from controllers.garbagecollector import GarbageCollector
 from controllers.pvcprotection import ClaimProtection
 from tests.controllers.harness import FakeQueue, fake_context
 
@@ -64,3 +65,19 @@ async def test_a_pod_missing_from_the_cache_still_counts() -> None:
     await cluster.client.create(claim_pod("new"))  # stored, not yet seen by the pod cache
     await protection.sync("default/data")
     assert cluster.client.stored(PersistentVolumeClaim, "data", "default") is not None
+
+
+async def test_the_garbage_collector_deletes_a_claim_whose_owner_pod_is_gone() -> None:
+    """A StatefulSet's claim owned by its pod (retention ``whenScaled: Delete``) follows the pod."""
+    cluster = fake_context()
+    cluster.ctx.informers.persistentvolumeclaims = cluster.client.informer(PersistentVolumeClaim)
+    queue = FakeQueue()
+    gc = GarbageCollector(cluster.ctx, queue=queue)
+    owner = cluster.client.seed(claim_pod("web-0"))
+    ref = OwnerReference(api_version="v1", kind="Pod", name="web-0", uid=owner.metadata.uid or "")
+    cluster.client.seed(PersistentVolumeClaim(metadata=ObjectMeta(name="data", namespace="default",
+                                                                  owner_references=[ref])))
+    cluster.client.remove(Pod, "web-0", "default")
+    assert "persistentvolumeclaims/default/data" in queue.added
+    await gc.sync("persistentvolumeclaims/default/data")
+    assert [a.name for a in cluster.client.calls("delete", "persistentvolumeclaims")] == ["data"]
