@@ -24,12 +24,12 @@ from apimachinery.models.listonly import (
     CronJob,
     DaemonSet,
     Ingress,
-    PersistentVolume,
-    PersistentVolumeClaim,
+    Job,
     ReplicationController,
 )
 from apimachinery.models.nodejoin import NodeCredentialRequest
 from apimachinery.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
+from apimachinery.models.storage import PersistentVolume, PersistentVolumeClaim, StorageClass
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 #: Kinds served for reading only (see :mod:`apimachinery.models.listonly`).
@@ -145,11 +145,14 @@ SELFSUBJECTRULESREVIEWS = ResourceType(
 ENDPOINTS = ResourceType("", "v1", "Endpoints", "endpoints", "endpoints", True, Endpoints, ("ep",))
 ENDPOINTSLICES = ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True,
                               EndpointSlice)
-# Read-only and always empty: kubectl's default prune allow list maps each of them.
 PERSISTENTVOLUMECLAIMS = ResourceType("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims",
-                                      "persistentvolumeclaim", True, PersistentVolumeClaim, ("pvc",), verbs=READ_VERBS)
+                                      "persistentvolumeclaim", True, PersistentVolumeClaim, ("pvc",), (), ("status",))
 PERSISTENTVOLUMES = ResourceType("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", False,
-                                 PersistentVolume, ("pv",), verbs=READ_VERBS)
+                                 PersistentVolume, ("pv",), (), ("status",))
+STORAGECLASSES = ResourceType("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False,
+                              StorageClass, ("sc",))
+STORAGE_RESOURCES = (PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, STORAGECLASSES)
+# Read-only and always empty: kubectl's default prune allow list maps each of them.
 REPLICATIONCONTROLLERS = ResourceType("", "v1", "ReplicationController", "replicationcontrollers",
                                       "replicationcontroller", True, ReplicationController, ("rc",), ("all",),
                                       verbs=READ_VERBS)
@@ -160,7 +163,7 @@ INGRESSES = ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", "ing
 DAEMONSETS = ResourceType("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, DaemonSet, ("ds",), ("all",),
                           verbs=READ_VERBS)
 LIST_ONLY_RESOURCES = (
-    PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, REPLICATIONCONTROLLERS, CRONJOBS, INGRESSES,
+    REPLICATIONCONTROLLERS, CRONJOBS, INGRESSES,
     DAEMONSETS,
 )
 RBAC_RESOURCES = (ROLES, CLUSTERROLES, ROLEBINDINGS, CLUSTERROLEBINDINGS)
@@ -171,7 +174,7 @@ AUTHORIZATION_REVIEWS = (
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, ENDPOINTS, CONFIGMAPS, SECRETS, DEPLOYMENTS,
     REPLICASETS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
-    NODE_CREDENTIAL_REQUESTS, ENDPOINTSLICES, STATEFULSETS, JOBS, *LIST_ONLY_RESOURCES,
+    NODE_CREDENTIAL_REQUESTS, ENDPOINTSLICES, STATEFULSETS, JOBS, *STORAGE_RESOURCES, *LIST_ONLY_RESOURCES,
 )
 
 

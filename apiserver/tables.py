@@ -307,6 +307,39 @@ SECRET_COLUMNS = (
 SERVICEACCOUNT_COLUMNS = (_NAME, Column("Secrets", "Number of secrets.", "integer"), _AGE)
 GENERIC_COLUMNS = (_NAME, _AGE)
 ROLE_COLUMNS = (_NAME, Column("Created At", "Time at which the role was created.", type="date"))
+_VOLUME_MODE = Column("VolumeMode", "VolumeMode of the volume.", priority=1)
+PV_COLUMNS = (
+    _NAME,
+    Column("Capacity", "Capacity is the storage capacity of the volume."),
+    Column("Access Modes", "AccessModes contains the access modes of the volume."),
+    Column("Reclaim Policy", "What happens to the volume when its claim is released."),
+    Column("Status", "The phase of the volume."),
+    Column("Claim", "The claim the volume is bound to."),
+    Column("StorageClass", "StorageClassName of the volume."),
+    Column("VolumeAttributesClass", "VolumeAttributesClassName of the volume."),
+    Column("Reason", "Why the volume is in its phase."),
+    _AGE,
+    _VOLUME_MODE,
+)
+PVC_COLUMNS = (
+    _NAME,
+    Column("Status", "The phase of the claim."),
+    Column("Volume", "The volume bound to the claim."),
+    Column("Capacity", "The storage capacity of the bound volume."),
+    Column("Access Modes", "The access modes of the bound volume."),
+    Column("StorageClass", "StorageClassName of the claim."),
+    Column("VolumeAttributesClass", "VolumeAttributesClassName of the claim."),
+    _AGE,
+    _VOLUME_MODE,
+)
+STORAGECLASS_COLUMNS = (
+    _NAME,
+    Column("Provisioner", "Indicates the type of the provisioner."),
+    Column("ReclaimPolicy", "Indicates the type of the reclaim policy."),
+    Column("VolumeBindingMode", "Indicates when volume binding and dynamic provisioning should occur."),
+    Column("AllowVolumeExpansion", "Indicates whether the storage class allows volume expand."),
+    _AGE,
+)
 BINDING_COLUMNS = (
     _NAME,
     Column("Role", "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace."),
@@ -784,6 +817,55 @@ def _binding_cells(obj: Obj, now: datetime) -> list[Cell]:
             *(", ".join(by_kind[k]) for k in ("User", "Group", "ServiceAccount"))]
 
 
+# --- storage ---------------------------------------------------------------------------------
+
+_ACCESS_MODE_SHORT = (("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteMany", "RWX"),
+                      ("ReadWriteOncePod", "RWOP"))
+
+
+def _access_modes(modes: object) -> str:
+    """kubectl's GetAccessModesAsString: short names, always in the same order."""
+    held = modes if isinstance(modes, list) else []
+    return ",".join(short for mode, short in _ACCESS_MODE_SHORT if mode in held)
+
+
+def _storage_class(obj: Obj) -> str:
+    return str(_get(obj, "spec", "storageClassName") or "")
+
+
+def _pv_cells(obj: Obj, now: datetime) -> list[Cell]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    ref = spec.get("claimRef") or {}
+    claim = f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else ""
+    phase = "Terminating" if _get(obj, "metadata", "deletionTimestamp") else str(status.get("phase") or "")
+    return [_name(obj), str((spec.get("capacity") or {}).get("storage") or ""), _access_modes(spec.get("accessModes")),
+            str(spec.get("persistentVolumeReclaimPolicy") or ""), phase, claim, _storage_class(obj),
+            str(spec.get("volumeAttributesClassName") or "<unset>"), str(status.get("reason") or ""),
+            _age(obj, now), str(spec.get("volumeMode") or "Filesystem")]
+
+
+def _pvc_cells(obj: Obj, now: datetime) -> list[Cell]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    phase = "Terminating" if _get(obj, "metadata", "deletionTimestamp") else str(status.get("phase") or "")
+    capacity = modes = ""
+    if spec.get("volumeName"):
+        capacity = str((status.get("capacity") or {}).get("storage") or "")
+        modes = _access_modes(status.get("accessModes"))
+    return [_name(obj), phase, str(spec.get("volumeName") or ""), capacity, modes, _storage_class(obj),
+            str(spec.get("volumeAttributesClassName") or "<unset>"), _age(obj, now),
+            str(spec.get("volumeMode") or "Filesystem")]
+
+
+def _storageclass_cells(obj: Obj, now: datetime) -> list[Cell]:
+    name = _name(obj)
+    annotations = _get(obj, "metadata", "annotations") or {}
+    if "true" in (annotations.get("storageclass.kubernetes.io/is-default-class"),
+                  annotations.get("storageclass.beta.kubernetes.io/is-default-class")):
+        name += " (default)"
+    return [name, str(obj.get("provisioner") or ""), str(obj.get("reclaimPolicy") or "Delete"),
+            str(obj.get("volumeBindingMode") or "Immediate"), bool(obj.get("allowVolumeExpansion")), _age(obj, now)]
+
+
 def _generic_cells(obj: Obj, now: datetime) -> list[Cell]:
     return [_name(obj), _age(obj, now)]
 
@@ -809,4 +891,7 @@ _PRINTERS: dict[str, tuple[tuple[Column, ...], Printer]] = {
     "ClusterRole": (ROLE_COLUMNS, _role_cells),
     "RoleBinding": (BINDING_COLUMNS, _binding_cells),
     "ClusterRoleBinding": (BINDING_COLUMNS, _binding_cells),
+    "PersistentVolume": (PV_COLUMNS, _pv_cells),
+    "PersistentVolumeClaim": (PVC_COLUMNS, _pvc_cells),
+    "StorageClass": (STORAGECLASS_COLUMNS, _storageclass_cells),
 }

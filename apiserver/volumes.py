@@ -2,8 +2,9 @@
 
 The kubelet writes ``emptyDir``, ``hostPath`` and the volumes of API data (``configMap``,
 ``secret``, ``downwardAPI``, ``projected`` with configMap, secret, downwardAPI and
-serviceAccountToken sources; :mod:`kubelet.volumes`). Any other source (nfs, csi, a
-persistentVolumeClaim, ...) would be silently missing in the container, so it is refused with
+serviceAccountToken sources; :mod:`kubelet.volumes`), and mounts the directory of the
+PersistentVolume bound to a ``persistentVolumeClaim`` (:mod:`kubelet.claims`). Any other source
+(nfs, csi, ephemeral, ...) would be silently missing in the container, so it is refused with
 422 here, naming the field. The rest follows Kubernetes' ``ValidateVolumes``
 (``pkg/apis/core/validation``): file modes between 0 and 0777, item paths relative without
 ``..`` (and not starting with ``..``, the atomic writer's names), no two files at one path in a
@@ -28,7 +29,7 @@ from apiserver.validation import (
 )
 
 Obj = dict[str, Any]
-VOLUME_SOURCES = ("configMap", "downwardAPI", "emptyDir", "hostPath", "projected", "secret")
+VOLUME_SOURCES = ("configMap", "downwardAPI", "emptyDir", "hostPath", "persistentVolumeClaim", "projected", "secret")
 SOURCES = ("configMap", "downwardAPI", "secret", "serviceAccountToken")
 FIELD_PATHS = ("metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid")
 RESOURCES = ("limits.cpu", "limits.ephemeral-storage", "limits.memory", "requests.cpu",
@@ -70,6 +71,8 @@ def _source(kind: str, body: Obj, path: str) -> list[Cause]:
             return _downward(body, path, set()) + _mode(body, "defaultMode", path)
         case "projected":
             return _projected(body, path)
+        case "persistentVolumeClaim":
+            return [] if body.get("claimName") else [required(f"{path}.claimName")]
     return []
 
 

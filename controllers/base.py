@@ -29,6 +29,7 @@ from apimachinery.models.batch import Job
 from apimachinery.models.core import Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import SERVICE_NAME_LABEL, EndpointSlice
 from apimachinery.models.meta import OwnerReference
+from apimachinery.models.storage import PersistentVolumeClaim
 from apimachinery.timeutil import Clock, format_rfc3339
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class Informers:
     endpoints: Cache[Endpoints]
     endpointslices: Cache[EndpointSlice]
     statefulsets: Cache[StatefulSet]
-    persistentvolumeclaims: Cache[Any]  # the PersistentVolumeClaim model of apimachinery.resources
+    persistentvolumeclaims: Cache[PersistentVolumeClaim]
     jobs: Cache[Job]
 
     def add_standard_indexers(self) -> None:

@@ -64,6 +64,8 @@ class GarbageCollector:
             ENDPOINTSLICES: informers.endpointslices, STATEFULSETS: informers.statefulsets,
             PERSISTENTVOLUMECLAIMS: informers.persistentvolumeclaims, JOBS: informers.jobs,
         }
+        if informers.persistentvolumeclaims is not None:  # a StatefulSet's claims, owned by it or its pods
+            self.caches[PERSISTENTVOLUMECLAIMS] = informers.persistentvolumeclaims
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self._by_name = {rt.group_resource: rt for rt in self.caches}
         for rt, cache in self.caches.items():

@@ -27,7 +27,7 @@ from apimachinery.models.authentication import ServiceAccount
 from apimachinery.models.batch import Job
 from apimachinery.models.core import ConfigMap, Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import EndpointSlice
-from apimachinery.resources import PERSISTENTVOLUMECLAIMS
+from apimachinery.models.storage import PersistentVolumeClaim
 from apimachinery.serviceaccounts import ROOT_CA_CONFIGMAP
 from apimachinery.timeutil import SystemClock
 from apimachinery.workqueue import WorkQueue, run_worker
@@ -39,6 +39,7 @@ from controllers.garbagecollector import GarbageCollector
 from controllers.job import JobController
 from controllers.namespace import NamespaceController
 from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
+from controllers.persistentvolume import build_storage_controllers
 from controllers.replicaset import ReplicaSetController
 from controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
 from controllers.statefulset import StatefulSetController
@@ -72,7 +73,7 @@ def build_informers(client: ApiClient) -> tuple[Informers, list[Informer[Any]]]:
     namespaces = Informer(client, Namespace)
     services, endpoints, endpointslices = Informer(client, Service), Informer(client, Endpoints), Informer(
         client, EndpointSlice)
-    statefulsets, claims = Informer(client, StatefulSet), Informer(client, PERSISTENTVOLUMECLAIMS.model)
+    statefulsets, claims = Informer(client, StatefulSet), Informer(client, PersistentVolumeClaim)
     jobs = Informer(client, Job)
     informers = Informers(pods=pods, replicasets=replicasets, deployments=deployments, nodes=nodes, leases=leases,
                           namespaces=namespaces, services=services, endpoints=endpoints, endpointslices=endpointslices,
@@ -120,6 +121,9 @@ async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str 
     more, more_informers = build_serviceaccount_controllers(client, ctx, root_ca=root_ca)
     controllers += more
     runnable += more_informers
+    storage, storage_informers = build_storage_controllers(client, ctx)
+    controllers += storage
+    runnable += storage_informers
     tasks = [asyncio.create_task(inf.run(), name=f"informer-{inf.rt.plural}") for inf in runnable]
     try:
         await asyncio.gather(*(inf.wait_synced(SYNC_TIMEOUT) for inf in runnable))

@@ -29,9 +29,11 @@ from apimachinery.kubeconfig import load_kubeconfig
 from apimachinery.models.core import Node, Pod, Service
 from apimachinery.models.discovery import EndpointSlice
 from apimachinery.models.meta import ObjectMeta
+from apimachinery.models.storage import LOCAL_PATH_ROOT_ANNOTATION
 from apimachinery.timeutil import Clock, SystemClock
 from kubelet import naming, portforward
 from kubelet.apirelay import ApiRelay, upstream_of
+from kubelet.claims import ClaimVolumes
 from kubelet.clusterdns.serving import ClusterDns, cluster_dns
 from kubelet.config import KubeletConfig
 from kubelet.context import ClientPodApi, NodeContext
@@ -93,8 +95,9 @@ class Kubelet:
                                lookup=self.pods.get, config_objects=objects)
         if not self.cfg.hollow:
             tokens = TokenManager(ClientTokenRequester(self.client), clock=self.clock)
+            claims = ClaimVolumes(client=self.client, root=self.cfg.volumes_root(), node=self.cfg.node_name)
             self.ctx.projected = ProjectedVolumes(root=self.cfg.volumes_root(), tokens=tokens,
-                                                  config_maps=objects, memory=Tmpfs())
+                                                  config_maps=objects, memory=Tmpfs(), claims=claims)
         self.manager = PodManager(self.ctx)
 
     def logs_for(self, namespace: str, name: str) -> NodeLogs | None:
@@ -116,7 +119,7 @@ class Kubelet:
             client=self.heartbeat_client or self.client, name=self.cfg.node_name, status=lambda: status, clock=self.clock,
             lease_interval=self.cfg.lease_interval, lease_duration=self.cfg.lease_duration,
             status_interval=self.cfg.node_status_interval, labels=self._node_labels(),
-            observed=self._observed_node,
+            observed=self._observed_node, annotations=self._node_annotations(),
         )
         await _retry(self.agent.register, what=f"register node {self.cfg.node_name}")
         await _retry(self.agent.renew_lease, what=f"create the lease of node {self.cfg.node_name}")
@@ -125,6 +128,11 @@ class Kubelet:
 
     def _observed_node(self) -> Node | None:
         return self.nodes.get(self.cfg.node_name) if self.nodes is not None else None
+
+    def _node_annotations(self) -> dict[str, str]:
+        """Where this node keeps local-path volumes, for the provisioner (:mod:`kubelet.claims`)."""
+        claims = self.ctx.projected.claims if self.ctx.projected is not None else None
+        return {LOCAL_PATH_ROOT_ANNOTATION: str(claims.storage)} if claims is not None else {}
 
     def _node_labels(self) -> dict[str, str]:
         arch = self.machine.architecture
@@ -155,6 +163,8 @@ class Kubelet:
             await asyncio.sleep(self.cfg.volume_refresh_interval)
             try:
                 await projected.refresh()
+                if projected.claims is not None:
+                    await projected.claims.clean_up()
             except Exception:  # noqa: BLE001 - a failed round is retried on the next
                 log.exception("volume refresh failed")
 

@@ -123,8 +123,10 @@ class NodeAgent:
 
     def __init__(self, *, client: ApiClient, name: str, status: Callable[[], NodeStatus], clock: Clock,
                  lease_interval: float, lease_duration: int, status_interval: float, labels: dict[str, str],
-                 observed: Callable[[], Node | None] = lambda: None) -> None:
+                 observed: Callable[[], Node | None] = lambda: None,
+                 annotations: dict[str, str] | None = None) -> None:
         self.client = client
+        self.annotations = dict(annotations or {})  # set at registration, and on a Node that lacks them
         self.observed = observed  # the Node as the API has it now (an informer's cache), if known
         self.name = name
         self.status = status
@@ -145,7 +147,7 @@ class NodeAgent:
 
     async def register(self) -> Node:
         """Create the Node, or adopt the existing one, and write its full status."""
-        meta = ObjectMeta(name=self.name, labels=dict(self.labels))
+        meta = ObjectMeta(name=self.name, labels=dict(self.labels), annotations=dict(self.annotations) or None)
         try:
             self.node = await self.client.create(Node(metadata=meta, status=self._full_status(None)))
             log.info("registered node %s", self.name)
@@ -153,6 +155,9 @@ class NodeAgent:
             if err.code != 409:
                 raise
             self.node = await self.client.get(Node, self.name)
+            current = self.node.metadata.annotations or {}
+            if any(current.get(k) != v for k, v in self.annotations.items()):
+                self.node = await self.client.patch(Node, self.name, {"metadata": {"annotations": self.annotations}})
         await self.update_status(force=True)
         return self.node
 

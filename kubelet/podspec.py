@@ -191,7 +191,8 @@ def expand_all(items: list[str] | None, env: dict[str, str]) -> list[str] | None
 
 def mounts(pod: Pod, container: Container, *, projected_dirs: Mapping[str, str] | None = None,
            sub_paths: Mapping[int, str] | None = None) -> list[Mount]:
-    """emptyDir -> the pod's named volume; hostPath -> a bind mount; configMap, secret, downwardAPI
+    """emptyDir -> the pod's named volume; hostPath and persistentVolumeClaim -> a bind mount (of
+    the claim's volume's directory, found by :mod:`kubelet.claims`); configMap, secret, downwardAPI
     and projected -> a read-only bind mount of the directory the kubelet wrote it to. A ``subPath``
     mount binds the host path resolved for it (``sub_paths``, by mount index). ``projected_dirs``
     None: a hollow node, which runs no processes and writes no files, mounts none of those."""
@@ -202,7 +203,8 @@ def mounts(pod: Pod, container: Container, *, projected_dirs: Mapping[str, str] 
         volume = volumes.get(mount.name)
         if volume is None:
             raise PodSpecError(f"container {container.name}: volume {mount.name!r} is not defined in the pod")
-        read_only = bool(mount.read_only)
+        claim = volume.persistent_volume_claim
+        read_only = bool(mount.read_only) or bool(claim is not None and claim.get("readOnly"))
         api_data = any(source is not None for source in (volume.projected, volume.config_map, volume.secret,
                                                           volume.downward_api))
         if mount.sub_path or mount.sub_path_expr:
@@ -214,6 +216,13 @@ def mounts(pod: Pod, container: Container, *, projected_dirs: Mapping[str, str] 
                              kind="bind"))
         elif volume.host_path is not None:
             out.append(Mount(source=volume.host_path.path, target=mount.mount_path, read_only=read_only, kind="bind"))
+        elif claim is not None:
+            if projected_dirs is None:
+                continue
+            if volume.name not in projected_dirs:
+                raise PodSpecError(f"volume {volume.name!r}: its claim has not been mounted yet")
+            out.append(Mount(source=projected_dirs[volume.name], target=mount.mount_path, read_only=read_only,
+                             kind="bind"))
         elif api_data:
             if projected_dirs is None:
                 continue
@@ -226,8 +235,8 @@ def mounts(pod: Pod, container: Container, *, projected_dirs: Mapping[str, str] 
                       read_only=read_only, kind="volume")
             )
         else:
-            raise PodSpecError(f"volume {volume.name!r}: only emptyDir, hostPath, configMap, secret, downwardAPI "
-                               "and projected volumes are supported")
+            raise PodSpecError(f"volume {volume.name!r}: only emptyDir, hostPath, persistentVolumeClaim, configMap, "
+                               "secret, downwardAPI and projected volumes are supported")
     return out
 
 

@@ -8,7 +8,7 @@ volume, so a link planted in a writable volume cannot bind the host's files.
 * A volume of API data (configMap, secret, ...) binds the one file (or directory) inside the
   version directory ``..data`` points at: the mount keeps that version, which is why a subPath
   mount never sees an update, as in Kubernetes. A path the volume lacks is an error.
-* emptyDir and hostPath: a missing directory is created, with the mode of the volume's root
+* emptyDir, hostPath and a claim's volume: a missing directory is created, with the mode of the volume's root
   (0777 for an emptyDir), then bound.
 """
 
@@ -55,7 +55,11 @@ def resolve_all(pod: Pod, container: Container, *, env: Mapping[str, str], data_
         volume = volumes.get(mount.name)
         if not path or volume is None:
             continue
-        if volume.name in data_dirs:
+        if volume.persistent_volume_claim is not None:
+            if volume.name not in data_dirs:
+                raise SubPathError(f"volume {volume.name!r}: its claim has not been mounted yet")
+            out[index] = _directory(Path(data_dirs[volume.name]), path, mode=None)
+        elif volume.name in data_dirs:
             try:
                 found = resolve(Path(data_dirs[volume.name]), path)
             except PayloadError as err:

@@ -36,6 +36,7 @@ from apimachinery.errors import ApiError
 from apimachinery.models.core import Pod, Volume
 from apimachinery.serviceaccounts import DEFAULT_SERVICE_ACCOUNT
 from kubelet.atomicwriter import DATA_DIR, AtomicWriter, PayloadError
+from kubelet.claims import ClaimVolumes
 from kubelet.configobjects import ClientConfigMaps, ConfigMapSource, ObjectFiles
 from kubelet.projection import VolumeError, holds_secrets, kind_of, render
 from kubelet.tmpfs import Tmpfs
@@ -59,8 +60,9 @@ def config_volumes(pod: Pod) -> list[Volume]:
 
 class ProjectedVolumes:
     def __init__(self, *, root: Path, tokens: TokenManager, config_maps: ConfigMapSource,
-                 memory: Tmpfs | None = None) -> None:
+                 memory: Tmpfs | None = None, claims: ClaimVolumes | None = None) -> None:
         self.root = root
+        self.claims = claims  # persistentVolumeClaim volumes (kubelet.claims); None: refused
         self.tokens = tokens
         self.config_maps = config_maps
         self.memory = memory  # None: credentials are written to disk (tests, unprivileged kubelets)
@@ -75,7 +77,8 @@ class ProjectedVolumes:
         return self.pod_dir(pod_uid) / "volumes" / PLUGIN_DIRS[kind] / volume
 
     async def ensure(self, pod: Pod) -> dict[str, str]:
-        """Write every volume of API data of the pod; volume name -> its host directory."""
+        """Write every volume of API data of the pod; volume name -> its host directory. The
+        directories of its claim volumes are in the answer too (made, not written)."""
         uid = pod.metadata.uid or ""
         out: dict[str, str] = {}
         objects: dict[tuple[str, str], ObjectFiles | None] = {}
@@ -84,6 +87,8 @@ class ProjectedVolumes:
             out[volume.name] = str(target)
         if out:
             self._pods[uid] = pod
+        if self.claims is not None:
+            out.update(await self.claims.resolve(pod))
         return out
 
     def track(self, pod: Pod) -> None:

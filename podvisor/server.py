@@ -33,11 +33,13 @@ from apimachinery.client import UNIX_SCHEME
 from apimachinery.kubeconfig import load_kubeconfig, write_kubeconfig
 from apimachinery.serviceaccounts import KUBERNETES_SERVICE_NAMES
 from apiserver.admissionplugins import serviceaccount as serviceaccount_admission
+from apiserver.admissionplugins.storage import StorageAdmission
 from apiserver.app import AppSettings, create_app
 from apiserver.audit.options import AuditOptions
 from apiserver.audit.policy import PolicyError
 from apiserver.authn import setup as authn_setup
 from apiserver.authn.user import AUTHENTICATED, SYSTEM_MASTERS, UserInfo
+from apiserver.defaultstorageclass import ensure_default_storage_class
 from apiserver.kubeletclient import KubeletTls
 from apiserver.kubernetesservice import ensure_kubernetes_service, keep_kubernetes_service
 from apiserver.limits import Limits
@@ -234,13 +236,15 @@ async def run_server(opts: ServerOptions) -> None:
     settings = AppSettings(authenticator=authn.authenticator, toleration_seconds=opts.toleration_seconds,
                            history_retention=opts.history_retention, limits=opts.limits, kubelet_tls=data.kubelet_tls,
                            pod_security=PodSecurityConfig().with_default_enforce(opts.pod_security_default_enforce),
-                           admission=[serviceaccount_admission.for_store(store)], authorization=opts.authorization,
+                           admission=[serviceaccount_admission.for_store(store), StorageAdmission(store)],
+                           authorization=opts.authorization,
                            service_ranges=opts.service_ranges)
     settings.audit = audit
     app = create_app(store, settings)
     secrets.registry = app.state.registry
     authn.install(app)
     ensure_kubernetes_service(app.state.registry, port=opts.port)  # before the first client, then kept
+    ensure_default_storage_class(app.state.registry)
     try:
         install_node_join(app, data, opts.data_dir.expanduser())
     except BaseException:

@@ -65,6 +65,15 @@ class Handlers:
         assigned.add_handler(self.assigned_pod_added, self.assigned_pod_updated, self.assigned_pod_deleted)
         unscheduled.add_handler(self.pending_pod_added, self.pending_pod_updated, self.pending_pod_deleted)
 
+    def connect_volumes(self, *, claims: Notifier, volumes: Notifier, classes: Notifier) -> None:
+        """A claim, volume or class that appears or changes may make a waiting pod schedulable
+        (its claim now exists, is bound, or its volume's node is known)."""
+        for informer in (claims, volumes, classes):
+            informer.add_handler(self._volume_changed, lambda old, new: self._volume_changed(new), None)
+
+    def _volume_changed(self, obj: object) -> None:
+        self.queue.move_all()
+
     # -- pending pods ----------------------------------------------------------------------
 
     def pending_pod_added(self, pod: Pod) -> None:

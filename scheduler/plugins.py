@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from apimachinery.models.core import Taint, Toleration
 from scheduler.cache import NodeInfo
 from scheduler.podinfo import CPU, MEMORY, PodInfo
+from scheduler.volumebinding import REASON_VOLUME_AFFINITY
 
 NO_SCHEDULE, PREFER_NO_SCHEDULE, NO_EXECUTE = "NoSchedule", "PreferNoSchedule", "NoExecute"
 TAINT_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
@@ -104,6 +105,13 @@ def node_affinity(pod: PodInfo, node: NodeInfo) -> Reasons:
     return PASS
 
 
+def volume_binding(pod: PodInfo, node: NodeInfo) -> Reasons:
+    """The node must be where the pod's bound volumes are, and the node its unbound claims chose."""
+    if pod.volumes is not None and not pod.volumes.admits(node.name, node.labels):
+        return (REASON_VOLUME_AFFINITY,)
+    return PASS
+
+
 def node_ports(pod: PodInfo, node: NodeInfo) -> Reasons:
     """No host port (same protocol and port, overlapping host IP) may already be taken."""
     for hp in pod.host_ports:
@@ -125,7 +133,7 @@ def node_resources_fit(pod: PodInfo, node: NodeInfo) -> Reasons:
 
 
 NODE_STATE_FILTERS: tuple[Filter, ...] = (node_unschedulable, taint_toleration, node_ready)
-FILTERS: tuple[Filter, ...] = (*NODE_STATE_FILTERS, node_affinity, node_ports, node_resources_fit)
+FILTERS: tuple[Filter, ...] = (*NODE_STATE_FILTERS, node_affinity, volume_binding, node_ports, node_resources_fit)
 
 
 def pod_filters(pod: PodInfo) -> tuple[Filter, ...]:
@@ -133,6 +141,8 @@ def pod_filters(pod: PodInfo) -> tuple[Filter, ...]:
     checks: list[Filter] = []
     if pod.node_selector or pod.affinity_terms is not None:
         checks.append(node_affinity)
+    if pod.volumes is not None and pod.volumes.constrains:
+        checks.append(volume_binding)
     if pod.host_ports:
         checks.append(node_ports)
     checks.append(node_resources_fit)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from apimachinery.models.core import Container, Pod, Toleration
 from apimachinery.quantity import cpu_millis, memory_bytes
@@ -29,6 +30,9 @@ from apimachinery.selectors import (
     new_requirement,
 )
 from apimachinery.supervision import FAILED_ON, parse_pod
+
+if TYPE_CHECKING:
+    from scheduler.volumebinding import PodVolumes
 
 CPU, MEMORY, PODS = "cpu", "memory", "pods"
 # Kubernetes scores pods that request nothing as if they asked for this much, so that
@@ -87,6 +91,7 @@ class PodInfo:
     tolerations: tuple[Toleration, ...] = field(default=())
     positive_requests: tuple[tuple[str, int], ...] = field(default=())  # what the resource filter checks
     failed_on: frozenset[str] = field(default=frozenset())  # nodes where an earlier pod escalated
+    volumes: PodVolumes | None = None  # what its claims ask of the node (set per cycle by the scheduler)
 
     @classmethod
     def from_pod(cls, pod: Pod) -> PodInfo:

@@ -14,14 +14,17 @@ import os
 import socket
 import uuid
 from pathlib import Path
+from typing import Any
 
 from apimachinery.client import ApiClient
 from apimachinery.events import EventRecorder
 from apimachinery.informer import Informer
 from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.core import Node, Pod
+from apimachinery.models.storage import PersistentVolume, PersistentVolumeClaim, StorageClass
 from scheduler.handlers import Handlers
 from scheduler.scheduler import DEFAULT_PARALLELISM, DEFAULT_SCHEDULER_NAME, Scheduler
+from scheduler.volumebinding import InformerVolumes
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +64,19 @@ async def run_with_client(client: ApiClient, *, identity: str, parallelism: int 
     pending: Informer[Pod] = Informer(client, Pod, field_selector=PENDING_PODS)
     assigned: Informer[Pod] = Informer(client, Pod, field_selector=ASSIGNED_PODS)
     nodes: Informer[Node] = Informer(client, Node)
+    claims, volumes = Informer(client, PersistentVolumeClaim), Informer(client, PersistentVolume)
+    classes = Informer(client, StorageClass)
     recorder = EventRecorder(client, DEFAULT_SCHEDULER_NAME, identity)
-    scheduler = Scheduler(client, pending, recorder=recorder, parallelism=parallelism)
-    Handlers(scheduler).connect(unscheduled=pending, assigned=assigned, nodes=nodes)
+    scheduler = Scheduler(client, pending, recorder=recorder, parallelism=parallelism,
+                          volumes=InformerVolumes(claims=claims, volumes=volumes, classes=classes))
+    handlers = Handlers(scheduler)
+    handlers.connect(unscheduled=pending, assigned=assigned, nodes=nodes)
+    handlers.connect_volumes(claims=claims, volumes=volumes, classes=classes)
     tasks = [asyncio.create_task(inf.run(), name=f"informer-{name}")
-             for name, inf in (("nodes", nodes), ("assigned-pods", assigned), ("pending-pods", pending))]
+             for name, inf in (("nodes", nodes), ("assigned-pods", assigned), ("pending-pods", pending),
+                               ("claims", claims), ("volumes", volumes), ("classes", classes))]
     try:
-        await _wait_synced(nodes, assigned, pending)
+        await _wait_synced(claims, volumes, classes, nodes, assigned, pending)
         if leader_elect:
             elector = _elector(client, identity, lease_duration)
             await elector.run(scheduler.run)
@@ -82,7 +91,7 @@ async def run_with_client(client: ApiClient, *, identity: str, parallelism: int 
         await recorder.flush()
 
 
-async def _wait_synced(*informers: Informer[Pod] | Informer[Node]) -> None:
+async def _wait_synced(*informers: Informer[Any]) -> None:
     """Nodes and assigned pods first, so the first decisions see the real usage of every node."""
     for informer in informers:
         while True:

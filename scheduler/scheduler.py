@@ -23,11 +23,13 @@ from apimachinery.events import NORMAL, WARNING
 from apimachinery.models.base import TypedObject
 from apimachinery.models.core import Pod, PodStatus
 from apimachinery.models.meta import Condition
+from apimachinery.models.storage import PersistentVolumeClaim
 from apimachinery.timeutil import Clock, SystemClock, now_rfc3339
 from scheduler.algorithm import Algorithm, Decision
 from scheduler.cache import SchedulerCache
 from scheduler.podinfo import PodInfo
 from scheduler.queue import SchedulingQueue
+from scheduler.volumebinding import VolumeLister, pod_volumes, selected_node_patch
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=TypedObject)
@@ -50,6 +52,9 @@ class SchedulerApi(Protocol):
     async def get(self, model: type[T], name: str, namespace: str | None = None) -> T: ...
 
     async def replace_status(self, obj: T) -> T: ...
+
+    async def patch(self, model: type[T], name: str, patch: Any, namespace: str | None = None, *,
+                    patch_type: str = "merge", subresource: str | None = None) -> T: ...
 
 
 class PodLister(Protocol):
@@ -105,9 +110,11 @@ class Scheduler:
         name: str = DEFAULT_SCHEDULER_NAME,
         parallelism: int = DEFAULT_PARALLELISM,
         percentage_of_nodes_to_score: int = 0,
+        volumes: VolumeLister | None = None,
     ) -> None:
         self.api = api
         self.pods = pods
+        self.volumes = volumes  # None: claims are not looked at (tests of other plugins)
         self.recorder = recorder
         self.clock = clock or SystemClock()
         self.name = name
@@ -158,7 +165,7 @@ class Scheduler:
             return None
         try:
             info = PodInfo.from_pod(pod)
-            decision = self.algorithm.find_node(info)
+            decision = self._find_node(info)
             if decision.node is not None:
                 self.cache.assume(info, decision.node)
         except Exception:
@@ -172,6 +179,18 @@ class Scheduler:
         else:
             self._spawn(self._bind(pod, info, decision.node, scheduled_message(pod, decision)))
         return decision
+
+    def _find_node(self, info: PodInfo) -> Decision:
+        """The algorithm's choice, after the pod's claims had their say (:mod:`scheduler.volumebinding`)."""
+        if self.volumes is not None:
+            info.volumes = pod_volumes(info.pod, self.volumes, placed=self._placed_pods)
+            if info.volumes is not None and info.volumes.error is not None:
+                total = len(self.cache.node_list())
+                return Decision(None, f"0/{total} nodes are available: {info.volumes.error}.")
+        return self.algorithm.find_node(info)
+
+    def _placed_pods(self) -> list[Pod]:
+        return [p.pod for node in self.cache.node_list() for p in node.pods.values()]
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -199,6 +218,8 @@ class Scheduler:
     async def _bind(self, pod: Pod, info: PodInfo, node: str, message: str) -> None:
         namespace, name = str(pod.metadata.namespace), str(pod.metadata.name)
         try:
+            for claim in info.volumes.to_select if info.volumes is not None else ():
+                await self.api.patch(PersistentVolumeClaim, claim, selected_node_patch(node), namespace)
             await self.api.bind(namespace, name, node, uid=pod.metadata.uid)
         except asyncio.CancelledError:
             self.cache.forget(info.uid)

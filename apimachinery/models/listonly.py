@@ -24,20 +24,6 @@ class _ListOnly(TypedObject):
     status: AnyDict | None = None
 
 
-class PersistentVolumeClaim(_ListOnly):
-    API_VERSION: ClassVar[str] = "v1"
-    KIND: ClassVar[str] = "PersistentVolumeClaim"
-    api_version: str = "v1"
-    kind: str = "PersistentVolumeClaim"
-
-
-class PersistentVolume(_ListOnly):
-    API_VERSION: ClassVar[str] = "v1"
-    KIND: ClassVar[str] = "PersistentVolume"
-    api_version: str = "v1"
-    kind: str = "PersistentVolume"
-
-
 class ReplicationController(_ListOnly):
     API_VERSION: ClassVar[str] = "v1"
     KIND: ClassVar[str] = "ReplicationController"

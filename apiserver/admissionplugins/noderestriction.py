@@ -87,7 +87,23 @@ class NodeRestriction:
             self._lease(node, attrs)
         elif rt.group == "" and rt.plural == "serviceaccounts":
             self._token(node, attrs)
+        elif rt is res.PERSISTENTVOLUMES:
+            self._volume(node, attrs)
         return []
+
+    def _volume(self, node: str, attrs: Attributes) -> None:
+        """A node holds and releases its local volumes' cleanup finalizer; nothing else of a volume."""
+        if attrs.operation != UPDATE or attrs.subresource:
+            raise forbidden(attrs, f'node "{node}" can only update the finalizers of a persistentvolume')
+        new, old = dict(attrs.obj or {}), dict(attrs.old or {})
+        new.pop("status", None)  # an update of the main resource keeps the stored status anyway
+        old.pop("status", None)
+        new_meta, old_meta = dict(new.pop("metadata", None) or {}), dict(old.pop("metadata", None) or {})
+        for meta in (new_meta, old_meta):
+            for key in ("finalizers", "resourceVersion", "managedFields", "generation"):
+                meta.pop(key, None)
+        if new != old or new_meta != old_meta:
+            raise forbidden(attrs, f'node "{node}" can only update the finalizers of a persistentvolume')
 
     # -- pods --------------------------------------------------------------------------------
 

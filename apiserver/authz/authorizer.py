@@ -11,22 +11,25 @@ from apiserver.authn.user import SYSTEM_MASTERS, UserInfo
 from apiserver.authz.decision import Attributes, Decision, Verdict
 from apiserver.authz.follower import Follower
 from apiserver.authz.index import RbacIndex
-from apiserver.authz.node import NodeAuthorizer, NodeGraph
+from apiserver.authz.node import ClaimBindings, NodeAuthorizer, NodeGraph, VolumeNodes
 from apiserver.authz.rbac import RbacAuthorizer
 from apiserver.authz.rules import Rule
 from apiserver.requestinfo import RequestInfo
 from apiserver.store.base import Store
 
 PODS_PREFIX = "/registry/pods/"
+CLAIMS_PREFIX = "/registry/persistentvolumeclaims/"
+VOLUMES_PREFIX = "/registry/persistentvolumes/"
 
 
 class Authorizer:
     def __init__(self, store: Store) -> None:
         self.index = RbacIndex()
-        self.graph = NodeGraph()
-        self.follower = Follower(store, [*self.index.views(), (PODS_PREFIX, self.graph)])
+        self.graph, self.claims, self.volumes = NodeGraph(), ClaimBindings(), VolumeNodes()
+        self.follower = Follower(store, [*self.index.views(), (PODS_PREFIX, self.graph),
+                                         (CLAIMS_PREFIX, self.claims), (VOLUMES_PREFIX, self.volumes)])
         self.rbac = RbacAuthorizer(self.index)
-        self.node = NodeAuthorizer(self.graph)
+        self.node = NodeAuthorizer(self.graph, self.claims, self.volumes)
 
     def start(self) -> None:
         self.follower.start()

@@ -3,7 +3,12 @@
 A node (user ``system:node:<name>`` in ``system:nodes``) may read the Secrets, ConfigMaps,
 PersistentVolumeClaims and ServiceAccount tokens only of the pods bound to it: the graph below
 follows every pod's spec (volumes, projected sources, env, envFrom, imagePullSecrets,
-``serviceAccountName``) from the object to the node. It may read only its own Node and list or
+``serviceAccountName``) from the object to the node. It may get the PersistentVolume bound to
+such a claim (as Kubernetes' graph has the edge pv -> pvc -> pod -> node). Beyond Kubernetes, a
+node may also get and update a volume whose required node affinity names it alone (every
+local-path volume): its kubelet makes and removes that volume's directory and holds the
+volume's cleanup finalizer until it has (:mod:`kubelet.claims`), also after the claim and its
+pods are gone; NodeRestriction lets such an update change the finalizers only. It may read only its own Node and list or
 watch pods only with ``spec.nodeName=<itself>`` (field selectors, Kubernetes 1.34); its Lease
 only in ``kube-node-lease``. What it may write (its Node, pod status, events, mirror pods) is
 granted here and narrowed to its own objects by the NodeRestriction admission plugin.
@@ -143,9 +148,83 @@ class NodeGraph:
         return self._refs.get(node, Counter()).get(ref, 0) > 0
 
 
+class ClaimBindings:
+    """Which claims each PersistentVolume is bound to, kept current from the claims prefix."""
+
+    def __init__(self) -> None:
+        self._claims: dict[str, tuple[int, Ref, str]] = {}  # key -> (rev, claim, volumeName)
+        self._by_volume: dict[str, set[Ref]] = {}
+
+    def reset(self) -> None:
+        self._claims.clear()
+        self._by_volume.clear()
+
+    def put(self, key: str, value: Obj | None, revision: int) -> None:
+        held = self._claims.get(key)
+        if held is not None and held[0] >= revision:
+            return
+        if held is not None and held[2]:
+            self._by_volume.get(held[2], set()).discard(held[1])
+        if value is None:
+            self._claims.pop(key, None)
+            return
+        meta = value.get("metadata") or {}
+        claim: Ref = ("persistentvolumeclaims", str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        volume = str((value.get("spec") or {}).get("volumeName") or "")
+        self._claims[key] = (revision, claim, volume)
+        if volume:
+            self._by_volume.setdefault(volume, set()).add(claim)
+
+    def claims_of(self, volume: str) -> set[Ref]:
+        return self._by_volume.get(volume, set())
+
+
+class VolumeNodes:
+    """The one node each local PersistentVolume's required node affinity names, from the volumes prefix."""
+
+    def __init__(self) -> None:
+        self._volumes: dict[str, tuple[int, str, str]] = {}  # key -> (rev, name, node)
+        self._nodes: dict[str, str] = {}
+
+    def reset(self) -> None:
+        self._volumes.clear()
+        self._nodes.clear()
+
+    def put(self, key: str, value: Obj | None, revision: int) -> None:
+        held = self._volumes.get(key)
+        if held is not None and held[0] >= revision:
+            return
+        if held is not None:
+            self._nodes.pop(held[1], None)
+        if value is None:
+            self._volumes.pop(key, None)
+            return
+        name, node = str((value.get("metadata") or {}).get("name") or ""), affinity_node(value)
+        self._volumes[key] = (revision, name, node)
+        if node:
+            self._nodes[name] = node
+
+    def node_of(self, volume: str) -> str:
+        return self._nodes.get(volume, "")
+
+
+def affinity_node(volume: Obj) -> str:
+    """The node a volume's required affinity names by hostname, when it names exactly one."""
+    required = ((volume.get("spec") or {}).get("nodeAffinity") or {}).get("required") or {}
+    names: set[str] = set()
+    for term in required.get("nodeSelectorTerms") or []:
+        for expr in (term or {}).get("matchExpressions") or [] if isinstance(term, dict) else []:
+            if isinstance(expr, dict) and expr.get("key") == "kubernetes.io/hostname" and expr.get("operator") == "In":
+                names.update(str(v) for v in expr.get("values") or [])
+    return names.pop() if len(names) == 1 else ""
+
+
 class NodeAuthorizer:
-    def __init__(self, graph: NodeGraph) -> None:
+    def __init__(self, graph: NodeGraph, claims: ClaimBindings | None = None,
+                 volumes: VolumeNodes | None = None) -> None:
         self.graph = graph
+        self.claims = claims or ClaimBindings()
+        self.volumes = volumes or VolumeNodes()
 
     def authorize(self, attrs: Attributes) -> Decision:
         node = attrs.user.node_name
@@ -158,6 +237,8 @@ class NodeAuthorizer:
                 return self._read_namespaced(node, attrs)
             if group_resource == ("", "persistentvolumeclaims"):
                 return self._get(node, attrs)
+            if group_resource == ("", "persistentvolumes"):
+                return self._volume(node, attrs)
             if group_resource == ("", "serviceaccounts"):
                 return self._create_token(node, attrs)
             if group_resource == ("coordination.k8s.io", "leases"):
@@ -192,6 +273,18 @@ class NodeAuthorizer:
         if attrs.info.subresource:
             return _no("cannot get subresource")
         return self._related(node, attrs)
+
+    def _volume(self, node: str, attrs: Attributes) -> Decision:
+        info = attrs.info
+        if info.verb not in ("get", "update", "patch") or info.subresource:
+            return _no("can only get individual resources of this type")
+        if not info.name:
+            return _no("No Object name found")
+        if self.volumes.node_of(info.name) == node:
+            return ALLOW  # a local volume of this node (see the module's docstring)
+        if info.verb == "get" and any(self.graph.related(node, claim) for claim in self.claims.claims_of(info.name)):
+            return ALLOW
+        return _no(f"no relationship found between node '{node}' and this object")
 
     def _create_token(self, node: str, attrs: Attributes) -> Decision:
         info = attrs.info

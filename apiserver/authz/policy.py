@@ -126,12 +126,16 @@ _CONTROLLER_MANAGER = [
     rule(["update", "patch"], [""], ["pods/status", "nodes/status", "namespaces/status", "namespaces/finalize"]),
     rule(["update", "patch"], ["apps"], ["deployments/status", "replicasets/status", "statefulsets/status"]),
     rule(["create"], ["coordination.k8s.io"], ["leases"]),
+    rule(["create"], [""], ["persistentvolumes"]),                        # the local-path provisioner
+    rule(["update", "patch"], [""], ["persistentvolumes/status", "persistentvolumeclaims/status"]),
 ]
 #: What podvisor's scheduler calls: pod and node informers, bindings, the PodScheduled
 #: condition, events, and its leader-election Lease.
 _SCHEDULER = [
     _EVENTS,
-    rule(READ, [""], ["pods", "nodes"]),
+    rule(READ, [""], ["pods", "nodes", "persistentvolumeclaims", "persistentvolumes"]),
+    rule(READ, ["storage.k8s.io"], ["storageclasses"]),
+    rule(["patch", "update"], [""], ["persistentvolumeclaims"]),  # the selected-node annotation
     rule(["create"], [""], ["bindings", "pods/binding"]),
     rule(["patch", "update"], [""], ["pods/status"]),
     rule(["create"], ["coordination.k8s.io"], ["leases"]),

@@ -27,6 +27,7 @@ from apiserver.strategies import (
     service,
     serviceaccount,
     statefulset,
+    storage,
     workloads,
 )
 from apiserver.strategies.base import Cause, Obj, Strategy
@@ -53,6 +54,9 @@ _STRATEGIES: dict[str, Strategy] = {
         rbac.CLUSTER_ROLE,
         rbac.ROLE_BINDING,
         rbac.CLUSTER_ROLE_BINDING,
+        storage.PERSISTENT_VOLUME,
+        storage.PERSISTENT_VOLUME_CLAIM,
+        storage.STORAGE_CLASS,
     )
 }
 

@@ -41,7 +41,7 @@ VIEW_READ = {
     ("apps", "statefulsets"), ("apps", "statefulsets/status"), ("apps", "statefulsets/scale"),
     ("batch", "jobs/status"),
     # served read-only (kubectl's prune allow list)
-    ("", "persistentvolumeclaims"), ("", "replicationcontrollers"),
+    ("", "persistentvolumeclaims"), ("", "persistentvolumeclaims/status"), ("", "replicationcontrollers"),
     ("apps", "daemonsets"), ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),
 }
 EDIT_READ = VIEW_READ | {("", "secrets"), ("coordination.k8s.io", "leases")}
@@ -166,6 +166,11 @@ def node_cases() -> Iterator[Case]:
         ("delete", "leases", "kube-node-lease", "n1", ""),
         # tokens for the ServiceAccounts of its pods (once ServiceAccounts are served)
         ("create", "serviceaccounts/token", "team", "sa-n1", ""),
+        # its pods' claims and the volumes bound to them; its own local volumes (get, and update
+        # for the cleanup finalizer, which NodeRestriction narrows to the finalizers)
+        ("get", "persistentvolumeclaims", "team", "pvc-n1", ""), ("get", "persistentvolumes", "", "pv-n1", ""),
+        ("get", "persistentvolumes", "", "local-n1", ""), ("update", "persistentvolumes", "", "local-n1", ""),
+        ("patch", "persistentvolumes", "", "local-n1", ""),
     }
     seen: set[tuple[str, str, str, str, str]] = set()
 
@@ -179,6 +184,8 @@ def node_cases() -> Iterator[Case]:
         "configmaps": [("team", "cm-n1"), ("team", "cm-n2")], "nodes": [("", "n1"), ("", "n2")],
         "leases": [("kube-node-lease", "n1"), ("kube-node-lease", "n2"), ("team", "x")],
         "namespaces": [("team", "team")], "serviceaccounts": [("team", "sa-n1"), ("team", "x")],
+        "persistentvolumeclaims": [("team", "pvc-n1"), ("team", "pvc-n2")],
+        "persistentvolumes": [("", "pv-n1"), ("", "pv-n2"), ("", "local-n1")],
     }
     for rt in STORED:
         for verb, sub in _verbs(rt):

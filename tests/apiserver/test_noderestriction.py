@@ -138,3 +138,27 @@ def test_a_node_holds_only_its_own_lease(client: TestClient) -> None:
     renew = patch(client, "node", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1",
                   {"spec": {"holderIdentity": "n1"}})
     assert renew.status_code == 200
+
+
+VOLUME_WRITES = [
+    pytest.param({"metadata": {"finalizers": ["podvisor.io/local-path-cleanup"]}}, 200, id="add-finalizer"),
+    pytest.param({"metadata": {"finalizers": None}}, 200, id="remove-finalizer"),
+    pytest.param({"spec": {"mountOptions": ["rw"]}}, 403, id="mount-options"),
+    pytest.param({"spec": {"persistentVolumeReclaimPolicy": "Delete"}}, 403, id="reclaim-policy"),
+    pytest.param({"spec": {"capacity": {"storage": "9Gi"}}}, 403, id="resize"),
+    pytest.param({"metadata": {"labels": {"a": "b"}}}, 403, id="label"),
+]
+
+
+@pytest.mark.parametrize(("body", "code"), VOLUME_WRITES)
+def test_a_node_changes_only_the_finalizers_of_its_local_volume(client: TestClient, body: dict[str, Any],
+                                                                code: int) -> None:
+    got = patch(client, "node", "/api/v1/persistentvolumes/local-n1", body)
+    assert got.status_code == code, got.text
+    if code == 403:
+        assert "can only update the finalizers of a persistentvolume" in got.json()["message"]
+
+
+def test_a_node_cannot_write_a_volume_of_another_node(client: TestClient) -> None:
+    got = patch(client, "node", "/api/v1/persistentvolumes/pv-n2", {"metadata": {"finalizers": ["x"]}})
+    assert got.status_code == 403

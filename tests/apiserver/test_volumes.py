@@ -58,6 +58,11 @@ def test_the_sources_the_kubelet_writes_are_accepted(app: App, body: dict[str, A
     assert response.status_code == 201, response.text
 
 
+def test_a_claim_volume_is_accepted(app: App) -> None:
+    response = app.post(PODS, pod(volume(persistentVolumeClaim={"claimName": "data", "readOnly": True})))
+    assert response.status_code == 201, response.text
+
+
 def test_sub_paths_are_accepted(app: App) -> None:
     response = app.post(PODS, pod(volume(configMap={"name": "cfg"}), {"name": "scratch", "emptyDir": {}}, mounts=[
         {"name": "v", "mountPath": "/etc/nginx/nginx.conf", "subPath": "nginx.conf"},
@@ -68,9 +73,9 @@ def test_sub_paths_are_accepted(app: App) -> None:
 REFUSED = [
     pytest.param(pod(volume(nfs={"server": "n", "path": "/"})), "spec.volumes[0].nfs",
                  'Unsupported value: "nfs": supported values: "configMap", "downwardAPI", "emptyDir", "hostPath", '
-                 '"projected", "secret"', id="nfs"),
-    pytest.param(pod(volume(persistentVolumeClaim={"claimName": "c"})), "spec.volumes[0].persistentVolumeClaim",
-                 "Unsupported value", id="claim"),
+                 '"persistentVolumeClaim", "projected", "secret"', id="nfs"),
+    pytest.param(pod(volume(persistentVolumeClaim={})), "spec.volumes[0].persistentVolumeClaim.claimName",
+                 "Required value", id="claim-without-name"),
     pytest.param(pod(volume(configMap={})), "spec.volumes[0].configMap.name", "Required value", id="no-name"),
     pytest.param(pod(volume(secret={"defaultMode": 0o400})), "spec.volumes[0].secret.secretName",
                  "Required value", id="no-secret-name"),
