@@ -24,7 +24,6 @@ from apimachinery.models.listonly import (
     CronJob,
     DaemonSet,
     Ingress,
-    Job,
     ReplicationController,
 )
 from apimachinery.models.nodejoin import NodeCredentialRequest
