@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from apimachinery.models.apps import Deployment, Lease, ReplicaSet
+from apimachinery.models.apps import DaemonSet, Deployment, Lease, ReplicaSet
 from apimachinery.models.authentication import SelfSubjectReview, ServiceAccount, TokenReview
 from apimachinery.models.authorization import (
     LocalSubjectAccessReview,
@@ -21,7 +21,6 @@ from apimachinery.models.core import ConfigMap, Endpoints, Event, Namespace, Nod
 from apimachinery.models.discovery import EndpointSlice
 from apimachinery.models.listonly import (
     CronJob,
-    DaemonSet,
     Ingress,
     Job,
     PersistentVolume,
@@ -30,6 +29,7 @@ from apimachinery.models.listonly import (
     StatefulSet,
 )
 from apimachinery.models.nodejoin import NodeCredentialRequest
+from apimachinery.models.policy import PodDisruptionBudget
 from apimachinery.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
@@ -103,6 +103,11 @@ DEPLOYMENTS = ResourceType(
 REPLICASETS = ResourceType(
     "apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ReplicaSet, ("rs",), ("all",), ("status", "scale")
 )
+DAEMONSETS = ResourceType(
+    "apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, DaemonSet, ("ds",), ("all",), ("status",)
+)
+PODDISRUPTIONBUDGETS = ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets",
+                                    "poddisruptionbudget", True, PodDisruptionBudget, ("pdb",), (), ("status",))
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
 NODE_CREDENTIAL_REQUESTS = ResourceType("node.podvisor.io", "v1", "NodeCredentialRequest", "nodecredentialrequests",
                                         "nodecredentialrequest", False, NodeCredentialRequest, verbs=("create",))
@@ -156,13 +161,11 @@ CRONJOBS = ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, C
                         verbs=READ_VERBS)
 INGRESSES = ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", True, Ingress, ("ing",),
                          verbs=READ_VERBS)
-DAEMONSETS = ResourceType("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, DaemonSet, ("ds",), ("all",),
-                          verbs=READ_VERBS)
 STATEFULSETS = ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, StatefulSet, ("sts",),
                             ("all",), verbs=READ_VERBS)
 LIST_ONLY_RESOURCES = (
     PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, REPLICATIONCONTROLLERS, JOBS, CRONJOBS, INGRESSES,
-    DAEMONSETS, STATEFULSETS,
+    STATEFULSETS,
 )
 RBAC_RESOURCES = (ROLES, CLUSTERROLES, ROLEBINDINGS, CLUSTERROLEBINDINGS)
 AUTHORIZATION_REVIEWS = (
@@ -171,7 +174,7 @@ AUTHORIZATION_REVIEWS = (
 
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, ENDPOINTS, ENDPOINTSLICES, CONFIGMAPS, SECRETS, DEPLOYMENTS,
-    REPLICASETS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
+    REPLICASETS, DAEMONSETS, PODDISRUPTIONBUDGETS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
     NODE_CREDENTIAL_REQUESTS, *LIST_ONLY_RESOURCES,
 )
 

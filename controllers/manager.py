@@ -22,15 +22,18 @@ from apimachinery.client import ApiClient
 from apimachinery.informer import Informer
 from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig
 from apimachinery.leaderelection import LeaderElector
-from apimachinery.models.apps import Deployment, Lease, ReplicaSet
+from apimachinery.models.apps import DaemonSet, Deployment, Lease, ReplicaSet
 from apimachinery.models.authentication import ServiceAccount
 from apimachinery.models.core import ConfigMap, Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import EndpointSlice
+from apimachinery.models.policy import PodDisruptionBudget
 from apimachinery.serviceaccounts import ROOT_CA_CONFIGMAP
 from apimachinery.timeutil import SystemClock
 from apimachinery.workqueue import WorkQueue, run_worker
 from controllers.base import ControllerContext, Informers, api_recorder
+from controllers.daemonset import DaemonSetController
 from controllers.deployment import DeploymentController
+from controllers.disruption import DisruptionController
 from controllers.endpoints import EndpointsController
 from controllers.endpointslice import EndpointSliceController
 from controllers.garbagecollector import GarbageCollector
@@ -99,6 +102,13 @@ def build_serviceaccount_controllers(client: ApiClient, ctx: ControllerContext, 
     return controllers, runnable
 
 
+def build_workload_controllers(client: ApiClient, ctx: ControllerContext) -> tuple[list[Controller], list[Informer[Any]]]:
+    """The DaemonSet and disruption controllers, over caches of their own kinds."""
+    daemonsets, budgets = Informer(client, DaemonSet), Informer(client, PodDisruptionBudget)
+    controllers: list[Controller] = [DaemonSetController(ctx, daemonsets), DisruptionController(ctx, budgets)]
+    return controllers, [daemonsets, budgets]
+
+
 async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str | None = None) -> None:
     """One leadership term: informers, then controllers' workers, until cancelled."""
     informers, runnable = build_informers(client)
@@ -108,6 +118,9 @@ async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str 
     more, more_informers = build_serviceaccount_controllers(client, ctx, root_ca=root_ca)
     controllers += more
     runnable += more_informers
+    workloads, workload_informers = build_workload_controllers(client, ctx)
+    controllers += workloads
+    runnable += workload_informers
     tasks = [asyncio.create_task(inf.run(), name=f"informer-{inf.rt.plural}") for inf in runnable]
     try:
         await asyncio.gather(*(inf.wait_synced(SYNC_TIMEOUT) for inf in runnable))

@@ -124,6 +124,8 @@ _CONTROLLER_MANAGER = [
     rule(["create"], ["discovery.k8s.io"], ["endpointslices"]),
     rule(["update", "patch"], [""], ["pods/status", "nodes/status", "namespaces/status", "namespaces/finalize"]),
     rule(["update", "patch"], ["apps"], ["deployments/status", "replicasets/status"]),
+    rule(["update", "patch"], ["apps"], ["daemonsets/status"]),
+    rule(["update", "patch"], ["policy"], ["poddisruptionbudgets/status"]),
     rule(["create"], ["coordination.k8s.io"], ["leases"]),
 ]
 #: What podvisor's scheduler calls: pod and node informers, bindings, the PodScheduled

@@ -15,6 +15,8 @@ import copy
 from apiserver import defaults, validation
 from apiserver.strategies import (
     config,
+    daemonset,
+    disruptionbudget,
     endpoints,
     ephemeral,
     event,
@@ -35,6 +37,8 @@ _STRATEGIES: dict[str, Strategy] = {
         pod.STRATEGY,
         workloads.DEPLOYMENT,
         workloads.REPLICA_SET,
+        daemonset.DAEMON_SET,
+        disruptionbudget.DISRUPTION_BUDGET,
         service.STRATEGY,
         endpoints.ENDPOINTS,
         endpoints.ENDPOINT_SLICE,

@@ -38,6 +38,7 @@ VIEW_READ = {
     ("apps", "deployments"), ("apps", "deployments/status"), ("apps", "deployments/scale"),
     ("apps", "replicasets"), ("apps", "replicasets/status"), ("apps", "replicasets/scale"),
     ("", "endpoints"), ("discovery.k8s.io", "endpointslices"),
+    ("apps", "daemonsets/status"), ("policy", "poddisruptionbudgets"), ("policy", "poddisruptionbudgets/status"),
     # served read-only (kubectl's prune allow list)
     ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"),
     ("apps", "daemonsets"), ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),
@@ -49,7 +50,7 @@ EDIT_WRITE = {
     ("apps", "deployments"), ("apps", "deployments/scale"), ("apps", "replicasets"), ("apps", "replicasets/scale"),
     ("coordination.k8s.io", "leases"),
     ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"), ("apps", "daemonsets"),
-    ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),
+    ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"), ("policy", "poddisruptionbudgets"),
 }
 ADMIN_EXTRA = {(RBAC, "roles"), (RBAC, "rolebindings")}
 ROLES = {

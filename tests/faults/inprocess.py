@@ -36,6 +36,8 @@ VALID: dict[str, dict[str, Any]] = {
     "Secret": {"stringData": {"password": "hunter2"}},
     "Deployment": {"spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": _TEMPLATE}},
     "ReplicaSet": {"spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": _TEMPLATE}},
+    "DaemonSet": {"spec": {"selector": {"matchLabels": {"app": "web"}}, "template": _TEMPLATE}},
+    "PodDisruptionBudget": {"spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}},
     "Lease": {"spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}},
     "ServiceAccount": {"automountServiceAccountToken": False},
     "Role": {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]},
