@@ -38,7 +38,15 @@ from apimachinery.selectors import selector_from_model
 from apimachinery.timeutil import parse_time
 from apimachinery.workqueue import WorkQueue
 from controllers import podutil
-from controllers.base import NAMESPACE_INDEX, Cache, ControllerContext, Queue, key_of, resolve_controller, rfc3339_at
+from controllers.base import (
+    NAMESPACE_INDEX,
+    Cache,
+    ControllerContext,
+    Queue,
+    key_of,
+    resolve_controller,
+    rfc3339_at,
+)
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from apimachinery.models.core import Container, Pod, Toleration
-from apimachinery.quantity import cpu_millis, memory_bytes
 from apimachinery.nodeaffinity import NodeSelectorTerm, required_node_affinity
+from apimachinery.quantity import cpu_millis, memory_bytes
 from apimachinery.supervision import FAILED_ON, parse_pod
 
 CPU, MEMORY, PODS = "cpu", "memory", "pods"
