@@ -9,6 +9,7 @@ refused with 429 until the replacement is ready elsewhere, and the DaemonSet pod
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -62,10 +63,8 @@ def sampling(measure: Callable[[], int]) -> Iterator[list[int]]:
 
     def loop() -> None:
         while not stop.is_set():
-            try:
+            with contextlib.suppress(Exception):  # a failed poll is no sample
                 samples.append(measure())
-            except Exception:  # noqa: BLE001 - a failed poll is no sample
-                pass
             stop.wait(0.2)
 
     thread = threading.Thread(target=loop, daemon=True)
