@@ -61,7 +61,7 @@ class DaemonSetController:
         self.expectations = Expectations(ctx.clock)
         daemonsets.add_handler(self._enqueue, lambda old, new: self._enqueue(new), self._on_ds_delete)
         self.pods.add_handler(self._on_pod, lambda old, new: self._on_pod_update(old, new), self._on_pod_delete)
-        self.nodes.add_handler(self._on_node, lambda old, new: self._on_node(new), self._on_node)
+        self.nodes.add_handler(self._on_node, self._on_node_update, self._on_node)
 
     # -- event handlers ---------------------------------------------------------------------------
 
@@ -109,6 +109,11 @@ class DaemonSetController:
     def _on_node(self, _node: Node) -> None:
         for ds in self.daemonsets.list():
             self._enqueue(ds)
+
+    def _on_node_update(self, old: Node, new: Node) -> None:
+        """Heartbeats change nothing a DaemonSet looks at (``shouldIgnoreNodeUpdate``)."""
+        if _placement_facts(old) != _placement_facts(new):
+            self._on_node(new)
 
     # -- sync ---------------------------------------------------------------------------------------
 
@@ -236,6 +241,11 @@ class DaemonSetController:
                 if err.code != 409 or attempt:
                     raise
                 ds = await self.client.get(DaemonSet, ds.metadata.name or "", ds.metadata.namespace)
+
+
+def _placement_facts(node: Node) -> tuple[object, ...]:
+    conditions = sorted((c.type, c.status) for c in (node.status.conditions if node.status else None) or [])
+    return node.metadata.labels, node.spec.model_dump() if node.spec else None, conditions
 
 
 def _by_node(pods: list[Pod]) -> dict[str, list[Pod]]:

@@ -286,3 +286,14 @@ def test_update_limits(strategy: dict[str, Any], desired: int, expected: tuple[i
 def test_the_template_hash_changes_with_the_template_only() -> None:
     assert util.revision_hash(daemonset()) == util.revision_hash(daemonset(generation=7))
     assert util.revision_hash(daemonset()) != util.revision_hash(daemonset(image="agent:2"))
+
+
+async def test_a_heartbeat_does_not_enqueue_but_a_label_change_does() -> None:
+    cluster, _dsc, queue = setup()
+    cluster.client.seed(daemonset())
+    before = node("n1")
+    queue.clear()
+    _dsc._on_node_update(before, before.model_copy(deep=True))
+    assert queue.added == []
+    _dsc._on_node_update(before, node("n1", labels={"role": "edge"}))
+    assert queue.added == [KEY]
