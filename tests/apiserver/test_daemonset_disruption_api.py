@@ -206,3 +206,12 @@ def test_a_pod_no_budget_selects_is_simply_deleted(api: TestClient) -> None:
     _budget(api, allowed=0)
     assert _evict(api, "free").status_code == 201
     assert api.get(f"{PODS}/free").status_code == 404
+
+
+def test_the_second_eviction_finds_the_disruption_taken(api: TestClient) -> None:
+    _pod(api, "a")
+    _pod(api, "b")
+    _budget(api, allowed=1)
+    assert _evict(api, "a").status_code == 201
+    refused = _evict(api, "b")
+    assert refused.status_code == 429, refused.text
