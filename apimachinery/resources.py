@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from apimachinery.models.apps import DaemonSet, Deployment, Lease, ReplicaSet
+from apimachinery.models.apps import ControllerRevision, DaemonSet, Deployment, Lease, ReplicaSet
 from apimachinery.models.authentication import SelfSubjectReview, ServiceAccount, TokenReview
 from apimachinery.models.authorization import (
     LocalSubjectAccessReview,
@@ -106,6 +106,8 @@ REPLICASETS = ResourceType(
 DAEMONSETS = ResourceType(
     "apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, DaemonSet, ("ds",), ("all",), ("status",)
 )
+CONTROLLERREVISIONS = ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision",
+                                   True, ControllerRevision)
 PODDISRUPTIONBUDGETS = ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets",
                                     "poddisruptionbudget", True, PodDisruptionBudget, ("pdb",), (), ("status",))
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
@@ -174,7 +176,7 @@ AUTHORIZATION_REVIEWS = (
 
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, ENDPOINTS, ENDPOINTSLICES, CONFIGMAPS, SECRETS, DEPLOYMENTS,
-    REPLICASETS, DAEMONSETS, PODDISRUPTIONBUDGETS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
+    REPLICASETS, DAEMONSETS, CONTROLLERREVISIONS, PODDISRUPTIONBUDGETS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
     NODE_CREDENTIAL_REQUESTS, *LIST_ONLY_RESOURCES,
 )
 

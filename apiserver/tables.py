@@ -242,6 +242,12 @@ DAEMONSET_COLUMNS = (
     _IMAGES,
     _selector_column(),
 )
+CONTROLLERREVISION_COLUMNS = (
+    _NAME,
+    Column("Controller", "Controller of the object"),
+    Column("Revision", "Revision of the ControllerRevision", type="integer"),
+    _AGE,
+)
 PDB_COLUMNS = (
     _NAME,
     Column("Min Available", "The minimum number of pods that must be available."),
@@ -528,6 +534,17 @@ def _daemonset_cells(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
+def _controllerrevision_cells(obj: Obj, now: datetime) -> list[Cell]:
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    owner = next((r for r in refs if isinstance(r, dict) and r.get("controller")), None)
+    controller = "<none>"
+    if owner is not None:
+        group = str(owner.get("apiVersion") or "").rpartition("/")[0]
+        kind = str(owner.get("kind") or "").lower()
+        controller = f"{kind}.{group}/{owner.get('name')}" if group else f"{kind}/{owner.get('name')}"
+    return [_name(obj), controller, _int(obj.get("revision")), _age(obj, now)]
+
+
 def _pdb_cells(obj: Obj, now: datetime) -> list[Cell]:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     minimum, maximum = spec.get("minAvailable"), spec.get("maxUnavailable")
@@ -772,6 +789,7 @@ _PRINTERS: dict[str, tuple[tuple[Column, ...], Printer]] = {
     "ReplicaSet": (REPLICASET_COLUMNS, _replicaset_cells),
     "DaemonSet": (DAEMONSET_COLUMNS, _daemonset_cells),
     "PodDisruptionBudget": (PDB_COLUMNS, _pdb_cells),
+    "ControllerRevision": (CONTROLLERREVISION_COLUMNS, _controllerrevision_cells),
     "Node": (NODE_COLUMNS, _node_cells),
     "Event": (EVENT_COLUMNS, _event_cells),
     "Namespace": (NAMESPACE_COLUMNS, _namespace_cells),

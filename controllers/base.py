@@ -139,6 +139,10 @@ def _controller_uid(obj: TypedObject) -> list[str]:
     return [ref.uid] if ref is not None else []
 
 
+#: The controller-uid index function, for caches built outside :class:`Informers`.
+controller_uid = _controller_uid
+
+
 def _node_of(pod: Pod) -> list[str]:
     return [pod.spec.node_name] if pod.spec.node_name else []
 

@@ -8,6 +8,8 @@ with ``maxSurge`` create new ones beside them), and write the status computed by
 :func:`daemonset_util.calculate_status` when it changed. Expectations keep a second round from
 acting before the first round's pods are seen. The pure decisions are in
 :mod:`controllers.daemonset_util`; pods are bound by the scheduler through their node affinity.
+Each template is recorded as a ControllerRevision (:mod:`controllers.daemonset_history`), so
+``kubectl rollout history`` and ``undo`` work on DaemonSets.
 
 Node events enqueue every DaemonSet (a node that joins, changes labels or taints, or leaves may
 change where each one runs); pod events enqueue the pod's DaemonSet.
@@ -20,7 +22,7 @@ import logging
 
 from apimachinery.errors import ApiError
 from apimachinery.events import NORMAL, WARNING
-from apimachinery.models.apps import DaemonSet, DaemonSetStatus
+from apimachinery.models.apps import ControllerRevision, DaemonSet, DaemonSetStatus
 from apimachinery.models.core import Node, Pod
 from apimachinery.selectors import selector_from_model
 from apimachinery.workqueue import WorkQueue
@@ -36,6 +38,7 @@ from controllers.base import (
     key_of,
     resolve_controller,
 )
+from controllers.daemonset_history import History
 from controllers.expectations import Expectations
 from controllers.ownership import claim, plan_claims
 
@@ -50,7 +53,8 @@ class DaemonSetController:
     name = "daemonset-controller"
     workers = 2
 
-    def __init__(self, ctx: ControllerContext, daemonsets: Cache[DaemonSet], *, queue: Queue | None = None) -> None:
+    def __init__(self, ctx: ControllerContext, daemonsets: Cache[DaemonSet], *,
+                 revisions: Cache[ControllerRevision] | None = None, queue: Queue | None = None) -> None:
         self.client = ctx.client
         self.clock = ctx.clock
         self.pods = ctx.informers.pods
@@ -59,6 +63,7 @@ class DaemonSetController:
         self.recorder = ctx.recorder_for(self.name)
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self.expectations = Expectations(ctx.clock)
+        self.history = History(ctx.client, revisions) if revisions is not None else None
         daemonsets.add_handler(self._enqueue, lambda old, new: self._enqueue(new), self._on_ds_delete)
         self.pods.add_handler(self._on_pod, lambda old, new: self._on_pod_update(old, new), self._on_pod_delete)
         self.nodes.add_handler(self._on_node, self._on_node_update, self._on_node)
@@ -138,9 +143,13 @@ class DaemonSetController:
         error: ApiError | None = None
         if self.expectations.satisfied(key) and ds.metadata.deletion_timestamp is None:
             try:
+                if self.history is not None:
+                    await self.history.record(ds, hash_)
                 acted = await self._manage(ds, nodes, node_pods, hash_)
                 if not acted and util.is_rolling(ds):
                     await self._rolling_update(ds, nodes, node_pods, hash_)
+                if self.history is not None and self.expectations.satisfied(key):
+                    await self.history.clean(ds, hash_, pods)
             except ApiError as err:
                 error = err
         now = self.clock.time()

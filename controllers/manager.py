@@ -22,7 +22,7 @@ from apimachinery.client import ApiClient
 from apimachinery.informer import Informer
 from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig
 from apimachinery.leaderelection import LeaderElector
-from apimachinery.models.apps import DaemonSet, Deployment, Lease, ReplicaSet
+from apimachinery.models.apps import ControllerRevision, DaemonSet, Deployment, Lease, ReplicaSet
 from apimachinery.models.authentication import ServiceAccount
 from apimachinery.models.core import ConfigMap, Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import EndpointSlice
@@ -30,7 +30,7 @@ from apimachinery.models.policy import PodDisruptionBudget
 from apimachinery.serviceaccounts import ROOT_CA_CONFIGMAP
 from apimachinery.timeutil import SystemClock
 from apimachinery.workqueue import WorkQueue, run_worker
-from controllers.base import ControllerContext, Informers, api_recorder
+from controllers.base import CONTROLLER_UID_INDEX, ControllerContext, Informers, api_recorder, controller_uid
 from controllers.daemonset import DaemonSetController
 from controllers.deployment import DeploymentController
 from controllers.disruption import DisruptionController
@@ -105,8 +105,11 @@ def build_serviceaccount_controllers(client: ApiClient, ctx: ControllerContext, 
 def build_workload_controllers(client: ApiClient, ctx: ControllerContext) -> tuple[list[Controller], list[Informer[Any]]]:
     """The DaemonSet and disruption controllers, over caches of their own kinds."""
     daemonsets, budgets = Informer(client, DaemonSet), Informer(client, PodDisruptionBudget)
-    controllers: list[Controller] = [DaemonSetController(ctx, daemonsets), DisruptionController(ctx, budgets)]
-    return controllers, [daemonsets, budgets]
+    revisions = Informer(client, ControllerRevision)
+    revisions.add_indexer(CONTROLLER_UID_INDEX, controller_uid)
+    controllers: list[Controller] = [DaemonSetController(ctx, daemonsets, revisions=revisions),
+                                     DisruptionController(ctx, budgets)]
+    return controllers, [daemonsets, budgets, revisions]
 
 
 async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str | None = None) -> None:

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from apimachinery.models.base import Int32, Int64, K8sModel, TypedObject
+from apimachinery.models.base import AnyDict, Int32, Int64, K8sModel, TypedObject
 from apimachinery.models.core import IntOrString, PodTemplateSpec
 from apimachinery.models.meta import Condition, LabelSelector, ObjectMeta
 
@@ -253,3 +253,17 @@ class DaemonSet(TypedObject):
     """The desired state: the pod template and update strategy."""
     status: DaemonSetStatus | None = None
     """The observed state, written by the DaemonSet controller."""
+
+
+class ControllerRevision(TypedObject):
+    """An immutable snapshot of a DaemonSet's pod template: the history ``kubectl rollout undo`` goes back to."""
+
+    API_VERSION: ClassVar[str] = "apps/v1"
+    KIND: ClassVar[str] = "ControllerRevision"
+    api_version: str = "apps/v1"
+    kind: str = "ControllerRevision"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    data: AnyDict | None = None
+    """The state recorded: a strategic merge patch that puts the template back (``spec.template``, ``$patch: replace``)."""
+    revision: Int64 = 0
+    """The revision number: higher is newer."""

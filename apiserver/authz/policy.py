@@ -119,7 +119,7 @@ _CONTROLLER_MANAGER = [
     _EVENTS,
     rule(["get", "list", "watch", "patch", "update", "delete", "deletecollection"], ["*"], ["*"]),
     rule(["create"], [""], ["pods", "serviceaccounts", "configmaps"]),  # and each namespace's default
-    rule(["create"], ["apps"], ["replicasets"]),                          # ServiceAccount and root CA
+    rule(["create"], ["apps"], ["replicasets", "controllerrevisions"]),   # ServiceAccount and root CA
     rule(["create"], [""], ["endpoints"]),                                # the endpoints controllers
     rule(["create"], ["discovery.k8s.io"], ["endpointslices"]),
     rule(["update", "patch"], [""], ["pods/status", "nodes/status", "namespaces/status", "namespaces/finalize"]),

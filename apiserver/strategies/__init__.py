@@ -38,6 +38,7 @@ _STRATEGIES: dict[str, Strategy] = {
         workloads.DEPLOYMENT,
         workloads.REPLICA_SET,
         daemonset.DAEMON_SET,
+        daemonset.CONTROLLER_REVISION,
         disruptionbudget.DISRUPTION_BUDGET,
         service.STRATEGY,
         endpoints.ENDPOINTS,

@@ -1,4 +1,4 @@
-"""DaemonSets (``pkg/apis/apps/validation`` ValidateDaemonSet, ``pkg/registry/apps/daemonset``).
+"""DaemonSets and their ControllerRevisions (``pkg/apis/apps/validation``, ``pkg/registry/apps``).
 
 A DaemonSet's pod template follows the Deployment's rules (labels that match an immutable,
 non-empty selector; ``restartPolicy: Always``; no ``activeDeadlineSeconds``). Its update strategy
@@ -18,6 +18,7 @@ from apiserver.strategies.workloads import (
     _validate_template,
 )
 from apiserver.validation import (
+    FIELD_IMMUTABLE,
     as_dict,
     at_least,
     invalid_value,
@@ -97,3 +98,24 @@ class DaemonSetStrategy(Strategy):
 
 
 DAEMON_SET = DaemonSetStrategy("DaemonSet")
+
+
+class ControllerRevisionStrategy(Strategy):
+    """``ValidateControllerRevision``: a non-negative revision and data that never changes."""
+
+    def validate(self, obj: Obj) -> list[Cause]:
+        revision = obj.get("revision")
+        causes: list[Cause] = []
+        if isinstance(revision, int) and revision < 0:
+            causes.append(invalid_value("revision", revision, "must be greater than or equal to 0"))
+        if obj.get("data") is None:
+            causes.append(required("data", "data is mandatory"))
+        return causes
+
+    def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
+        if new.get("data") != old.get("data"):
+            return [invalid_value("data", new.get("data"), FIELD_IMMUTABLE)]
+        return []
+
+
+CONTROLLER_REVISION = ControllerRevisionStrategy("ControllerRevision")

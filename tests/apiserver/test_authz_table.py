@@ -38,7 +38,7 @@ VIEW_READ = {
     ("apps", "deployments"), ("apps", "deployments/status"), ("apps", "deployments/scale"),
     ("apps", "replicasets"), ("apps", "replicasets/status"), ("apps", "replicasets/scale"),
     ("", "endpoints"), ("discovery.k8s.io", "endpointslices"),
-    ("apps", "daemonsets/status"), ("policy", "poddisruptionbudgets"), ("policy", "poddisruptionbudgets/status"),
+    ("apps", "daemonsets/status"), ("apps", "controllerrevisions"), ("policy", "poddisruptionbudgets"), ("policy", "poddisruptionbudgets/status"),
     # served read-only (kubectl's prune allow list)
     ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"),
     ("apps", "daemonsets"), ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),

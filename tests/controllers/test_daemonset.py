@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from apimachinery.models.apps import DaemonSet
+from apimachinery.models.apps import ControllerRevision, DaemonSet
 from apimachinery.models.core import Node, Pod
 from controllers import daemonset_util as util
+from controllers.base import CONTROLLER_UID_INDEX, controller_uid
 from controllers.daemonset import DaemonSetController
 from tests.controllers.harness import FakeCluster, FakeQueue, fake_context
 from tests.controllers.objects import NS, pod
@@ -297,3 +298,60 @@ async def test_a_heartbeat_does_not_enqueue_but_a_label_change_does() -> None:
     assert queue.added == []
     _dsc._on_node_update(before, node("n1", labels={"role": "edge"}))
     assert queue.added == [KEY]
+
+
+def setup_with_history() -> tuple[FakeCluster, DaemonSetController]:
+    cluster = fake_context()
+    revisions = cluster.client.informer(ControllerRevision)
+    revisions.add_indexer(CONTROLLER_UID_INDEX, controller_uid)
+    return cluster, DaemonSetController(cluster.ctx, cluster.client.informer(DaemonSet), revisions=revisions,
+                                        queue=FakeQueue())
+
+
+def _revisions(cluster: FakeCluster) -> dict[str, int]:
+    return {r.metadata.name or "": r.revision for r in cluster.client.all(ControllerRevision)}
+
+
+async def _set_template(cluster: FakeCluster, ds: DaemonSet) -> None:
+    cluster.client.seed(ds)
+    cluster.client.deliver()
+
+
+async def test_each_template_is_a_controller_revision_and_going_back_renumbers_it() -> None:
+    cluster, dsc = setup_with_history()
+    first = cluster.client.seed(daemonset(image="agent:1"))
+    h1 = util.revision_hash(first)
+    await dsc.sync(KEY)
+    (made,) = cluster.client.all(ControllerRevision)
+    assert (made.metadata.name, made.revision) == (f"agent-{h1}", 1)
+    assert made.data == {"spec": {"template": {**first.spec.template.to_dict(), "$patch": "replace"}}}
+    assert (made.metadata.labels or {})[util.REVISION_HASH_LABEL] == h1
+    assert [r.uid for r in made.metadata.owner_references or []] == ["ds-agent"]
+    cluster.client.deliver()
+
+    second = daemonset(image="agent:2")
+    await _set_template(cluster, second)
+    await dsc.sync(KEY)
+    cluster.client.deliver()
+    assert _revisions(cluster) == {f"agent-{h1}": 1, f"agent-{util.revision_hash(second)}": 2}
+
+    await _set_template(cluster, daemonset(image="agent:1"))  # kubectl rollout undo
+    await dsc.sync(KEY)
+    assert _revisions(cluster) == {f"agent-{h1}": 3, f"agent-{util.revision_hash(second)}": 2}
+
+
+async def test_old_revisions_beyond_the_limit_go_unless_a_pod_still_runs_them() -> None:
+    cluster, dsc = setup_with_history()
+    cluster.client.seed(node("n1"))
+    hashes = []
+    for i in range(1, 5):
+        ds = daemonset(image=f"agent:{i}", strategy={"type": "OnDelete"})
+        ds.spec.revision_history_limit = 1
+        hashes.append(util.revision_hash(ds))
+        await _set_template(cluster, ds)
+        if i == 1:  # the node's pod keeps running the first template (OnDelete)
+            cluster.client.seed(daemon_pod("agent-old", ds, "n1", hash_=hashes[0]))
+            cluster.client.deliver()
+        await dsc.sync(KEY)
+        cluster.client.deliver()
+    assert set(_revisions(cluster)) == {f"agent-{hashes[0]}", f"agent-{hashes[2]}", f"agent-{hashes[3]}"}

@@ -37,6 +37,7 @@ VALID: dict[str, dict[str, Any]] = {
     "Deployment": {"spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": _TEMPLATE}},
     "ReplicaSet": {"spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": _TEMPLATE}},
     "DaemonSet": {"spec": {"selector": {"matchLabels": {"app": "web"}}, "template": _TEMPLATE}},
+    "ControllerRevision": {"data": {"spec": {"template": _TEMPLATE}}, "revision": 1},
     "PodDisruptionBudget": {"spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}},
     "Lease": {"spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}},
     "ServiceAccount": {"automountServiceAccountToken": False},
