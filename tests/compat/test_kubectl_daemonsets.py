@@ -2,7 +2,8 @@
 
 A DaemonSet runs one pod on each of three nodes, a fourth node that joins gets its own, and
 ``kubectl rollout restart`` replaces them one node at a time (the most nodes seen without a
-ready pod is recorded). ``kubectl drain --ignore-daemonsets`` with a budget of ``minAvailable:
+ready pod is recorded); ``rollout history`` lists the two templates and ``rollout undo`` brings
+the first back. ``kubectl drain --ignore-daemonsets`` with a budget of ``minAvailable:
 2`` over three replicas on the drained node evicts them one at a time: kubectl's eviction is
 refused with 429 until the replacement is ready elsewhere, and the DaemonSet pod stays.
 """
@@ -114,6 +115,19 @@ def test_a_daemonset_runs_on_every_node_follows_a_new_node_and_rolls_one_node_at
         assert rolled_out(kubectl, "ds/agent") == 'daemon set "agent" successfully rolled out'
     assert samples and max(samples) == 1, samples  # maxUnavailable 1: never two nodes without a ready pod
     assert Counter(p["spec"]["nodeName"] for p in live_pods(compat_cluster, "agent")) == Counter(every)
+
+    history = kubectl.out("rollout", "history", "ds/agent").split()
+    assert history[:3] == ["daemonset.apps/agent", "REVISION", "CHANGE-CAUSE"], history
+    assert history[3:] == ["1", "<none>", "2", "<none>"], history
+    assert kubectl.out("rollout", "undo", "ds/agent").strip() == "daemonset.apps/agent rolled back"
+    assert rolled_out(kubectl, "ds/agent") == 'daemon set "agent" successfully rolled out'
+    kubectl.wait_for("the first template back on every node", lambda: (
+        {p["metadata"]["labels"]["controller-revision-hash"] for p in live_pods(compat_cluster, "agent")} == old
+        and len(live_pods(compat_cluster, "agent")) == len(every)), timeout=180)
+    revisions = kubectl.out("get", "controllerrevisions").splitlines()
+    assert revisions[0].split() == ["NAME", "CONTROLLER", "REVISION", "AGE"]
+    assert sorted(r.split()[1:3] for r in revisions[1:]) == [["daemonset.apps/agent", "2"],
+                                                             ["daemonset.apps/agent", "3"]]
 
 
 def test_drain_evicts_one_pod_at_a_time_within_the_disruption_budget(
