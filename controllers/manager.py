@@ -30,7 +30,7 @@ from apimachinery.models.policy import PodDisruptionBudget
 from apimachinery.serviceaccounts import ROOT_CA_CONFIGMAP
 from apimachinery.timeutil import SystemClock
 from apimachinery.workqueue import WorkQueue, run_worker
-from controllers.base import CONTROLLER_UID_INDEX, ControllerContext, Informers, api_recorder, controller_uid
+from controllers.base import ControllerContext, Informers, add_standard_indexers, api_recorder
 from controllers.daemonset import DaemonSetController
 from controllers.deployment import DeploymentController
 from controllers.disruption import DisruptionController
@@ -106,10 +106,18 @@ def build_workload_controllers(client: ApiClient, ctx: ControllerContext) -> tup
     """The DaemonSet and disruption controllers, over caches of their own kinds."""
     daemonsets, budgets = Informer(client, DaemonSet), Informer(client, PodDisruptionBudget)
     revisions = Informer(client, ControllerRevision)
-    revisions.add_indexer(CONTROLLER_UID_INDEX, controller_uid)
+    for cache in (daemonsets, budgets, revisions):
+        add_standard_indexers(cache)
     controllers: list[Controller] = [DaemonSetController(ctx, daemonsets, revisions=revisions),
                                      DisruptionController(ctx, budgets)]
     return controllers, [daemonsets, budgets, revisions]
+
+
+def garbage_collect(controllers: list[Controller], informers: list[Informer[Any]]) -> None:
+    """Let the garbage collector follow the kinds of informers built outside :class:`Informers`."""
+    for collector in (c for c in controllers if isinstance(c, GarbageCollector)):
+        for informer in informers:
+            collector.watch(informer.rt, informer)
 
 
 async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str | None = None) -> None:
@@ -122,6 +130,7 @@ async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str 
     controllers += more
     runnable += more_informers
     workloads, workload_informers = build_workload_controllers(client, ctx)
+    garbage_collect(controllers, workload_informers)
     controllers += workloads
     runnable += workload_informers
     tasks = [asyncio.create_task(inf.run(), name=f"informer-{inf.rt.plural}") for inf in runnable]

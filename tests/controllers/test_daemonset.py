@@ -10,7 +10,7 @@ import pytest
 from apimachinery.models.apps import ControllerRevision, DaemonSet
 from apimachinery.models.core import Node, Pod
 from controllers import daemonset_util as util
-from controllers.base import CONTROLLER_UID_INDEX, controller_uid
+from controllers.base import add_standard_indexers
 from controllers.daemonset import DaemonSetController
 from tests.controllers.harness import FakeCluster, FakeQueue, fake_context
 from tests.controllers.objects import NS, pod
@@ -303,7 +303,7 @@ async def test_a_heartbeat_does_not_enqueue_but_a_label_change_does() -> None:
 def setup_with_history() -> tuple[FakeCluster, DaemonSetController]:
     cluster = fake_context()
     revisions = cluster.client.informer(ControllerRevision)
-    revisions.add_indexer(CONTROLLER_UID_INDEX, controller_uid)
+    add_standard_indexers(revisions)
     return cluster, DaemonSetController(cluster.ctx, cluster.client.informer(DaemonSet), revisions=revisions,
                                         queue=FakeQueue())
 

@@ -17,7 +17,7 @@ import pytest
 
 from apimachinery.client import ApiClient
 from apimachinery.errors import ApiError
-from apimachinery.models.apps import DaemonSet
+from apimachinery.models.apps import ControllerRevision, DaemonSet
 from apimachinery.models.core import Node, Pod
 from apimachinery.models.policy import PodDisruptionBudget
 from controllers import daemonset_util as util
@@ -142,3 +142,16 @@ async def test_an_eviction_waits_for_the_budget(api: ApiClient) -> None:
     second = first if isinstance(results[0], ApiError) else second
     await eventually("the replacement ready and one disruption allowed again", allowed, timeout=30)
     await evict(second)
+
+
+async def test_deleting_a_daemonset_removes_its_pods_and_revisions(api: ApiClient) -> None:
+    await api.request("POST", f"/apis/apps/v1/namespaces/{NS}/daemonsets", body=agent())
+    await eventually("3 nodes rolled out", lambda: _rolled_out(api, 3))
+    assert len((await api.list(ControllerRevision, NS))[0]) == 1
+    await api.delete(DaemonSet, "agent", NS, propagation="Background")
+
+    async def gone() -> bool:
+        pods, _ = await api.list(Pod, NS, label_selector="app=agent")
+        return not pods and not (await api.list(ControllerRevision, NS))[0]
+
+    await eventually("pods and revisions collected", gone, timeout=30)
