@@ -5,8 +5,9 @@
 * podvisor, rollout: a template change (``kubectl rollout restart``'s annotation patch) until the
   3 pods of the new template are Running and no old pod is left (``maxUnavailable: 1``, so one
   node at a time: delete, wait for the container to stop, create, bind, start, become ready);
-* raw Docker: the same three replacements one after another (remove, then create+start), the
-  floor of a one-node-at-a-time rollout with no orchestration at all.
+* raw Docker: three create+start in parallel (the floor of the start), and the same three
+  replacements one after another (remove, then create+start), the floor of a one-node-at-a-time
+  rollout with no orchestration at all.
 
 Rounds interleave the contenders; the DaemonSet is deleted between rounds.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from apimachinery.client import ApiClient
@@ -38,6 +40,17 @@ NAMESPACE = "bench-daemonset"
 NEEDS = ("kubelet.agent:run_kubelet", "scheduler.runner:run_scheduler", "controllers.daemonset:DaemonSetController")
 NODES = 3
 HASH_LABEL = "controller-revision-hash"
+
+
+def raw_parallel_start(count: int) -> float:
+    """``count`` containers created and started at once (one per node: nothing orders them)."""
+    client = dockerops.api(pool=count)
+    with ThreadPoolExecutor(count) as pool:
+        start = time.perf_counter()
+        ids = list(pool.map(lambda _: dockerops.create_start(client), range(count)))
+        took = time.perf_counter() - start
+    dockerops.remove(client, ids)
+    return took
 
 
 def raw_sequential_replace(count: int) -> float:
@@ -106,6 +119,7 @@ async def _rounds(cluster: Cluster | None, reps: int) -> dict[str, list[float]]:
         await observer.start()
     try:
         for i in range(reps):
+            samples.setdefault("raw-start", []).append(raw_parallel_start(NODES))
             samples.setdefault("raw", []).append(raw_sequential_replace(NODES))
             if client and observer:
                 started, rolled = await podvisor_round(client, observer, f"ds-{i}")
@@ -137,11 +151,12 @@ def run(*, quick: bool, info: RunInfo) -> list[Comparison]:
 
     info.notes[NAME] = (f"DaemonSet over {NODES} kubelets: created -> {NODES} pods Running on a watch; then a "
                         "template change (rollout restart's annotation) -> every pod of the new template Running "
-                        "and no old pod left, maxUnavailable 1 (one node at a time). Baseline: the same "
-                        f"{NODES} containers replaced one after another by raw docker remove + create+start.")
+                        f"and no old pod left, maxUnavailable 1 (one node at a time). Baselines: {NODES} raw docker "
+                        f"create+start in parallel threads (start), the same {NODES} containers replaced one after "
+                        "another by raw docker remove + create+start (rollout).")
     return [
-        Comparison(f"daemonset start on {NODES} nodes", "s", stat("start"), stat("raw"),
-                   f"raw docker: {NODES} sequential replacements", group=NAME),
+        Comparison(f"daemonset start on {NODES} nodes", "s", stat("start"), stat("raw-start"),
+                   f"raw docker: {NODES} create+start in parallel", group=NAME),
         Comparison(f"daemonset rollout over {NODES} nodes", "s", stat("rollout"), stat("raw"),
                    f"raw docker: {NODES} sequential replacements", group=NAME),
     ]
