@@ -101,6 +101,9 @@ def test_a_daemonset_runs_on_every_node_follows_a_new_node_and_rolls_one_node_at
         p["spec"].get("nodeName") == joined and _ready(p) for p in live_pods(compat_cluster, "agent")), timeout=90)
     every = [*nodes, joined]
     assert rolled_out(kubectl, "ds/agent") == 'daemon set "agent" successfully rolled out'
+    described = kubectl.out("describe", "ds", "agent")
+    assert "Desired Number of Nodes Scheduled: 4" in described, described
+    assert "4 Running / 0 Waiting / 0 Succeeded / 0 Failed" in described, described
     old = {p["metadata"]["labels"]["controller-revision-hash"] for p in live_pods(compat_cluster, "agent")}
 
     def unavailable() -> int:
@@ -152,6 +155,8 @@ def test_drain_evicts_one_pod_at_a_time_within_the_disruption_budget(
     header, row = kubectl.out("get", "pdb", "guarded").splitlines()
     assert header.split() == ["NAME", "MIN", "AVAILABLE", "MAX", "UNAVAILABLE", "ALLOWED", "DISRUPTIONS", "AGE"]
     assert row.split()[:4] == ["guarded", "2", "N/A", "1"]
+    described = " ".join(kubectl.out("describe", "pdb", "guarded").split())
+    assert "Min available: 2" in described and "Allowed disruptions: 1" in described, described
 
     def ready_count() -> int:
         return sum(1 for p in live_pods(compat_cluster, "guarded") if _ready(p))
