@@ -157,10 +157,12 @@ class ApiClient:
             except httpx.TransportError as err:
                 raise ApiError(503, "ServiceUnavailable",
                                f"cannot reach the apiserver at {self.base_url}: {err}") from err
-            if response.status_code != 429 or attempt == MAX_THROTTLE_RETRIES:
+            if response.status_code != 429 or "retry-after" not in response.headers or attempt == MAX_THROTTLE_RETRIES:
                 break
             # Throttled (the request was not served, so any verb may be sent again): wait as
-            # long as the server asks, as client-go does, up to its ten retries.
+            # long as the server asks, as client-go does, up to its ten retries. A 429 without
+            # Retry-After is an answer, not throttling (an eviction a disruption budget refuses):
+            # client-go returns it to the caller, and so do we.
             await asyncio.sleep(_retry_after(response))
         if response.status_code >= 400:
             raise ApiError.from_status(response.status_code, _json_or_text(response))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from apimachinery.models.apps import Deployment, Lease, ReplicaSet, StatefulSet
+from apimachinery.models.apps import ControllerRevision, DaemonSet, Deployment, Lease, ReplicaSet, StatefulSet
 from apimachinery.models.authentication import SelfSubjectReview, ServiceAccount, TokenReview
 from apimachinery.models.authorization import (
     LocalSubjectAccessReview,
@@ -22,11 +22,11 @@ from apimachinery.models.core import ConfigMap, Endpoints, Event, Namespace, Nod
 from apimachinery.models.discovery import EndpointSlice
 from apimachinery.models.listonly import (
     CronJob,
-    DaemonSet,
     Ingress,
     ReplicationController,
 )
 from apimachinery.models.nodejoin import NodeCredentialRequest
+from apimachinery.models.policy import PodDisruptionBudget
 from apimachinery.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 from apimachinery.models.storage import PersistentVolume, PersistentVolumeClaim, StorageClass
 
@@ -104,6 +104,13 @@ REPLICASETS = ResourceType(
 STATEFULSETS = ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, StatefulSet, ("sts",),
                             ("all",), ("status", "scale"))
 JOBS = ResourceType("batch", "v1", "Job", "jobs", "job", True, Job, (), ("all",), ("status",))
+DAEMONSETS = ResourceType(
+    "apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, DaemonSet, ("ds",), ("all",), ("status",)
+)
+CONTROLLERREVISIONS = ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision",
+                                   True, ControllerRevision)
+PODDISRUPTIONBUDGETS = ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets",
+                                    "poddisruptionbudget", True, PodDisruptionBudget, ("pdb",), (), ("status",))
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
 NODE_CREDENTIAL_REQUESTS = ResourceType("node.podvisor.io", "v1", "NodeCredentialRequest", "nodecredentialrequests",
                                         "nodecredentialrequest", False, NodeCredentialRequest, verbs=("create",))
@@ -159,11 +166,8 @@ CRONJOBS = ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, C
                         verbs=READ_VERBS)
 INGRESSES = ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", True, Ingress, ("ing",),
                          verbs=READ_VERBS)
-DAEMONSETS = ResourceType("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, DaemonSet, ("ds",), ("all",),
-                          verbs=READ_VERBS)
 LIST_ONLY_RESOURCES = (
     REPLICATIONCONTROLLERS, CRONJOBS, INGRESSES,
-    DAEMONSETS,
 )
 RBAC_RESOURCES = (ROLES, CLUSTERROLES, ROLEBINDINGS, CLUSTERROLEBINDINGS)
 AUTHORIZATION_REVIEWS = (
@@ -172,8 +176,9 @@ AUTHORIZATION_REVIEWS = (
 
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, ENDPOINTS, CONFIGMAPS, SECRETS, DEPLOYMENTS,
-    REPLICASETS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
-    NODE_CREDENTIAL_REQUESTS, ENDPOINTSLICES, STATEFULSETS, JOBS, *STORAGE_RESOURCES, *LIST_ONLY_RESOURCES,
+    REPLICASETS, DAEMONSETS, CONTROLLERREVISIONS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS,
+    *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS, NODE_CREDENTIAL_REQUESTS, ENDPOINTSLICES, STATEFULSETS, JOBS,
+    PODDISRUPTIONBUDGETS, *STORAGE_RESOURCES, *LIST_ONLY_RESOURCES,
 )
 
 

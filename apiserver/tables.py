@@ -246,6 +246,32 @@ JOB_COLUMNS = (
     _IMAGES,
     _selector_column(),
 )
+DAEMONSET_COLUMNS = (
+    _NAME,
+    Column("Desired", "The desired number of pods.", type="integer"),
+    Column("Current", "The current number of pods.", type="integer"),
+    Column("Ready", "The number of pods ready.", type="integer"),
+    Column("Up-to-date", "The number of pods updated.", type="integer"),
+    Column("Available", "The number of pods ready and available.", type="integer"),
+    Column("Node Selector", "Which nodes the pods run on (the pod template's nodeSelector)."),
+    _AGE,
+    _CONTAINERS,
+    _IMAGES,
+    _selector_column(),
+)
+CONTROLLERREVISION_COLUMNS = (
+    _NAME,
+    Column("Controller", "Controller of the object"),
+    Column("Revision", "Revision of the ControllerRevision", type="integer"),
+    _AGE,
+)
+PDB_COLUMNS = (
+    _NAME,
+    Column("Min Available", "The minimum number of pods that must be available."),
+    Column("Max Unavailable", "The maximum number of pods that may be unavailable."),
+    Column("Allowed Disruptions", "Calculated number of pods that may be disrupted at this time.", type="integer"),
+    _AGE,
+)
 NODE_COLUMNS = (
     _NAME,
     Column("Status", "The status of the node"),
@@ -596,6 +622,49 @@ def _job_cells(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
+def _daemonset_cells(obj: Obj, now: datetime) -> list[Cell]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    template_spec = _get(spec, "template", "spec")
+    names, images = _containers_and_images(template_spec)
+    node_selector = template_spec.get("nodeSelector") if isinstance(template_spec, dict) else None
+    return [
+        _name(obj),
+        _int(status.get("desiredNumberScheduled")),
+        _int(status.get("currentNumberScheduled")),
+        _int(status.get("numberReady")),
+        _int(status.get("updatedNumberScheduled")),
+        _int(status.get("numberAvailable")),
+        format_labels(node_selector) if node_selector else "<none>",
+        _age(obj, now),
+        names,
+        images,
+        selector_string(spec.get("selector")) or "<none>",
+    ]
+
+
+def _controllerrevision_cells(obj: Obj, now: datetime) -> list[Cell]:
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    owner = next((r for r in refs if isinstance(r, dict) and r.get("controller")), None)
+    controller = "<none>"
+    if owner is not None:
+        group = str(owner.get("apiVersion") or "").rpartition("/")[0]
+        kind = str(owner.get("kind") or "").lower()
+        controller = f"{kind}.{group}/{owner.get('name')}" if group else f"{kind}/{owner.get('name')}"
+    return [_name(obj), controller, _int(obj.get("revision")), _age(obj, now)]
+
+
+def _pdb_cells(obj: Obj, now: datetime) -> list[Cell]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    minimum, maximum = spec.get("minAvailable"), spec.get("maxUnavailable")
+    return [
+        _name(obj),
+        "N/A" if minimum is None else str(minimum),
+        "N/A" if maximum is None else str(maximum),
+        _int(status.get("disruptionsAllowed")),
+        _age(obj, now),
+    ]
+
+
 # --- nodes -----------------------------------------------------------------------------------
 
 
@@ -877,6 +946,9 @@ _PRINTERS: dict[str, tuple[tuple[Column, ...], Printer]] = {
     "ReplicaSet": (REPLICASET_COLUMNS, _replicaset_cells),
     "StatefulSet": (STATEFULSET_COLUMNS, _statefulset_cells),
     "Job": (JOB_COLUMNS, _job_cells),
+    "DaemonSet": (DAEMONSET_COLUMNS, _daemonset_cells),
+    "PodDisruptionBudget": (PDB_COLUMNS, _pdb_cells),
+    "ControllerRevision": (CONTROLLERREVISION_COLUMNS, _controllerrevision_cells),
     "Node": (NODE_COLUMNS, _node_cells),
     "Event": (EVENT_COLUMNS, _event_cells),
     "Namespace": (NAMESPACE_COLUMNS, _namespace_cells),

@@ -101,10 +101,7 @@ class Informers:
         for cache in (self.pods, self.replicasets, self.deployments, self.nodes, self.leases, self.services,
                       self.endpoints, self.endpointslices, self.statefulsets, self.persistentvolumeclaims,
                       self.jobs):
-            cache.add_indexer(NAMESPACE_INDEX, _namespace_of)
-            cache.add_indexer(UID_INDEX, _uid_of)
-            cache.add_indexer(OWNER_UID_INDEX, _owner_uids)
-            cache.add_indexer(CONTROLLER_UID_INDEX, _controller_uid)
+            add_standard_indexers(cache)
         self.pods.add_indexer(NODE_INDEX, _node_of)
         self.endpointslices.add_indexer(SERVICE_NAME_INDEX, _service_of_slice)
 
@@ -122,6 +119,14 @@ class ControllerContext:
 def api_recorder(client: Any, host: str | None = None) -> Callable[[str], Recorder]:
     """Events written through the API, one recorder (source component) per controller."""
     return lambda component: EventRecorder(client, component, host)
+
+
+def add_standard_indexers(cache: Cache[Any]) -> None:
+    """The namespace, uid, owner-uid and controller-uid indexes, on a cache of any kind."""
+    cache.add_indexer(NAMESPACE_INDEX, _namespace_of)
+    cache.add_indexer(UID_INDEX, _uid_of)
+    cache.add_indexer(OWNER_UID_INDEX, _owner_uids)
+    cache.add_indexer(CONTROLLER_UID_INDEX, _controller_uid)
 
 
 # --- index functions ----------------------------------------------------------------------------

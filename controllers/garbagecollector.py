@@ -68,8 +68,17 @@ class GarbageCollector:
             self.caches[PERSISTENTVOLUMECLAIMS] = informers.persistentvolumeclaims
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self._by_name = {rt.group_resource: rt for rt in self.caches}
-        for rt, cache in self.caches.items():
-            cache.add_handler(self._handler(rt, "add"), self._update_handler(rt), self._handler(rt, "delete"))
+        for rt, cache in list(self.caches.items()):
+            self._watch(rt, cache)
+
+    def watch(self, rt: ResourceType, cache: Cache[Any]) -> None:
+        """Follow one more kind (indexed by uid and owner uid): a controller's own cache."""
+        self.caches[rt] = cache
+        self._by_name[rt.group_resource] = rt
+        self._watch(rt, cache)
+
+    def _watch(self, rt: ResourceType, cache: Cache[Any]) -> None:
+        cache.add_handler(self._handler(rt, "add"), self._update_handler(rt), self._handler(rt, "delete"))
 
     # -- keys and handlers -----------------------------------------------------------------------
 

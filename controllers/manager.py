@@ -22,17 +22,20 @@ from apimachinery.client import ApiClient
 from apimachinery.informer import Informer
 from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig
 from apimachinery.leaderelection import LeaderElector
-from apimachinery.models.apps import Deployment, Lease, ReplicaSet, StatefulSet
+from apimachinery.models.apps import ControllerRevision, DaemonSet, Deployment, Lease, ReplicaSet, StatefulSet
 from apimachinery.models.authentication import ServiceAccount
 from apimachinery.models.batch import Job
 from apimachinery.models.core import ConfigMap, Endpoints, Namespace, Node, Pod, Service
 from apimachinery.models.discovery import EndpointSlice
+from apimachinery.models.policy import PodDisruptionBudget
 from apimachinery.models.storage import PersistentVolumeClaim
 from apimachinery.serviceaccounts import ROOT_CA_CONFIGMAP
 from apimachinery.timeutil import SystemClock
 from apimachinery.workqueue import WorkQueue, run_worker
-from controllers.base import ControllerContext, Informers, api_recorder
+from controllers.base import ControllerContext, Informers, add_standard_indexers, api_recorder
+from controllers.daemonset import DaemonSetController
 from controllers.deployment import DeploymentController
+from controllers.disruption import DisruptionController
 from controllers.endpoints import EndpointsController
 from controllers.endpointslice import EndpointSliceController
 from controllers.garbagecollector import GarbageCollector
@@ -112,6 +115,24 @@ def build_serviceaccount_controllers(client: ApiClient, ctx: ControllerContext, 
     return controllers, runnable
 
 
+def build_workload_controllers(client: ApiClient, ctx: ControllerContext) -> tuple[list[Controller], list[Informer[Any]]]:
+    """The DaemonSet and disruption controllers, over caches of their own kinds."""
+    daemonsets, budgets = Informer(client, DaemonSet), Informer(client, PodDisruptionBudget)
+    revisions = Informer(client, ControllerRevision)
+    for cache in (daemonsets, budgets, revisions):
+        add_standard_indexers(cache)
+    controllers: list[Controller] = [DaemonSetController(ctx, daemonsets, revisions=revisions),
+                                     DisruptionController(ctx, budgets)]
+    return controllers, [daemonsets, budgets, revisions]
+
+
+def garbage_collect(controllers: list[Controller], informers: list[Informer[Any]]) -> None:
+    """Let the garbage collector follow the kinds of informers built outside :class:`Informers`."""
+    for collector in (c for c in controllers if isinstance(c, GarbageCollector)):
+        for informer in informers:
+            collector.watch(informer.rt, informer)
+
+
 async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str | None = None) -> None:
     """One leadership term: informers, then controllers' workers, until cancelled."""
     informers, runnable = build_informers(client)
@@ -124,6 +145,10 @@ async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str 
     storage, storage_informers = build_storage_controllers(client, ctx)
     controllers += storage
     runnable += storage_informers
+    workloads, workload_informers = build_workload_controllers(client, ctx)
+    garbage_collect(controllers, workload_informers)
+    controllers += workloads
+    runnable += workload_informers
     tasks = [asyncio.create_task(inf.run(), name=f"informer-{inf.rt.plural}") for inf in runnable]
     try:
         await asyncio.gather(*(inf.wait_synced(SYNC_TIMEOUT) for inf in runnable))

@@ -18,7 +18,7 @@ def _rollout_group() -> click.Group:
     @click.group("rollout")
     @connection_flags
     def group() -> None:
-        """Manage the rollout of a Deployment: status, history, undo, restart, pause, resume."""
+        """Manage the rollout of a Deployment (status, history, undo, restart, pause, resume) or a DaemonSet (status, restart)."""
 
     @group.command("status")
     @click.argument("target")
@@ -31,8 +31,8 @@ def _rollout_group() -> click.Group:
     def status(ctx: click.Context, target: str, name: str | None, timeout: str, watch: bool) -> None:
         """Show a rollout's progress until it completes; exit 1 if it fails or times out."""
         def command(session: Session) -> Awaitable[int]:
-            _, resolved = rollout.deployment_ref(session, target, name)
-            return rollout.status(session, resolved, timeout=duration(timeout), watch=watch)
+            rt, resolved = rollout.deployment_ref(session, target, name, kinds=rollout.STATUS_KINDS)
+            return rollout.status(session, resolved, timeout=duration(timeout), watch=watch, rt=rt)
 
         execute(ctx, command)
 
@@ -62,8 +62,12 @@ def _rollout_group() -> click.Group:
     @connection_flags
     @click.pass_context
     def restart(ctx: click.Context, target: str, name: str | None) -> None:
-        """Replace every pod of a Deployment through a rolling update."""
-        execute(ctx, lambda s: rollout.restart(s, rollout.deployment_ref(s, target, name)[1]))
+        """Replace every pod of a Deployment or DaemonSet through a rolling update."""
+        def command(session: Session) -> Awaitable[int]:
+            rt, resolved = rollout.deployment_ref(session, target, name, kinds=rollout.STATUS_KINDS)
+            return rollout.restart(session, resolved, rt=rt)
+
+        execute(ctx, command)
 
     for verb, paused in (("pause", True), ("resume", False)):
         _pause_command(group, verb, paused)

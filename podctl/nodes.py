@@ -4,22 +4,26 @@
 silently, DaemonSet pods need ``--ignore-daemonsets`` (and are then left alone, their controller
 would recreate them), pods without a controller need ``--force`` (nothing recreates them),
 finished pods are simply deleted. Pods are evicted through the ``eviction`` subresource and the
-command waits until they are gone.
+command waits until they are gone. An eviction a PodDisruptionBudget refuses (429) is retried
+every 5 seconds, as kubectl does, until the budget allows it or ``--timeout`` runs out.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 from apimachinery import resources as res
 from apimachinery.errors import ApiError
 from podctl.delete import Pending, Target, wait_for_deletion
-from podctl.errors import PodctlError
+from podctl.errors import PodctlError, TimeoutExceeded
 from podctl.resolve import object_ref
 from podctl.session import Session
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+#: kubectl's wait between evictions a disruption budget refused.
+EVICTION_RETRY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,23 @@ async def evict(session: Session, pod: dict[str, Any], opts: DrainOptions) -> No
         await session.client.delete_raw(res.PODS, meta["name"], meta["namespace"], grace_period=opts.grace_period)
 
 
+async def evict_within_budget(session: Session, pod: dict[str, Any], opts: DrainOptions, *, start: float) -> None:
+    """:func:`evict`, retried while a disruption budget answers 429 (until ``opts.timeout``)."""
+    meta = pod["metadata"]
+    while True:
+        try:
+            await evict(session, pod, opts)
+            return
+        except ApiError as err:
+            if err.code != 429:
+                raise
+            if opts.timeout and session.clock.monotonic() - start >= opts.timeout:
+                raise TimeoutExceeded(f"global timeout reached: {opts.timeout:g}s") from err
+            session.output.warn(f'error when evicting pods/"{meta["name"]}" -n "{meta["namespace"]}" '
+                                f"(will retry after 5s): {err.message}")
+            await asyncio.sleep(EVICTION_RETRY_SECONDS)
+
+
 async def drain(session: Session, node: str, opts: DrainOptions) -> int:
     await set_unschedulable(session, node, unschedulable=True)
     pods, _ = await session.client.list_raw(res.PODS, None, field_selector=f"spec.nodeName={node}")
@@ -128,10 +149,11 @@ async def drain(session: Session, node: str, opts: DrainOptions) -> int:
     if plan.unmanaged:
         session.output.warn(f"deleting Pods that declare no controller: {', '.join(plan.unmanaged)}")
     pending = []
+    start = session.clock.monotonic()
     for pod in plan.evict:
         meta = pod["metadata"]
         session.output.progress(f"evicting pod {meta['namespace']}/{meta['name']}")
-        await evict(session, pod, opts)
+        await evict_within_budget(session, pod, opts, start=start)
         pending.append(Pending(Target(res.PODS, meta["name"], meta["namespace"]), meta.get("uid", ""), "evicting"))
     await wait_for_deletion(session, pending, timeout=opts.timeout)
     for item in pending:

@@ -67,26 +67,56 @@ def rollout_status(deployment: dict[str, Any]) -> RolloutState:
     return RolloutState(f'deployment "{name}" successfully rolled out', True)
 
 
-def deployment_ref(session: Session, target: str, name: str | None) -> tuple[ResourceType, str]:
-    """``deploy/web`` or ``deployment web`` -> (type, name); only Deployments roll out here."""
+def daemonset_rollout_status(daemonset: dict[str, Any]) -> RolloutState:
+    """kubectl's ``DaemonSetStatusViewer``: counted in nodes, for the RollingUpdate strategy only."""
+    name = daemonset["metadata"]["name"]
+    meta, spec, status = daemonset["metadata"], daemonset.get("spec") or {}, daemonset.get("status") or {}
+    if ((spec.get("updateStrategy") or {}).get("type") or "RollingUpdate") != "RollingUpdate":
+        raise PodctlError("rollout status is only available for RollingUpdate strategy type")
+    if int(meta.get("generation") or 0) > int(status.get("observedGeneration") or 0):
+        return RolloutState("Waiting for daemon set spec update to be observed...", False)
+    desired = int(status.get("desiredNumberScheduled") or 0)
+    updated = int(status.get("updatedNumberScheduled") or 0)
+    available = int(status.get("numberAvailable") or 0)
+    if updated < desired:
+        return RolloutState(f'Waiting for daemon set "{name}" rollout to finish: {updated} out of {desired} '
+                            "new pods have been updated...", False)
+    if available < desired:
+        return RolloutState(f'Waiting for daemon set "{name}" rollout to finish: {available} of {desired} '
+                            "updated pods are available...", False)
+    return RolloutState(f'daemon set "{name}" successfully rolled out', True)
+
+
+_VIEWERS = {"Deployment": rollout_status, "DaemonSet": daemonset_rollout_status}
+
+
+def deployment_ref(session: Session, target: str, name: str | None, *,
+                   kinds: tuple[ResourceType, ...] = (res.DEPLOYMENTS,)) -> tuple[ResourceType, str]:
+    """``deploy/web`` or ``deployment web`` -> (type, name); only ``kinds`` roll out here."""
     kind, sep, slash_name = target.partition("/")
     rt = resource_type(kind)
     resolved = slash_name if sep else name
     if not resolved:
         raise PodctlError("you must provide a resource name, e.g. deployment/web")
-    if rt is not res.DEPLOYMENTS:
-        raise PodctlError(f"no rollout support for {rt.group_resource}: only deployments.apps roll out")
+    if rt not in kinds:
+        names = " and ".join(k.group_resource for k in kinds)
+        raise PodctlError(f"no rollout support for {rt.group_resource}: only {names} roll out")
     return rt, resolved
 
 
-async def status(session: Session, name: str, *, timeout: float, watch: bool = True) -> int:
+#: What ``rollout status`` and ``rollout restart`` accept (history and undo need Deployments).
+STATUS_KINDS = (res.DEPLOYMENTS, res.DAEMONSETS)
+
+
+async def status(session: Session, name: str, *, timeout: float, watch: bool = True,
+                 rt: ResourceType = res.DEPLOYMENTS) -> int:
     """Print progress lines until the rollout is done (0) or failed or timed out (1)."""
-    rt = res.DEPLOYMENTS
+    viewer = _VIEWERS[rt.kind]
     deadline = session.clock.monotonic() + timeout if timeout > 0 else None
     last = ""
     while True:
         deployment = await session.get(rt, name)
-        state = rollout_status(deployment)
+        state = viewer(deployment)
         if state.failed:
             raise PodctlError(state.message)
         if state.message != last:
@@ -97,15 +127,16 @@ async def status(session: Session, name: str, *, timeout: float, watch: bool = T
         remaining = None if deadline is None else deadline - session.clock.monotonic()
         if remaining is not None and remaining <= 0:
             raise TimeoutExceeded("timed out waiting for the condition")
-        await _next_change(session, name, deployment["metadata"]["resourceVersion"], remaining)
+        await _next_change(session, rt, name, deployment["metadata"]["resourceVersion"], remaining)
 
 
-async def _next_change(session: Session, name: str, resource_version: str, remaining: float | None) -> None:
-    """Return at the next event for the Deployment, or when ``remaining`` runs out."""
+async def _next_change(session: Session, rt: ResourceType, name: str, resource_version: str,
+                       remaining: float | None) -> None:
+    """Return at the next event for the object, or when ``remaining`` runs out."""
     seconds = int(min(remaining if remaining is not None else 300, 300)) + 1
 
     async def first_event() -> None:
-        async for event in session.client.watch_raw(res.DEPLOYMENTS, session.namespace, resource_version=resource_version,
+        async for event in session.client.watch_raw(rt, session.namespace, resource_version=resource_version,
                                                     field_selector=f"metadata.name={name}", timeout_seconds=seconds):
             if event.type in ("ADDED", "MODIFIED", "DELETED", "ERROR"):
                 return
@@ -198,13 +229,13 @@ async def undo(session: Session, name: str, *, to_revision: int = 0) -> int:
     return 0
 
 
-async def restart(session: Session, name: str) -> int:
-    deployment = await session.get(res.DEPLOYMENTS, name)
+async def restart(session: Session, name: str, *, rt: ResourceType = res.DEPLOYMENTS) -> int:
+    deployment = await session.get(rt, name)
     if (deployment.get("spec") or {}).get("paused"):
         raise PodctlError(f"deployments/{name} can't restart paused deployment (run rollout resume first)")
     patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now_rfc3339(session.clock)}}}}}
-    await session.patch(res.DEPLOYMENTS, name, session.namespace, patch, patch_type="strategic")
-    session.output.line(f"{object_ref(res.DEPLOYMENTS, name)} restarted")
+    await session.patch(rt, name, session.namespace, patch, patch_type="strategic")
+    session.output.line(f"{object_ref(rt, name)} restarted")
     return 0
 
 

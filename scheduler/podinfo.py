@@ -13,22 +13,13 @@ earlier pods of the same set exceeded their restart intensity; the score avoids 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from apimachinery.models.core import Container, Pod, Toleration
+from apimachinery.nodeaffinity import NodeSelectorTerm, required_node_affinity
 from apimachinery.quantity import cpu_millis, memory_bytes
-from apimachinery.selectors import (
-    DOES_NOT_EXIST,
-    EXISTS,
-    GREATER_THAN,
-    IN,
-    LESS_THAN,
-    NOT_IN,
-    Requirement,
-    new_requirement,
-)
 from apimachinery.supervision import FAILED_ON, parse_pod
 
 if TYPE_CHECKING:
@@ -43,8 +34,6 @@ DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
 TCP = "TCP"
 ANY_IP = "0.0.0.0"
 
-_NODE_OPERATORS = {"In": IN, "NotIn": NOT_IN, "Exists": EXISTS, "DoesNotExist": DOES_NOT_EXIST,
-                   "Gt": GREATER_THAN, "Lt": LESS_THAN}
 
 Resources = dict[str, int]
 
@@ -56,22 +45,6 @@ class HostPort:
     ip: str
     protocol: str
     port: int
-
-
-@dataclass(frozen=True, slots=True)
-class NodeSelectorTerm:
-    """One ``nodeSelectorTerms`` entry: every expression and field requirement must hold."""
-
-    expressions: tuple[Requirement, ...] = ()
-    names: tuple[Requirement, ...] = ()  # matchFields; Kubernetes supports only metadata.name
-    valid: bool = True
-
-    def matches(self, labels: dict[str, str], node_name: str) -> bool:
-        if not self.valid or not (self.expressions or self.names):
-            return False  # an empty or malformed term selects no node, as in Kubernetes
-        name_labels = {"metadata.name": node_name}
-        return (all(req.matches(labels) for req in self.expressions)
-                and all(req.matches(name_labels) for req in self.names))
 
 
 @dataclass(slots=True)
@@ -190,42 +163,3 @@ def host_ports(pod: Pod) -> tuple[HostPort, ...]:
             if port.host_port:
                 found.append(HostPort(port.host_ip or ANY_IP, port.protocol or TCP, port.host_port))
     return tuple(found)
-
-
-def required_node_affinity(affinity: dict[str, object] | None) -> tuple[NodeSelectorTerm, ...] | None:
-    """``requiredDuringSchedulingIgnoredDuringExecution`` compiled to terms (ORed); None when absent."""
-    node_affinity = (affinity or {}).get("nodeAffinity")
-    if not isinstance(node_affinity, dict):
-        return None
-    required = node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution")
-    if not isinstance(required, dict):
-        return None
-    return tuple(_compile_term(term) for term in required.get("nodeSelectorTerms") or [])
-
-
-def _compile_term(term: object) -> NodeSelectorTerm:
-    if not isinstance(term, dict):
-        return NodeSelectorTerm(valid=False)
-    try:
-        expressions = tuple(_requirement(e, lambda key: key) for e in term.get("matchExpressions") or [])
-        names = tuple(_requirement(e, _only_name) for e in term.get("matchFields") or [])
-    except (ValueError, TypeError, AttributeError):
-        return NodeSelectorTerm(valid=False)
-    return NodeSelectorTerm(expressions, names)
-
-
-def _only_name(key: str) -> str:
-    if key != "metadata.name":
-        raise ValueError(f"unsupported field selector key {key!r}")
-    return key
-
-
-def _requirement(expression: dict[str, object], check_key: Callable[[str], str]) -> Requirement:
-    operator = _NODE_OPERATORS.get(str(expression.get("operator", "")))
-    if operator is None:
-        raise ValueError(f"{expression.get('operator')!r} is not a valid node selector operator")
-    key = check_key(str(expression.get("key", "")))
-    values = [str(v) for v in expression.get("values") or []]  # type: ignore[attr-defined]
-    if key == "metadata.name":
-        return Requirement(key, operator, tuple(values))  # a node name is not a label key
-    return new_requirement(key, operator, values)

@@ -1,4 +1,4 @@
-"""apps/v1 kinds (Deployment, ReplicaSet, StatefulSet), coordination.k8s.io/v1 Lease and autoscaling/v1 Scale."""
+"""apps/v1 kinds (Deployment, ReplicaSet, StatefulSet, DaemonSet, ControllerRevision), coordination.k8s.io/v1 Lease and autoscaling/v1 Scale."""
 
 from __future__ import annotations
 
@@ -260,6 +260,61 @@ class StatefulSetStatus(K8sModel):
     conditions: list[Condition] | None = None
 
 
+class RollingUpdateDaemonSet(K8sModel):
+    """How many nodes may be without a ready pod, or run two pods, while a DaemonSet updates."""
+
+    max_unavailable: IntOrString | None = None
+    """Nodes whose daemon pod may be unavailable during the update: a number or a percentage of the desired count (default 1)."""
+    max_surge: IntOrString | None = None
+    """Nodes that may run a new pod beside the old one until it is available: a number or a percentage (default 0)."""
+
+
+class DaemonSetUpdateStrategy(K8sModel):
+    """How a DaemonSet replaces the pods of an old template."""
+
+    type: str | None = None
+    """RollingUpdate (the default: the controller replaces pods) or OnDelete (only pods deleted by hand are replaced)."""
+    rolling_update: RollingUpdateDaemonSet | None = None
+    """Limits of a rolling update; only with type RollingUpdate."""
+
+
+class DaemonSetSpec(K8sModel):
+    """The desired state of a DaemonSet."""
+
+    selector: LabelSelector | None = None
+    """Which pods belong to this DaemonSet; must match the template's labels and never changes."""
+    template: PodTemplateSpec
+    """The pod to run on every eligible node (nodeSelector, node affinity and tolerations decide which)."""
+    update_strategy: DaemonSetUpdateStrategy | None = None
+    """How pods of an old template are replaced."""
+    min_ready_seconds: Int32 | None = None
+    """Seconds a new pod must be ready before it counts as available (default 0)."""
+    revision_history_limit: Int32 | None = None
+    """How many old revisions to keep (default 10)."""
+
+
+class DaemonSetStatus(K8sModel):
+    """What the DaemonSet controller last observed, counted in nodes."""
+
+    current_number_scheduled: int = 0
+    """Nodes that run at least one daemon pod and should."""
+    number_misscheduled: int = 0
+    """Nodes that run a daemon pod but should not."""
+    desired_number_scheduled: int = 0
+    """Nodes that should run the daemon pod."""
+    number_ready: int = 0
+    """Nodes whose daemon pod is ready."""
+    observed_generation: Int64 | None = None
+    updated_number_scheduled: int | None = None
+    """Nodes running a pod of the current template."""
+    number_available: int | None = None
+    """Nodes whose daemon pod has been ready for minReadySeconds."""
+    number_unavailable: int | None = None
+    """Nodes that should run the pod and have none available."""
+    collision_count: int | None = None
+    conditions: list[Condition] | None = None
+
+
 class StatefulSet(TypedObject):
     """A StatefulSet runs pods with stable names, DNS names and storage, started and stopped in order."""
 
@@ -271,3 +326,31 @@ class StatefulSet(TypedObject):
     spec: StatefulSetSpec
     status: StatefulSetStatus | None = None
     """The observed state, written by the StatefulSet controller."""
+
+
+class DaemonSet(TypedObject):
+    """A DaemonSet runs one copy of a pod on every node that matches it: log shippers, node agents."""
+
+    API_VERSION: ClassVar[str] = "apps/v1"
+    KIND: ClassVar[str] = "DaemonSet"
+    api_version: str = "apps/v1"
+    kind: str = "DaemonSet"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: DaemonSetSpec
+    """The desired state: the pod template and update strategy."""
+    status: DaemonSetStatus | None = None
+    """The observed state, written by the DaemonSet controller."""
+
+
+class ControllerRevision(TypedObject):
+    """An immutable snapshot of a DaemonSet's pod template: the history ``kubectl rollout undo`` goes back to."""
+
+    API_VERSION: ClassVar[str] = "apps/v1"
+    KIND: ClassVar[str] = "ControllerRevision"
+    api_version: str = "apps/v1"
+    kind: str = "ControllerRevision"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    data: AnyDict | None = None
+    """The state recorded: a strategic merge patch that puts the template back (``spec.template``, ``$patch: replace``)."""
+    revision: Int64 = 0
+    """The revision number: higher is newer."""

@@ -46,9 +46,3 @@ class Ingress(_ListOnly):
     kind: str = "Ingress"
 
 
-class DaemonSet(_ListOnly):
-    API_VERSION: ClassVar[str] = "apps/v1"
-    KIND: ClassVar[str] = "DaemonSet"
-    api_version: str = "apps/v1"
-    kind: str = "DaemonSet"
-

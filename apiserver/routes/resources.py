@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from apimachinery.errors import ApiError, bad_request, method_not_allowed
 from apimachinery.selectors import parse_field_selector, parse_label_selector
-from apiserver import admission, fieldmanager, negotiation, tables
+from apiserver import admission, eviction, fieldmanager, negotiation, tables
 from apiserver.jsonbody import Decoded
 from apiserver.negotiation import FastJSONResponse as JSONResponse
 from apiserver.registry import PatchingRegistry, WriteResult
@@ -331,11 +331,11 @@ async def post_subresource(request: Request, registry: PatchingRegistry, target:
     body = await _body(request)
     if target.subresource == "binding":
         registry.bind(target.namespace, target.name, body)
-    else:  # eviction: no disruption budgets yet, so an eviction is a delete
+    else:  # eviction: a deletion the pod's disruption budget allows
         if not isinstance(body, dict):
             raise bad_request("the body of an eviction must be an Eviction object")
         options = admission.delete_options(body.get("deleteOptions"), grace_period=None, propagation=None)
-        registry.delete(target.rt, target.namespace, target.name, options)
+        eviction.evict(registry, target.namespace, target.name, options)
     return JSONResponse(
         {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
         status_code=201,

@@ -15,6 +15,8 @@ import copy
 from apiserver import defaults, validation
 from apiserver.strategies import (
     config,
+    daemonset,
+    disruptionbudget,
     endpoints,
     ephemeral,
     event,
@@ -40,6 +42,9 @@ _STRATEGIES: dict[str, Strategy] = {
         workloads.REPLICA_SET,
         statefulset.STATEFUL_SET,
         job.STRATEGY,
+        daemonset.DAEMON_SET,
+        daemonset.CONTROLLER_REVISION,
+        disruptionbudget.DISRUPTION_BUDGET,
         service.STRATEGY,
         endpoints.ENDPOINTS,
         endpoints.ENDPOINT_SLICE,

@@ -49,3 +49,17 @@ async def test_throttling_that_never_ends_surfaces_as_429(waits: list[float]) ->
         await api.request("GET", "/api/v1/pods")
     assert err.value.code == 429 and len(seen) == MAX_THROTTLE_RETRIES + 1 and len(waits) == MAX_THROTTLE_RETRIES
     await api.close()
+
+
+async def test_a_429_without_retry_after_is_returned_at_once(waits: list[float]) -> None:
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(429, json={**THROTTLED, "message": "Cannot evict pod"})
+
+    api = ApiClient("http://api.test", transport=httpx.MockTransport(handle))
+    with pytest.raises(ApiError) as err:
+        await api.request("POST", "/api/v1/namespaces/default/pods/p/eviction", body={})
+    assert err.value.code == 429 and len(seen) == 1 and waits == []
+    await api.close()

@@ -55,7 +55,7 @@ def test_api_resource_list_envelope(group: str, version: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("group", "version"), [("autoscaling", "v1"), ("policy", "v1"), ("apps", "v2"), ("", "v2")]
+    ("group", "version"), [("autoscaling", "v1"), ("policy", "v1beta1"), ("apps", "v2"), ("", "v2")]
 )
 def test_unserved_group_versions_have_no_resources(group: str, version: str) -> None:
     assert discovery.api_resource_list(group, version)["resources"] == []

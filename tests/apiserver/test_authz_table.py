@@ -40,6 +40,7 @@ VIEW_READ = {
     ("", "endpoints"), ("discovery.k8s.io", "endpointslices"),
     ("apps", "statefulsets"), ("apps", "statefulsets/status"), ("apps", "statefulsets/scale"),
     ("batch", "jobs/status"),
+    ("apps", "daemonsets/status"), ("apps", "controllerrevisions"), ("policy", "poddisruptionbudgets"), ("policy", "poddisruptionbudgets/status"),
     # served read-only (kubectl's prune allow list)
     ("", "persistentvolumeclaims"), ("", "persistentvolumeclaims/status"), ("", "replicationcontrollers"),
     ("apps", "daemonsets"), ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),
@@ -51,7 +52,7 @@ EDIT_WRITE = {
     ("apps", "deployments"), ("apps", "deployments/scale"), ("apps", "replicasets"), ("apps", "replicasets/scale"),
     ("coordination.k8s.io", "leases"), ("apps", "statefulsets/scale"),
     ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"), ("apps", "daemonsets"),
-    ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),
+    ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"), ("policy", "poddisruptionbudgets"),
 }
 ADMIN_EXTRA = {(RBAC, "roles"), (RBAC, "rolebindings")}
 ROLES = {
