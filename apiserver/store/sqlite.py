@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -493,6 +494,9 @@ class SqliteStore(LiveReads):
         try:
             if self._reader is not self._db:
                 self._reader.close()
+            if self.path != ":memory:":  # a compaction's checkpoint may not have run yet: old pages leave now
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.close()
         finally:
             self._write_lock.release()
