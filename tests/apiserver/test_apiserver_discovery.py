@@ -9,9 +9,10 @@ import pytest
 from apimachinery.resources import RESOURCES
 from apiserver import discovery
 
-SERVED = [("", "v1"), ("discovery.k8s.io", "v1"), ("apps", "v1"), ("coordination.k8s.io", "v1"),
-          ("authentication.k8s.io", "v1"), ("rbac.authorization.k8s.io", "v1"), ("authorization.k8s.io", "v1"),
-          ("node.podvisor.io", "v1"), ("storage.k8s.io", "v1"), ("batch", "v1"), ("networking.k8s.io", "v1")]
+SERVED = [("", "v1"), ("apps", "v1"), ("coordination.k8s.io", "v1"), ("authentication.k8s.io", "v1"),
+          ("rbac.authorization.k8s.io", "v1"), ("authorization.k8s.io", "v1"), ("node.podvisor.io", "v1"),
+          ("discovery.k8s.io", "v1"), ("batch", "v1"), ("policy", "v1"), ("storage.k8s.io", "v1"),
+          ("networking.k8s.io", "v1")]
 
 
 def entries(group: str, version: str) -> dict[str, dict[str, Any]]:
@@ -39,9 +40,9 @@ def test_api_group_list_names_only_served_groups() -> None:
     doc = discovery.api_group_list()
     assert (doc["kind"], doc["apiVersion"]) == ("APIGroupList", "v1")
     assert [g["name"] for g in doc["groups"]] == [
-        "discovery.k8s.io", "apps", "coordination.k8s.io", "authentication.k8s.io", "rbac.authorization.k8s.io",
-        "authorization.k8s.io", "node.podvisor.io", "storage.k8s.io", "batch", "networking.k8s.io"]
-    apps = doc["groups"][1]
+        "apps", "coordination.k8s.io", "authentication.k8s.io", "rbac.authorization.k8s.io", "authorization.k8s.io",
+        "node.podvisor.io", "discovery.k8s.io", "batch", "policy", "storage.k8s.io", "networking.k8s.io"]
+    apps = doc["groups"][0]
     assert apps["versions"] == [{"groupVersion": "apps/v1", "version": "v1"}]
     assert apps["preferredVersion"] == {"groupVersion": "apps/v1", "version": "v1"}
 
@@ -168,10 +169,10 @@ def test_aggregated_core_shape() -> None:
 def test_aggregated_groups_shape() -> None:
     doc = discovery.aggregated_groups()
     assert [item["metadata"]["name"] for item in doc["items"]] == [
-        "discovery.k8s.io", "apps", "coordination.k8s.io", "authentication.k8s.io", "rbac.authorization.k8s.io",
-        "authorization.k8s.io", "node.podvisor.io", "storage.k8s.io", "batch", "networking.k8s.io"]
+        "apps", "coordination.k8s.io", "authentication.k8s.io", "rbac.authorization.k8s.io", "authorization.k8s.io",
+        "node.podvisor.io", "discovery.k8s.io", "batch", "policy", "storage.k8s.io", "networking.k8s.io"]
     deployments = next(
-        r for r in doc["items"][1]["versions"][0]["resources"] if r["resource"] == "deployments"
+        r for r in doc["items"][0]["versions"][0]["resources"] if r["resource"] == "deployments"
     )
     scale = next(s for s in deployments["subresources"] if s["subresource"] == "scale")
     assert scale == {

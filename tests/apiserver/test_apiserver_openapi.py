@@ -22,8 +22,9 @@ SERVED = [
     ("authorization.k8s.io", "v1", "apis/authorization.k8s.io/v1"),
     ("node.podvisor.io", "v1", "apis/node.podvisor.io/v1"),
     ("discovery.k8s.io", "v1", "apis/discovery.k8s.io/v1"),
-    ("storage.k8s.io", "v1", "apis/storage.k8s.io/v1"),
     ("batch", "v1", "apis/batch/v1"),
+    ("policy", "v1", "apis/policy/v1"),
+    ("storage.k8s.io", "v1", "apis/storage.k8s.io/v1"),
     ("networking.k8s.io", "v1", "apis/networking.k8s.io/v1"),
 ]
 

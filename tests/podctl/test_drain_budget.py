@@ -68,7 +68,7 @@ def test_drain_waits_for_the_disruption_budget(podctl_e2e: Podctl, cluster: Clus
     assert podctl("cordon", other).code == 0  # both replicas on the node to drain
     assert podctl("apply", "-f", str(write(tmp_path / "app.yaml", APP))).code == 0
     cluster.wait_for("both replicas ready on the drained node", lambda: [
-        (p["spec"]["nodeName"], _ready(p)) for p in _pods(cluster, "app=app")] == [(drained, True)] * 2,  # type: ignore[index]
+        (p["spec"].get("nodeName"), _ready(p)) for p in _pods(cluster, "app=app")] == [(drained, True)] * 2,  # type: ignore[index]
         timeout=120)
     cluster.wait_for("the daemon pods ready", lambda: len([p for p in _pods(cluster, "app=agent") if _ready(p)]) == 2,
                      timeout=120)
