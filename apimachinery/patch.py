@@ -265,6 +265,8 @@ def merge_keys_for(kind: str) -> Mapping[str, str]:
     if template := _POD_TEMPLATES.get(kind):
         table |= _under(f"{template}.spec", _POD_SPEC_LISTS) | _under(f"{template}.metadata", _OBJECT_META_LISTS)
         table |= {"status.conditions": "type"}
+    if kind == "CronJob":  # the Jobs' own metadata
+        table |= _under("spec.jobTemplate.metadata", _OBJECT_META_LISTS)
     return MappingProxyType(table)
 
 

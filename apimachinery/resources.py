@@ -17,16 +17,25 @@ from apimachinery.models.authorization import (
     SubjectAccessReview,
 )
 from apimachinery.models.base import TypedObject
-from apimachinery.models.core import ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service
+from apimachinery.models.batch import CronJob
+from apimachinery.models.core import (
+    ConfigMap,
+    Endpoints,
+    Event,
+    Namespace,
+    Node,
+    Pod,
+    ReplicationController,
+    Secret,
+    Service,
+)
 from apimachinery.models.discovery import EndpointSlice
 from apimachinery.models.listonly import (
-    CronJob,
     DaemonSet,
     Ingress,
     Job,
     PersistentVolume,
     PersistentVolumeClaim,
-    ReplicationController,
     StatefulSet,
 )
 from apimachinery.models.nodejoin import NodeCredentialRequest
@@ -103,6 +112,10 @@ DEPLOYMENTS = ResourceType(
 REPLICASETS = ResourceType(
     "apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ReplicaSet, ("rs",), ("all",), ("status", "scale")
 )
+REPLICATIONCONTROLLERS = ResourceType("", "v1", "ReplicationController", "replicationcontrollers",
+                                      "replicationcontroller", True, ReplicationController, ("rc",), ("all",),
+                                      ("status", "scale"))
+CRONJOBS = ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, CronJob, ("cj",), ("all",), ("status",))
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
 NODE_CREDENTIAL_REQUESTS = ResourceType("node.podvisor.io", "v1", "NodeCredentialRequest", "nodecredentialrequests",
                                         "nodecredentialrequest", False, NodeCredentialRequest, verbs=("create",))
@@ -148,12 +161,8 @@ PERSISTENTVOLUMECLAIMS = ResourceType("", "v1", "PersistentVolumeClaim", "persis
                                       "persistentvolumeclaim", True, PersistentVolumeClaim, ("pvc",), verbs=READ_VERBS)
 PERSISTENTVOLUMES = ResourceType("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", False,
                                  PersistentVolume, ("pv",), verbs=READ_VERBS)
-REPLICATIONCONTROLLERS = ResourceType("", "v1", "ReplicationController", "replicationcontrollers",
-                                      "replicationcontroller", True, ReplicationController, ("rc",), ("all",),
-                                      verbs=READ_VERBS)
+
 JOBS = ResourceType("batch", "v1", "Job", "jobs", "job", True, Job, (), ("all",), verbs=READ_VERBS)
-CRONJOBS = ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, CronJob, ("cj",), ("all",),
-                        verbs=READ_VERBS)
 INGRESSES = ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", True, Ingress, ("ing",),
                          verbs=READ_VERBS)
 DAEMONSETS = ResourceType("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, DaemonSet, ("ds",), ("all",),
@@ -161,7 +170,7 @@ DAEMONSETS = ResourceType("apps", "v1", "DaemonSet", "daemonsets", "daemonset", 
 STATEFULSETS = ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, StatefulSet, ("sts",),
                             ("all",), verbs=READ_VERBS)
 LIST_ONLY_RESOURCES = (
-    PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, REPLICATIONCONTROLLERS, JOBS, CRONJOBS, INGRESSES,
+    PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, JOBS, INGRESSES,
     DAEMONSETS, STATEFULSETS,
 )
 RBAC_RESOURCES = (ROLES, CLUSTERROLES, ROLEBINDINGS, CLUSTERROLEBINDINGS)
@@ -171,7 +180,7 @@ AUTHORIZATION_REVIEWS = (
 
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, ENDPOINTS, ENDPOINTSLICES, CONFIGMAPS, SECRETS, DEPLOYMENTS,
-    REPLICASETS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
+    REPLICASETS, REPLICATIONCONTROLLERS, CRONJOBS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
     NODE_CREDENTIAL_REQUESTS, *LIST_ONLY_RESOURCES,
 )
 

@@ -38,25 +38,11 @@ class PersistentVolume(_ListOnly):
     kind: str = "PersistentVolume"
 
 
-class ReplicationController(_ListOnly):
-    API_VERSION: ClassVar[str] = "v1"
-    KIND: ClassVar[str] = "ReplicationController"
-    api_version: str = "v1"
-    kind: str = "ReplicationController"
-
-
 class Job(_ListOnly):
     API_VERSION: ClassVar[str] = "batch/v1"
     KIND: ClassVar[str] = "Job"
     api_version: str = "batch/v1"
     kind: str = "Job"
-
-
-class CronJob(_ListOnly):
-    API_VERSION: ClassVar[str] = "batch/v1"
-    KIND: ClassVar[str] = "CronJob"
-    api_version: str = "batch/v1"
-    kind: str = "CronJob"
 
 
 class Ingress(_ListOnly):

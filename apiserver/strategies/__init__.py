@@ -15,6 +15,7 @@ import copy
 from apiserver import defaults, validation
 from apiserver.strategies import (
     config,
+    cronjob,
     endpoints,
     ephemeral,
     event,
@@ -23,6 +24,7 @@ from apiserver.strategies import (
     node,
     pod,
     rbac,
+    replicationcontroller,
     service,
     serviceaccount,
     workloads,
@@ -35,6 +37,8 @@ _STRATEGIES: dict[str, Strategy] = {
         pod.STRATEGY,
         workloads.DEPLOYMENT,
         workloads.REPLICA_SET,
+        replicationcontroller.STRATEGY,
+        cronjob.STRATEGY,
         service.STRATEGY,
         endpoints.ENDPOINTS,
         endpoints.ENDPOINT_SLICE,

@@ -38,16 +38,18 @@ VIEW_READ = {
     ("apps", "deployments"), ("apps", "deployments/status"), ("apps", "deployments/scale"),
     ("apps", "replicasets"), ("apps", "replicasets/status"), ("apps", "replicasets/scale"),
     ("", "endpoints"), ("discovery.k8s.io", "endpointslices"),
+    ("", "replicationcontrollers"), ("", "replicationcontrollers/status"), ("", "replicationcontrollers/scale"),
+    ("batch", "cronjobs"), ("batch", "cronjobs/status"),
     # served read-only (kubectl's prune allow list)
-    ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"),
-    ("apps", "daemonsets"), ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),
+    ("", "persistentvolumeclaims"), ("apps", "statefulsets"),
+    ("apps", "daemonsets"), ("batch", "jobs"), ("networking.k8s.io", "ingresses"),
 }
 EDIT_READ = VIEW_READ | {("", "secrets"), ("coordination.k8s.io", "leases")}
 EDIT_WRITE = {
     ("", "pods"), ("", "services"), ("", "configmaps"), ("", "secrets"), ("", "events"), ("", "serviceaccounts"),
     ("", "serviceaccounts/token"),
     ("apps", "deployments"), ("apps", "deployments/scale"), ("apps", "replicasets"), ("apps", "replicasets/scale"),
-    ("coordination.k8s.io", "leases"),
+    ("coordination.k8s.io", "leases"), ("", "replicationcontrollers/scale"),
     ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"), ("apps", "daemonsets"),
     ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),
 }

@@ -36,6 +36,9 @@ VALID: dict[str, dict[str, Any]] = {
     "Secret": {"stringData": {"password": "hunter2"}},
     "Deployment": {"spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": _TEMPLATE}},
     "ReplicaSet": {"spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": _TEMPLATE}},
+    "ReplicationController": {"spec": {"replicas": 2, "selector": {"app": "web"}, "template": _TEMPLATE}},
+    "CronJob": {"spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": {
+        "spec": {"containers": [_CONTAINER], "restartPolicy": "Never"}}}}}},
     "Lease": {"spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}},
     "ServiceAccount": {"automountServiceAccountToken": False},
     "Role": {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]},
