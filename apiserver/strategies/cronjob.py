@@ -63,7 +63,9 @@ def validate_schedule(schedule: object, path: str) -> list[Cause]:
     except CronError as err:
         causes.append(invalid_value(path, schedule, str(err)))
     if "TZ" in schedule:
-        causes.append(invalid_value(path, schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"))
+        causes.append(
+            invalid_value(path, schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead")
+        )
     return causes
 
 
@@ -76,8 +78,13 @@ def validate_time_zone(zone: object, path: str) -> list[Cause]:
         if part in (".", "..") or part.startswith("-") or not _ZONE_PART.fullmatch(part):
             return [invalid_value(path, zone, f"unknown time zone {zone}")]
     if zone.lower() == "local":
-        return [invalid_value(path, zone, "timeZone must be an explicit time zone as defined in "
-                                          "https://www.iana.org/time-zones")]
+        return [
+            invalid_value(
+                path,
+                zone,
+                "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones",
+            )
+        ]
     try:
         load_zone(zone)
     except CronError as err:
@@ -91,10 +98,18 @@ def validate_job_template(job_template: Obj, path: str) -> list[Cause]:
     causes = validate_labels(metadata.get("labels"), f"{path}.metadata.labels")
     causes += validate_annotations(metadata.get("annotations"), f"{path}.metadata.annotations")
     spec, spec_path = as_dict(job_template.get("spec")), f"{path}.spec"
-    for key in ("parallelism", "completions", "activeDeadlineSeconds", "backoffLimit", "ttlSecondsAfterFinished"):
+    for key in (
+        "parallelism",
+        "completions",
+        "activeDeadlineSeconds",
+        "backoffLimit",
+        "ttlSecondsAfterFinished",
+    ):
         causes += at_least(spec, key, spec_path, 0)
     if spec.get("selector") is not None:
-        causes.append(invalid_value(f"{spec_path}.selector", spec["selector"], "`selector` will be auto-generated"))
+        causes.append(
+            invalid_value(f"{spec_path}.selector", spec["selector"], "`selector` will be auto-generated")
+        )
     if spec.get("manualSelector"):
         causes.append(not_supported(f"{spec_path}.manualSelector", spec["manualSelector"], ("nil", "false")))
     template, template_path = spec.get("template"), f"{spec_path}.template"
@@ -147,7 +162,9 @@ class CronJobStrategy(Strategy):
         """Updates skip it, so a CronJob named before the limit can still be changed."""
         name = as_dict(obj.get("metadata")).get("name")
         if isinstance(name, str) and len(name) > MAX_NAME_LENGTH:
-            return [invalid_value("metadata.name", name, f"must be no more than {MAX_NAME_LENGTH} characters")]
+            return [
+                invalid_value("metadata.name", name, f"must be no more than {MAX_NAME_LENGTH} characters")
+            ]
         return []
 
 

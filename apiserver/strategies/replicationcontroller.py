@@ -42,8 +42,11 @@ def _validate(rc: Obj) -> list[Cause]:
         return [*causes, required("spec.template")]
     labels = as_dict(as_dict(as_dict(template).get("metadata")).get("labels"))
     if selector and any(labels.get(k) != v for k, v in selector.items()):
-        causes.append(invalid_value("spec.template.metadata.labels", labels,
-                                    "`selector` does not match template `labels`"))
+        causes.append(
+            invalid_value(
+                "spec.template.metadata.labels", labels, "`selector` does not match template `labels`"
+            )
+        )
     return causes + workloads.validate_template("ReplicationController", as_dict(template), "spec.template")
 
 

@@ -10,7 +10,9 @@ from apimachinery.cron import CronError, load_zone, parse
 
 
 def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC) if "+" not in text else datetime.fromisoformat(text)
+    return (
+        datetime.fromisoformat(text).replace(tzinfo=UTC) if "+" not in text else datetime.fromisoformat(text)
+    )
 
 
 @pytest.mark.parametrize(
@@ -48,10 +50,16 @@ def test_next(schedule: str, after: str, expected: str) -> None:
         pytest.param("0 3 * * *", "Europe/Paris", "2026-07-01T00:00:00", "2026-07-01T01:00:00", id="summer"),
         pytest.param("0 3 * * *", "Europe/Paris", "2026-01-01T00:00:00", "2026-01-01T02:00:00", id="winter"),
         # 29 March 2026: 02:00 -> 03:00 in Paris, so 02:30 does not exist that day.
-        pytest.param("30 2 * * *", "Europe/Paris", "2026-03-28T03:00:00", "2026-03-30T00:30:00", id="dst-gap"),
+        pytest.param(
+            "30 2 * * *", "Europe/Paris", "2026-03-28T03:00:00", "2026-03-30T00:30:00", id="dst-gap"
+        ),
         # 25 October 2026: 02:30 happens twice; it fires at the first one only.
-        pytest.param("30 2 * * *", "Europe/Paris", "2026-10-24T03:00:00", "2026-10-25T00:30:00", id="dst-repeat"),
-        pytest.param("30 2 * * *", "Europe/Paris", "2026-10-25T00:30:00", "2026-10-26T01:30:00", id="dst-once"),
+        pytest.param(
+            "30 2 * * *", "Europe/Paris", "2026-10-24T03:00:00", "2026-10-25T00:30:00", id="dst-repeat"
+        ),
+        pytest.param(
+            "30 2 * * *", "Europe/Paris", "2026-10-25T00:30:00", "2026-10-26T01:30:00", id="dst-once"
+        ),
     ],
 )
 def test_next_in_zone(schedule: str, zone: str, after: str, expected: str) -> None:
