@@ -50,7 +50,9 @@ class GarbageCollector:
     name = "garbage-collector"
     workers = 3
 
-    def __init__(self, ctx: ControllerContext, *, queue: Queue | None = None) -> None:
+    def __init__(self, ctx: ControllerContext, *, queue: Queue | None = None,
+                 more: dict[ResourceType, Cache[Any]] | None = None) -> None:
+        """``more``: caches of kinds whose controllers keep their own (ReplicationControllers, ...)."""
         self.client = ctx.client
         informers = ctx.informers
         # The kinds that have (or are) owners here; adding a kind is one entry. Node Leases are
@@ -58,7 +60,7 @@ class GarbageCollector:
         self.caches: dict[ResourceType, Cache[Any]] = {
             PODS: informers.pods, REPLICASETS: informers.replicasets, DEPLOYMENTS: informers.deployments,
             NODES: informers.nodes, LEASES: informers.leases, SERVICES: informers.services,
-            ENDPOINTSLICES: informers.endpointslices,
+            ENDPOINTSLICES: informers.endpointslices, **(more or {}),
         }
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self._by_name = {rt.group_resource: rt for rt in self.caches}
