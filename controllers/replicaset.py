@@ -40,8 +40,8 @@ from apimachinery.workqueue import WorkQueue
 from controllers import podutil
 from controllers.base import (
     CONTROLLER_UID_INDEX,
-    Cache,
     NAMESPACE_INDEX,
+    Cache,
     ControllerContext,
     Queue,
     controller_ref_to,
