@@ -15,6 +15,7 @@ import logging
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,12 +25,23 @@ from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig
 from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.apps import Deployment, Lease, ReplicaSet
 from apimachinery.models.authentication import ServiceAccount
-from apimachinery.models.core import ConfigMap, Endpoints, Namespace, Node, Pod, Service
+from apimachinery.models.batch import CronJob
+from apimachinery.models.core import (
+    ConfigMap,
+    Endpoints,
+    Namespace,
+    Node,
+    Pod,
+    ReplicationController,
+    Service,
+)
 from apimachinery.models.discovery import EndpointSlice
+from apimachinery.resources import CRONJOBS, JOBS, REPLICATIONCONTROLLERS, ResourceType
 from apimachinery.serviceaccounts import ROOT_CA_CONFIGMAP
 from apimachinery.timeutil import SystemClock
 from apimachinery.workqueue import WorkQueue, run_worker
-from controllers.base import ControllerContext, Informers, api_recorder
+from controllers.base import ControllerContext, Informers, add_standard_indexers, api_recorder
+from controllers.cronjob import CronJobController
 from controllers.deployment import DeploymentController
 from controllers.endpoints import EndpointsController
 from controllers.endpointslice import EndpointSliceController
@@ -37,6 +49,7 @@ from controllers.garbagecollector import GarbageCollector
 from controllers.namespace import NamespaceController
 from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
 from controllers.replicaset import ReplicaSetController
+from controllers.replicationcontroller import ReplicationControllerController
 from controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
 from controllers.tainteviction import TaintEvictionController
 
@@ -73,11 +86,34 @@ def build_informers(client: ApiClient) -> tuple[Informers, list[Informer[Any]]]:
     return informers, [pods, replicasets, deployments, nodes, leases, namespaces, services, endpoints, endpointslices]
 
 
-def build_controllers(ctx: ControllerContext, *, node_grace_period: float) -> list[Controller]:
+@dataclass
+class OwnCaches:
+    """Caches of kinds whose controllers keep their own (the shared bundle stays as it is)."""
+
+    replicationcontrollers: Informer[ReplicationController]
+    cronjobs: Informer[CronJob]
+    jobs: Informer[Any]
+
+    @classmethod
+    def build(cls, client: ApiClient) -> OwnCaches:
+        caches = cls(Informer(client, ReplicationController), Informer(client, CronJob), Informer(client, JOBS.model))
+        for cache in caches.all():
+            add_standard_indexers(cache)
+        return caches
+
+    def all(self) -> list[Informer[Any]]:
+        return [self.replicationcontrollers, self.cronjobs, self.jobs]
+
+
+def build_controllers(ctx: ControllerContext, *, node_grace_period: float, own: OwnCaches) -> list[Controller]:
+    collected: dict[ResourceType, Any] = {
+        REPLICATIONCONTROLLERS: own.replicationcontrollers, CRONJOBS: own.cronjobs, JOBS: own.jobs}
     return [
         ReplicaSetController(ctx),
+        ReplicationControllerController(ctx, own.replicationcontrollers),
+        CronJobController(ctx, own.cronjobs, own.jobs),
         DeploymentController(ctx),
-        GarbageCollector(ctx),
+        GarbageCollector(ctx, more=collected),
         NodeLifecycleController(ctx, grace_period=node_grace_period),
         TaintEvictionController(ctx),
         NamespaceController(ctx),
@@ -104,7 +140,9 @@ async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str 
     informers, runnable = build_informers(client)
     ctx = ControllerContext(client=client, informers=informers, recorder_for=api_recorder(client, socket.gethostname()),
                             clock=SystemClock())
-    controllers = build_controllers(ctx, node_grace_period=node_grace_period)
+    own = OwnCaches.build(client)
+    runnable += own.all()
+    controllers = build_controllers(ctx, node_grace_period=node_grace_period, own=own)
     more, more_informers = build_serviceaccount_controllers(client, ctx, root_ca=root_ca)
     controllers += more
     runnable += more_informers
