@@ -76,11 +76,11 @@ async def test_an_invalid_replication_controller_is_refused_naming_the_field(api
 
 @pytest.fixture
 async def client(api_url: str) -> AsyncIterator[ApiClient]:  # noqa: F811
-    api = ApiClient(api_url)
+    own = ApiClient(api_url)
     try:
-        yield api
+        yield own
     finally:
-        await api.close()
+        await own.close()
 
 
 needs_jobs = pytest.mark.skipif(JOBS.is_read_only, reason="the Job kind is not served on this branch yet")
