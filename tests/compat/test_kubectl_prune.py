@@ -52,9 +52,8 @@ def test_prune_with_the_default_allow_list_deletes_what_left_the_directory(kubec
     assert [d["metadata"]["name"] for d in kubectl.json("get", "deployments", "-l", "app=pruned")["items"]] == ["web"]
 
 
-@pytest.mark.parametrize("resource", ["jobs", "cronjobs", "statefulsets", "daemonsets", "ingresses",
-                                      "endpoints", "persistentvolumeclaims", "persistentvolumes",
-                                      "replicationcontrollers"])
+@pytest.mark.parametrize("resource", ["jobs", "statefulsets", "daemonsets", "ingresses",
+                                      "endpoints", "persistentvolumeclaims", "persistentvolumes"])
 def test_kinds_podvisor_does_not_run_list_empty(kubectl: Kubectl, resource: str) -> None:
     assert kubectl.json("get", resource)["items"] == []
 
