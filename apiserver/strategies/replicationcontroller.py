@@ -27,7 +27,8 @@ def _default(rc: Obj) -> None:
         if metadata is not None and not metadata.get("labels"):
             metadata["labels"] = dict(labels)
     unset(spec, "replicas", 1)
-    workloads.default_template(spec)
+    if isinstance(template, dict):  # a missing template stays missing: validation requires it
+        workloads.default_template(spec)
 
 
 def _validate(rc: Obj) -> list[Cause]:
