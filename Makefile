@@ -2,7 +2,7 @@
 PYTHON ?= python3
 DATA_DIR ?= $(HOME)/.podvisor
 
-.PHONY: help install images postgres-binaries test test-unit test-faults lint demo demo-check down bench bench-quick clean
+.PHONY: help install images postgres-binaries network-tools test test-unit test-faults lint demo demo-check down bench bench-quick clean
 
 # Installed once per change of pyproject.toml, so the quick-start commands work on a fresh clone.
 .installed: pyproject.toml
@@ -24,7 +24,13 @@ postgres-binaries:
 	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null || \
 	   sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
 
-test: .installed images postgres-binaries  ## Run every test, e2e on the real Docker daemon included
+# The kubelet's service proxy programs the kernel with nft (and flushes UDP flows with conntrack).
+network-tools:
+	@(command -v nft && command -v conntrack && command -v ip) >/dev/null 2>&1 || \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables conntrack iproute2 >/dev/null || \
+	   sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables conntrack iproute2 >/dev/null)
+
+test: .installed images postgres-binaries network-tools  ## Run every test, e2e on the real Docker daemon included
 	$(PYTHON) -m pytest -q
 
 test-unit: .installed  ## Run the tests that need no Docker daemon
@@ -38,10 +44,10 @@ lint: .installed  ## ruff, mypy and the import-layer contracts
 	$(PYTHON) -m mypy
 	lint-imports
 
-demo: .installed images  ## Start a 3-node cluster on Docker, apply manifests/demo, keep running until Ctrl-C
+demo: .installed images network-tools  ## Start a 3-node cluster on Docker, apply manifests/demo, keep running until Ctrl-C
 	$(PYTHON) -m demo run
 
-demo-check: .installed images  ## Run the demo non-interactively, check it, tear it down
+demo-check: .installed images network-tools  ## Run the demo non-interactively, check it, tear it down
 	$(PYTHON) -m demo check
 
 down:  ## Remove everything a crashed demo left behind

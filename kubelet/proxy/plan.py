@@ -17,6 +17,7 @@ Pure, and the one place that carries Kubernetes' endpoint rules over:
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -72,7 +73,7 @@ def plan(services: Iterable[Service], slices: Iterable[EndpointSlice], *,
             continue
         for port in svc.spec.ports or []:
             protocol = (port.protocol or "TCP").lower()
-            if protocol not in _PROTOCOLS:
+            if protocol not in _PROTOCOLS or not 0 < port.port < 65536:
                 continue
             port_name = port.name or ""
             endpoints: tuple[Backend, ...]
@@ -89,8 +90,16 @@ def plan(services: Iterable[Service], slices: Iterable[EndpointSlice], *,
 
 def proxied(svc: Service) -> bool:
     """A Service with an IPv4 ClusterIP; headless and ExternalName Services have nothing to proxy."""
-    ip = svc.spec.cluster_ip
-    return svc.spec.type != "ExternalName" and bool(ip) and ip != "None" and ":" not in str(ip)
+    return svc.spec.type != "ExternalName" and is_ipv4(svc.spec.cluster_ip)
+
+
+def is_ipv4(text: str | None) -> bool:
+    """Only what parses as an address reaches an nft script: the API validates it, the node checks."""
+    try:
+        ipaddress.IPv4Address(str(text))
+    except ValueError:
+        return False
+    return True
 
 
 def affinity_timeout(svc: Service) -> int | None:
@@ -112,10 +121,10 @@ def _endpoints(slices: list[EndpointSlice], port_name: str, protocol: str) -> tu
     for eps in slices:
         number = next((p.port for p in eps.ports or []
                        if (p.name or "") == port_name and (p.protocol or "TCP").lower() == protocol), None)
-        if number is None:
+        if number is None or not 0 < number < 65536:
             continue
         for ep in eps.endpoints:
-            if not ep.addresses:
+            if not ep.addresses or not is_ipv4(ep.addresses[0]):
                 continue
             backend = Backend(ep.addresses[0], number)
             cond = ep.conditions

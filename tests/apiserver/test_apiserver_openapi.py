@@ -21,6 +21,7 @@ SERVED = [
     ("rbac.authorization.k8s.io", "v1", "apis/rbac.authorization.k8s.io/v1"),
     ("authorization.k8s.io", "v1", "apis/authorization.k8s.io/v1"),
     ("node.podvisor.io", "v1", "apis/node.podvisor.io/v1"),
+    ("discovery.k8s.io", "v1", "apis/discovery.k8s.io/v1"),
     ("batch", "v1", "apis/batch/v1"),
     ("networking.k8s.io", "v1", "apis/networking.k8s.io/v1"),
 ]

@@ -23,7 +23,8 @@ def test_demo_check_passes_from_a_fresh_clone(tmp_path: Path, busybox_image: str
     assert done.returncode == 0, done.stdout + done.stderr[-6000:]
     for promise in ("every demo pod is Running or Succeeded as designed: ok",
                     "the page is served by all three web replicas: ok",
-                    "the client reaches the web replicas by name: ok",
+                    "web replicas through the Service's name and ClusterIP: ok",
+                    "every replica serves the page mounted from the ConfigMap: ok",
                     "restarted (restartCount 1), page kept served: ok",
                     "a broken ledger release escalated and was rolled back in",
                     "nothing of the demo is left on Docker: ok"):

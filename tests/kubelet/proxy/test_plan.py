@@ -22,8 +22,10 @@ def backends(*pairs: str) -> tuple[Backend, ...]:
     ([ep("10.0.0.2", ready=False, serving=True)], ()),
     ([ep("10.0.0.1"), ep("10.0.0.1")], backends("10.0.0.1:8080")),
     ([], ()),
+    ([ep("10.0.0.1"), ep('10.0.0.2; flush ruleset'), ep("fd00::1"), ep("")], backends("10.0.0.1:8080")),
 ], ids=["missing-condition-is-ready", "unready-left-out", "ready-wins-over-terminating",
-        "terminating-fallback-when-none-ready", "unready-not-terminating-never", "duplicates-once", "empty"])
+        "terminating-fallback-when-none-ready", "unready-not-terminating-never", "duplicates-once", "empty",
+        "only-addresses-reach-the-script"])
 def test_ready_endpoints_and_the_terminating_fallback(endpoints, expected) -> None:  # type: ignore[no-untyped-def]
     [p] = plan([service("web")], [endpoint_slice("web", endpoints)])
     assert p.endpoints == expected
@@ -44,8 +46,9 @@ def test_ports_match_by_name_and_protocol_and_take_each_slices_number() -> None:
 
 @pytest.mark.parametrize("svc", [
     service("headless", "None"), service("unallocated", None), service("v6", "fd00::10"),
+    service("not-an-address", "10.96.0.9 }; flush ruleset; {"),
     service("external", "10.96.0.9", type="ExternalName", externalName="example.com"),
-], ids=["headless", "no-cluster-ip", "ipv6", "external-name"])
+], ids=["headless", "no-cluster-ip", "ipv6", "not-an-address", "external-name"])
 def test_services_without_a_virtual_ip_are_not_proxied(svc) -> None:  # type: ignore[no-untyped-def]
     assert plan([svc], [endpoint_slice(str(svc.metadata.name), [ep("10.0.0.1")])]) == []
 
