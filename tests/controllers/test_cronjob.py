@@ -87,7 +87,11 @@ def job(
                 "uid": f"job-{at}",
                 "ownerReferences": [ref_to(owner)],
             },
-            "spec": {"template": {}},
+            "spec": {
+                "template": {
+                    "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "b:1"}]}
+                }
+            },
             "status": status,
         }
     )
