@@ -281,6 +281,40 @@ APPS: dict[str, Table] = {
                        2: message("selector", "LabelSelector"), 3: message("template", "PodTemplateSpec")},
 }
 
+# k8s.io/api/batch/v1: ``kubectl create job`` (also ``--from=cronjob/x``) and ``kubectl create cronjob``
+BATCH: dict[str, Table] = {
+    "Job": {1: message("metadata", "ObjectMeta"), 2: message("spec", "JobSpec")},
+    "JobSpec": {
+        1: integer("parallelism", pointer=True), 2: integer("completions", pointer=True),
+        3: integer("activeDeadlineSeconds", pointer=True), 11: message("podFailurePolicy", "PodFailurePolicy"),
+        16: message("successPolicy", "SuccessPolicy"), 7: integer("backoffLimit", pointer=True),
+        12: integer("backoffLimitPerIndex", pointer=True), 13: integer("maxFailedIndexes", pointer=True),
+        4: message("selector", "LabelSelector"), 5: boolean("manualSelector", pointer=True),
+        6: message("template", "PodTemplateSpec"), 8: integer("ttlSecondsAfterFinished", pointer=True),
+        9: string("completionMode", pointer=True), 10: boolean("suspend", pointer=True),
+        14: string("podReplacementPolicy", pointer=True), 15: string("managedBy", pointer=True),
+    },
+    "PodFailurePolicy": {1: messages("rules", "PodFailurePolicyRule")},
+    "PodFailurePolicyRule": {1: string("action"), 2: message("onExitCodes", "PodFailurePolicyOnExitCodesRequirement"),
+                             3: messages("onPodConditions", "PodFailurePolicyOnPodConditionsPattern")},
+    "PodFailurePolicyOnExitCodesRequirement": {1: string("containerName", pointer=True), 2: string("operator"),
+                                               3: integers("values")},
+    "PodFailurePolicyOnPodConditionsPattern": {1: string("type"), 2: string("status")},
+    "SuccessPolicy": {1: messages("rules", "SuccessPolicyRule")},
+    "SuccessPolicyRule": {1: string("succeededIndexes", pointer=True), 2: integer("succeededCount", pointer=True)},
+    "CronJob": {1: message("metadata", "ObjectMeta"), 2: message("spec", "CronJobSpec")},
+    "CronJobSpec": {
+        1: string("schedule"), 8: string("timeZone", pointer=True), 2: integer("startingDeadlineSeconds", pointer=True),
+        3: string("concurrencyPolicy"), 4: boolean("suspend", pointer=True), 5: message("jobTemplate", "JobTemplateSpec"),
+        6: integer("successfulJobsHistoryLimit", pointer=True), 7: integer("failedJobsHistoryLimit", pointer=True),
+    },
+    "JobTemplateSpec": {1: message("metadata", "ObjectMeta"), 2: message("spec", "JobSpec")},
+    # core/v1, the legacy workload
+    "ReplicationController": {1: message("metadata", "ObjectMeta"), 2: message("spec", "ReplicationControllerSpec")},
+    "ReplicationControllerSpec": {1: integer("replicas", pointer=True), 4: integer("minReadySeconds"),
+                                  2: string_map("selector"), 3: message("template", "PodTemplateSpec")},
+}
+
 # k8s.io/api/authentication/v1 (kubectl create token, kubectl auth whoami) and core/v1 ServiceAccount.
 AUTHENTICATION: dict[str, Table] = {
     "ServiceAccount": {1: message("metadata", "ObjectMeta"), 2: messages("secrets", "ObjectReference"),
@@ -324,7 +358,7 @@ AUTHORIZATION: dict[str, Table] = {
     "SelfSubjectRulesReviewSpec": {1: string("namespace")},
 }
 
-MESSAGES: dict[str, Table] = {**META, **CORE_OBJECTS, **POD_SPEC, **APPS, **AUTHENTICATION, **RBAC, **AUTHORIZATION}
+MESSAGES: dict[str, Table] = {**META, **CORE_OBJECTS, **POD_SPEC, **APPS, **BATCH, **AUTHENTICATION, **RBAC, **AUTHORIZATION}
 
 # (apiVersion, kind) of a request body -> its top-level message.
 TOP_LEVEL: dict[tuple[str, str], str] = {
@@ -335,6 +369,9 @@ TOP_LEVEL: dict[tuple[str, str], str] = {
     ("v1", "Pod"): "Pod",
     ("apps/v1", "Deployment"): "Deployment",
     ("apps/v1", "ReplicaSet"): "ReplicaSet",
+    ("batch/v1", "Job"): "Job",
+    ("batch/v1", "CronJob"): "CronJob",
+    ("v1", "ReplicationController"): "ReplicationController",
     ("v1", "Binding"): "Binding",
     ("policy/v1", "Eviction"): "Eviction",
     ("v1", "ServiceAccount"): "ServiceAccount",
