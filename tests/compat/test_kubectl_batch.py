@@ -121,3 +121,12 @@ def test_a_cronjob_every_minute_starts_a_job_at_the_next_minute(kubectl: Kubectl
     status = kubectl.json("get", "cronjob", "minutely")["status"]
     assert status["lastScheduleTime"].endswith(":00Z") and minute > 0
     kubectl.run("delete", "cronjob", "minutely")
+
+
+def test_kubectl_create_cronjob(kubectl: Kubectl) -> None:
+    made = kubectl.out("create", "cronjob", "quick", f"--image={IMAGE}", "--schedule=*/5 * * * *", "--", "true")
+    assert made.strip() == "cronjob.batch/quick created"
+    got = kubectl.json("get", "cronjob", "quick")
+    assert got["spec"]["schedule"] == "*/5 * * * *"
+    assert got["spec"]["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"] == "OnFailure"
+    assert kubectl.out("delete", "cj", "quick").startswith('cronjob.batch "quick" deleted')
