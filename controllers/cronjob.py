@@ -99,10 +99,14 @@ class CronJobController:
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self._unexpected: set[str] = set()  # uids of Jobs already reported as UnexpectedJob
         cronjobs.add_handler(self._enqueue, lambda old, new: self._enqueue(new), self._enqueue)
-        jobs.add_handler(self._on_job, lambda old, new: self._on_job(new), self._on_job)
+        jobs.add_handler(self._on_job, lambda old, new: self._on_job(new), self._on_job_delete)
 
     def _enqueue(self, cronjob: CronJob) -> None:
         self.queue.add(key_of(cronjob))
+
+    def _on_job_delete(self, job: Any) -> None:
+        self._unexpected.discard(job.metadata.uid or "")
+        self._on_job(job)
 
     def _on_job(self, job: Any) -> None:
         owner = resolve_controller(
