@@ -66,6 +66,9 @@ def test_replication_controller_runs_scales_and_deletes(kubectl: Kubectl, nodes:
     owners = {p["metadata"]["ownerReferences"][0]["kind"] for p in running_pods(kubectl, "legacy")}
     assert owners == {"ReplicationController"}
     assert "replicationcontroller/legacy" in kubectl.out("get", "all")
+    described = kubectl.out("describe", "rc", "legacy")
+    assert "Selector:     app=legacy" in described and "3 Running" in described, described
+    assert "SuccessfulCreate" in described, described
     kubectl.run("delete", "rc", "legacy", "--wait=true", timeout=60)
     kubectl.wait_for("pods gone", lambda: not kubectl.json("get", "pods", "-l", "app=legacy")["items"], timeout=60)
 
@@ -76,6 +79,9 @@ def test_get_cronjobs_prints_kubernetes_columns(kubectl: Kubectl) -> None:
     assert " ".join(header) == "NAME SCHEDULE TIMEZONE SUSPEND ACTIVE LAST SCHEDULE AGE"
     assert row[:8] == ["nightly", "0", "3", "*", "*", "*", "Europe/Paris", "True"]
     assert row[8:10] == ["0", "<none>"]
+    described = kubectl.out("describe", "cronjob", "nightly")
+    assert "Schedule:                      0 3 * * *" in described and "Suspend:                       True" in described, (
+        described)
     got = kubectl.json("get", "cj", "nightly")
     assert got["spec"]["concurrencyPolicy"] == "Allow" and got["spec"]["successfulJobsHistoryLimit"] == 3
     assert got["spec"]["failedJobsHistoryLimit"] == 1
