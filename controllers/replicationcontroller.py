@@ -17,7 +17,7 @@ from controllers.replicaset import BURST_REPLICAS, ReplicaSetController, Workloa
 
 
 class ReplicationControllerController(ReplicaSetController):
-    name = "replicationcontroller-controller"
+    name = "replication-controller"  # the event source Kubernetes names
     kind = "ReplicationController"
     model: type[Workload] = ReplicationController
     status_type: type[WorkloadStatus] = ReplicationControllerStatus
