@@ -17,14 +17,22 @@ from apimachinery.models.authorization import (
     SubjectAccessReview,
 )
 from apimachinery.models.base import TypedObject
-from apimachinery.models.batch import Job
-from apimachinery.models.core import ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service
+from apimachinery.models.batch import CronJob, Job
+from apimachinery.models.core import (
+    ConfigMap,
+    Endpoints,
+    Event,
+    Namespace,
+    Node,
+    Pod,
+    ReplicationController,
+    Secret,
+    Service,
+)
 from apimachinery.models.discovery import EndpointSlice
 from apimachinery.models.listonly import (
-    CronJob,
     DaemonSet,
     Ingress,
-    ReplicationController,
 )
 from apimachinery.models.nodejoin import NodeCredentialRequest
 from apimachinery.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
@@ -103,7 +111,11 @@ REPLICASETS = ResourceType(
 )
 STATEFULSETS = ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, StatefulSet, ("sts",),
                             ("all",), ("status", "scale"))
+REPLICATIONCONTROLLERS = ResourceType("", "v1", "ReplicationController", "replicationcontrollers",
+                                      "replicationcontroller", True, ReplicationController, ("rc",), ("all",),
+                                      ("status", "scale"))
 JOBS = ResourceType("batch", "v1", "Job", "jobs", "job", True, Job, (), ("all",), ("status",))
+CRONJOBS = ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, CronJob, ("cj",), ("all",), ("status",))
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
 NODE_CREDENTIAL_REQUESTS = ResourceType("node.podvisor.io", "v1", "NodeCredentialRequest", "nodecredentialrequests",
                                         "nodecredentialrequest", False, NodeCredentialRequest, verbs=("create",))
@@ -152,18 +164,12 @@ STORAGECLASSES = ResourceType("storage.k8s.io", "v1", "StorageClass", "storagecl
                               StorageClass, ("sc",))
 STORAGE_RESOURCES = (PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, STORAGECLASSES)
 # Read-only and always empty: kubectl's default prune allow list maps each of them.
-REPLICATIONCONTROLLERS = ResourceType("", "v1", "ReplicationController", "replicationcontrollers",
-                                      "replicationcontroller", True, ReplicationController, ("rc",), ("all",),
-                                      verbs=READ_VERBS)
-CRONJOBS = ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, CronJob, ("cj",), ("all",),
-                        verbs=READ_VERBS)
 INGRESSES = ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", True, Ingress, ("ing",),
                          verbs=READ_VERBS)
 DAEMONSETS = ResourceType("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, DaemonSet, ("ds",), ("all",),
                           verbs=READ_VERBS)
 LIST_ONLY_RESOURCES = (
-    REPLICATIONCONTROLLERS, CRONJOBS, INGRESSES,
-    DAEMONSETS,
+    INGRESSES, DAEMONSETS,
 )
 RBAC_RESOURCES = (ROLES, CLUSTERROLES, ROLEBINDINGS, CLUSTERROLEBINDINGS)
 AUTHORIZATION_REVIEWS = (
@@ -173,7 +179,8 @@ AUTHORIZATION_REVIEWS = (
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, ENDPOINTS, CONFIGMAPS, SECRETS, DEPLOYMENTS,
     REPLICASETS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS, *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS,
-    NODE_CREDENTIAL_REQUESTS, ENDPOINTSLICES, STATEFULSETS, JOBS, *STORAGE_RESOURCES, *LIST_ONLY_RESOURCES,
+    NODE_CREDENTIAL_REQUESTS, ENDPOINTSLICES, STATEFULSETS, REPLICATIONCONTROLLERS, JOBS, CRONJOBS, *STORAGE_RESOURCES,
+    *LIST_ONLY_RESOURCES,
 )
 
 

@@ -101,12 +101,17 @@ class Informers:
         for cache in (self.pods, self.replicasets, self.deployments, self.nodes, self.leases, self.services,
                       self.endpoints, self.endpointslices, self.statefulsets, self.persistentvolumeclaims,
                       self.jobs):
-            cache.add_indexer(NAMESPACE_INDEX, _namespace_of)
-            cache.add_indexer(UID_INDEX, _uid_of)
-            cache.add_indexer(OWNER_UID_INDEX, _owner_uids)
-            cache.add_indexer(CONTROLLER_UID_INDEX, _controller_uid)
+            add_standard_indexers(cache)
         self.pods.add_indexer(NODE_INDEX, _node_of)
         self.endpointslices.add_indexer(SERVICE_NAME_INDEX, _service_of_slice)
+
+
+def add_standard_indexers(cache: Cache[Any]) -> None:
+    """By namespace, uid, owner uid and controller uid: also for a controller's own caches."""
+    cache.add_indexer(NAMESPACE_INDEX, _namespace_of)
+    cache.add_indexer(UID_INDEX, _uid_of)
+    cache.add_indexer(OWNER_UID_INDEX, _owner_uids)
+    cache.add_indexer(CONTROLLER_UID_INDEX, _controller_uid)
 
 
 @dataclass

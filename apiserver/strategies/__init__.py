@@ -15,6 +15,7 @@ import copy
 from apiserver import defaults, validation
 from apiserver.strategies import (
     config,
+    cronjob,
     endpoints,
     ephemeral,
     event,
@@ -24,6 +25,7 @@ from apiserver.strategies import (
     node,
     pod,
     rbac,
+    replicationcontroller,
     service,
     serviceaccount,
     statefulset,
@@ -39,7 +41,9 @@ _STRATEGIES: dict[str, Strategy] = {
         workloads.DEPLOYMENT,
         workloads.REPLICA_SET,
         statefulset.STATEFUL_SET,
+        replicationcontroller.STRATEGY,
         job.STRATEGY,
+        cronjob.STRATEGY,
         service.STRATEGY,
         endpoints.ENDPOINTS,
         endpoints.ENDPOINT_SLICE,

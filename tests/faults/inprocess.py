@@ -40,6 +40,9 @@ VALID: dict[str, dict[str, Any]] = {
                              "template": _TEMPLATE}},
     "Job": {"spec": {"completions": 2, "parallelism": 1,
                      "template": {"spec": {"containers": [_CONTAINER], "restartPolicy": "Never"}}}},
+    "ReplicationController": {"spec": {"replicas": 2, "selector": {"app": "web"}, "template": _TEMPLATE}},
+    "CronJob": {"spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": {
+        "spec": {"containers": [_CONTAINER], "restartPolicy": "Never"}}}}}},
     "Lease": {"spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}},
     "ServiceAccount": {"automountServiceAccountToken": False},
     "Role": {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]},
