@@ -119,7 +119,8 @@ def job_from_template(cronjob: CronJob, scheduled: datetime) -> dict[str, Any]:
     }
     if meta and meta.labels:
         metadata["labels"] = dict(meta.labels)
-    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": template.spec.to_dict()}
+    spec = template.spec.to_dict() if template.spec is not None else {}
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": metadata, "spec": spec}
 
 
 def finished_condition(job: dict[str, Any]) -> str | None:

@@ -5,10 +5,9 @@ by a CronJob's ``jobTemplate`` or by a client library round-trips unchanged. The
 labels, annotations and the pod-tracking finalizer are defined here, once, because the server
 (selector generation), the Job controller and the CLI all name them.
 
-A CronJob's ``jobTemplate.spec`` types only the pod template (so a malformed one is refused at
-decoding, as any pod template is) and keeps the Job's other fields as they came: the CronJob
-controller copies it into the Jobs it creates and never interprets it, and the Job's own
-validation checks it again when that Job is created.
+A CronJob's ``jobTemplate.spec`` is the Job's own :class:`JobSpec`, so a malformed one is refused
+when the CronJob is written rather than at each scheduled time; the CronJob controller copies it
+into the Jobs it creates and never interprets it.
 """
 
 from __future__ import annotations
@@ -171,19 +170,12 @@ class Job(TypedObject):
     """The observed state, written by the Job controller."""
 
 
-class JobTemplateJobSpec(K8sModel):
-    """The JobSpec of a CronJob's Jobs: its pod template typed, every other field kept as given."""
-
-    template: PodTemplateSpec | None = None
-    """The pods each Job runs."""
-
-
 class JobTemplateSpec(K8sModel):
     """The Job a CronJob creates at each scheduled time."""
 
     metadata: ObjectMeta | None = None
     """Labels and annotations copied onto every Job."""
-    spec: JobTemplateJobSpec = Field(default_factory=JobTemplateJobSpec)
+    spec: JobSpec | None = None
     """The JobSpec of every Job, as the Job kind defines it."""
 
 

@@ -130,6 +130,13 @@ def _with(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
             id="no-containers",
         ),
         pytest.param(
+            "spec.jobTemplate.spec.completionMode",
+            ["Indexed"],
+            "spec.jobTemplate.spec.completionMode",
+            "",
+            id="mistyped-job-field",
+        ),
+        pytest.param(
             "metadata.name", "n" * 53, "metadata.name", "must be no more than 52 characters", id="long-name"
         ),
     ],
