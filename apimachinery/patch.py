@@ -265,6 +265,9 @@ def merge_keys_for(kind: str) -> Mapping[str, str]:
     if template := _POD_TEMPLATES.get(kind):
         table |= _under(f"{template}.spec", _POD_SPEC_LISTS) | _under(f"{template}.metadata", _OBJECT_META_LISTS)
         table |= {"status.conditions": "type"}
+    if kind == "CronJob":  # the Jobs' own metadata; a CronJob's status has no conditions
+        table |= _under("spec.jobTemplate.metadata", _OBJECT_META_LISTS)
+        table.pop("status.conditions", None)
     return MappingProxyType(table)
 
 

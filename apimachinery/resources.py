@@ -17,13 +17,21 @@ from apimachinery.models.authorization import (
     SubjectAccessReview,
 )
 from apimachinery.models.base import TypedObject
-from apimachinery.models.batch import Job
-from apimachinery.models.core import ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service
+from apimachinery.models.batch import CronJob, Job
+from apimachinery.models.core import (
+    ConfigMap,
+    Endpoints,
+    Event,
+    Namespace,
+    Node,
+    Pod,
+    ReplicationController,
+    Secret,
+    Service,
+)
 from apimachinery.models.discovery import EndpointSlice
 from apimachinery.models.listonly import (
-    CronJob,
     Ingress,
-    ReplicationController,
 )
 from apimachinery.models.nodejoin import NodeCredentialRequest
 from apimachinery.models.policy import PodDisruptionBudget
@@ -103,6 +111,9 @@ REPLICASETS = ResourceType(
 )
 STATEFULSETS = ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, StatefulSet, ("sts",),
                             ("all",), ("status", "scale"))
+REPLICATIONCONTROLLERS = ResourceType("", "v1", "ReplicationController", "replicationcontrollers",
+                                      "replicationcontroller", True, ReplicationController, ("rc",), ("all",),
+                                      ("status", "scale"))
 JOBS = ResourceType("batch", "v1", "Job", "jobs", "job", True, Job, (), ("all",), ("status",))
 DAEMONSETS = ResourceType(
     "apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, DaemonSet, ("ds",), ("all",), ("status",)
@@ -111,6 +122,7 @@ CONTROLLERREVISIONS = ResourceType("apps", "v1", "ControllerRevision", "controll
                                    True, ControllerRevision)
 PODDISRUPTIONBUDGETS = ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets",
                                     "poddisruptionbudget", True, PodDisruptionBudget, ("pdb",), (), ("status",))
+CRONJOBS = ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, CronJob, ("cj",), ("all",), ("status",))
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
 NODE_CREDENTIAL_REQUESTS = ResourceType("node.podvisor.io", "v1", "NodeCredentialRequest", "nodecredentialrequests",
                                         "nodecredentialrequest", False, NodeCredentialRequest, verbs=("create",))
@@ -159,15 +171,10 @@ STORAGECLASSES = ResourceType("storage.k8s.io", "v1", "StorageClass", "storagecl
                               StorageClass, ("sc",))
 STORAGE_RESOURCES = (PERSISTENTVOLUMECLAIMS, PERSISTENTVOLUMES, STORAGECLASSES)
 # Read-only and always empty: kubectl's default prune allow list maps each of them.
-REPLICATIONCONTROLLERS = ResourceType("", "v1", "ReplicationController", "replicationcontrollers",
-                                      "replicationcontroller", True, ReplicationController, ("rc",), ("all",),
-                                      verbs=READ_VERBS)
-CRONJOBS = ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, CronJob, ("cj",), ("all",),
-                        verbs=READ_VERBS)
 INGRESSES = ResourceType("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", True, Ingress, ("ing",),
                          verbs=READ_VERBS)
 LIST_ONLY_RESOURCES = (
-    REPLICATIONCONTROLLERS, CRONJOBS, INGRESSES,
+    INGRESSES,
 )
 RBAC_RESOURCES = (ROLES, CLUSTERROLES, ROLEBINDINGS, CLUSTERROLEBINDINGS)
 AUTHORIZATION_REVIEWS = (
@@ -177,8 +184,8 @@ AUTHORIZATION_REVIEWS = (
 RESOURCES: tuple[ResourceType, ...] = (
     PODS, NODES, NAMESPACES, EVENTS, SERVICES, ENDPOINTS, CONFIGMAPS, SECRETS, DEPLOYMENTS,
     REPLICASETS, DAEMONSETS, CONTROLLERREVISIONS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS,
-    *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS, NODE_CREDENTIAL_REQUESTS, ENDPOINTSLICES, STATEFULSETS, JOBS,
-    PODDISRUPTIONBUDGETS, *STORAGE_RESOURCES, *LIST_ONLY_RESOURCES,
+    *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS, NODE_CREDENTIAL_REQUESTS, ENDPOINTSLICES, STATEFULSETS,
+    REPLICATIONCONTROLLERS, JOBS, CRONJOBS, PODDISRUPTIONBUDGETS, *STORAGE_RESOURCES, *LIST_ONLY_RESOURCES,
 )
 
 

@@ -281,7 +281,7 @@ APPS: dict[str, Table] = {
                        2: message("selector", "LabelSelector"), 3: message("template", "PodTemplateSpec")},
 }
 
-# k8s.io/api/batch/v1 Job (kubectl create job).
+# k8s.io/api/batch/v1: ``kubectl create job`` (also ``--from=cronjob/x``) and ``kubectl create cronjob``
 BATCH: dict[str, Table] = {
     "Job": {1: message("metadata", "ObjectMeta"), 2: message("spec", "JobSpec")},
     "JobSpec": {
@@ -302,6 +302,17 @@ BATCH: dict[str, Table] = {
     "PodFailurePolicyOnPodConditionsPattern": {1: string("type"), 2: string("status")},
     "SuccessPolicy": {1: messages("rules", "SuccessPolicyRule")},
     "SuccessPolicyRule": {1: string("succeededIndexes", pointer=True), 2: integer("succeededCount", pointer=True)},
+    "CronJob": {1: message("metadata", "ObjectMeta"), 2: message("spec", "CronJobSpec")},
+    "CronJobSpec": {
+        1: string("schedule"), 8: string("timeZone", pointer=True), 2: integer("startingDeadlineSeconds", pointer=True),
+        3: string("concurrencyPolicy"), 4: boolean("suspend", pointer=True), 5: message("jobTemplate", "JobTemplateSpec"),
+        6: integer("successfulJobsHistoryLimit", pointer=True), 7: integer("failedJobsHistoryLimit", pointer=True),
+    },
+    "JobTemplateSpec": {1: message("metadata", "ObjectMeta"), 2: message("spec", "JobSpec")},
+    # core/v1, the legacy workload
+    "ReplicationController": {1: message("metadata", "ObjectMeta"), 2: message("spec", "ReplicationControllerSpec")},
+    "ReplicationControllerSpec": {1: integer("replicas", pointer=True), 4: integer("minReadySeconds"),
+                                  2: string_map("selector"), 3: message("template", "PodTemplateSpec")},
 }
 
 # k8s.io/api/authentication/v1 (kubectl create token, kubectl auth whoami) and core/v1 ServiceAccount.
@@ -360,6 +371,8 @@ TOP_LEVEL: dict[tuple[str, str], str] = {
     ("apps/v1", "Deployment"): "Deployment",
     ("apps/v1", "ReplicaSet"): "ReplicaSet",
     ("batch/v1", "Job"): "Job",
+    ("batch/v1", "CronJob"): "CronJob",
+    ("v1", "ReplicationController"): "ReplicationController",
     ("v1", "Binding"): "Binding",
     ("policy/v1", "Eviction"): "Eviction",
     ("v1", "ServiceAccount"): "ServiceAccount",

@@ -259,6 +259,19 @@ DAEMONSET_COLUMNS = (
     _IMAGES,
     _selector_column(),
 )
+REPLICATIONCONTROLLER_COLUMNS = REPLICASET_COLUMNS
+CRONJOB_COLUMNS = (
+    _NAME,
+    Column("Schedule", "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."),
+    Column("Timezone", "The time zone name for the given schedule."),
+    Column("Suspend", "This flag tells the controller to suspend subsequent executions.", type="boolean"),
+    Column("Active", "A list of pointers to currently running jobs.", type="integer"),
+    Column("Last Schedule", "Information when was the last time the job was successfully scheduled."),
+    _AGE,
+    _CONTAINERS,
+    _IMAGES,
+    _selector_column(),
+)
 CONTROLLERREVISION_COLUMNS = (
     _NAME,
     Column("Controller", "Controller of the object"),
@@ -665,6 +678,45 @@ def _pdb_cells(obj: Obj, now: datetime) -> list[Cell]:
     ]
 
 
+def _replicationcontroller_cells(obj: Obj, now: datetime) -> list[Cell]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    names, images = _containers_and_images(_get(spec, "template", "spec"))
+    return [
+        _name(obj),
+        _int(spec.get("replicas"), 1),
+        _int(status.get("replicas")),
+        _int(status.get("readyReplicas")),
+        _age(obj, now),
+        names,
+        images,
+        format_labels(spec.get("selector")),
+    ]
+
+
+def _bool_ptr(value: object) -> str:
+    """printBoolPtr: ``True``/``False``, ``<unset>`` for no value."""
+    return "<unset>" if not isinstance(value, bool) else str(value)
+
+
+def _cronjob_cells(obj: Obj, now: datetime) -> list[Cell]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    job_spec = _get(spec, "jobTemplate", "spec") or {}
+    names, images = _containers_and_images(_get(job_spec, "template", "spec"))
+    last = status.get("lastScheduleTime")
+    return [
+        _name(obj),
+        str(spec.get("schedule") or ""),
+        str(spec.get("timeZone") or "<none>"),
+        _bool_ptr(spec.get("suspend")),
+        len(status.get("active") or []),
+        _since(last, now) if last else "<none>",
+        _age(obj, now),
+        names,
+        images,
+        selector_string(job_spec.get("selector")) or "<none>",
+    ]
+
+
 # --- nodes -----------------------------------------------------------------------------------
 
 
@@ -949,6 +1001,8 @@ _PRINTERS: dict[str, tuple[tuple[Column, ...], Printer]] = {
     "DaemonSet": (DAEMONSET_COLUMNS, _daemonset_cells),
     "PodDisruptionBudget": (PDB_COLUMNS, _pdb_cells),
     "ControllerRevision": (CONTROLLERREVISION_COLUMNS, _controllerrevision_cells),
+    "ReplicationController": (REPLICATIONCONTROLLER_COLUMNS, _replicationcontroller_cells),
+    "CronJob": (CRONJOB_COLUMNS, _cronjob_cells),
     "Node": (NODE_COLUMNS, _node_cells),
     "Event": (EVENT_COLUMNS, _event_cells),
     "Namespace": (NAMESPACE_COLUMNS, _namespace_cells),

@@ -106,6 +106,14 @@ class Informers:
         self.endpointslices.add_indexer(SERVICE_NAME_INDEX, _service_of_slice)
 
 
+def add_standard_indexers(cache: Cache[Any]) -> None:
+    """By namespace, uid, owner uid and controller uid: also for a controller's own caches."""
+    cache.add_indexer(NAMESPACE_INDEX, _namespace_of)
+    cache.add_indexer(UID_INDEX, _uid_of)
+    cache.add_indexer(OWNER_UID_INDEX, _owner_uids)
+    cache.add_indexer(CONTROLLER_UID_INDEX, _controller_uid)
+
+
 @dataclass
 class ControllerContext:
     """The small bundle a controller is constructed from."""
@@ -119,14 +127,6 @@ class ControllerContext:
 def api_recorder(client: Any, host: str | None = None) -> Callable[[str], Recorder]:
     """Events written through the API, one recorder (source component) per controller."""
     return lambda component: EventRecorder(client, component, host)
-
-
-def add_standard_indexers(cache: Cache[Any]) -> None:
-    """The namespace, uid, owner-uid and controller-uid indexes, on a cache of any kind."""
-    cache.add_indexer(NAMESPACE_INDEX, _namespace_of)
-    cache.add_indexer(UID_INDEX, _uid_of)
-    cache.add_indexer(OWNER_UID_INDEX, _owner_uids)
-    cache.add_indexer(CONTROLLER_UID_INDEX, _controller_uid)
 
 
 # --- index functions ----------------------------------------------------------------------------

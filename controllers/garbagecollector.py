@@ -53,7 +53,9 @@ class GarbageCollector:
     name = "garbage-collector"
     workers = 3
 
-    def __init__(self, ctx: ControllerContext, *, queue: Queue | None = None) -> None:
+    def __init__(self, ctx: ControllerContext, *, queue: Queue | None = None,
+                 more: dict[ResourceType, Cache[Any]] | None = None) -> None:
+        """``more``: caches of kinds whose controllers keep their own (ReplicationControllers, ...)."""
         self.client = ctx.client
         informers = ctx.informers
         # The kinds that have (or are) owners here; adding a kind is one entry. Node Leases are
@@ -62,7 +64,7 @@ class GarbageCollector:
             PODS: informers.pods, REPLICASETS: informers.replicasets, DEPLOYMENTS: informers.deployments,
             NODES: informers.nodes, LEASES: informers.leases, SERVICES: informers.services,
             ENDPOINTSLICES: informers.endpointslices, STATEFULSETS: informers.statefulsets,
-            PERSISTENTVOLUMECLAIMS: informers.persistentvolumeclaims, JOBS: informers.jobs,
+            PERSISTENTVOLUMECLAIMS: informers.persistentvolumeclaims, JOBS: informers.jobs, **(more or {}),
         }
         if informers.persistentvolumeclaims is not None:  # a StatefulSet's claims, owned by it or its pods
             self.caches[PERSISTENTVOLUMECLAIMS] = informers.persistentvolumeclaims

@@ -15,6 +15,7 @@ import logging
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,15 +25,25 @@ from apimachinery.kubeconfig import KubeconfigError, load_kubeconfig
 from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.apps import ControllerRevision, DaemonSet, Deployment, Lease, ReplicaSet, StatefulSet
 from apimachinery.models.authentication import ServiceAccount
-from apimachinery.models.batch import Job
-from apimachinery.models.core import ConfigMap, Endpoints, Namespace, Node, Pod, Service
+from apimachinery.models.batch import CronJob, Job
+from apimachinery.models.core import (
+    ConfigMap,
+    Endpoints,
+    Namespace,
+    Node,
+    Pod,
+    ReplicationController,
+    Service,
+)
 from apimachinery.models.discovery import EndpointSlice
 from apimachinery.models.policy import PodDisruptionBudget
 from apimachinery.models.storage import PersistentVolumeClaim
+from apimachinery.resources import CRONJOBS, REPLICATIONCONTROLLERS, ResourceType
 from apimachinery.serviceaccounts import ROOT_CA_CONFIGMAP
 from apimachinery.timeutil import SystemClock
 from apimachinery.workqueue import WorkQueue, run_worker
 from controllers.base import ControllerContext, Informers, add_standard_indexers, api_recorder
+from controllers.cronjob import CronJobController
 from controllers.daemonset import DaemonSetController
 from controllers.deployment import DeploymentController
 from controllers.disruption import DisruptionController
@@ -44,6 +55,7 @@ from controllers.namespace import NamespaceController
 from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
 from controllers.persistentvolume import build_storage_controllers
 from controllers.replicaset import ReplicaSetController
+from controllers.replicationcontroller import ReplicationControllerController
 from controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
 from controllers.statefulset import StatefulSetController
 from controllers.tainteviction import TaintEvictionController
@@ -86,13 +98,35 @@ def build_informers(client: ApiClient) -> tuple[Informers, list[Informer[Any]]]:
                        statefulsets, claims, jobs]
 
 
-def build_controllers(ctx: ControllerContext, *, node_grace_period: float) -> list[Controller]:
+@dataclass
+class OwnCaches:
+    """Caches of kinds whose controllers keep their own; the CronJob controller's Jobs are shared."""
+
+    replicationcontrollers: Informer[ReplicationController]
+    cronjobs: Informer[CronJob]
+
+    @classmethod
+    def build(cls, client: ApiClient) -> OwnCaches:
+        caches = cls(Informer(client, ReplicationController), Informer(client, CronJob))
+        for cache in caches.all():
+            add_standard_indexers(cache)
+        return caches
+
+    def all(self) -> list[Informer[Any]]:
+        return [self.replicationcontrollers, self.cronjobs]
+
+
+def build_controllers(ctx: ControllerContext, *, node_grace_period: float, own: OwnCaches) -> list[Controller]:
+    # Jobs are already in the collector's shared caches (informers.jobs).
+    collected: dict[ResourceType, Any] = {REPLICATIONCONTROLLERS: own.replicationcontrollers, CRONJOBS: own.cronjobs}
     return [
         ReplicaSetController(ctx),
+        ReplicationControllerController(ctx, own.replicationcontrollers),
+        CronJobController(ctx, own.cronjobs),
         DeploymentController(ctx),
         JobController(ctx),
         TTLAfterFinishedController(ctx),
-        GarbageCollector(ctx),
+        GarbageCollector(ctx, more=collected),
         NodeLifecycleController(ctx, grace_period=node_grace_period),
         TaintEvictionController(ctx),
         NamespaceController(ctx),
@@ -138,7 +172,9 @@ async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str 
     informers, runnable = build_informers(client)
     ctx = ControllerContext(client=client, informers=informers, recorder_for=api_recorder(client, socket.gethostname()),
                             clock=SystemClock())
-    controllers = build_controllers(ctx, node_grace_period=node_grace_period)
+    own = OwnCaches.build(client)
+    runnable += own.all()
+    controllers = build_controllers(ctx, node_grace_period=node_grace_period, own=own)
     more, more_informers = build_serviceaccount_controllers(client, ctx, root_ca=root_ca)
     controllers += more
     runnable += more_informers

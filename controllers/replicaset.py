@@ -9,6 +9,10 @@ Two Kubernetes safeguards keep the counting honest while informers lag behind ou
 (create in batches of 1, 2, 4, ... and stop at the first error, so a quota or admission failure
 costs one request, not five hundred). Errors propagate so the work queue retries with back-off.
 
+The ReplicationController runs the same logic (:mod:`controllers.replicationcontroller`): the
+class names its kind, model and status type, and :meth:`ReplicaSetController.selector_of` reads
+the selector, so the legacy kind differs only in its equality selector.
+
 Escalation (OTP: the pod's supervisor gave up, see :func:`podutil.is_escalated`): such a pod is
 inactive and replaced like any finished pod, but it is left in place (as Kubernetes leaves failed
 pods) so that its Deployment can count it and later replacements know where it failed: each new
@@ -23,11 +27,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from apimachinery.errors import ApiError
 from apimachinery.events import NORMAL, WARNING
 from apimachinery.models.apps import ReplicaSet, ReplicaSetStatus
-from apimachinery.models.core import Pod
+from apimachinery.models.core import Pod, ReplicationController, ReplicationControllerStatus
 from apimachinery.models.meta import Condition, ObjectMeta
 from apimachinery.selectors import LabelSelector, selector_from_model
 from apimachinery.supervision import FAILED_ON, RESTART_INTENSITY_EXCEEDED, failed_on_value, parse_deployment
@@ -36,6 +41,7 @@ from controllers import podutil
 from controllers.base import (
     CONTROLLER_UID_INDEX,
     NAMESPACE_INDEX,
+    Cache,
     ControllerContext,
     Queue,
     controller_ref_to,
@@ -55,10 +61,15 @@ FAILED_CREATE, FAILED_DELETE = "FailedCreate", "FailedDelete"
 #: Escalated pods kept at least (more when the owning Deployment's intensity needs them counted).
 KEPT_ESCALATED_PODS = 20
 
+#: What this controller keeps at a replica count: a ReplicaSet, or the legacy ReplicationController.
+Workload = ReplicaSet | ReplicationController
+WorkloadStatus = ReplicaSetStatus | ReplicationControllerStatus
+
 
 def calculate_status(
-    rs: ReplicaSet, pods: list[Pod], *, now: float, failure: tuple[str, str] | None = None
-) -> ReplicaSetStatus:
+    rs: Workload, pods: list[Pod], *, now: float, failure: tuple[str, str] | None = None,
+    status_type: type[WorkloadStatus] = ReplicaSetStatus,
+) -> WorkloadStatus:
     """The status the ReplicaSet should show for these (active, owned) pods at ``now``.
 
     ``failure`` is (reason, message) of a failed create/delete round: it sets the ReplicaFailure
@@ -69,13 +80,13 @@ def calculate_status(
     labeled = sum(1 for p in pods if all((p.metadata.labels or {}).get(k) == v for k, v in template_labels.items()))
     ready = [p for p in pods if podutil.is_ready(p)]
     available = sum(1 for p in ready if podutil.is_available(p, min_ready, now))
-    old = rs.status or ReplicaSetStatus()
+    old = rs.status or status_type()
     conditions = [c for c in old.conditions or [] if c.type != REPLICA_FAILURE]
     if failure is not None:
         existing = next((c for c in old.conditions or [] if c.type == REPLICA_FAILURE), None)
         conditions.append(existing or Condition(type=REPLICA_FAILURE, status="True", reason=failure[0],
                                                 message=failure[1], last_transition_time=rfc3339_at(now)))
-    return ReplicaSetStatus(
+    return status_type(
         replicas=len(pods),
         fully_labeled_replicas=labeled or None,
         ready_replicas=len(ready) or None,
@@ -137,12 +148,17 @@ async def slow_start_batch(count: int, *, initial: int, fn: Callable[[], Awaitab
 class ReplicaSetController:
     name = "replicaset-controller"
     workers = 5
+    kind = "ReplicaSet"
+    model: type[Workload] = ReplicaSet
+    status_type: type[WorkloadStatus] = ReplicaSetStatus
 
-    def __init__(self, ctx: ControllerContext, *, queue: Queue | None = None, burst: int = BURST_REPLICAS) -> None:
+    def __init__(self, ctx: ControllerContext, *, queue: Queue | None = None, burst: int = BURST_REPLICAS,
+                 owners: Cache[Any] | None = None) -> None:
+        """``owners``: the cache of this controller's kind (the shared ReplicaSet cache by default)."""
         self.client = ctx.client
         self.clock = ctx.clock
         self.pods = ctx.informers.pods
-        self.replicasets = ctx.informers.replicasets
+        self.replicasets: Cache[Any] = owners if owners is not None else ctx.informers.replicasets
         self.recorder = ctx.recorder_for(self.name)
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self.burst = burst
@@ -154,21 +170,25 @@ class ReplicaSetController:
 
     # -- event handlers: they only enqueue keys (and record what expectations observed) --------
 
-    def _enqueue(self, rs: ReplicaSet) -> None:
+    def selector_of(self, rs: Workload) -> LabelSelector | None:
+        """The pods this object selects; None when it has no selector (it is then ignored)."""
+        return selector_from_model(rs.spec.selector) if rs.spec.selector is not None else None
+
+    def _enqueue(self, rs: Workload) -> None:
         self.queue.add(key_of(rs))
 
-    def _on_rs_delete(self, rs: ReplicaSet) -> None:
+    def _on_rs_delete(self, rs: Workload) -> None:
         self.expectations.forget(key_of(rs))
         self.queue.add(key_of(rs))
 
-    def _owner_of(self, pod: Pod) -> ReplicaSet | None:
-        return resolve_controller(self.replicasets, pod.metadata.namespace, pod.metadata.controller_ref(), "ReplicaSet")
+    def _owner_of(self, pod: Pod) -> Workload | None:
+        return resolve_controller(self.replicasets, pod.metadata.namespace, pod.metadata.controller_ref(), self.kind)
 
-    def _matching(self, pod: Pod) -> list[ReplicaSet]:
+    def _matching(self, pod: Pod) -> list[Workload]:
         """ReplicaSets that could adopt this orphan."""
         return [rs for rs in self.replicasets.list()
                 if rs.metadata.namespace == pod.metadata.namespace
-                and selector_from_model(rs.spec.selector).matches(pod.metadata.labels)]
+                and (selector := self.selector_of(rs)) is not None and selector.matches(pod.metadata.labels)]
 
     def _on_pod_add(self, pod: Pod) -> None:
         owner = self._owner_of(pod)
@@ -218,11 +238,11 @@ class ReplicaSetController:
             self.expectations.forget(key)
             return  # deleted; the garbage collector removes its pods
         rs = cached.model_copy(deep=True)
-        if rs.spec.selector is None:
-            log.warning("replicaset %s has no selector; ignoring it", key)
+        selector = self.selector_of(rs)
+        if selector is None:
+            log.warning("%s %s has no selector; ignoring it", self.kind, key)
             return
         needs_sync = self.expectations.satisfied(key)
-        selector = selector_from_model(rs.spec.selector)
         try:
             pods = await self._claim_pods(rs, selector)
         except ApiError as err:
@@ -236,14 +256,14 @@ class ReplicaSetController:
             except ManageError as err:
                 failure = err
         active = [p for p in pods if podutil.is_active(p)]
-        status = calculate_status(rs, active, now=self.clock.time(),
+        status = calculate_status(rs, active, now=self.clock.time(), status_type=self.status_type,
                                   failure=(failure.reason, str(failure.cause)) if failure else None)
         updated = await self._write_status(rs, status)
         if failure is not None:
             raise failure.cause
         self._requeue_for_availability(key, updated)
 
-    async def _claim_pods(self, rs: ReplicaSet, selector: LabelSelector) -> list[Pod]:
+    async def _claim_pods(self, rs: Workload, selector: LabelSelector) -> list[Pod]:
         """Owned pods (terminal ones included), after adopting orphans and releasing mismatches."""
         namespace_pods = self.pods.by_index(NAMESPACE_INDEX, rs.metadata.namespace or "")
         owned = [p for p in self.pods.by_index(CONTROLLER_UID_INDEX, rs.metadata.uid or "")
@@ -252,7 +272,7 @@ class ReplicaSetController:
         plan = plan_claims(rs, selector, [*owned, *orphans])
         return await claim(self.client, rs, plan)
 
-    async def _manage_replicas(self, rs: ReplicaSet, pods: list[Pod]) -> None:
+    async def _manage_replicas(self, rs: Workload, pods: list[Pod]) -> None:
         escalated = kept_escalated(pods, keep=self._escalated_to_keep(rs))
         kept = {p.metadata.uid for p in escalated}
         await self._delete_finished(rs, [p for p in pods if podutil.is_terminal(p) and p.metadata.uid not in kept])
@@ -264,13 +284,13 @@ class ReplicaSetController:
         elif diff > 0:
             await self._delete_pods(rs, active, min(diff, self.burst))
 
-    def _escalated_to_keep(self, rs: ReplicaSet) -> int:
+    def _escalated_to_keep(self, rs: Workload) -> int:
         """Enough escalated pods for the owning Deployment to see its intensity exceeded."""
         owner = resolve_controller(self.deployments, rs.metadata.namespace, rs.metadata.controller_ref(), "Deployment")
         intensity = parse_deployment(owner.metadata.annotations).intensity if owner is not None else None
         return max(KEPT_ESCALATED_PODS, intensity.restarts + 1 if intensity is not None else 0)
 
-    def _report_escalations(self, rs: ReplicaSet, escalated: list[Pod], *, replacements: int) -> None:
+    def _report_escalations(self, rs: Workload, escalated: list[Pod], *, replacements: int) -> None:
         """One Event per escalated pod, in the round that replaces it (the newest unreported ones)."""
         fresh = [p for p in escalated
                  if (p.metadata.uid or "") not in self._reported and p.metadata.deletion_timestamp is None]
@@ -280,7 +300,7 @@ class ReplicaSetController:
                                 f"Pod {pod.metadata.name} exceeded its restart intensity on node "
                                 f"{pod.spec.node_name or '<none>'}; creating a replacement")
 
-    async def _create_pods(self, rs: ReplicaSet, count: int, *, failed_on: list[str]) -> None:
+    async def _create_pods(self, rs: Workload, count: int, *, failed_on: list[str]) -> None:
         key = key_of(rs)
         self.expectations.expect_creations(key, count)
         created, error = await slow_start_batch(count, initial=1, fn=lambda: self._create_pod(rs, failed_on))
@@ -289,7 +309,7 @@ class ReplicaSetController:
         if error is not None:
             raise ManageError(FAILED_CREATE, error)
 
-    async def _create_pod(self, rs: ReplicaSet, failed_on: list[str]) -> None:
+    async def _create_pod(self, rs: Workload, failed_on: list[str]) -> None:
         pod = pod_from_template(rs, failed_on=failed_on)
         try:
             made = await self.client.create(pod, rs.metadata.namespace)
@@ -298,7 +318,7 @@ class ReplicaSetController:
             raise
         self.recorder.event(rs, NORMAL, "SuccessfulCreate", f"Created pod: {made.metadata.name}")
 
-    async def _delete_pods(self, rs: ReplicaSet, active: list[Pod], count: int) -> None:
+    async def _delete_pods(self, rs: Workload, active: list[Pod], count: int) -> None:
         key = key_of(rs)
         victims = podutil.pods_to_delete(active, self._related_pods(rs), count)
         self.expectations.expect_deletions(key, [key_of(p) for p in victims])
@@ -315,7 +335,7 @@ class ReplicaSetController:
                 raise first
             raise ManageError(FAILED_DELETE, first)
 
-    async def _delete_pod(self, rs: ReplicaSet, pod: Pod) -> None:
+    async def _delete_pod(self, rs: Workload, pod: Pod) -> None:
         try:
             await self.client.delete(Pod, pod.metadata.name or "", pod.metadata.namespace,
                                      preconditions={"uid": pod.metadata.uid or ""})
@@ -325,7 +345,7 @@ class ReplicaSetController:
             raise
         self.recorder.event(rs, NORMAL, "SuccessfulDelete", f"Deleted pod: {pod.metadata.name}")
 
-    async def _delete_finished(self, rs: ReplicaSet, finished: list[Pod]) -> None:
+    async def _delete_finished(self, rs: Workload, finished: list[Pod]) -> None:
         """Pods that ended (Succeeded/Failed) are removed; replacements are counted separately."""
         for pod in finished:
             if pod.metadata.deletion_timestamp is not None:
@@ -336,7 +356,7 @@ class ReplicaSetController:
                 if err.code not in (404, 409):
                     raise
 
-    def _related_pods(self, rs: ReplicaSet) -> list[Pod]:
+    def _related_pods(self, rs: Workload) -> list[Pod]:
         """Active pods of this ReplicaSet and of its siblings (same owning Deployment)."""
         owner = rs.metadata.controller_ref()
         siblings = [rs]
@@ -348,7 +368,7 @@ class ReplicaSetController:
             pods.extend(self.pods.by_index(CONTROLLER_UID_INDEX, sibling.metadata.uid or ""))
         return [p for p in pods if podutil.is_active(p)]
 
-    async def _write_status(self, rs: ReplicaSet, status: ReplicaSetStatus) -> ReplicaSet:
+    async def _write_status(self, rs: Workload, status: WorkloadStatus) -> Workload:
         """Write when changed; on a conflict (our cache lags our own last write) re-read once."""
         for attempt in range(2):
             if rs.status is not None and status == rs.status:
@@ -359,19 +379,19 @@ class ReplicaSetController:
             except ApiError as err:
                 if err.code != 409 or attempt:
                     raise
-                rs = await self.client.get(ReplicaSet, rs.metadata.name or "", rs.metadata.namespace)
+                rs = await self.client.get(self.model, rs.metadata.name or "", rs.metadata.namespace)
         return rs
 
-    def _requeue_for_availability(self, key: str, rs: ReplicaSet) -> None:
+    def _requeue_for_availability(self, key: str, rs: Workload) -> None:
         """Ready pods become available minReadySeconds later; look again then."""
-        status = rs.status or ReplicaSetStatus()
+        status = rs.status or self.status_type()
         min_ready = rs.spec.min_ready_seconds or 0
         desired = rs.spec.replicas if rs.spec.replicas is not None else 1
         if min_ready > 0 and (status.ready_replicas or 0) == desired and (status.available_replicas or 0) != desired:
             self.queue.add_after(key, float(min_ready))
 
 
-def pod_from_template(rs: ReplicaSet, *, failed_on: list[str] | None = None) -> Pod:
+def pod_from_template(rs: Workload, *, failed_on: list[str] | None = None) -> Pod:
     """A new pod of the ReplicaSet: its template, ``<rs>-<5 random chars>``, controlled by it.
 
     ``failed_on``: nodes where earlier pods escalated (oldest first), added to the template's own

@@ -1,9 +1,13 @@
-"""batch/v1 Job: run pods to completion, count successes and failures, and finish once.
+"""batch/v1 Job and CronJob: run pods to completion, and run Jobs on a schedule.
 
 The wire shape is Kubernetes' own (``k8s.io/api/batch/v1``), so a Job written by ``kubectl``,
 by a CronJob's ``jobTemplate`` or by a client library round-trips unchanged. The well-known
 labels, annotations and the pod-tracking finalizer are defined here, once, because the server
 (selector generation), the Job controller and the CLI all name them.
+
+A CronJob's ``jobTemplate.spec`` is the Job's own :class:`JobSpec`, so a malformed one is refused
+when the CronJob is written rather than at each scheduled time; the CronJob controller copies it
+into the Jobs it creates and never interprets it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from apimachinery.models.base import Int32, Int64, K8sModel, TypedObject
-from apimachinery.models.core import PodTemplateSpec
+from apimachinery.models.core import ObjectReference, PodTemplateSpec
 from apimachinery.models.meta import Condition, LabelSelector, ObjectMeta
 
 #: The label the server puts on a Job's template and generated selector (the Job's uid).
@@ -164,3 +168,58 @@ class Job(TypedObject):
     """The pod template, counts, limits and policies."""
     status: JobStatus | None = None
     """The observed state, written by the Job controller."""
+
+
+class JobTemplateSpec(K8sModel):
+    """The Job a CronJob creates at each scheduled time."""
+
+    metadata: ObjectMeta | None = None
+    """Labels and annotations copied onto every Job."""
+    spec: JobSpec | None = None
+    """The JobSpec of every Job, as the Job kind defines it."""
+
+
+class CronJobSpec(K8sModel):
+    """When to run Jobs, and how many of them to keep."""
+
+    schedule: str = ""
+    """A cron schedule (five fields, or a macro such as ``@hourly``)."""
+    time_zone: str | None = None
+    """The IANA time zone of the schedule (default UTC, the controller manager's zone)."""
+    starting_deadline_seconds: Int64 | None = None
+    """Seconds after a scheduled time within which a missed Job may still start."""
+    concurrency_policy: str | None = None
+    """Allow (the default), Forbid (skip while one runs) or Replace (delete the running one)."""
+    suspend: bool | None = None
+    """While true, no new Job is started; running ones go on."""
+    job_template: JobTemplateSpec = Field(default_factory=JobTemplateSpec)
+    """The Job to create."""
+    successful_jobs_history_limit: Int32 | None = None
+    """Finished successful Jobs kept (default 3)."""
+    failed_jobs_history_limit: Int32 | None = None
+    """Finished failed Jobs kept (default 1)."""
+
+
+class CronJobStatus(K8sModel):
+    """What the CronJob controller last observed."""
+
+    active: list[ObjectReference] | None = None
+    """The Jobs of this CronJob still running."""
+    last_schedule_time: str | None = None
+    """The scheduled time of the last Job started."""
+    last_successful_time: str | None = None
+    """When the last Job that succeeded completed."""
+
+
+class CronJob(TypedObject):
+    """A CronJob creates Jobs on a repeating schedule."""
+
+    API_VERSION: ClassVar[str] = "batch/v1"
+    KIND: ClassVar[str] = "CronJob"
+    api_version: str = "batch/v1"
+    kind: str = "CronJob"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: CronJobSpec = Field(default_factory=CronJobSpec)
+    """The schedule and the Job template."""
+    status: CronJobStatus | None = None
+    """The observed state, written by the CronJob controller."""

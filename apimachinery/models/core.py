@@ -739,3 +739,44 @@ class Binding(TypedObject):
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     target: ObjectReference
     """The node."""
+
+
+class ReplicationControllerSpec(K8sModel):
+    """The desired state of a ReplicationController."""
+
+    replicas: Int32 | None = None
+    """How many pods to run (default 1)."""
+    min_ready_seconds: Int32 | None = None
+    """Seconds a new pod must be ready before it counts as available (default 0)."""
+    selector: dict[str, str] | None = None
+    """Labels a pod must carry, all of them, to belong here (defaults to the template's labels)."""
+    template: PodTemplateSpec | None = None
+    """The pods to create when there are too few (required by validation)."""
+
+
+class ReplicationControllerStatus(K8sModel):
+    """What the replication controller last observed."""
+
+    replicas: int = 0
+    """Pods that currently match the selector."""
+    fully_labeled_replicas: int | None = None
+    ready_replicas: int | None = None
+    """Pods whose Ready condition is true."""
+    available_replicas: int | None = None
+    """Pods ready for at least minReadySeconds."""
+    observed_generation: Int64 | None = None
+    conditions: list[Condition] | None = None
+
+
+class ReplicationController(TypedObject):
+    """The ReplicaSet's predecessor: a set number of pods selected by label equality only."""
+
+    API_VERSION: ClassVar[str] = "v1"
+    KIND: ClassVar[str] = "ReplicationController"
+    api_version: str = "v1"
+    kind: str = "ReplicationController"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: ReplicationControllerSpec = Field(default_factory=ReplicationControllerSpec)
+    """The desired state: the pod template, selector and replica count."""
+    status: ReplicationControllerStatus | None = None
+    """The observed state, written by the replication controller."""

@@ -24,21 +24,6 @@ class _ListOnly(TypedObject):
     status: AnyDict | None = None
 
 
-class ReplicationController(_ListOnly):
-    API_VERSION: ClassVar[str] = "v1"
-    KIND: ClassVar[str] = "ReplicationController"
-    api_version: str = "v1"
-    kind: str = "ReplicationController"
-
-
-
-class CronJob(_ListOnly):
-    API_VERSION: ClassVar[str] = "batch/v1"
-    KIND: ClassVar[str] = "CronJob"
-    api_version: str = "batch/v1"
-    kind: str = "CronJob"
-
-
 class Ingress(_ListOnly):
     API_VERSION: ClassVar[str] = "networking.k8s.io/v1"
     KIND: ClassVar[str] = "Ingress"

@@ -121,12 +121,15 @@ _CONTROLLER_MANAGER = [
     rule(["create"], [""], ["pods", "serviceaccounts", "configmaps"]),  # and each namespace's default
     rule(["create"], [""], ["persistentvolumeclaims"]),                   # a StatefulSet's claims
     rule(["create"], ["apps"], ["replicasets", "controllerrevisions"]),   # ServiceAccount and root CA
+    rule(["create"], ["batch"], ["jobs"]),                                # the CronJob controller
     rule(["create"], [""], ["endpoints"]),                                # the endpoints controllers
     rule(["create"], ["discovery.k8s.io"], ["endpointslices"]),
     rule(["update", "patch"], [""], ["pods/status", "nodes/status", "namespaces/status", "namespaces/finalize"]),
     rule(["update", "patch"], ["apps"], ["deployments/status", "replicasets/status", "statefulsets/status",
                                          "daemonsets/status"]),
     rule(["update", "patch"], ["policy"], ["poddisruptionbudgets/status"]),
+    rule(["update", "patch"], [""], ["replicationcontrollers/status"]),
+    rule(["update", "patch"], ["batch"], ["cronjobs/status"]),
     rule(["create"], ["coordination.k8s.io"], ["leases"]),
     rule(["create"], [""], ["persistentvolumes"]),                        # the local-path provisioner
     rule(["update", "patch"], [""], ["persistentvolumes/status", "persistentvolumeclaims/status"]),

@@ -15,6 +15,7 @@ import copy
 from apiserver import defaults, validation
 from apiserver.strategies import (
     config,
+    cronjob,
     daemonset,
     disruptionbudget,
     endpoints,
@@ -26,6 +27,7 @@ from apiserver.strategies import (
     node,
     pod,
     rbac,
+    replicationcontroller,
     service,
     serviceaccount,
     statefulset,
@@ -41,10 +43,12 @@ _STRATEGIES: dict[str, Strategy] = {
         workloads.DEPLOYMENT,
         workloads.REPLICA_SET,
         statefulset.STATEFUL_SET,
+        replicationcontroller.STRATEGY,
         job.STRATEGY,
         daemonset.DAEMON_SET,
         daemonset.CONTROLLER_REVISION,
         disruptionbudget.DISRUPTION_BUDGET,
+        cronjob.STRATEGY,
         service.STRATEGY,
         endpoints.ENDPOINTS,
         endpoints.ENDPOINT_SLICE,

@@ -11,11 +11,11 @@ from __future__ import annotations
 from apiserver.defaults import sub, unset
 from apiserver.strategies.base import Cause, Obj, Strategy
 from apiserver.strategies.workloads import (
-    _default_template,
     _template_matches_selector,
     _validate_rolling_update,
     _validate_selector_update,
-    _validate_template,
+    default_template,
+    validate_template,
 )
 from apiserver.validation import (
     FIELD_IMMUTABLE,
@@ -42,7 +42,7 @@ def default_daemon_set(daemon_set: Obj) -> None:
             unset(rolling, "maxUnavailable", 1)
             unset(rolling, "maxSurge", 0)
     unset(spec, "revisionHistoryLimit", 10)
-    _default_template(spec)
+    default_template(spec)
 
 
 def _validate_selector(spec: Obj) -> list[Cause]:
@@ -75,7 +75,7 @@ def validate_daemon_set(obj: Obj) -> list[Cause]:
     if "template" not in spec:
         return [required("spec.template")]
     causes = _validate_selector(spec)
-    causes += _validate_template("DaemonSet", as_dict(spec.get("template")), "spec.template")
+    causes += validate_template("DaemonSet", as_dict(spec.get("template")), "spec.template")
     causes += at_least(spec, "minReadySeconds", "spec", 0) + at_least(spec, "revisionHistoryLimit", "spec", 0)
     causes += _validate_update_strategy(as_dict(spec.get("updateStrategy")), "spec.updateStrategy")
     return causes

@@ -13,10 +13,10 @@ import copy
 from apiserver.defaults import sub, unset
 from apiserver.strategies.base import Cause, Obj, Strategy
 from apiserver.strategies.workloads import (
-    _default_template,
     _int_or_percent,
     _template_matches_selector,
-    _validate_template,
+    default_template,
+    validate_template,
 )
 from apiserver.validation import (
     PERCENT_RE,
@@ -75,7 +75,7 @@ def default_statefulset(obj: Obj) -> None:
         if claim_spec is not None:
             unset(claim_spec, "volumeMode", "Filesystem")
         claim.setdefault("status", {}).setdefault("phase", "Pending")
-    _default_template(spec)
+    default_template(spec)
 
 
 def validate_statefulset(obj: Obj) -> list[Cause]:
@@ -96,7 +96,7 @@ def validate_statefulset(obj: Obj) -> list[Cause]:
     causes += at_least(as_dict(spec.get("ordinals")), "start", "spec.ordinals", 0)
     causes += _validate_selector(spec)
     causes += _validate_claim_templates(spec)
-    return causes + _validate_template("StatefulSet", _with_claim_volumes(spec), "spec.template")
+    return causes + validate_template("StatefulSet", _with_claim_volumes(spec), "spec.template")
 
 
 def _validate_selector(spec: Obj) -> list[Cause]:

@@ -33,7 +33,7 @@ from apiserver.validation import (
 from apiserver.volumes import validate_volumes
 
 
-def _default_template(spec: Obj) -> None:
+def default_template(spec: Obj) -> None:
     template = sub(spec, "template")
     if template is not None and (pod_spec := sub(template, "spec")) is not None:
         default_pod_spec(pod_spec)
@@ -53,14 +53,14 @@ def _default_deployment(deployment: Obj) -> None:
             unset(rolling, "maxSurge", "25%")
     unset(spec, "revisionHistoryLimit", 10)
     unset(spec, "progressDeadlineSeconds", 600)
-    _default_template(spec)
+    default_template(spec)
 
 
 def _default_replica_set(replica_set: Obj) -> None:
     spec = sub(replica_set, "spec")
     if spec is not None:
         unset(spec, "replicas", 1)
-        _default_template(spec)
+        default_template(spec)
 
 
 def _validate_workload(kind: str, obj: Obj) -> list[Cause]:
@@ -80,7 +80,7 @@ def _validate_workload(kind: str, obj: Obj) -> list[Cause]:
         causes += selector_causes
         if not selector_causes:
             causes += _template_matches_selector(as_dict(spec.get("template")), as_dict(selector))
-    causes += _validate_template(kind, as_dict(spec.get("template")), "spec.template")
+    causes += validate_template(kind, as_dict(spec.get("template")), "spec.template")
     return causes
 
 
@@ -95,7 +95,7 @@ def _template_matches_selector(template: Obj, selector: Obj) -> list[Cause]:
     return [invalid_value("spec.template.metadata.labels", labels, "`selector` does not match template `labels`")]
 
 
-def _validate_template(kind: str, template: Obj, path: str) -> list[Cause]:
+def validate_template(kind: str, template: Obj, path: str) -> list[Cause]:
     metadata = as_dict(template.get("metadata"))
     causes = validate_labels(metadata.get("labels"), f"{path}.metadata.labels")
     causes += validate_annotations(metadata.get("annotations"), f"{path}.metadata.annotations")
@@ -190,6 +190,9 @@ def scale_of(obj: Obj) -> Obj:
     """The ``autoscaling/v1`` Scale a workload shows on its ``scale`` subresource."""
     meta = as_dict(obj.get("metadata"))
     spec, status = as_dict(obj.get("spec")), as_dict(obj.get("status"))
+    selector = spec.get("selector")
+    if obj.get("kind") == "ReplicationController":  # an equality selector: a plain label map
+        selector = {"matchLabels": selector} if selector else None
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -199,7 +202,7 @@ def scale_of(obj: Obj) -> Obj:
         "spec": {"replicas": as_int(spec.get("replicas")) or 0},
         "status": {
             "replicas": as_int(status.get("replicas")) or 0,
-            "selector": selector_to_string(spec.get("selector")),
+            "selector": selector_to_string(selector),
         },
     }
 

@@ -896,3 +896,34 @@ def test_endpointslice_cells(ports: list[dict[str, Any]], endpoints: list[dict[s
            "endpoints": endpoints}
     assert by_column("EndpointSlice", obj) == {"Name": "web-x", "AddressType": "IPv4", "Ports": printed[0],
                                                "Endpoints": printed[1], "Age": "60s"}
+
+
+def test_replicationcontroller_cells() -> None:
+    obj = {
+        "kind": "ReplicationController",
+        "metadata": {"name": "legacy", "creationTimestamp": ago(90)},
+        "spec": {"replicas": 2, "selector": {"tier": "front", "app": "legacy"}, "template": TEMPLATE},
+        "status": {"replicas": 2, "readyReplicas": 1},
+    }
+    assert cells("ReplicationController", obj) == [
+        "legacy", 2, 2, 1, "90s", "nginx,side", "nginx:1.27,busybox", "app=legacy,tier=front"]
+    assert by_column("ReplicationController", {"metadata": {"name": "x"}})["Selector"] == "<none>"
+
+
+@pytest.mark.parametrize(
+    ("spec", "status", "expected"),
+    [
+        pytest.param({"schedule": "*/5 * * * *", "suspend": False}, {},
+                     ["*/5 * * * *", "<none>", "False", 0, "<none>"], id="fresh"),
+        pytest.param({"schedule": "0 3 * * *", "timeZone": "Europe/Paris", "suspend": True},
+                     {"active": [{"name": "a"}, {"name": "b"}], "lastScheduleTime": ago(150)},
+                     ["0 3 * * *", "Europe/Paris", "True", 2, "2m30s"], id="active"),
+        pytest.param({"schedule": "@hourly"}, {}, ["@hourly", "<none>", "<unset>", 0, "<none>"], id="suspend-unset"),
+    ],
+)
+def test_cronjob_cells(spec: dict[str, Any], status: dict[str, Any], expected: list[Any]) -> None:
+    obj = {"kind": "CronJob", "metadata": {"name": "tick", "creationTimestamp": ago(3600)},
+           "spec": {**spec, "jobTemplate": {"spec": {"template": TEMPLATE}}}, "status": status}
+    assert cells("CronJob", obj) == ["tick", *expected, "60m", "nginx,side", "nginx:1.27,busybox", "<none>"]
+    columns = [c["name"] for c in to_table("CronJob", [], resource_version="1", now=NOW)["columnDefinitions"]]
+    assert columns[:7] == ["Name", "Schedule", "Timezone", "Suspend", "Active", "Last Schedule", "Age"]

@@ -39,18 +39,19 @@ VIEW_READ = {
     ("apps", "replicasets"), ("apps", "replicasets/status"), ("apps", "replicasets/scale"),
     ("", "endpoints"), ("discovery.k8s.io", "endpointslices"),
     ("apps", "statefulsets"), ("apps", "statefulsets/status"), ("apps", "statefulsets/scale"),
-    ("batch", "jobs/status"),
     ("apps", "daemonsets/status"), ("apps", "controllerrevisions"), ("policy", "poddisruptionbudgets"), ("policy", "poddisruptionbudgets/status"),
+    ("", "replicationcontrollers"), ("", "replicationcontrollers/status"), ("", "replicationcontrollers/scale"),
+    ("batch", "jobs"), ("batch", "jobs/status"), ("batch", "cronjobs"), ("batch", "cronjobs/status"),
+    ("", "persistentvolumeclaims"), ("", "persistentvolumeclaims/status"),
     # served read-only (kubectl's prune allow list)
-    ("", "persistentvolumeclaims"), ("", "persistentvolumeclaims/status"), ("", "replicationcontrollers"),
-    ("apps", "daemonsets"), ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"),
+    ("apps", "daemonsets"), ("networking.k8s.io", "ingresses"),
 }
 EDIT_READ = VIEW_READ | {("", "secrets"), ("coordination.k8s.io", "leases")}
 EDIT_WRITE = {
     ("", "pods"), ("", "services"), ("", "configmaps"), ("", "secrets"), ("", "events"), ("", "serviceaccounts"),
     ("", "serviceaccounts/token"),
     ("apps", "deployments"), ("apps", "deployments/scale"), ("apps", "replicasets"), ("apps", "replicasets/scale"),
-    ("coordination.k8s.io", "leases"), ("apps", "statefulsets/scale"),
+    ("coordination.k8s.io", "leases"), ("apps", "statefulsets/scale"), ("", "replicationcontrollers/scale"),
     ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"), ("apps", "daemonsets"),
     ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"), ("policy", "poddisruptionbudgets"),
 }

@@ -286,6 +286,30 @@ def test_a_job_decodes_with_its_policies() -> None:
             "containerName": "c", "operator": "In", "values": [42, 43]}}]}}}
 
 
+def test_batch_kinds_and_replication_controllers_decode() -> None:
+    """``kubectl create cronjob`` / ``create job --from=cronjob/x``: CronJobSpec {1 schedule,
+    3 concurrencyPolicy, 4 suspend, 5 jobTemplate {1 metadata, 2 JobSpec}, 8 timeZone}, JobSpec
+    {6 template, 7 backoffLimit, 11 podFailurePolicy}; ReplicationControllerSpec {1 replicas, 2 selector}."""
+    pod_template = ld(6, ld(2, ld(2, ld(1, "c"), ld(2, "busybox")), ld(3, "Never")))
+    failure_policy = ld(11, ld(1, ld(1, "FailJob"), ld(2, ld(2, "In"), num(3, 42))))
+    job_spec = pod_template + num(7, 0) + failure_policy
+    cronjob = decode_protobuf(envelope("batch/v1", "CronJob", meta("cj") + ld(
+        2, ld(1, "*/5 * * * *"), ld(3, "Forbid"), num(4, 0), ld(5, ld(1, ld(1, "")), ld(2, job_spec)),
+        ld(8, "Europe/Paris"))))
+    assert cronjob["spec"] == {
+        "schedule": "*/5 * * * *", "concurrencyPolicy": "Forbid", "suspend": False, "timeZone": "Europe/Paris",
+        "jobTemplate": {"metadata": {}, "spec": {
+            "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}], "restartPolicy": "Never"}},
+            "backoffLimit": 0,
+            "podFailurePolicy": {"rules": [{"action": "FailJob", "onExitCodes": {"operator": "In", "values": [42]}}]},
+        }},
+    }
+    job = decode_protobuf(envelope("batch/v1", "Job", meta("j") + ld(2, job_spec)))
+    assert job["spec"]["backoffLimit"] == 0 and job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    rc = decode_protobuf(envelope("v1", "ReplicationController", meta("r") + ld(2, num(1, 2), entry(2, "app", "x"))))
+    assert rc["spec"] == {"replicas": 2, "selector": {"app": "x"}}
+
+
 def test_container_restart_rules_decode() -> None:
     """Container.restartPolicyRules (25): ContainerRestartRule {1 action, 2 exitCodes {1 operator, 2 values}}."""
     rule = ld(25, ld(1, "Restart"), ld(2, ld(1, "In"), ld(2, varint(0), varint(42))))  # packed values

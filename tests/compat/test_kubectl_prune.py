@@ -52,7 +52,7 @@ def test_prune_with_the_default_allow_list_deletes_what_left_the_directory(kubec
     assert [d["metadata"]["name"] for d in kubectl.json("get", "deployments", "-l", "app=pruned")["items"]] == ["web"]
 
 
-@pytest.mark.parametrize("resource", ["jobs", "cronjobs", "daemonsets", "ingresses",
+@pytest.mark.parametrize("resource", ["jobs", "cronjobs", "statefulsets", "daemonsets", "ingresses",
                                       "endpoints", "persistentvolumeclaims", "persistentvolumes",
                                       "replicationcontrollers"])
 def test_kinds_podvisor_does_not_run_list_empty(kubectl: Kubectl, resource: str) -> None:

@@ -43,6 +43,9 @@ VALID: dict[str, dict[str, Any]] = {
     "DaemonSet": {"spec": {"selector": {"matchLabels": {"app": "web"}}, "template": _TEMPLATE}},
     "ControllerRevision": {"data": {"spec": {"template": _TEMPLATE}}, "revision": 1},
     "PodDisruptionBudget": {"spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}},
+    "ReplicationController": {"spec": {"replicas": 2, "selector": {"app": "web"}, "template": _TEMPLATE}},
+    "CronJob": {"spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": {
+        "spec": {"containers": [_CONTAINER], "restartPolicy": "Never"}}}}}},
     "Lease": {"spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}},
     "ServiceAccount": {"automountServiceAccountToken": False},
     "Role": {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]},
