@@ -12,6 +12,10 @@ Kubernetes' ``EvictionREST.Create`` (``pkg/registry/core/pod/storage/eviction.go
   gone) in one compare-and-swap write, then the pod is deleted. A budget the controller has not
   yet observed at its current generation, or one with no disruption left, answers ``429
   TooManyRequests`` with a ``DisruptionBudget`` cause; ``kubectl drain`` waits and retries.
+
+Before the deletion a pod that has not finished gets the ``DisruptionTarget`` condition (reason
+``EvictionByEvictionAPI``), as Kubernetes adds it, so a Job's ``podFailurePolicy`` can tell an
+eviction from a crash.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ DISRUPTION_BUDGET_CAUSE = "DisruptionBudget"
 VIOLATES_BUDGET = "Cannot evict pod as it would violate the pod's disruption budget."
 MORE_THAN_ONE = "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
 MAX_DISRUPTED_PODS = 2000
+DISRUPTION_TARGET = {"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI",
+                     "message": "Eviction API: evicting"}
 #: Compare-and-swap retries on the budget before giving up with a 429 (``EvictionsRetry``).
 RETRIES = 5
 
@@ -113,7 +119,28 @@ def evict(registry: Any, namespace: str, name: str, options: Obj, *, now: dateti
             raise ApiError(500, "InternalError", MORE_THAN_ONE)
         if budgets and not (not _ready(pod) and _unhealthy_may_go(budgets[0])):
             _take_disruption(registry, namespace, budgets[0], name, now or datetime.now(UTC))
+    if not options.get("dryRun"):
+        _mark_disruption_target(registry, namespace, pod, now or datetime.now(UTC))
     registry.delete(PODS, namespace, name, options)
+
+
+def _mark_disruption_target(registry: Any, namespace: str, pod: Obj, now: datetime) -> None:
+    """Kubernetes' ``addConditionAndDeletePod``: the condition first, through the status subresource."""
+    for _ in range(RETRIES):
+        status = pod.get("status") or {}
+        if status.get("phase") in ("Succeeded", "Failed") or pod["metadata"].get("deletionTimestamp"):
+            return
+        conditions = [c for c in status.get("conditions") or [] if c.get("type") != DISRUPTION_TARGET["type"]]
+        marked = copy.deepcopy(pod)
+        marked.setdefault("status", {})["conditions"] = [
+            *conditions, {**DISRUPTION_TARGET, "lastTransitionTime": format_rfc3339(now)}]
+        try:
+            registry.update(PODS, namespace, pod["metadata"]["name"], marked, subresource="status")
+            return
+        except ApiError as err:
+            if err.code != 409:
+                raise
+            pod = registry.get(PODS, namespace, pod["metadata"]["name"])
 
 
 def _take_disruption(registry: Any, namespace: str, pdb: Obj, pod_name: str, now: datetime) -> None:

@@ -215,3 +215,20 @@ def test_the_second_eviction_finds_the_disruption_taken(api: TestClient) -> None
     assert _evict(api, "a").status_code == 201
     refused = _evict(api, "b")
     assert refused.status_code == 429, refused.text
+
+
+def test_an_evicted_pod_carries_the_disruption_target_condition_while_it_terminates(api: TestClient) -> None:
+    body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "slow", "labels": {"app": "other"}},
+            "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "busybox"}],
+                     "terminationGracePeriodSeconds": 30}}  # bound: its deletion waits for the kubelet
+    assert api.post(PODS, json=body).status_code == 201
+    status = api.get(f"{PODS}/slow").json()
+    status["status"] = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+    assert api.put(f"{PODS}/slow/status", json=status).status_code == 200
+    assert _evict(api, "slow").status_code == 201
+    pod = api.get(f"{PODS}/slow").json()
+    assert pod["metadata"].get("deletionTimestamp"), pod
+    target = [c for c in pod["status"]["conditions"] if c["type"] == "DisruptionTarget"]
+    assert [(c["status"], c["reason"], c["message"]) for c in target] == [
+        ("True", "EvictionByEvictionAPI", "Eviction API: evicting")]
+    assert {c["type"] for c in pod["status"]["conditions"]} == {"Ready", "DisruptionTarget"}
