@@ -563,6 +563,12 @@ def _deployment_cells(obj: Obj, now: datetime) -> list[Cell]:
 
 
 def _replicaset_cells(obj: Obj, now: datetime) -> list[Cell]:
+    return _replica_cells(obj, now, selector_string(_get(obj, "spec", "selector")) or "<none>")
+
+
+def _replica_cells(obj: Obj, now: datetime, selector: str) -> list[Cell]:
+    """DESIRED CURRENT READY of a replica controller; ReplicaSets and ReplicationControllers
+    differ only in how their selector prints."""
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     names, images = _containers_and_images(_get(spec, "template", "spec"))
     return [
@@ -573,7 +579,7 @@ def _replicaset_cells(obj: Obj, now: datetime) -> list[Cell]:
         _age(obj, now),
         names,
         images,
-        selector_string(spec.get("selector")) or "<none>",
+        selector,
     ]
 
 
@@ -679,18 +685,7 @@ def _pdb_cells(obj: Obj, now: datetime) -> list[Cell]:
 
 
 def _replicationcontroller_cells(obj: Obj, now: datetime) -> list[Cell]:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    names, images = _containers_and_images(_get(spec, "template", "spec"))
-    return [
-        _name(obj),
-        _int(spec.get("replicas"), 1),
-        _int(status.get("replicas")),
-        _int(status.get("readyReplicas")),
-        _age(obj, now),
-        names,
-        images,
-        format_labels(spec.get("selector")),
-    ]
+    return _replica_cells(obj, now, format_labels(_get(obj, "spec", "selector")))
 
 
 def _bool_ptr(value: object) -> str:
