@@ -207,7 +207,12 @@ class CronJobController:
             )
             return None
         now = datetime.fromtimestamp(self.clock.time(), UTC)
-        due = most_recent_schedule(cronjob, schedule, now, with_deadline=True)
+        try:
+            due = most_recent_schedule(cronjob, schedule, now, with_deadline=True)
+        except CronError as err:  # e.g. "0 0 30 2 *": valid fields, a day that never comes
+            self.recorder.event(cronjob, WARNING, "UnparseableSchedule",
+                                f'unparseable schedule: "{cronjob.spec.schedule}" : {err}')
+            return None
         if due.missed > MAX_MISSED:
             self.recorder.event(
                 cronjob,

@@ -313,3 +313,12 @@ async def test_the_clock_drives_a_run_of_schedules() -> None:
         cluster.clock.advance(queue.after[-1][1])
     await controller.sync(KEY)
     assert job_names(cluster) == sorted(f"tick-{minutes(f'2026-01-01T00:{m:02}:00')}" for m in (5, 10, 15))
+
+
+async def test_a_schedule_whose_day_never_comes_starts_nothing_and_says_so() -> None:
+    cluster, controller, queue = setup("2026-03-01T00:00:00")
+    cluster.client.seed(cronjob("0 0 30 2 *"))  # 30 February: valid fields, never due
+    await controller.sync(KEY)
+    assert job_names(cluster) == []
+    assert queue.after == []
+    assert cluster.recorder.reasons() == ["UnparseableSchedule"]
