@@ -219,3 +219,15 @@ async def test_sub_paths_resolve_to_a_file_of_the_version_or_a_made_directory(tm
         bad.spec.containers[0].volume_mounts[0].sub_path = "missing"  # type: ignore[index]
         subpath.resolve_all(bad, bad.spec.containers[0], env={"POD": "web"}, data_dirs=dirs, runtime=runtime,
                             node="n1")
+
+
+def test_a_sub_path_a_container_pointed_outside_its_volume_is_refused(tmp_path: Path) -> None:
+    """A container may plant a symlink in its emptyDir; a later subPath through it must not bind the host."""
+    root = tmp_path / "empty-dir"
+    root.mkdir()
+    os.symlink("/", root / "host")
+    with pytest.raises(subpath.SubPathError):
+        subpath._directory(root, "host/etc", mode=0o777)
+    with pytest.raises(subpath.SubPathError):
+        subpath._directory(root, "../outside", mode=0o777)
+    assert subpath._directory(root, "logs/app", mode=0o777) == str(root / "logs" / "app")
