@@ -2,7 +2,7 @@
 PYTHON ?= python3
 DATA_DIR ?= $(HOME)/.podvisor
 
-.PHONY: help install images postgres-binaries network-tools test test-unit test-faults lint demo demo-check down bench bench-quick clean
+.PHONY: help install images postgres-binaries network-tools chromium test test-unit test-faults lint demo demo-check down bench bench-quick clean
 
 # Installed once per change of pyproject.toml, so the quick-start commands work on a fresh clone.
 .installed: pyproject.toml
@@ -30,7 +30,13 @@ network-tools:
 	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables conntrack iproute2 >/dev/null || \
 	   sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables conntrack iproute2 >/dev/null)
 
-test: .installed images postgres-binaries network-tools  ## Run every test, e2e on the real Docker daemon included
+# The dashboard's browser tests drive Debian's Chromium (Playwright launches it; no browser download).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+	   sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: .installed images postgres-binaries network-tools chromium  ## Run every test, e2e on the real Docker daemon included
 	$(PYTHON) -m pytest -q
 
 test-unit: .installed  ## Run the tests that need no Docker daemon
