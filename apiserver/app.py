@@ -33,6 +33,7 @@ from apiserver.servicealloc.repair import AllocationRepair
 from apiserver.servicealloc.storage import ServiceStorage
 from apiserver.store.base import Store
 from apiserver.store.watch_queue import WATCH_MAX_BYTES, WATCH_QUEUE_LIMIT
+from apiserver.ui import router as ui_router
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     app.state.reviews = {}  # kind -> apiserver.routes.reviews.ReviewHandler
     app.include_router(meta.router)
     app.router.routes.extend(resources.routes)
+    app.include_router(ui_router)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLimits, limits=settings.limits)

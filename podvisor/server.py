@@ -271,6 +271,8 @@ async def run_server(opts: ServerOptions) -> None:
     print(f"podvisor server listening on {url}", flush=True)
     print(f"admin kubeconfig: {data.admin_kubeconfig}", flush=True)
     print(f"node kubeconfig:  {data.node_kubeconfig}", flush=True)
+    print(f"dashboard:        {url}/ui/ (log in with the token in {data.admin_kubeconfig.parent / 'admin.token'})",
+          flush=True)
 
     async def start_components() -> None:
         while not (server.started and loopback.started):

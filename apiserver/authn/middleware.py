@@ -1,7 +1,7 @@
 """Authentication as pure ASGI middleware: every HTTP and WebSocket request, before any parsing.
 
 ``/healthz``, ``/readyz``, ``/livez`` and ``/version`` need no credentials, as on a kubeadm
-cluster. Any other request without a valid bearer token gets 401 (a WebSocket handshake is
+cluster; nor does the dashboard's shell under ``/ui`` (it holds no data: the page logs in with a token). Any other request without a valid bearer token gets 401 (a WebSocket handshake is
 refused before it is accepted). Two ``Authorization`` headers are refused with 400: which one
 would count is ambiguous (a proxy may have added one).
 """
@@ -13,7 +13,7 @@ from apiserver.auth import ASGIApp, Receive, Scope, Send, send_status
 from apiserver.authn.tokens import Authenticator
 from apiserver.authn.user import UserInfo, set_user
 
-PUBLIC_PATHS = ("/healthz", "/readyz", "/livez", "/version")
+PUBLIC_PATHS = ("/healthz", "/readyz", "/livez", "/version", "/ui")  # /ui: the dashboard's data-free shell
 
 
 class Authentication:

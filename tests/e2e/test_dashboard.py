@@ -1,0 +1,99 @@
+"""The web dashboard at /ui in a real browser against a real server (and a real kubelet on Docker).
+
+Deadlines are the functional ones the dashboard promises: a new Deployment shows within 1 s
+without a reload; a killed container turns red and counts its restart within 2 s.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests.e2e.cluster import Cluster
+from tests.e2e.dashboard_page import browser_page, login
+from tests.kubelet.e2e_helpers import docker
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
+TICKER = "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"
+
+
+def deployment(name: str, *, image: str = "podvisor/busybox:latest", script: str = TICKER, replicas: int = 1) -> dict:
+    labels = {"app": name}
+    container = {"name": "main", "image": image, "imagePullPolicy": "Never", "command": ["sh", "-c", script]}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}}}
+
+
+def test_ui_shell_is_public_with_a_strict_policy_and_data_needs_a_token(cluster: Cluster) -> None:
+    for path in ("/ui/", "/ui/app.js", "/ui/style.css"):
+        r = httpx.get(cluster.url + path, verify=False, timeout=10)
+        assert r.status_code == 200, path
+        csp = r.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+        assert r.headers["x-content-type-options"] == "nosniff"
+    assert httpx.get(cluster.url + "/ui/app.js", verify=False).headers["content-type"].startswith("text/javascript")
+    assert httpx.get(cluster.url + "/ui/nope.js", verify=False).status_code == 404
+    assert httpx.get(cluster.url + "/ui/..%2fadmin.token", verify=False).status_code == 404
+    for path in ("/api/v1/pods", "/apis/apps/v1/deployments", "/api/v1/namespaces/default/pods/x/log"):
+        r = httpx.get(cluster.url + path, verify=False, timeout=10)
+        assert r.status_code == 401 and r.json()["reason"] == "Unauthorized", path
+
+
+def test_wrong_token_stays_on_login_and_right_token_shows_live_deployments(cluster: Cluster) -> None:
+    with browser_page() as rec, cluster.http() as api:
+        page = rec.page
+        login(page, cluster.url, "not-the-token")
+        page.wait_for_selector("#login-error:has-text('refused')")
+        assert page.is_visible("#login") and not page.is_visible("#app")
+        page.fill("#token", cluster.token)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_selector("#app:not([hidden])")
+        page.wait_for_selector("#status:has-text('deployments')")
+        rec.screenshot("dashboard-login")
+        assert api.post(DEPLOYMENTS, json=deployment("web")).status_code == 201
+        created = time.monotonic()
+        page.wait_for_selector("[data-deployment='default/web']", timeout=1000)
+        print(f"\nDeployment shown {time.monotonic() - created:.3f}s after its creation")
+        assert page.evaluate("sessionStorage.length") == 1 and page.evaluate("localStorage.length") == 0
+        page.click("#logout")
+        page.wait_for_selector("#login:not([hidden])")
+        assert page.evaluate("sessionStorage.length") == 0
+        # The one 401 expected is the wrong token's (Chrome logs a refused request as a console error).
+        rec.assert_clean(allowed=("status of 401",))
+        assert sum("401" in e for e in rec.errors) <= 1
+
+
+def test_killed_container_turns_red_counts_its_restart_and_logs_follow(cluster: Cluster, busybox_image: str) -> None:
+    node = cluster.start_kubelet("dashboard", "--restart-backoff-initial", "0.5")
+    with browser_page() as rec, cluster.http() as api:
+        page = rec.page
+        assert api.post(DEPLOYMENTS, json=deployment("ticker", image=busybox_image)).status_code == 201
+        login(page, cluster.url, cluster.token)
+        page.click("[data-deployment='default/ticker']")
+        box = page.wait_for_selector("[data-container$='/main'].container.up", timeout=60_000)
+        pod_name = box.get_attribute("data-container").split("/")[0]
+        assert box.query_selector(".restarts").text_content() == "0"
+        page.click(f"[data-pod-row='default/{pod_name}']")
+        page.wait_for_function("() => document.querySelector('#log').textContent.includes('tick 3')")
+        seen = page.evaluate("document.querySelector('#log').textContent.trim().split('\\n').length")
+        page.wait_for_function(f"() => document.querySelector('#log').textContent.trim().split('\\n').length > {seen + 2}")
+        rec.screenshot("dashboard-running")
+        victim = pod_container_id(api, pod_name)
+        docker("kill", victim)
+        killed = time.monotonic()
+        page.wait_for_selector(f"[data-container='{pod_name}/main'].down", timeout=2000)
+        page.wait_for_selector(f"[data-container='{pod_name}/main'] .restarts:text-is('1')", timeout=max(100, int(
+            (killed + 2 - time.monotonic()) * 1000)))
+        print(f"\nrestart shown {time.monotonic() - killed:.3f}s after docker kill (node {node})")
+        rec.screenshot("dashboard-restarted")
+        rec.assert_clean()
+
+
+def pod_container_id(api: httpx.Client, pod_name: str) -> str:
+    pod = api.get(f"/api/v1/namespaces/default/pods/{pod_name}").json()
+    return str(pod["status"]["containerStatuses"][0]["containerID"]).split("://")[1]
