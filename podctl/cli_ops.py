@@ -6,7 +6,7 @@ from collections.abc import Awaitable
 
 import click
 
-from podctl import config, nodes, rollout
+from podctl import config, dashboard, nodes, rollout
 from podctl import explain as explaining
 from podctl.cli_common import connection, connection_flags, duration, execute, local
 from podctl.errors import PodctlError
@@ -180,6 +180,15 @@ def register(cli: click.Group) -> None:
     cli.add_command(_set_group())
     cli.add_command(_config_group())
     _node_commands(cli)
+
+    @cli.command("dashboard")
+    @click.option("--open", "open_browser", is_flag=True, help="Also open the dashboard in a browser, if there is one.")
+    @connection_flags
+    @click.pass_context
+    def dashboard_command(ctx: click.Context, open_browser: bool) -> None:
+        """Print the URL of the web dashboard (served by the API server at /ui/) and how to log in."""
+        opts = connection(ctx)
+        local(ctx, lambda: dashboard.show(kubeconfig=opts.kubeconfig, context=opts.context, open_browser=open_browser))
 
     @cli.command()
     @click.option("--client", "client_only", is_flag=True, help="Only the client version.")
