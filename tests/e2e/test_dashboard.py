@@ -6,13 +6,14 @@ without a reload; a killed container turns red and counts its restart within 2 s
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
 import pytest
 
 from tests.e2e.cluster import Cluster
-from tests.e2e.dashboard_page import browser_page, login
+from tests.e2e.dashboard_page import ARTIFACTS, browser_page, login
 from tests.kubelet.e2e_helpers import docker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -97,3 +98,35 @@ def test_killed_container_turns_red_counts_its_restart_and_logs_follow(cluster: 
 def pod_container_id(api: httpx.Client, pod_name: str) -> str:
     pod = api.get(f"/api/v1/namespaces/default/pods/{pod_name}").json()
     return str(pod["status"]["containerStatuses"][0]["containerID"]).split("://")[1]
+
+
+SCALE_PODS = 1000
+
+
+def test_a_thousand_pods_render_and_update_live(cluster: Cluster) -> None:
+    """Pods bound to a node no kubelet runs: the API holds 1,000 of them, cheaply. The figures
+    (time to first render, time for an update to show) are printed and saved, not asserted."""
+    fake_node = f"dashboard-fake-{cluster.suffix}"
+    with cluster.http() as api:
+        for i in range(SCALE_PODS):
+            body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"scale-{i:04d}"},
+                    "spec": {"nodeName": fake_node, "containers": [{"name": "c", "image": "podvisor/busybox:latest"}]}}
+            assert api.post("/api/v1/namespaces/default/pods", json=body).status_code == 201
+        with browser_page() as rec:
+            page = rec.page
+            started = time.monotonic()
+            login(page, cluster.url, cluster.token)
+            page.wait_for_selector(f"#pods-count:has-text('of {SCALE_PODS}')", timeout=30_000)
+            first_render = time.monotonic() - started
+            body = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a-new-pod"},
+                    "spec": {"nodeName": fake_node, "containers": [{"name": "c", "image": "podvisor/busybox:latest"}]}}
+            assert api.post("/api/v1/namespaces/default/pods", json=body).status_code == 201
+            created = time.monotonic()
+            page.wait_for_selector("[data-pod-row='default/a-new-pod']", timeout=1000)
+            update = time.monotonic() - created
+            assert page.locator("#pods tbody tr").count() == 200  # the list is capped, not all 1,001 rows
+            rec.screenshot("dashboard-1000-pods")
+            rec.assert_clean()
+    figures = {"pods": SCALE_PODS, "first_render_seconds": round(first_render, 3), "update_seconds": round(update, 3)}
+    print(f"\ndashboard with {SCALE_PODS} pods: {figures}")
+    (ARTIFACTS / "dashboard-figures.json").write_text(json.dumps(figures) + "\n")
