@@ -2,7 +2,7 @@
 PYTHON ?= python3
 DATA_DIR ?= $(HOME)/.podvisor
 
-.PHONY: help install images postgres-binaries network-tools chromium test test-unit test-faults lint demo demo-check down bench bench-quick clean
+.PHONY: help install images postgres-binaries network-tools chromium test test-unit test-faults lint demo demo-check down bench bench-quick screenshot clean
 
 # Installed once per change of pyproject.toml, so the quick-start commands work on a fresh clone.
 .installed: pyproject.toml
@@ -64,6 +64,9 @@ bench: .installed images  ## Run all benchmarks (podvisor vs raw Docker, Docker 
 
 bench-quick: .installed images  ## A short benchmark run (under 3 minutes)
 	$(PYTHON) -m bench run --quick
+
+screenshot: .installed images chromium  ## Regenerate docs/dashboard.png (the README's dashboard screenshot) from a small live cluster
+	$(PYTHON) -m tests.e2e.dashboard_screenshot docs/dashboard.png
 
 clean:  ## Remove caches and build output
 	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

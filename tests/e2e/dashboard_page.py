@@ -25,10 +25,11 @@ TIMEOUT_MS = 15_000
 class Recorded:
     page: Any
     errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # responses >= 400, to say which request an error was
 
     def assert_clean(self, allowed: tuple[str, ...] = ()) -> None:
         unexpected = [e for e in self.errors if not any(a in e for a in allowed)]
-        assert not unexpected, f"console or page errors: {unexpected}"
+        assert not unexpected, f"console or page errors: {unexpected}; failed requests: {self.failed}"
 
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -49,6 +50,7 @@ def browser_page() -> Iterator[Recorded]:
             page.set_default_timeout(TIMEOUT_MS)
             recorded = Recorded(page)
             page.on("console", lambda msg: recorded.errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+            page.on("response", lambda r: recorded.failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
             page.on("pageerror", lambda err: recorded.errors.append(f"pageerror: {err}"))
             yield recorded
         finally:

@@ -184,6 +184,12 @@ async function openLog(key) {
   if (!pod) return;
   closeLog();
   const container = pod.spec.containers[0].name;
+  const cs = (pod.status?.containerStatuses || []).find((c) => c.name === container);
+  if (!cs?.state?.running && !cs?.state?.terminated && !cs?.lastState?.terminated) {
+    $("log-title").textContent = key;
+    $("log").textContent = "(the container has not started yet: no logs)";
+    return;
+  }
   const controller = new AbortController();
   state.log = controller;
   const pre = $("log");
