@@ -16,13 +16,18 @@ from apiserver.authn.user import UserInfo, set_user
 PUBLIC_PATHS = ("/healthz", "/readyz", "/livez", "/version", "/ui")  # /ui: the dashboard's data-free shell
 
 
+def is_public(path: str) -> bool:
+    """A public path or one below it (``/healthz/etcd``, ``/ui/app.js``); ``/uix`` is not public."""
+    return any(path == p or path.startswith(p + "/") for p in PUBLIC_PATHS)
+
+
 class Authentication:
     def __init__(self, app: ASGIApp, authenticator: Authenticator | None) -> None:
         self.app = app
         self.authenticator = authenticator  # None disables authentication (tests, in-process)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"].startswith(PUBLIC_PATHS):
+        if scope["type"] not in ("http", "websocket") or is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         headers = [value for name, value in scope["headers"] if name == b"authorization"]

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 from apimachinery.errors import ApiError
 from apiserver.auth import ASGIApp, Receive, Scope, Send
-from apiserver.authn.middleware import PUBLIC_PATHS, refuse
+from apiserver.authn.middleware import is_public, refuse
 from apiserver.authn.user import UserInfo, set_user, user_of
 from apiserver.authz import impersonation
 from apiserver.authz.authorizer import Authorizer
@@ -31,7 +31,7 @@ class Authorization:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = user_of(scope) if scope["type"] in ("http", "websocket") else None
-        if user is None or scope["path"].startswith(PUBLIC_PATHS):
+        if user is None or is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         if impersonation.requested(scope["headers"]):

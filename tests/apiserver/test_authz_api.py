@@ -102,6 +102,12 @@ def test_public_paths_need_no_credentials_and_discovery_needs_a_user(server: Run
         for path in ("/healthz", "/livez", "/readyz", "/version"):
             assert anonymous.get(path).status_code == 200, path
         assert anonymous.get("/api").status_code == 401
+        assert anonymous.get("/ui/").status_code == 200  # the dashboard's data-free shell
+        for lookalike in ("/uix", "/ui-private", "/healthzz", "/versions", "/livez.json"):
+            answer = anonymous.get(lookalike)
+            assert answer.status_code == 401 and answer.json()["kind"] == "Status", lookalike
+        for name in ("..%2f..%2fapp.py", "%2e%2e", ".hidden.js", "__init__.py", "index.html%00.js"):
+            assert anonymous.get(f"/ui/{name}").status_code == 404, name
     with as_user(server, "alice") as alice:
         assert alice.get("/apis").status_code == 200  # system:discovery
         assert alice.get("/api/v1").status_code == 200
