@@ -40,10 +40,12 @@ from kubelet.context import ClientPodApi, NodeContext
 from kubelet.dns import PodDns
 from kubelet.images import ImageManager
 from kubelet.join import JoinError, NodeIdentity, default_cert_dir, ensure_identity
+from kubelet.metrics import KubeletMetrics
 from kubelet.node import MachineInfo, NodeAgent, node_status
 from kubelet.podmanager import PodManager
 from kubelet.proxy.setup import start_service_proxy
 from kubelet.runtime.base import ContainerRuntime
+from kubelet.runtime.instrumented import instrument
 from kubelet.sandbox import ensure_pause_image
 from kubelet.server import NodeLogs, ServingCert, bind_socket, create_app, serve, serving_context
 from kubelet.threads import InlineRunner, Runner, ThreadRunner
@@ -80,10 +82,13 @@ class Kubelet:
     nodes: Informer[Node] | None = None  # a cache holding this Node as the API has it
     api_limit: asyncio.Semaphore | None = None  # concurrent pod API calls, shared by the nodes of a process
     ctx: NodeContext = field(init=False)
+    metrics: KubeletMetrics = field(init=False)
     manager: PodManager = field(init=False)
     agent: NodeAgent = field(init=False)
 
     def __post_init__(self) -> None:
+        self.metrics = KubeletMetrics()  # this node's own registry: many kubelets may share a process
+        self.runtime = instrument(self.runtime, self.metrics.runtime_call)
         recorder = EventRecorder(self.events_client or self.client, "kubelet", host=self.cfg.node_name,
                                  qps=EVENT_QPS, burst=EVENT_BURST, monotonic=self.clock.monotonic)
         images = ImageManager(runtime=self.runtime, run=self.run, clock=self.clock.monotonic,
@@ -92,13 +97,14 @@ class Kubelet:
         self.ctx = NodeContext(cfg=self.cfg, runtime=self.runtime, run=self.run,
                                api=ClientPodApi(self.client, recorder, limit=self.api_limit or asyncio.Semaphore(API_CALLS)),
                                images=images, clock=self.clock,
-                               lookup=self.pods.get, config_objects=objects)
+                               lookup=self.pods.get, config_objects=objects, metrics=self.metrics)
         if not self.cfg.hollow:
             tokens = TokenManager(ClientTokenRequester(self.client), clock=self.clock)
             claims = ClaimVolumes(client=self.client, root=self.cfg.volumes_root(), node=self.cfg.node_name)
             self.ctx.projected = ProjectedVolumes(root=self.cfg.volumes_root(), tokens=tokens,
                                                   config_maps=objects, memory=Tmpfs(), claims=claims)
         self.manager = PodManager(self.ctx)
+        self.metrics.watch_pods(self.manager.samples)
 
     def logs_for(self, namespace: str, name: str) -> NodeLogs | None:
         pod = self.pods.get(f"{namespace}/{name}")
@@ -278,7 +284,8 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
         proxy = await start_service_proxy(kubelet.ctx, services=services, slices=slices, event=kubelet.node_event)
         if proxy is not None:
             tasks.append(asyncio.create_task(proxy.run(), name="service-proxy"))
-        app = create_app(resolve=kubelet.logs_for, stream_idle_timeout=cfg.stream_idle_timeout)
+        app = create_app(resolve=kubelet.logs_for, stream_idle_timeout=cfg.stream_idle_timeout,
+                         metrics=lambda _server_name: kubelet.metrics)
         portforward.install(app, resolve=kubelet.logs_for, idle_timeout=cfg.stream_idle_timeout)
         tasks.append(asyncio.create_task(serve(app, sock, tls), name="kubelet-api"))
         nodes.add_handler(on_delete=lambda _node: kubelet.agent.node_deleted())  # re-register at once
@@ -357,7 +364,8 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
     tasks: list[asyncio.Task[None]] = []
     try:
         await asyncio.gather(*(k.prepare() for k in kubelets.values()))
-        tasks.append(asyncio.create_task(serve(create_app(resolve=_hollow_resolver(pods, kubelets)), sock, tls)))
+        tasks.append(asyncio.create_task(serve(create_app(resolve=_hollow_resolver(pods, kubelets),
+                                                         metrics=_hollow_metrics(kubelets)), sock, tls)))
         pods.add_handler(*_route(kubelets))
         tasks.append(asyncio.create_task(pods.run(), name="pod-informer"))
         nodes.add_handler(on_delete=lambda node: _node_deleted(kubelets, node))
@@ -400,6 +408,14 @@ def _route(kubelets: dict[str, Kubelet]):  # type: ignore[no-untyped-def]
             m.on_pod_deleted(pod)
 
     return on_add, on_update, on_delete
+
+
+def _hollow_metrics(kubelets: dict[str, Kubelet]):  # type: ignore[no-untyped-def]
+    def resolve(server_name: str | None) -> KubeletMetrics | None:
+        kubelet = kubelets.get(server_name or "")
+        return kubelet.metrics if kubelet is not None else None
+
+    return resolve
 
 
 def _hollow_resolver(pods: Informer[Pod], kubelets: dict[str, Kubelet]):  # type: ignore[no-untyped-def]

@@ -23,6 +23,7 @@ from kubelet.apirelay import InClusterApi
 from kubelet.config import KubeletConfig
 from kubelet.dns import PodDns
 from kubelet.images import ImageManager
+from kubelet.metrics import KubeletMetrics
 from kubelet.naming import PodRef
 from kubelet.runtime.base import ContainerRuntime
 from kubelet.threads import Runner
@@ -107,6 +108,7 @@ class NodeContext:
     allocatable: dict[str, str] = field(default_factory=dict)  # the node's, for unset resource limits
     in_cluster: InClusterApi | None = None  # where pods reach the API server (None: they cannot)
     pod_dns: PodDns | None = None  # writes pods' resolv.conf (None: a hollow node, Docker's default)
+    metrics: KubeletMetrics | None = None  # this node's registry (None: nothing is recorded)
 
     @property
     def node(self) -> str:

@@ -34,6 +34,7 @@ class ImageCheck:
     image_id: str | None = None
     error: Waiting | None = None
     events: list[tuple[str, str, str]] = field(default_factory=list)  # (type, reason, message)
+    pulled: float = 0.0  # seconds spent pulling (the pod start SLI leaves them out)
 
 
 def default_policy(image: str) -> str:
@@ -94,7 +95,7 @@ class ImageManager:
         self._failed.pop(image, None)
         took = self._clock() - started
         events.append((NORMAL, "Pulled", f'Successfully pulled image "{image}" in {took:.3f}s'))
-        return ImageCheck(image_id, events=events)
+        return ImageCheck(image_id, events=events, pulled=took)
 
     async def _shared_pull(self, image: str) -> str:
         pending = self._pulls.get(image)

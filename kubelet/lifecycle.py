@@ -59,6 +59,7 @@ class ContainerRecord:
     liveness_failed: str | None = None  # a container whose liveness (or startup) probe failed
     started: str | None = None  # the container whose startup probe succeeded (or that has none)
     probing_startup: bool = False
+    pulling: float = 0.0  # seconds spent pulling this container's image
 
     def stop_probers(self) -> None:
         for task in self.probers:
@@ -222,6 +223,7 @@ async def _start(ctx: NodeContext, pod: Pod, container: Container, rec: Containe
 
 async def _ensure_image(ctx: NodeContext, pod: Pod, container: Container, rec: ContainerRecord) -> bool:
     check = await ctx.images.ensure(container.image or "", container.image_pull_policy)
+    rec.pulling += check.pulled
     for type_, reason, message in check.events:
         ctx.api.event(pod, type_, reason, message, field_path=field_path(pod, container))
     if check.error is None:

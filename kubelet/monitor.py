@@ -21,6 +21,7 @@ from apimachinery.models.core import Container, Pod
 from kubelet import naming
 from kubelet.context import NodeContext
 from kubelet.lifecycle import ContainerRecord, field_path
+from kubelet.metrics import PROBE_FAILED, PROBE_SUCCESSFUL
 from kubelet.probes import ProbeKind, Prober, ProbeTarget, run_probe
 from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ContainerState
 
@@ -72,8 +73,10 @@ class Monitor:
             if probe is None:
                 continue
 
-            async def check(probe=probe):  # type: ignore[no-untyped-def]
-                return await run_probe(probe, target, runtime=self.ctx.runtime, run=self.ctx.run)
+            async def check(probe=probe, kind=kind):  # type: ignore[no-untyped-def]
+                ok, detail = await run_probe(probe, target, runtime=self.ctx.runtime, run=self.ctx.run)
+                self._count_probe(pod, container, kind, ok)
+                return ok, detail
 
             def changed(kind: ProbeKind, healthy: bool, cid: str = info.id) -> None:
                 rec.on_probe(kind, healthy, cid)
@@ -85,6 +88,13 @@ class Monitor:
 
             prober = Prober(kind=kind, probe=probe, check=check, on_change=changed, on_failure=failed)
             rec.probers.append(asyncio.get_running_loop().create_task(prober.run()))
+
+    def _count_probe(self, pod: Pod, container: Container, kind: ProbeKind, ok: bool) -> None:
+        """``prober_probe_total``: every single result, as Kubernetes counts them."""
+        if self.ctx.metrics is not None:
+            self.ctx.metrics.probe_result(probe_type=kind.value, result=PROBE_SUCCESSFUL if ok else PROBE_FAILED,
+                                          container=container.name, pod=pod.metadata.name or "",
+                                          namespace=pod.metadata.namespace or "", pod_uid=pod.metadata.uid or "")
 
     async def _stop(self, container_id: str, grace: float) -> None:
         try:

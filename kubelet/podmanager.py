@@ -23,6 +23,7 @@ from apimachinery.informer import object_key
 from apimachinery.models.core import Pod
 from kubelet import naming
 from kubelet.context import NodeContext
+from kubelet.metrics import PodSample
 from kubelet.restart import Backoff
 from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, RuntimeEvent
 from kubelet.worker import PodWorker
@@ -38,6 +39,10 @@ class PodManager:
         self.workers: dict[str, PodWorker] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.ready = False  # set once desired pods are known: before that, no container is an orphan
+
+    def samples(self) -> list[PodSample]:
+        """Each live pod as its worker last observed it, for the node's scrape-time gauges."""
+        return [s for w in list(self.workers.values()) if (s := w.sample()) is not None]
 
     # -- wiring ------------------------------------------------------------------------------
 

@@ -14,6 +14,10 @@ certificate from the cluster CA for client auth, and a connection whose certific
 accepted. Hollow nodes share one port: each node's certificate is chosen by the TLS server
 name, which the API server sets to the node name.
 
+``GET /metrics`` and ``/metrics/probes`` answer the node's Prometheus metrics
+(:mod:`kubelet.metrics`); hollow nodes sharing the port each answer with their own registry,
+picked by the connection's TLS server name.
+
 The server is a small FastAPI app served by uvicorn inside the kubelet's event loop, without
 uvicorn's signal handling: the kubelet's owner decides when to stop.
 """
@@ -40,6 +44,8 @@ from apimachinery.errors import ApiError, bad_request
 from apimachinery.logoptions import parse_log_options
 from apimachinery.models.core import ContainerStatus, Pod
 from kubelet import naming
+from kubelet.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from kubelet.metrics import KubeletMetrics
 from kubelet.runtime.base import ContainerInfo, ContainerRuntime
 from kubelet.streams import DEFAULT_IDLE_TIMEOUT, StreamTarget, deny, serve_stream
 from kubelet.threads import Runner
@@ -64,6 +70,14 @@ def not_on_this_node(namespace: str, pod: str) -> ApiError:
     return ApiError(404, "NotFound", f'pod "{pod}" in namespace "{namespace}" is not on this node')
 
 
+#: the TLS server name (SNI) -> that node's metrics; None when no node served here has the name.
+#: The name is None when the client sent none: a single node serves its own metrics then.
+MetricsResolver = Callable[[str | None], KubeletMetrics | None]
+#: where the connection's TLS server name is put in each request's ASGI scope
+SERVER_NAME_KEY = "podvisor.tls_server_name"
+_SNI_ATTRIBUTE = "podvisor_server_name"
+
+
 #: the subject of the only client certificate the kubelet serves (kubeadm's name for it)
 APISERVER_CLIENT_CN = "kube-apiserver-kubelet-client"
 
@@ -74,9 +88,13 @@ class ServingCert:
     key: Path
 
 
-def create_app(*, resolve: LogResolver, stream_idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> FastAPI:
-    """The API of one kubelet, or of many hollow ones (``resolve`` picks the node by pod)."""
+def create_app(*, resolve: LogResolver, stream_idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+               metrics: MetricsResolver | None = None) -> FastAPI:
+    """The API of one kubelet, or of many hollow ones (``resolve`` picks the node by pod,
+    ``metrics`` by the TLS server name the connection asked for)."""
     app = FastAPI(title="podvisor kubelet", openapi_url=None, docs_url=None, redoc_url=None)
+    if metrics is not None:
+        add_metrics_routes(app, metrics)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, err: ApiError) -> Response:
@@ -106,6 +124,24 @@ def create_app(*, resolve: LogResolver, stream_idle_timeout: float = DEFAULT_IDL
 
     add_stream_routes(app, resolve=resolve, idle_timeout=stream_idle_timeout)
     return app
+
+
+def add_metrics_routes(app: FastAPI, metrics: MetricsResolver) -> None:
+    """``/metrics`` and ``/metrics/probes`` of the node the connection's TLS server name names."""
+
+    def registry_of(request: Request) -> KubeletMetrics:
+        found = metrics(request.scope.get(SERVER_NAME_KEY))
+        if found is None:
+            raise ApiError(404, "NotFound", "no node served here has that name")
+        return found
+
+    @app.get("/metrics")
+    async def node_metrics(request: Request) -> Response:
+        return Response(registry_of(request).render(), media_type=METRICS_CONTENT_TYPE)
+
+    @app.get("/metrics/probes")
+    async def probe_metrics(request: Request) -> Response:
+        return Response(registry_of(request).render_probes(), media_type=METRICS_CONTENT_TYPE)
 
 
 def add_stream_routes(app: FastAPI, *, resolve: LogResolver, idle_timeout: float) -> None:
@@ -212,14 +248,15 @@ def serving_context(certs: Mapping[str, ServingCert], *, client_ca: Path) -> ssl
     """
     contexts = {node: _context(cert, client_ca) for node, cert in certs.items()}
     default = next(iter(contexts.values()))
-    if len(contexts) > 1:
 
-        def pick(sock: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext) -> None:
-            chosen = contexts.get(server_name or "")
-            if chosen is not None:
-                sock.context = chosen
+    def pick(sock: ssl.SSLObject, server_name: str | None, _: ssl.SSLContext) -> None:
+        setattr(sock, _SNI_ATTRIBUTE, server_name)  # for the requests of this connection (metrics)
+        chosen = contexts.get(server_name or "")
+        if chosen is not None and len(contexts) > 1:
+            sock.context = chosen
 
-        default.sni_callback = pick  # type: ignore[assignment]
+    for context in contexts.values():
+        context.sni_callback = pick  # type: ignore[assignment]
     return default
 
 
@@ -251,6 +288,14 @@ class _ApiServerOnly(H11Protocol):
         super().connection_made(transport)
         if not is_apiserver(transport.get_extra_info("peercert")):
             transport.close()
+            return
+        server_name = getattr(transport.get_extra_info("ssl_object"), _SNI_ATTRIBUTE, None)
+        inner = self.app
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            await inner({**scope, SERVER_NAME_KEY: server_name}, receive, send)
+
+        self.app = app
 
 
 def bind_socket(address: str, port: int) -> socket.socket:

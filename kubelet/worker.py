@@ -43,7 +43,9 @@ from kubelet.lifecycle import (
     start_container,
     start_existing,
 )
+from kubelet.metrics import PodSample
 from kubelet.monitor import Monitor
+from kubelet.podmetrics import PodStartTracker, exit_reason
 from kubelet.restart import CRASH_LOOP_BACK_OFF
 from kubelet.runtime.base import ContainerInfo, ContainerRuntimeError, ContainerState
 from kubelet.sandbox import SandboxHandle, ensure_sandbox, remove_pod_resources, sandbox_name, stop_containers
@@ -87,6 +89,9 @@ class PodWorker:
         self._written_rv = -1
         self._errors = 0
         self._changed: set[str] = set()
+        self.start_tracker = PodStartTracker(ctx.metrics, seen_at=ctx.clock.monotonic())
+        self._observed = False
+        self._groups: dict[str, list[ContainerInfo]] = {}  # the last observation, for the gauges
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -151,6 +156,7 @@ class PodWorker:
             return
         if self.ctx.projected is not None:
             self.ctx.projected.track(pod)  # tokens of adopted pods are renewed too
+        self._first_look(pod, groups)
         self.note_starts_and_exits(pod, groups)
         if self.verdict is None:
             sandbox = await self.sandbox_and_act(pod, groups)
@@ -158,8 +164,16 @@ class PodWorker:
                 groups = group_by_container(await self.observe()) if sandbox[1] else groups
                 self.watch(pod, groups, sandbox[0])
         status = await self.report(pod, groups)
+        self._groups = groups
+        self.start_tracker.pulling = sum(r.pulling for r in self.records.values())
+        self.start_tracker.observe(pod, _apps(pod, groups), now=self._now(), monotonic=self.ctx.clock.monotonic())
         if status is not None and status.phase in TERMINAL_PHASES:
             await self.wind_down(pod, groups)
+
+    def _first_look(self, pod: Pod, groups: dict[str, list[ContainerInfo]]) -> None:
+        if not self._observed:
+            self._observed = True
+            self.start_tracker.first_observation(_apps(pod, groups))
 
     def desired_pod(self) -> Pod | None:
         pod = self.ctx.lookup(self.key)
@@ -225,7 +239,23 @@ class PodWorker:
             if latest.id in self.stopped:
                 continue  # the supervisor stopped it; what follows is planned already
             code = START_FAILED_EXIT_CODE if failed_start else latest.exit_code or 0
-            self.carry_out(pod, child, supervisor.on_exit(child.name, code), groups)
+            plan = supervisor.on_exit(child.name, code)
+            self._count(plan, exit_reason(latest, code=code, start_failed=failed_start))
+            self.carry_out(pod, child, plan, groups)
+
+    def _count(self, plan: Plan, reason: str) -> None:
+        """Restarts by the exit's reason, group restarts by strategy, escalations."""
+        metrics = self.ctx.metrics
+        if metrics is None:
+            return
+        match plan:
+            case Restart(start=start, all_containers=all_containers):
+                metrics.restarts.labels(reason).inc()
+                if len(start) > 1:
+                    metrics.group_restarts.labels("RestartAllContainers" if all_containers
+                                                  else self.supervisor_strategy()).inc()
+            case Escalate():
+                metrics.escalations.inc()
 
     def _note_start(self, name: str, rec: ContainerRecord, container_id: str) -> None:
         if rec.started_id == container_id or self.supervisor is None:
@@ -551,6 +581,29 @@ class PodWorker:
         if pod is not None:
             await self.ctx.api.delete_pod(podspec.pod_ref(pod))
         self.done = True
+        self._groups = {}
+        if self.ctx.metrics is not None and known is not None:
+            self.ctx.metrics.forget_pod_probes(pod=known.metadata.name or "", namespace=known.metadata.namespace or "",
+                                               pod_uid=self.uid)
+
+    def sample(self) -> PodSample | None:
+        """What the gauges show of this pod (None: gone, or not observed yet)."""
+        pod, groups = self.pod, self._groups
+        if pod is None or self.done or not groups:
+            return None
+        sandboxes = groups.get(naming.SANDBOX_NAME, [])
+        budget = self.supervisor.budget() if self.supervisor is not None else None
+        intensity = self.supervisor.spec.intensity if self.supervisor is not None else None
+        current = [attempts[0] for name, attempts in groups.items() if name != naming.SANDBOX_NAME and attempts]
+        return PodSample(
+            namespace=pod.metadata.namespace or "", name=pod.metadata.name or "",
+            sandbox_running=bool(sandboxes) and sandboxes[0].state is ContainerState.RUNNING,
+            container_states=tuple(i.state.value for i in current),
+            budget_used=budget[0] if budget is not None else None,
+            budget_limit=intensity.restarts if intensity is not None else None,
+            crash_looping=sum(1 for r in self.records.values()
+                              if r.waiting is not None and r.waiting.reason == CRASH_LOOP_BACK_OFF),
+        )
 
 
 def _grace_period(pod: Pod | None) -> float:
@@ -588,6 +641,10 @@ def _restart_times(info: ContainerInfo) -> list[float]:
         if math.isfinite(value):
             out.append(value)
     return out
+
+
+def _apps(pod: Pod, groups: dict[str, list[ContainerInfo]]) -> list[ContainerInfo | None]:
+    return [_latest(groups, c.name) for c in pod.spec.containers]
 
 
 def _latest(groups: dict[str, list[ContainerInfo]], name: str) -> ContainerInfo | None:

@@ -147,6 +147,13 @@ _SCHEDULER = [
     rule(["get", "update", "patch"], ["coordination.k8s.io"], ["leases"], names=["podvisor-scheduler"]),
 ]
 
+#: Kubernetes' full access to the kubelet API (bound to nobody by default, as there)
+_KUBELET_API_ADMIN = [
+    rule(READ, [""], ["nodes"]),
+    rule(["proxy"], [""], ["nodes"]),
+    rule(["*"], [""], ["nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"]),
+]
+
 
 def cluster_roles() -> list[Obj]:
     return [
@@ -171,6 +178,7 @@ def cluster_roles() -> list[Obj]:
         _role("system:node", [r.to_wire() for r in STATIC_RULES]),
         _role(CONTROLLER_MANAGER, _CONTROLLER_MANAGER),
         _role(SCHEDULER, _SCHEDULER),
+        _role("system:kubelet-api-admin", _KUBELET_API_ADMIN),
     ]
 
 

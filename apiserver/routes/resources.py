@@ -22,6 +22,7 @@ from apiserver import admission, eviction, fieldmanager, negotiation, tables
 from apiserver.jsonbody import Decoded
 from apiserver.negotiation import FastJSONResponse as JSONResponse
 from apiserver.registry import PatchingRegistry, WriteResult
+from apiserver.routes import nodeproxy
 from apiserver.routes.paths import Target, resolve
 from apiserver.routes.reviews import review
 from apiserver.routes.streaming import routes as streaming_routes
@@ -64,6 +65,8 @@ async def _dispatch(request: Request, group: str, version: str, path: str) -> Re
     watch_prefix = segments[:1] == ["watch"]
     if watch_prefix:
         segments = segments[1:]
+    elif nodeproxy.is_node_proxy(group, segments):
+        return await nodeproxy.node_proxy(request)
     target = resolve(group, version, segments, request.url.path)
     registry: PatchingRegistry = request.app.state.registry
     method = request.method

@@ -148,3 +148,27 @@ def test_without_kubelet_credentials_the_proxy_refuses(tmp_path: Path) -> None:
         client.post("/api/v1/namespaces/default/pods", json=pod)
         assert client.get("/api/v1/namespaces/default/pods/web/log").status_code == 503
     store.close()
+
+
+@pytest.mark.parametrize("kind", ["plain-tcp", "tls-self-signed", "tls-another-nodes-real-certificate"])
+def test_the_node_proxy_gives_a_forged_address_nothing_either(api: TestClient, pki: ClusterPki, kind: str) -> None:
+    recorder = listeners(pki)[kind]
+    try:
+        forge_address(api, recorder.port)
+        response = api.get(f"/api/v1/nodes/{NODE}/proxy/metrics")
+    finally:
+        recorder.close()
+    assert response.status_code == 503 and response.json()["reason"] == "ServiceUnavailable"
+    assert b"GET" not in recorder.received and ADMIN_TOKEN.encode() not in recorder.received
+
+
+def test_the_node_proxy_reaches_the_nodes_own_kubelet(api: TestClient, pki: ClusterPki) -> None:
+    recorder = Recorder(pki.kubelet(NODE), client_ca=pki.ca)
+    try:
+        forge_address(api, recorder.port)
+        response = api.get(f"/api/v1/nodes/{NODE}/proxy/metrics")
+    finally:
+        recorder.close()
+    assert response.status_code == 200 and response.text == "hello\n"
+    assert recorder.received.startswith(b"GET /metrics ")
+    assert b"uthorization" not in recorder.received
