@@ -12,6 +12,7 @@ import time
 import httpx
 import pytest
 
+from apimachinery.supervision import INTENSITY, PERIOD
 from tests.e2e.cluster import Cluster
 from tests.e2e.dashboard_page import ARTIFACTS, browser_page, login
 from tests.kubelet.e2e_helpers import docker
@@ -92,6 +93,32 @@ def test_killed_container_turns_red_counts_its_restart_and_logs_follow(cluster: 
             (killed + 2 - time.monotonic()) * 1000)))
         print(f"\nrestart shown {time.monotonic() - killed:.3f}s after docker kill (node {node})")
         rec.screenshot("dashboard-restarted")
+        rec.assert_clean()
+
+
+COUNTDOWN = r"/restart in (\d+)s/.exec(document.querySelector('[data-container$=\"/main\"] .backoff')?.textContent || '')"
+
+
+def test_a_crash_loop_shows_its_countdown_its_events_and_its_escalation(cluster: Cluster, busybox_image: str) -> None:
+    """A container that exits at once, with a 3 s back-off and a budget of 2 restarts: the page counts
+    the back-off down, streams the BackOff events, and marks the pod escalated on the third crash."""
+    cluster.start_kubelet("dashcrash", "--restart-backoff-initial", "3")
+    manifest = deployment("crasher", image=busybox_image, script="echo boom; exit 1")
+    manifest["spec"]["template"]["metadata"]["annotations"] = {INTENSITY: "2", PERIOD: "120"}
+    with browser_page() as rec, cluster.http() as api:
+        page = rec.page
+        login(page, cluster.url, cluster.token)
+        assert api.post(DEPLOYMENTS, json=manifest).status_code == 201
+        page.wait_for_selector("[data-deployment='default/crasher']", timeout=1000)
+        page.click("[data-deployment='default/crasher']")
+        handle = page.wait_for_function(f"() => {{ const m = {COUNTDOWN}; return m && Number(m[1]) >= 2 && Number(m[1]); }}",
+                                        timeout=60_000)
+        first = int(handle.json_value())
+        page.wait_for_function(f"() => {{ const m = {COUNTDOWN}; return !m || Number(m[1]) < {first}; }}", timeout=2000)
+        page.wait_for_function("() => [...document.querySelectorAll('#events tbody tr')]"
+                               ".some((row) => row.cells[2].textContent === 'BackOff')", timeout=5000)
+        page.wait_for_selector(".node.escalated", timeout=60_000)
+        rec.screenshot("dashboard-escalated")
         rec.assert_clean()
 
 
