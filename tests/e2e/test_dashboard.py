@@ -96,6 +96,28 @@ def test_killed_container_turns_red_counts_its_restart_and_logs_follow(cluster: 
         rec.assert_clean()
 
 
+def test_a_containers_box_in_the_tree_follows_that_containers_log(cluster: Cluster, busybox_image: str) -> None:
+    cluster.start_kubelet("dashlogs")
+    manifest = deployment("pair", image=busybox_image, script="while true; do echo from-main; sleep 0.2; done")
+    side = {"name": "side", "image": busybox_image, "imagePullPolicy": "Never",
+            "command": ["sh", "-c", "while true; do echo from-side; sleep 0.2; done"]}
+    manifest["spec"]["template"]["spec"]["containers"].append(side)
+    with browser_page() as rec, cluster.http() as api:
+        page = rec.page
+        assert api.post(DEPLOYMENTS, json=manifest).status_code == 201
+        login(page, cluster.url, cluster.token)
+        page.click("[data-deployment='default/pair']")
+        page.wait_for_selector("[data-container$='/side'].container.up", timeout=60_000)
+        page.click("[data-container$='/side']")
+        page.wait_for_function("() => document.querySelector('#log').textContent.includes('from-side')")
+        assert "from-main" not in page.text_content("#log")
+        assert page.text_content("#log-title").endswith("(side)")
+        page.click("[data-container$='/main']")
+        page.wait_for_function("() => document.querySelector('#log').textContent.includes('from-main')")
+        assert "from-side" not in page.text_content("#log")
+        rec.assert_clean()
+
+
 COUNTDOWN = r"/restart in (\d+)s/.exec(document.querySelector('[data-container$=\"/main\"] .backoff')?.textContent || '')"
 
 

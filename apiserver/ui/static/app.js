@@ -179,11 +179,12 @@ function closeLog() {
   $("log-close").hidden = true;
 }
 
-async function openLog(key) {
+// A pod row follows the pod's first container; a container's box in the tree follows that one.
+async function openLog(key, container = null) {
   const pod = state.informers.pods?.items.get(key);
   if (!pod) return;
   closeLog();
-  const container = pod.spec.containers[0].name;
+  container = container || pod.spec.containers[0].name;
   const cs = (pod.status?.containerStatuses || []).find((c) => c.name === container);
   if (!cs?.state?.running && !cs?.state?.terminated && !cs?.lastState?.terminated) {
     $("log-title").textContent = key;
@@ -267,6 +268,12 @@ function init() {
   $("login-form").addEventListener("submit", (e) => { e.preventDefault(); login($("token").value.trim()); });
   $("logout").addEventListener("click", () => showLogin("Logged out."));
   $("log-close").addEventListener("click", closeLog);
+  $("tree").addEventListener("click", (e) => {
+    const box = e.target.closest("[data-container]");
+    if (!box || !state.selected) return;
+    const [pod, container] = box.dataset.container.split("/");
+    openLog(`${state.selected.split("/")[0]}/${pod}`, container);
+  });
   $("namespace").addEventListener("focus", loadNamespaces);
   $("namespace").addEventListener("change", (e) => {
     state.namespace = e.target.value;
