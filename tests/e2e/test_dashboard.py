@@ -7,6 +7,7 @@ without a reload; a killed container turns red and counts its restart within 2 s
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import httpx
@@ -97,7 +98,7 @@ def test_killed_container_turns_red_counts_its_restart_and_logs_follow(cluster: 
 
 
 def test_a_containers_box_in_the_tree_follows_that_containers_log(cluster: Cluster, busybox_image: str) -> None:
-    cluster.start_kubelet("dashlogs")
+    node = cluster.start_kubelet("dashlogs")
     manifest = deployment("pair", image=busybox_image, script="while true; do echo from-main; sleep 0.2; done")
     side = {"name": "side", "image": busybox_image, "imagePullPolicy": "Never",
             "command": ["sh", "-c", "while true; do echo from-side; sleep 0.2; done"]}
@@ -106,6 +107,8 @@ def test_a_containers_box_in_the_tree_follows_that_containers_log(cluster: Clust
         page = rec.page
         assert api.post(DEPLOYMENTS, json=manifest).status_code == 201
         login(page, cluster.url, cluster.token)
+        memory = page.locator(f"[data-node='{node}'] td").nth(3).text_content()
+        assert re.fullmatch(r"\d+(\.\d)?Gi", memory or ""), memory  # capacity in binary units, not raw Ki
         page.click("[data-deployment='default/pair']")
         page.wait_for_selector("[data-container$='/side'].container.up", timeout=60_000)
         page.click("[data-container$='/side']")

@@ -113,7 +113,7 @@ function renderNodes() {
     const ready = m.condition(n, "Ready")?.status === "True";
     const cap = n.status?.capacity || {};
     return { key: n.metadata.name, cls: ready ? "" : "bad",
-      cells: [n.metadata.name, ready ? "Ready" : "NotReady", cap.cpu, cap.memory, cap.pods,
+      cells: [n.metadata.name, ready ? "Ready" : "NotReady", cap.cpu, cap.memory ? m.binaryBytes(m.quantity(cap.memory)) : "", cap.pods,
         m.conditionsText(n), usageCell(`node/${n.metadata.name}`)] };
   }));
 }

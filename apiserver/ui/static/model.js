@@ -71,6 +71,14 @@ export function quantity(text) {
   return match && match[2] in SUFFIX ? Number(match[1]) * SUFFIX[match[2]] : 0;
 }
 
+// Bytes as people read them: 23.5Gi, 512Mi, 900Ki (binary units, as kubectl's capacity shows).
+export function binaryBytes(bytes) {
+  const units = ["", "Ki", "Mi", "Gi", "Ti"];
+  let i = 0;
+  while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i += 1; }
+  return i === 0 ? String(Math.round(bytes)) : `${bytes.toFixed(bytes < 10 ? 1 : 0)}${units[i]}`;
+}
+
 export function age(timestamp, now = Date.now()) {
   const seconds = Math.max(0, Math.round((now - Date.parse(timestamp)) / 1000));
   if (Number.isNaN(seconds)) return "";
