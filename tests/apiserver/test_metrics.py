@@ -1,0 +1,144 @@
+"""``GET /metrics`` of the API server: request series move with requests, store gauges read the
+store, the path is authorised as ``system:monitoring`` grants it, and metrics off records nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.parser import text_string_to_metric_families
+
+from apiserver.app import AppSettings, create_app
+from apiserver.authn.tokens import StaticTokens
+from apiserver.authn.user import AUTHENTICATED, SYSTEM_MASTERS, UserInfo
+from apiserver.store.sqlite import SqliteStore
+
+MONITORING = "system:monitoring"
+USERS = {
+    "root": UserInfo("root", groups=(SYSTEM_MASTERS, AUTHENTICATED)),
+    "prometheus": UserInfo("prometheus", groups=(MONITORING, AUTHENTICATED)),
+    "alice": UserInfo("alice", groups=(AUTHENTICATED,)),
+}
+POD = {"metadata": {"name": "p1"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+
+
+def auth(who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer token-{who}"}
+
+
+def make_client(tmp_path: Path, **extra: object) -> TestClient:
+    store = SqliteStore(tmp_path / "db.sqlite")
+    settings = AppSettings(authenticator=StaticTokens({f"token-{k}": u for k, u in USERS.items()}),
+                           compaction_interval=3600, **extra)  # type: ignore[arg-type]
+    return TestClient(create_app(store, settings))
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with make_client(tmp_path) as c:
+        yield c
+
+
+def scrape(client: TestClient, who: str = "prometheus") -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics", headers=auth(who))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], metric: str, **labels: str) -> float:
+    """The sum over series of ``name`` whose labels include ``labels``."""
+    return sum(v for (n, lbl), v in samples.items() if n == metric and set(labels.items()) <= set(lbl))
+
+
+def test_a_pod_create_counts_as_post_with_its_code(client: TestClient) -> None:
+    before = value(scrape(client), "apiserver_request_total", verb="POST", resource="pods", code="201")
+    assert client.post("/api/v1/namespaces/default/pods", json=POD, headers=auth("root")).status_code == 201
+    assert client.post("/api/v1/namespaces/default/pods", json=POD, headers=auth("root")).status_code == 409
+    after = scrape(client)
+    created = dict(verb="POST", group="", version="v1", resource="pods", scope="namespace", component="apiserver")
+    assert value(after, "apiserver_request_total", **created, code="201") == before + 1
+    assert value(after, "apiserver_request_total", **created, code="409") == 1
+    assert value(after, "apiserver_request_duration_seconds_count", **created) >= 2
+    assert value(after, "apiserver_storage_objects", resource="pods") == 1
+
+
+@pytest.mark.parametrize(("path", "verb", "scope"), [
+    ("/api/v1/namespaces/default/pods", "LIST", "namespace"),
+    ("/api/v1/pods", "LIST", "cluster"),
+    ("/api/v1/namespaces/default/pods/missing", "GET", "resource"),
+    ("/apis/apps/v1/namespaces/default/deployments", "LIST", "namespace"),
+], ids=["list-namespace", "list-cluster", "get-resource", "list-group"])
+def test_reads_carry_kubernetes_verbs_and_scopes(client: TestClient, path: str, verb: str, scope: str) -> None:
+    client.get(path, headers=auth("root"))
+    assert value(scrape(client), "apiserver_request_total", verb=verb, scope=scope) >= 1
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/namespaces/default/nosuchthings-{i}", "/apis/made.up/v{i}/things", "/random/{i}",
+    "/api/v1/namespaces/default/pods/p/nosub{i}",
+], ids=["unknown-resource", "unknown-group", "unknown-path", "unknown-subresource"])
+def test_unknown_paths_share_one_label_value(client: TestClient, path: str) -> None:
+    for i in range(5):
+        client.get(path.format(i=i), headers=auth("root"))
+    families = text_string_to_metric_families(client.get("/metrics", headers=auth("root")).text)
+    labels = {s.labels.get("resource", "") + "|" + s.labels.get("subresource", "") + "|" + s.labels.get("group", "")
+              for f in families if f.name == "apiserver_request" for s in f.samples}
+    assert not any(str(i) in label for label in labels for i in range(5)), labels
+
+
+def test_a_watch_shows_while_open(client: TestClient) -> None:
+    client.post("/api/v1/namespaces/default/pods", json=POD, headers=auth("root"))
+    with client.stream("GET", "/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=5",
+                       headers=auth("root")) as stream:
+        next(stream.iter_lines())  # the ADDED event: the watch is registered
+        during = scrape(client)
+        assert value(during, "apiserver_longrunning_requests", verb="WATCH", resource="pods") == 1
+        assert value(during, "apiserver_registered_watchers", group="", version="v1", kind="Pod") == 1
+        assert value(during, "apiserver_request_duration_seconds_count", verb="WATCH") == 0
+    assert value(scrape(client), "etcd_debugging_mvcc_current_revision") >= 1
+
+
+def test_store_size_and_revision_are_reported(client: TestClient) -> None:
+    samples = scrape(client)
+    assert value(samples, "apiserver_storage_size_bytes", storage_cluster_id="podvisor") > 0
+    assert ("etcd_debugging_mvcc_compact_revision", ()) in samples
+
+
+@pytest.mark.parametrize(("headers", "code", "reason"), [
+    ({}, 401, "Unauthorized"),
+    (auth("alice"), 403, "Forbidden"),
+    ({"Authorization": "Bearer wrong"}, 401, "Unauthorized"),
+], ids=["anonymous", "no-monitoring-group", "bad-token"])
+def test_metrics_is_authorised(client: TestClient, headers: dict[str, str], code: int, reason: str) -> None:
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == code
+    assert response.json()["kind"] == "Status" and response.json()["reason"] == reason
+
+
+def test_openmetrics_when_asked(client: TestClient) -> None:
+    response = client.get("/metrics", headers={**auth("root"), "Accept": "application/openmetrics-text"})
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    assert response.text.endswith("# EOF\n") and response.text.count("# EOF") == 1
+
+
+def test_in_process_registries_are_served_too(tmp_path: Path) -> None:
+    registry = CollectorRegistry()
+    Counter("workqueue_adds", "adds", ["name"], registry=registry).labels("deployment").inc()
+    with make_client(tmp_path, metrics_registries=[registry]) as c:
+        assert value(scrape(c), "workqueue_adds_total", name="deployment") == 1
+
+
+def test_metrics_off_records_nothing(tmp_path: Path) -> None:
+    with make_client(tmp_path, enable_metrics=False) as c:
+        assert c.post("/api/v1/namespaces/default/pods", json=POD, headers=auth("root")).status_code == 201
+        assert not hasattr(c.app.state, "metrics")  # type: ignore[attr-defined]
+        response = c.get("/metrics", headers=auth("root"))
+        assert response.status_code == 404 and response.json()["kind"] == "Status"
