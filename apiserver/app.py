@@ -76,7 +76,8 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         compactor = Compactor(
-            store, retention=settings.history_retention, interval=settings.compaction_interval
+            store, retention=settings.history_retention, interval=settings.compaction_interval,
+            on_compact=app.state.metrics.compactions.inc if settings.enable_metrics else None,
         )
         task = asyncio.create_task(compactor.run())
         repair_task = asyncio.create_task(repair.run(interval=settings.allocation_repair_interval))

@@ -9,7 +9,10 @@ write costs nothing extra.
 Store series: ``etcd_debugging_mvcc_current_revision`` / ``etcd_debugging_mvcc_compact_revision``
 as etcd names the revision and the compacted revision (kine serves etcd's API, so dashboards
 for etcd-backed clusters read them), ``apiserver_storage_size_bytes{storage_cluster_id}`` as
-Kubernetes >= 1.28 reports the database size, ``apiserver_storage_objects{resource}``.
+Kubernetes >= 1.28 reports the database size, ``apiserver_storage_objects{resource}``. Two
+podvisor series have no Kubernetes name: ``podvisor_storage_compactions_total`` (told by the
+compactor when a tick dropped history) and ``podvisor_storage_commit_batch_size`` (told by the
+SQLite store when a group commit is durable; PostgreSQL commits each write alone).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from prometheus_client.registry import Collector
 
 from apimachinery.resources import RESOURCES, ResourceType
 from apiserver.store.base import Store
+from apiserver.store.sqlite import SqliteStore
 
 # kube-apiserver's apiserver_request_duration_seconds buckets
 REQUEST_DURATION_BUCKETS = (
@@ -119,4 +123,6 @@ def new_metrics(store: Store) -> ApiServerMetrics:
     registry = CollectorRegistry(auto_describe=False)
     metrics = ApiServerMetrics(registry)
     registry.register(StoreCollector(store))
+    if isinstance(store, SqliteStore):  # the one store that commits writes in groups
+        store.on_commit = metrics.commit_batch.observe
     return metrics

@@ -14,6 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from apiserver.app import AppSettings, create_app
 from apiserver.authn.tokens import StaticTokens
 from apiserver.authn.user import AUTHENTICATED, SYSTEM_MASTERS, UserInfo
+from apiserver.compactor import Compactor
+from apiserver.metrics import new_metrics
 from apiserver.store.sqlite import SqliteStore
 
 MONITORING = "system:monitoring"
@@ -142,3 +144,32 @@ def test_metrics_off_records_nothing(tmp_path: Path) -> None:
         assert not hasattr(c.app.state, "metrics")  # type: ignore[attr-defined]
         response = c.get("/metrics", headers=auth("root"))
         assert response.status_code == 404 and response.json()["kind"] == "Status"
+
+
+def test_group_commits_are_observed(client: TestClient) -> None:
+    before = value(scrape(client), "podvisor_storage_commit_batch_size_count")
+    assert client.post("/api/v1/namespaces/default/pods", json=POD, headers=auth("root")).status_code == 201
+    after = scrape(client)
+    assert value(after, "podvisor_storage_commit_batch_size_count") >= before + 1
+    assert value(after, "podvisor_storage_commit_batch_size_sum") >= value(after, "podvisor_storage_commit_batch_size_count")
+
+
+def test_a_compaction_that_drops_history_is_counted(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "db.sqlite")
+    metrics = new_metrics(store)
+    now = [0.0]
+    compactor = Compactor(store, retention=10, interval=1, clock=lambda: now[0], on_compact=metrics.compactions.inc)
+    store.create("/registry/configmaps/default/a", {"data": {"v": "1"}})
+    store.flush_blocking()
+    compactor.tick()  # samples the revision; nothing is old enough yet
+    assert metrics.registry.get_sample_value("podvisor_storage_compactions_total") == 0
+    kv = store.get("/registry/configmaps/default/a")
+    assert kv is not None
+    store.update("/registry/configmaps/default/a", {"data": {"v": "2"}}, expected_revision=kv.mod_revision)
+    store.flush_blocking()
+    now[0] = 11.0
+    compactor.tick()  # the first sample is now past retention: compact to it
+    compactor.tick()  # nothing newer is old enough: no second compaction
+    assert metrics.registry.get_sample_value("podvisor_storage_compactions_total") == 1
+    assert metrics.registry.get_sample_value("podvisor_storage_commit_batch_size_count") == 2
+    store.close()
