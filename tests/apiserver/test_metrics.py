@@ -173,3 +173,22 @@ def test_a_compaction_that_drops_history_is_counted(tmp_path: Path) -> None:
     assert metrics.registry.get_sample_value("podvisor_storage_compactions_total") == 1
     assert metrics.registry.get_sample_value("podvisor_storage_commit_batch_size_count") == 2
     store.close()
+
+
+@pytest.mark.parametrize(("accept", "openmetrics"), [
+    ("application/openmetrics-text; version=1.0.0; charset=utf-8", True),
+    ("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1", True),
+    ("application/openmetrics-text;q=0.1, text/plain;q=0.9", False),
+    ("text/plain, application/openmetrics-text", False),
+    ("application/openmetrics-text;q=0", False),
+    ("application/openmetrics-text;q=abc", False),
+    ("application/json", False),
+    ("", False),
+    (";;;,,,", False),
+], ids=["prometheus", "prometheus-fallbacks", "text-weighs-more", "text-first", "refused", "bad-q", "json",
+        "none", "junk"])
+def test_the_format_follows_the_accept_weights(client: TestClient, accept: str, openmetrics: bool) -> None:
+    response = client.get("/metrics", headers={**auth("root"), "Accept": accept})
+    assert response.status_code == 200
+    kind = "application/openmetrics-text" if openmetrics else "text/plain; version=0.0.4"
+    assert response.headers["content-type"].startswith(kind)
