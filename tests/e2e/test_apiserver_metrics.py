@@ -5,6 +5,7 @@ A hollow node (the fake runtime) runs the pods: what is measured here is the con
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 import httpx
@@ -121,3 +122,20 @@ def test_odd_accept_headers_and_paths_never_fail_the_server(cluster: Cluster) ->
     assert total(after, "apiserver_request_total", code="500") == 0
     subresources = {dict(lbl).get("subresource", "") for n, lbl in after if n == "apiserver_request_total"}
     assert not any(".." in s or "%" in s or "aaaa" in s for s in subresources), subresources
+
+
+def test_kubectl_get_raw_reads_the_metrics(cluster: Cluster) -> None:
+    done = subprocess.run(["kubectl", "--kubeconfig", str(cluster.data_dir / "admin.kubeconfig"), "get", "--raw",
+                           "/metrics"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    names = {f.name for f in text_string_to_metric_families(done.stdout)}
+    assert {"apiserver_request", "workqueue_adds", "scheduler_schedule_attempts", "scheduler_pending_pods"} <= names
+
+
+@pytest.mark.server_args("--disable-metrics")
+def test_disable_metrics_turns_the_path_off(cluster: Cluster) -> None:
+    response = raw_get(cluster, "/metrics")
+    assert response.status_code == 404, response.text
+    assert response.json()["kind"] == "Status" and response.json()["reason"] == "NotFound"
+    with cluster.http() as h:  # the rest of the server is unchanged
+        assert h.post("/apis/apps/v1/namespaces/default/deployments", json=DEPLOYMENT).status_code == 201
