@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from prometheus_client import CollectorRegistry
 from starlette.exceptions import HTTPException
 
 from apimachinery.errors import ApiError
@@ -22,12 +23,15 @@ from apiserver.authn.middleware import Authentication
 from apiserver.authn.tokens import Authenticator
 from apiserver.authz import setup as authz
 from apiserver.compactor import Compactor
+from apiserver.instrumentation import Instrumentation
 from apiserver.kubeletclient import KubeletTls
 from apiserver.limits import Limits, RequestLimits
+from apiserver.metrics import new_metrics
 from apiserver.negotiation import MAX_BODY_BYTES
 from apiserver.podsecurity.policy import PodSecurityConfig
 from apiserver.registry import PatchingRegistry
 from apiserver.routes import meta, resources
+from apiserver.routes import metrics as metrics_route
 from apiserver.servicealloc.ranges import ServiceRanges
 from apiserver.servicealloc.repair import AllocationRepair
 from apiserver.servicealloc.storage import ServiceStorage
@@ -55,6 +59,8 @@ class AppSettings:
     admission: Sequence[Plugin] = ()  # admission plugins, in order (mutating and validating)
     service_ranges: ServiceRanges = field(default_factory=ServiceRanges)  # --service-cidr, --service-node-port-range
     allocation_repair_interval: float = 30.0
+    enable_metrics: bool = True  # off: nothing is recorded and /metrics is 404
+    metrics_registries: Sequence[CollectorRegistry] = ()  # in-process components served at /metrics too
 
 
 def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
@@ -70,7 +76,8 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         compactor = Compactor(
-            store, retention=settings.history_retention, interval=settings.compaction_interval
+            store, retention=settings.history_retention, interval=settings.compaction_interval,
+            on_compact=app.state.metrics.compactions.inc if settings.enable_metrics else None,
         )
         task = asyncio.create_task(compactor.run())
         repair_task = asyncio.create_task(repair.run(interval=settings.allocation_repair_interval))
@@ -96,6 +103,7 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.reviews = {}  # kind -> apiserver.routes.reviews.ReviewHandler
     app.include_router(meta.router)
+    app.include_router(metrics_route.router)
     app.router.routes.extend(resources.routes)
     app.include_router(ui_router)
     _install_error_handlers(app)
@@ -105,6 +113,11 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     authorizer = authz.install(app, registry, store) if authorize else None
     app.state.authorizer = authorizer
     app.add_middleware(Authentication, authenticator=settings.authenticator)
+    if settings.enable_metrics:  # outside authentication and limits: 401s and 429s count
+        metrics = new_metrics(store)
+        app.state.metrics = metrics
+        app.state.metrics_registries = [metrics.registry, *settings.metrics_registries]
+        app.add_middleware(Instrumentation, metrics=metrics)
     if settings.audit is not None:  # outermost: it records what authentication refuses too
         app.add_middleware(Audit, sink=settings.audit.sink, policy=settings.audit.policy)
     return app

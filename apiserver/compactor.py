@@ -25,12 +25,14 @@ class Compactor:
         retention: float = 300.0,
         interval: float = 30.0,
         clock: Callable[[], float] | None = None,
+        on_compact: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.retention = retention
         self.interval = interval
         self._clock = clock or asyncio.get_running_loop().time
         self._samples: deque[tuple[float, int]] = deque()
+        self._on_compact = on_compact  # told after each compaction that dropped history (metrics)
 
     def tick(self) -> int:
         """Record the current revision; compact to the newest sample older than retention."""
@@ -41,6 +43,8 @@ class Compactor:
             target = self._samples.popleft()[1]
         if target > self.store.compacted_revision():
             self.store.compact(target)
+            if self._on_compact is not None:
+                self._on_compact()
         return self.store.compacted_revision()
 
     async def run(self) -> None:

@@ -22,7 +22,7 @@ from bench import dockerops
 from bench.harness import Comparison, RunInfo, write_results
 
 BENCHMARKS = ("pod_start", "restart", "supervision", "convergence", "api", "authz", "hollow", "exec_roundtrip",
-              "portforward_throughput", "dns", "services", "jobs", "daemonset")
+              "portforward_throughput", "dns", "services", "jobs", "daemonset", "metrics")
 
 log = logging.getLogger("bench")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import builtins
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
@@ -31,6 +31,7 @@ from apimachinery.models.discovery import SERVICE_NAME_LABEL, EndpointSlice
 from apimachinery.models.meta import OwnerReference
 from apimachinery.models.storage import PersistentVolumeClaim
 from apimachinery.timeutil import Clock, format_rfc3339
+from controllers.metrics import ControllerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ class ControllerContext:
     informers: Informers
     recorder_for: Callable[[str], Recorder]
     clock: Clock
+    metrics: ControllerMetrics = field(default_factory=ControllerMetrics)  # a throwaway registry unless served
 
 
 def api_recorder(client: Any, host: str | None = None) -> Callable[[str], Recorder]:

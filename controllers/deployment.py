@@ -75,6 +75,7 @@ class DeploymentController(SupervisionSteps, RolloutSteps):
         self.replicasets = ctx.informers.replicasets
         self.pods = ctx.informers.pods
         self.recorder = ctx.recorder_for(self.name)
+        self.metrics = ctx.metrics
         self.queue: Queue = queue if queue is not None else WorkQueue()
         self.first_seen: dict[str, float] = {}  # escalated pods that do not say when: uid -> first seen
         self.deployments.add_handler(self._enqueue, lambda old, new: self._enqueue(new), self._enqueue)

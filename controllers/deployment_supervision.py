@@ -60,6 +60,8 @@ from controllers.deployment_status import (
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from controllers.metrics import ControllerMetrics
+
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 
 
@@ -263,6 +265,7 @@ class SupervisionSteps:
     client: Client
     clock: Clock
     recorder: Recorder
+    metrics: ControllerMetrics
     queue: Queue
     pods: Cache[Pod]
     first_seen: dict[str, float]
@@ -338,5 +341,6 @@ class SupervisionSteps:
             REJECTED_TEMPLATE: decision.rejected,
         }
         await self.client.replace(updated)
+        self.metrics.auto_rollbacks.inc()
         self.recorder.event(d, WARNING, RESTART_INTENSITY_EXCEEDED, decision.message)
         self.recorder.event(d, NORMAL, ROLLED_BACK, decision.rolled_back)

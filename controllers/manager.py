@@ -51,6 +51,7 @@ from controllers.endpoints import EndpointsController
 from controllers.endpointslice import EndpointSliceController
 from controllers.garbagecollector import GarbageCollector
 from controllers.job import JobController
+from controllers.metrics import ControllerMetrics, queue_name
 from controllers.namespace import NamespaceController
 from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
 from controllers.persistentvolume import build_storage_controllers
@@ -167,11 +168,13 @@ def garbage_collect(controllers: list[Controller], informers: list[Informer[Any]
             collector.watch(informer.rt, informer)
 
 
-async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str | None = None) -> None:
+async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str | None = None,
+                   metrics: ControllerMetrics | None = None) -> None:
     """One leadership term: informers, then controllers' workers, until cancelled."""
     informers, runnable = build_informers(client)
+    metrics = metrics or ControllerMetrics()
     ctx = ControllerContext(client=client, informers=informers, recorder_for=api_recorder(client, socket.gethostname()),
-                            clock=SystemClock())
+                            clock=SystemClock(), metrics=metrics)
     own = OwnCaches.build(client)
     runnable += own.all()
     controllers = build_controllers(ctx, node_grace_period=node_grace_period, own=own)
@@ -185,6 +188,7 @@ async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str 
     garbage_collect(controllers, workload_informers)
     controllers += workloads
     runnable += workload_informers
+    name_queues(controllers, metrics)
     tasks = [asyncio.create_task(inf.run(), name=f"informer-{inf.rt.plural}") for inf in runnable]
     try:
         await asyncio.gather(*(inf.wait_synced(SYNC_TIMEOUT) for inf in runnable))
@@ -203,6 +207,13 @@ async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str 
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def name_queues(controllers: list[Controller], metrics: ControllerMetrics) -> None:
+    """Each controller's queue reports as ``workqueue_*{name=...}``, before any informer adds a key."""
+    for controller in controllers:
+        if isinstance(controller.queue, WorkQueue):
+            controller.queue.use_metrics(metrics.workqueue.for_queue(queue_name(controller.name)))
+
+
 def _elector(client: ApiClient, identity: str, lease_duration: float) -> LeaderElector:
     """client-go's timing (15 s lease, 10 s renew deadline, 2 s retry), scaled to ``lease_duration``."""
     return LeaderElector(client, LEASE_NAMESPACE_SYSTEM, LEASE_NAME, identity, lease_duration=lease_duration,
@@ -211,22 +222,24 @@ def _elector(client: ApiClient, identity: str, lease_duration: float) -> LeaderE
 
 async def run_controllers(kubeconfig: Path, *, node_grace_period: float, eviction_timeout: float,
                           identity: str | None = None, lease_duration: float = LEASE_DURATION,
-                          root_ca: str | None = None) -> None:
+                          root_ca: str | None = None, metrics: ControllerMetrics | None = None) -> None:
     """Run the controller manager until cancelled.
 
     ``eviction_timeout`` is the apiserver's default toleration of unreachable/not-ready nodes;
     the controllers read each pod's own tolerations, so it is only logged here. ``lease_duration``
     is how long a standby waits for a leader that stopped renewing (one killed, not stopped).
     ``root_ca`` is the cluster CA (PEM) published as ``kube-root-ca.crt`` in every namespace
-    (kube-controller-manager's ``--root-ca-file``); without it, the kubeconfig's CA is used."""
+    (kube-controller-manager's ``--root-ca-file``); without it, the kubeconfig's CA is used.
+    ``metrics`` outlives every term; ``podvisor server`` serves its registry at ``/metrics``."""
     client = ApiClient.from_kubeconfig(kubeconfig, user_agent="podvisor-controller-manager")
     identity = identity or f"{socket.gethostname()}_{uuid.uuid4()}"
     log.info("controller manager %s: node grace period %.1fs, eviction timeout %.1fs",
              identity, node_grace_period, eviction_timeout)
     elector = _elector(client, identity, lease_duration)
     root_ca = root_ca or _kubeconfig_ca(kubeconfig)
+    metrics = metrics or ControllerMetrics()
     leading: Callable[[], Awaitable[None]] = lambda: run_term(  # noqa: E731
-        client, node_grace_period=node_grace_period, root_ca=root_ca)
+        client, node_grace_period=node_grace_period, root_ca=root_ca, metrics=metrics)
     try:
         while True:
             try:

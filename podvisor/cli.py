@@ -50,6 +50,9 @@ AUDIT_POLICY_OPTION = typer.Option(
 AUDIT_MAXSIZE_OPTION = typer.Option(0, "--audit-log-maxsize", help="Megabytes before the audit log rotates (0: never).")
 AUDIT_MAXBACKUP_OPTION = typer.Option(0, "--audit-log-maxbackup", help="Rotated audit logs kept (0: all).")
 AUDIT_MAXAGE_OPTION = typer.Option(0, "--audit-log-maxage", help="Days rotated audit logs are kept (0: no limit).")
+METRICS_OPTION = typer.Option(
+    True, "--enable-metrics/--disable-metrics",
+    help="Serve Prometheus metrics at /metrics (API server, and the controllers and scheduler in this process).")
 ENCRYPTION_CONFIG_OPTION = typer.Option(
     None, "--encryption-provider-config",
     help="EncryptionConfiguration for data at rest (default: <data-dir>/encryption-config.yaml, created).")
@@ -119,6 +122,7 @@ def server(
     authorization_mode: str = AUTHORIZATION_MODE_OPTION,
     service_cidr: str = SERVICE_CIDR_OPTION,
     service_node_port_range: str = NODE_PORT_RANGE_OPTION,
+    enable_metrics: bool = METRICS_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the control plane: apiserver, controllers and scheduler in one process."""
@@ -129,7 +133,8 @@ def server(
                          node_grace_period=node_grace_period, datastore_endpoint=datastore_endpoint,
                          limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
                          components=[c for c in ("controllers", "scheduler") if c not in disable],
-                         pod_security_default_enforce=_pod_security_level(pod_security_default_enforce))
+                         pod_security_default_enforce=_pod_security_level(pod_security_default_enforce),
+                         enable_metrics=enable_metrics)
     opts.authorization = _authorization(authorization_mode)
     opts.service_ranges = _service_ranges(service_cidr, service_node_port_range)
     opts.encryption_provider_config = encryption_provider_config
@@ -215,6 +220,7 @@ def apiserver(
     authorization_mode: str = AUTHORIZATION_MODE_OPTION,
     service_cidr: str = SERVICE_CIDR_OPTION,
     service_node_port_range: str = NODE_PORT_RANGE_OPTION,
+    enable_metrics: bool = METRICS_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run only the API server."""
@@ -224,7 +230,8 @@ def apiserver(
     opts = ServerOptions(data_dir=data_dir.expanduser(), bind=bind, port=port,
                          toleration_seconds=eviction_timeout, datastore_endpoint=datastore_endpoint,
                          limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
-                         components=[], pod_security_default_enforce=_pod_security_level(pod_security_default_enforce))
+                         components=[], pod_security_default_enforce=_pod_security_level(pod_security_default_enforce),
+                         enable_metrics=enable_metrics)
     opts.authorization = _authorization(authorization_mode)
     opts.service_ranges = _service_ranges(service_cidr, service_node_port_range)
     opts.encryption_provider_config = encryption_provider_config

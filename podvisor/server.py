@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from prometheus_client import CollectorRegistry
 
 from apimachinery.client import UNIX_SCHEME
 from apimachinery.kubeconfig import load_kubeconfig, write_kubeconfig
@@ -59,6 +60,7 @@ from apiserver.servicealloc.ranges import ServiceRanges
 from apiserver.store import open_store
 from apiserver.store.base import Store, StoreLockedError
 from apiserver.store.encryption import EncryptionError, ensure_config
+from controllers.metrics import ControllerMetrics
 from podvisor.serving import (
     KEEP_ALIVE_TIMEOUT,
     MAX_CONNECTIONS,
@@ -69,6 +71,7 @@ from podvisor.serving import (
     raise_fd_limit,
     websocket_protocol,
 )
+from scheduler.metrics import SchedulerMetrics
 
 log = logging.getLogger("podvisor.server")
 
@@ -101,6 +104,7 @@ class ServerOptions:
     pod_security_default_enforce: str = BASELINE  # Pod Security level of namespaces without an enforce label
     authorization: bool = True  # the Node authorizer and RBAC; False: AlwaysAllow
     service_ranges: ServiceRanges = field(default_factory=ServiceRanges)  # --service-cidr, --service-node-port-range
+    enable_metrics: bool = True  # --enable-metrics: /metrics for the API server and in-process components
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -233,12 +237,14 @@ async def run_server(opts: ServerOptions) -> None:
         raise
     secrets = RegistrySecrets()
     authn = authn_setup.build(store, opts.data_dir.expanduser(), data.users, extra=authenticators(secrets))
+    metrics = InProcessMetrics.build(opts.components)
     settings = AppSettings(authenticator=authn.authenticator, toleration_seconds=opts.toleration_seconds,
                            history_retention=opts.history_retention, limits=opts.limits, kubelet_tls=data.kubelet_tls,
                            pod_security=PodSecurityConfig().with_default_enforce(opts.pod_security_default_enforce),
                            admission=[serviceaccount_admission.for_store(store), StorageAdmission(store)],
                            authorization=opts.authorization,
-                           service_ranges=opts.service_ranges)
+                           service_ranges=opts.service_ranges,
+                           enable_metrics=opts.enable_metrics, metrics_registries=metrics.registries())
     settings.audit = audit
     app = create_app(store, settings)
     secrets.registry = app.state.registry
@@ -279,7 +285,7 @@ async def run_server(opts: ServerOptions) -> None:
             await asyncio.sleep(0.05)
         data.loopback_socket.chmod(0o600)
         tasks.append(asyncio.create_task(keep_kubernetes_service(app.state.registry, port=opts.port)))
-        for name, component in _components(opts, root_ca=data.ca_pem.decode()) + [("extra", c) for c in opts.extra_components]:
+        for name, component in _components(opts, root_ca=data.ca_pem.decode(), metrics=metrics) + [("extra", c) for c in opts.extra_components]:
             kubeconfig = data.component_kubeconfigs.get(name, data.loopback_kubeconfig)
             tasks.append(asyncio.create_task(_supervised(name, component, kubeconfig)))
 
@@ -360,15 +366,35 @@ async def _supervised(name: str, component: Component, kubeconfig: Path) -> None
             await asyncio.sleep(2)
 
 
-def _components(opts: ServerOptions, *, root_ca: str | None = None) -> list[tuple[str, Component]]:
+@dataclass(frozen=True)
+class InProcessMetrics:
+    """The controllers' and scheduler's metrics, built once per process (they outlive restarts of a
+    component) and served by the API server's ``/metrics``, as k3s serves one endpoint."""
+
+    controllers: ControllerMetrics | None = None
+    scheduler: SchedulerMetrics | None = None
+
+    @classmethod
+    def build(cls, components: list[str]) -> InProcessMetrics:
+        return cls(controllers=ControllerMetrics() if "controllers" in components else None,
+                   scheduler=SchedulerMetrics() if "scheduler" in components else None)
+
+    def registries(self) -> list[CollectorRegistry]:
+        return [m.registry for m in (self.controllers, self.scheduler) if m is not None]
+
+
+def _components(opts: ServerOptions, *, root_ca: str | None = None,
+                metrics: InProcessMetrics | None = None) -> list[tuple[str, Component]]:
     found: list[tuple[str, Component]] = []
+    metrics = metrics or InProcessMetrics()
     if "controllers" in opts.components:
 
         async def controllers(kc: Path) -> None:
             from controllers.manager import run_controllers
 
             await run_controllers(kc, node_grace_period=opts.node_grace_period,
-                                  eviction_timeout=float(opts.toleration_seconds), root_ca=root_ca)
+                                  eviction_timeout=float(opts.toleration_seconds), root_ca=root_ca,
+                                  metrics=metrics.controllers)
 
         found.append(("controllers", controllers))
     if "scheduler" in opts.components:
@@ -376,7 +402,7 @@ def _components(opts: ServerOptions, *, root_ca: str | None = None) -> list[tupl
         async def scheduler(kc: Path) -> None:
             from scheduler.runner import run_scheduler
 
-            await run_scheduler(kc)
+            await run_scheduler(kc, metrics=metrics.scheduler)
 
         found.append(("scheduler", scheduler))
     return found

@@ -23,6 +23,7 @@ from apimachinery.leaderelection import LeaderElector
 from apimachinery.models.core import Node, Pod
 from apimachinery.models.storage import PersistentVolume, PersistentVolumeClaim, StorageClass
 from scheduler.handlers import Handlers
+from scheduler.metrics import SchedulerMetrics
 from scheduler.scheduler import DEFAULT_PARALLELISM, DEFAULT_SCHEDULER_NAME, Scheduler
 from scheduler.volumebinding import InformerVolumes
 
@@ -50,17 +51,19 @@ def _elector(client: ApiClient, identity: str, lease_duration: float) -> LeaderE
 
 async def run_scheduler(kubeconfig: Path | str | None = None, *, identity: str | None = None,
                         parallelism: int = DEFAULT_PARALLELISM, leader_elect: bool = True,
-                        lease_duration: float = LEASE_DURATION) -> None:
-    """Run the scheduler against the apiserver named by ``kubeconfig`` until cancelled."""
+                        lease_duration: float = LEASE_DURATION, metrics: SchedulerMetrics | None = None) -> None:
+    """Run the scheduler against the apiserver named by ``kubeconfig`` until cancelled; ``metrics``
+    (its registry) is what ``podvisor server`` serves at ``/metrics``."""
     client = ApiClient.from_kubeconfig(kubeconfig, user_agent="podvisor-scheduler",
                                        max_connections=max(parallelism * 2, 32))
     async with client:
         await run_with_client(client, identity=identity or default_identity(), parallelism=parallelism,
-                              leader_elect=leader_elect, lease_duration=lease_duration)
+                              leader_elect=leader_elect, lease_duration=lease_duration, metrics=metrics)
 
 
 async def run_with_client(client: ApiClient, *, identity: str, parallelism: int = DEFAULT_PARALLELISM,
-                          leader_elect: bool = True, lease_duration: float = LEASE_DURATION) -> None:
+                          leader_elect: bool = True, lease_duration: float = LEASE_DURATION,
+                          metrics: SchedulerMetrics | None = None) -> None:
     pending: Informer[Pod] = Informer(client, Pod, field_selector=PENDING_PODS)
     assigned: Informer[Pod] = Informer(client, Pod, field_selector=ASSIGNED_PODS)
     nodes: Informer[Node] = Informer(client, Node)
@@ -68,7 +71,7 @@ async def run_with_client(client: ApiClient, *, identity: str, parallelism: int 
     classes = Informer(client, StorageClass)
     recorder = EventRecorder(client, DEFAULT_SCHEDULER_NAME, identity)
     scheduler = Scheduler(client, pending, recorder=recorder, parallelism=parallelism,
-                          volumes=InformerVolumes(claims=claims, volumes=volumes, classes=classes))
+                          volumes=InformerVolumes(claims=claims, volumes=volumes, classes=classes), metrics=metrics)
     handlers = Handlers(scheduler)
     handlers.connect(unscheduled=pending, assigned=assigned, nodes=nodes)
     handlers.connect_volumes(claims=claims, volumes=volumes, classes=classes)

@@ -27,6 +27,7 @@ from apimachinery.models.storage import PersistentVolumeClaim
 from apimachinery.timeutil import Clock, SystemClock, now_rfc3339
 from scheduler.algorithm import Algorithm, Decision
 from scheduler.cache import SchedulerCache
+from scheduler.metrics import ERROR, SCHEDULED, UNSCHEDULABLE, SchedulerMetrics
 from scheduler.podinfo import PodInfo
 from scheduler.queue import SchedulingQueue
 from scheduler.volumebinding import VolumeLister, pod_volumes, selected_node_patch
@@ -111,6 +112,7 @@ class Scheduler:
         parallelism: int = DEFAULT_PARALLELISM,
         percentage_of_nodes_to_score: int = 0,
         volumes: VolumeLister | None = None,
+        metrics: SchedulerMetrics | None = None,
     ) -> None:
         self.api = api
         self.pods = pods
@@ -120,6 +122,8 @@ class Scheduler:
         self.name = name
         self.cache = SchedulerCache(clock=self.clock.monotonic)
         self.queue = SchedulingQueue(clock=self.clock.monotonic)
+        self.metrics = metrics or SchedulerMetrics()
+        self.metrics.track(self.queue)
         self.algorithm = Algorithm(self.cache, percentage_of_nodes_to_score=percentage_of_nodes_to_score)
         self._slots = asyncio.Semaphore(parallelism)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -163,6 +167,7 @@ class Scheduler:
             self._slots.release()
             self.queue.done(key)
             return None
+        started = self.clock.monotonic()
         try:
             info = PodInfo.from_pod(pod)
             decision = self._find_node(info)
@@ -171,14 +176,19 @@ class Scheduler:
         except Exception:
             self._slots.release()
             self.queue.add_backoff(key)
+            self._attempted(ERROR, started)
             raise
         if decision.node is None:
             self.failed += 1
             self.queue.add_unschedulable(key, cycle)
+            self._attempted(UNSCHEDULABLE, started)
             self._spawn(self._report_unschedulable(pod, decision.message))
         else:
-            self._spawn(self._bind(pod, info, decision.node, scheduled_message(pod, decision)))
+            self._spawn(self._bind(pod, info, decision.node, scheduled_message(pod, decision), started=started))
         return decision
+
+    def _attempted(self, result: str, started: float) -> None:
+        self.metrics.attempted(result, profile=self.name, seconds=self.clock.monotonic() - started)
 
     def _find_node(self, info: PodInfo) -> Decision:
         """The algorithm's choice, after the pod's claims had their say (:mod:`scheduler.volumebinding`)."""
@@ -215,7 +225,7 @@ class Scheduler:
 
     # -- binding ---------------------------------------------------------------------------
 
-    async def _bind(self, pod: Pod, info: PodInfo, node: str, message: str) -> None:
+    async def _bind(self, pod: Pod, info: PodInfo, node: str, message: str, *, started: float) -> None:
         namespace, name = str(pod.metadata.namespace), str(pod.metadata.name)
         try:
             for claim in info.volumes.to_select if info.volumes is not None else ():
@@ -227,10 +237,12 @@ class Scheduler:
             raise
         except Exception as err:  # an unexpected error must still undo the assumption and requeue
             failure = err if isinstance(err, ApiError) else ApiError(500, "InternalError", repr(err))
+            self._attempted(ERROR, started)
             self._binding_failed(pod, info, failure)
             return
         self.cache.finish_binding(info.uid)
         self.queue.done(info.key)
+        self._attempted(SCHEDULED, started)
         self.bound += 1
         self.recorder.event(pod, NORMAL, EVENT_SCHEDULED, message)
 

@@ -141,6 +141,7 @@ class SqliteStore(LiveReads):
         self._commit_started: float | None = None
         self._last_failure: tuple[float, StorageError] | None = None
         self._last_probe = 0.0
+        self.on_commit: Callable[[int], None] | None = None  # told each batch's size once durable (metrics)
         try:
             self._load_live()  # decrypts every live Secret: a wrong or missing key stops here
         except BaseException:
@@ -320,6 +321,8 @@ class SqliteStore(LiveReads):
         for watcher in [w for w, after in self._unsettled.items() if after <= self._committed]:
             del self._unsettled[watcher]
         self._waiters.committed(self._committed)
+        if self.on_commit is not None:
+            self.on_commit(len(batch))
 
     def _recover(self, batch: builtins.list[Staged], err: Exception) -> StorageError | None:
         """A commit failed: bring memory back to what the log holds; return the failure."""

@@ -27,6 +27,7 @@ from apiserver.audit.middleware import AuditSettings
 from apiserver.audit.policy import DEFAULT_POLICY, Policy, parse_policy
 from apiserver.audit.sink import MemorySink
 from apiserver.auth import ASGIApp, Receive, Scope, Send, send_status
+from apiserver.authn.middleware import Authentication
 from apiserver.authn.tokens import StaticTokens
 from apiserver.authn.user import AUTHENTICATED, SYSTEM_MASTERS, UserInfo, user_of
 from apiserver.requestinfo import request_info
@@ -66,8 +67,11 @@ def start(tmp_path: Path, policy: Policy, sink: Any) -> RunningServer:
     settings = AppSettings(authenticator=StaticTokens(TOKENS), compaction_interval=3600,
                            audit=AuditSettings(sink=sink, policy=policy))
     server = RunningServer(SqliteStore(tmp_path / "state.db"), settings)
-    # just inside authentication, where the authorizer sits (user_middleware[0] is the outermost)
-    server.app.user_middleware.insert(2, Middleware(StandInAuthorizer))
+    # just inside authentication, where the authorizer sits (user_middleware[0] is the outermost);
+    # found by class, not by position: metrics or limits may sit between audit and authentication
+    stack = server.app.user_middleware
+    inside = next(i for i, m in enumerate(stack) if m.cls is Authentication) + 1
+    stack.insert(inside, Middleware(StandInAuthorizer))
     server.start()
     return server
 

@@ -31,6 +31,10 @@ SUPERVISED = {INTENSITY: "2", PERIOD: "60"}
 ROLLING_BACK = {**SUPERVISED, AUTO_ROLLBACK: "true"}
 
 
+def auto_rollbacks(cluster: FakeCluster) -> float:
+    return cluster.ctx.metrics.registry.get_sample_value("podvisor_deployment_auto_rollbacks_total") or 0.0
+
+
 def setup() -> tuple[FakeCluster, DeploymentController, FakeQueue]:
     cluster = fake_context(auto_deliver=True)
     queue = FakeQueue()
@@ -183,8 +187,10 @@ async def test_auto_rollback_goes_back_to_the_last_available_revision() -> None:
         "(intensity 2)"
     ]
     assert cluster.recorder.messages(KEY, RESTART_INTENSITY_EXCEEDED, "Warning") != []
+    assert auto_rollbacks(cluster) == 1
     await roll_until_complete(cluster, dc)
     await dc.sync(KEY)
+    assert auto_rollbacks(cluster) == 1  # rolling the old revision out again is no second rollback
     rss = replica_sets(cluster)
     back = rss[old_rs.metadata.name or ""]
     assert (du.replicas(back), du.replicas(rss[new_rs.metadata.name or ""])) == (2, 0)
@@ -246,6 +252,7 @@ async def test_no_rollback_without_a_fully_available_revision() -> None:
     assert d.spec.template.spec.containers[0].image == "busybox:2"
     assert REJECTED_TEMPLATE not in (d.metadata.annotations or {})
     assert cluster.recorder.messages(KEY, ROLLED_BACK) == []
+    assert auto_rollbacks(cluster) == 0
 
 
 async def test_no_rollback_when_the_failing_revision_is_the_last_available_one() -> None:
