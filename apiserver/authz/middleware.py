@@ -14,6 +14,7 @@ from dataclasses import replace
 from urllib.parse import parse_qs
 
 from apimachinery.errors import ApiError
+from apiserver.audit.annotations import DECISION, DECISION_ALLOW, DECISION_FORBID, REASON, annotate
 from apiserver.auth import ASGIApp, Receive, Scope, Send
 from apiserver.authn.middleware import is_public, refuse
 from apiserver.authn.user import UserInfo, set_user, user_of
@@ -49,6 +50,9 @@ class Authorization:
             info = replace(info, verb="create")
         selector = parse_qs(query).get("fieldSelector", [""])[0]
         decision = self.authorizer.authorize(user, info, field_selector=selector)
+        annotate(DECISION, DECISION_ALLOW if decision.allowed else DECISION_FORBID)  # as Kubernetes' audit records it
+        if decision.reason:
+            annotate(REASON, decision.reason)
         if not decision.allowed:
             await refuse(scope, send, forbidden(user, info, decision.reason))
             return
