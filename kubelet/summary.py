@@ -39,7 +39,9 @@ _NODE_KEY = "\0node"
 
 
 def rfc3339(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 with nanosecond digits, as cAdvisor writes them: rates are computed from these times."""
+    at = datetime.fromtimestamp(ts, UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond:06d}000Z"
 
 
 @dataclass

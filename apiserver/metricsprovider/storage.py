@@ -57,7 +57,7 @@ def rate(previous: Point | None, current: Point) -> Usage | None:
 def parse_time(value: Any, default: float) -> float:
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC).timestamp()
-    except ValueError:
+    except (ValueError, OverflowError):
         return default
 
 
