@@ -24,6 +24,8 @@ from apiserver.authz import setup as authz
 from apiserver.compactor import Compactor
 from apiserver.kubeletclient import KubeletTls
 from apiserver.limits import Limits, RequestLimits
+from apiserver.metricsprovider import setup as metrics_provider
+from apiserver.metricsprovider.scraper import DEFAULT_RESOLUTION
 from apiserver.negotiation import MAX_BODY_BYTES
 from apiserver.podsecurity.policy import PodSecurityConfig
 from apiserver.registry import PatchingRegistry
@@ -55,6 +57,7 @@ class AppSettings:
     admission: Sequence[Plugin] = ()  # admission plugins, in order (mutating and validating)
     service_ranges: ServiceRanges = field(default_factory=ServiceRanges)  # --service-cidr, --service-node-port-range
     allocation_repair_interval: float = 30.0
+    metric_resolution: float = DEFAULT_RESOLUTION  # seconds between metrics API scrapes of kubelets; 0: off
 
 
 def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
@@ -75,6 +78,7 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
         task = asyncio.create_task(compactor.run())
         repair_task = asyncio.create_task(repair.run(interval=settings.allocation_repair_interval))
         authz_task = asyncio.create_task(authz.keep_current(authorizer, registry)) if authorizer else None
+        scrape_task = asyncio.create_task(scraper.run()) if scraper is not None else None
         try:
             yield
         finally:
@@ -82,6 +86,8 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
             repair_task.cancel()
             if authz_task is not None:
                 authz_task.cancel()
+            if scrape_task is not None:
+                scrape_task.cancel()
 
     app = FastAPI(
         title="podvisor API",
@@ -96,6 +102,7 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.reviews = {}  # kind -> apiserver.routes.reviews.ReviewHandler
     app.include_router(meta.router)
+    scraper = metrics_provider.install(app, registry, tls=settings.kubelet_tls, resolution=settings.metric_resolution)
     app.router.routes.extend(resources.routes)
     app.include_router(ui_router)
     _install_error_handlers(app)

@@ -50,6 +50,8 @@ AUDIT_POLICY_OPTION = typer.Option(
 AUDIT_MAXSIZE_OPTION = typer.Option(0, "--audit-log-maxsize", help="Megabytes before the audit log rotates (0: never).")
 AUDIT_MAXBACKUP_OPTION = typer.Option(0, "--audit-log-maxbackup", help="Rotated audit logs kept (0: all).")
 AUDIT_MAXAGE_OPTION = typer.Option(0, "--audit-log-maxage", help="Days rotated audit logs are kept (0: no limit).")
+METRIC_RESOLUTION_OPTION = typer.Option(
+    15.0, "--metric-resolution", help="Seconds between scrapes of the kubelets for the metrics API (kubectl top); 0: off.")
 ENCRYPTION_CONFIG_OPTION = typer.Option(
     None, "--encryption-provider-config",
     help="EncryptionConfiguration for data at rest (default: <data-dir>/encryption-config.yaml, created).")
@@ -119,6 +121,7 @@ def server(
     authorization_mode: str = AUTHORIZATION_MODE_OPTION,
     service_cidr: str = SERVICE_CIDR_OPTION,
     service_node_port_range: str = NODE_PORT_RANGE_OPTION,
+    metric_resolution: float = METRIC_RESOLUTION_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the control plane: apiserver, controllers and scheduler in one process."""
@@ -133,6 +136,7 @@ def server(
     opts.authorization = _authorization(authorization_mode)
     opts.service_ranges = _service_ranges(service_cidr, service_node_port_range)
     opts.encryption_provider_config = encryption_provider_config
+    opts.metric_resolution = max(metric_resolution, 0.0)
     opts.audit = _audit_options(audit_log_path, audit_policy_file, audit_log_maxsize, audit_log_maxbackup,
                                 audit_log_maxage)
     if with_kubelet:
@@ -215,6 +219,7 @@ def apiserver(
     authorization_mode: str = AUTHORIZATION_MODE_OPTION,
     service_cidr: str = SERVICE_CIDR_OPTION,
     service_node_port_range: str = NODE_PORT_RANGE_OPTION,
+    metric_resolution: float = METRIC_RESOLUTION_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run only the API server."""
@@ -228,6 +233,7 @@ def apiserver(
     opts.authorization = _authorization(authorization_mode)
     opts.service_ranges = _service_ranges(service_cidr, service_node_port_range)
     opts.encryption_provider_config = encryption_provider_config
+    opts.metric_resolution = max(metric_resolution, 0.0)
     opts.audit = _audit_options(audit_log_path, audit_policy_file, audit_log_maxsize, audit_log_maxbackup,
                                 audit_log_maxage)
     _run(run_server(opts), cancel_on_signal=False, loop_factory=event_loop_factory())

@@ -101,6 +101,7 @@ class ServerOptions:
     pod_security_default_enforce: str = BASELINE  # Pod Security level of namespaces without an enforce label
     authorization: bool = True  # the Node authorizer and RBAC; False: AlwaysAllow
     service_ranges: ServiceRanges = field(default_factory=ServiceRanges)  # --service-cidr, --service-node-port-range
+    metric_resolution: float = 15.0  # --metric-resolution: seconds between metrics API scrapes; 0: off
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -238,7 +239,7 @@ async def run_server(opts: ServerOptions) -> None:
                            pod_security=PodSecurityConfig().with_default_enforce(opts.pod_security_default_enforce),
                            admission=[serviceaccount_admission.for_store(store), StorageAdmission(store)],
                            authorization=opts.authorization,
-                           service_ranges=opts.service_ranges)
+                           service_ranges=opts.service_ranges, metric_resolution=opts.metric_resolution)
     settings.audit = audit
     app = create_app(store, settings)
     secrets.registry = app.state.registry

@@ -56,8 +56,10 @@ class Scraper:
         """Scrape every ``resolution`` seconds until cancelled."""
         if self.tls is None:
             return
-        async with httpx.AsyncClient(verify=self.tls.context, trust_env=False,
-                                     timeout=httpx.Timeout(self.timeout)) as client:
+        # No connection is kept: hollow kubelets share one address, told apart by the TLS server
+        # name, and a pooled connection would carry one node's name into another's scrape.
+        async with httpx.AsyncClient(verify=self.tls.context, trust_env=False, timeout=httpx.Timeout(self.timeout),
+                                     limits=httpx.Limits(max_keepalive_connections=0)) as client:
             while True:
                 started = time.monotonic()
                 try:

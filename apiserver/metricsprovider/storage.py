@@ -77,6 +77,7 @@ class MetricsStorage:
         self._nodes: dict[str, Point] = {}
         self._node_usage: dict[str, Usage] = {}
         self._pods: dict[str, dict[tuple[str, str], PodSample]] = {}  # node -> (namespace, name) -> sample
+        self._by_pod: dict[tuple[str, str], PodSample] = {}  # the same samples, found without a node
 
     def store(self, node: str, summary: Mapping[str, Any], *, now: float) -> None:
         """One node's Summary API answer."""
@@ -91,7 +92,10 @@ class MetricsStorage:
             ref = entry.get("podRef") or {}
             key = (str(ref.get("namespace", "")), str(ref.get("name", "")))
             pods[key] = _pod_sample(key, entry, previous.get(key), now)
+        for key in previous.keys() - pods.keys():
+            self._by_pod.pop(key, None)
         self._pods[node] = pods
+        self._by_pod.update(pods)
 
     def retain(self, nodes: set[str]) -> None:
         """Forget every node not in ``nodes`` (and its pods)."""
@@ -99,20 +103,19 @@ class MetricsStorage:
             self._nodes.pop(gone, None)
             self._node_usage.pop(gone, None)
         for gone in set(self._pods) - nodes:
-            del self._pods[gone]
+            for key in self._pods.pop(gone):
+                self._by_pod.pop(key, None)
 
     def node(self, name: str) -> Usage | None:
         return self._node_usage.get(name)
 
     def pod(self, namespace: str, name: str) -> PodSample | None:
-        for pods in self._pods.values():
-            sample = pods.get((namespace, name))
-            if sample is not None and sample.complete:
-                return sample
-        return None
+        """The pod's sample once every container of it has a CPU window (metrics-server's rule)."""
+        sample = self._by_pod.get((namespace, name))
+        return sample if sample is not None and sample.complete else None
 
     def pods(self) -> list[PodSample]:
-        return [s for pods in self._pods.values() for s in pods.values() if s.complete]
+        return [s for s in self._by_pod.values() if s.complete]
 
     @staticmethod
     def _set(usages: dict[str, Usage], key: str, usage: Usage | None) -> None:
