@@ -63,12 +63,20 @@ class Scraper:
             while True:
                 started = time.monotonic()
                 try:
-                    await self.scrape_all(client)
+                    nodes, scraped = await self.scrape_all(client)
                 except Exception:  # one bad round never stops the loop
                     log.exception("metrics scrape failed")
+                else:
+                    self._report(nodes, scraped, time.monotonic() - started)
                 await asyncio.sleep(max(self.resolution - (time.monotonic() - started), 0.1))
 
-    async def scrape_all(self, client: httpx.AsyncClient) -> None:
+    def _report(self, nodes: int, scraped: int, took: float) -> None:
+        level = logging.INFO if took > self.resolution else logging.DEBUG
+        log.log(level, "metrics scrape round: %d of %d Ready nodes answered in %.3f s (resolution %.1f s)",
+                scraped, nodes, took, self.resolution)
+
+    async def scrape_all(self, client: httpx.AsyncClient) -> tuple[int, int]:
+        """One round over every Ready node: (nodes tried, nodes that answered)."""
         nodes = ready_nodes(self.registry)
         limit = asyncio.Semaphore(SCRAPE_CONCURRENCY)
 
@@ -79,11 +87,16 @@ class Scraper:
                 except (ApiError, httpx.HTTPError, TimeoutError, ValueError) as err:
                     log.info("cannot scrape the kubelet of node %s: %s", node, err)
                     return None
-            self.storage.store(node, summary, now=self.clock())
+            try:
+                self.storage.store(node, summary, now=self.clock())
+            except (AttributeError, TypeError, ValueError) as err:  # not the Summary API's shape
+                log.info("the kubelet of node %s answered a malformed summary: %s", node, err)
+                return None
             return node
 
-        scraped = await asyncio.gather(*(one(n) for n in nodes))
-        self.storage.retain({n for n in scraped if n is not None})
+        answered = {n for n in await asyncio.gather(*(one(n) for n in nodes)) if n is not None}
+        self.storage.retain(answered)
+        return len(nodes), len(answered)
 
     async def fetch(self, client: httpx.AsyncClient, node: str) -> dict[str, Any]:
         url = kubelet_endpoint(self.registry, node) + SUMMARY_PATH

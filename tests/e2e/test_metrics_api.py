@@ -157,3 +157,30 @@ def test_hostile_requests_get_a_status_and_change_nothing(metered: tuple[Cluster
         assert sorted(p["metadata"]["name"] for p in h.get("/api/v1/namespaces/default/pods").json()["items"]) == [
             "burn", "idle"]
         assert h.get(f"/api/v1/nodes/{node}").status_code == 200
+
+
+HOLLOW_NODES = 20
+ROUND = re.compile(r"metrics scrape round: (\d+) of (\d+) Ready nodes answered in ([\d.]+) s")
+
+
+@pytest.mark.server_args("--metric-resolution", "1", "-v")
+def test_hollow_nodes_each_report_their_own_metrics(cluster: Cluster) -> None:
+    base = cluster.start_kubelet(f"{BASE}-hollow", "--hollow", "--hollow-nodes", str(HOLLOW_NODES),
+                                 "--hollow-read-kubeconfig", str(cluster.data_dir / "admin.kubeconfig"))
+    nodes = [f"{base}-{i}" for i in range(HOLLOW_NODES)]
+    for node in nodes:
+        wait_node(cluster, node)
+    create(cluster, make_pod("h0", nodes[0], [{"name": "c", "image": "anything/at-all:7"}]))
+    wait_status(cluster, "h0", running("h0"), "Running on a hollow node")
+
+    def listed() -> set[str]:
+        with cluster.http() as h:
+            return {n["metadata"]["name"] for n in h.get(f"{METRICS}/nodes").json()["items"]}
+
+    cluster.wait_for("every hollow node in NodeMetrics", lambda: listed() == set(nodes), timeout=60)
+    cluster.wait_for("the hollow pod's metrics", lambda: pod_cpu(cluster, "h0") is not None, timeout=30)
+    rounds = [m for m in ROUND.findall((cluster.logs / "server.log").read_text()) if m[1] == str(HOLLOW_NODES)]
+    if rounds:
+        took = sorted(float(r[2]) for r in rounds)
+        print(f"\nscrape round over {HOLLOW_NODES} hollow nodes: median {took[len(took) // 2] * 1000:.0f} ms "
+              f"(of {len(took)} rounds)")
