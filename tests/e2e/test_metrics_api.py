@@ -14,8 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 from apimachinery.quantity import cpu_millis
+from podctl.cli import cli
 from tests.e2e.cluster import Cluster
 from tests.kubelet.e2e_helpers import create, make_pod, wait_node, wait_status
 
@@ -44,6 +46,11 @@ def pod_cpu(cluster: Cluster, name: str) -> int | None:
 def kubectl(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["kubectl", "--kubeconfig", str(cluster.data_dir / "admin.kubeconfig"), *args],
                           capture_output=True, text=True, timeout=60)
+
+
+def podctl(cluster: Cluster, *args: str) -> Any:
+    return CliRunner().invoke(cli, [*args, "--kubeconfig", str(cluster.data_dir / "admin.kubeconfig")],
+                              catch_exceptions=False)
 
 
 def token_for(cluster: Cluster, name: str, role: str | None) -> str:
@@ -114,6 +121,13 @@ def test_kubectl_top_node_and_pod(metered: tuple[Cluster, str]) -> None:
     assert cpu_millis(rows[("burn", "spin")][0]) >= BUSY_MILLICORES, top_pod.stdout
     assert cpu_millis(rows[("idle", "nap")][0]) < IDLE_MILLICORES, top_pod.stdout
     print(f"\n{top_node.stdout}{top_pod.stdout}")
+    podctl_pods = podctl(cluster, "top", "pod", "--containers")
+    assert podctl_pods.exit_code == 0, podctl_pods.stderr
+    assert podctl_pods.stdout.splitlines()[0].split() == ["POD", "NAME", "CPU(cores)", "MEMORY(bytes)"]
+    podctl_rows = {tuple(line.split()[:2]): line.split()[2:] for line in podctl_pods.stdout.splitlines()[1:]}
+    assert cpu_millis(podctl_rows[("burn", "spin")][0]) >= BUSY_MILLICORES, podctl_pods.stdout
+    podctl_nodes = podctl(cluster, "top", "node")
+    assert podctl_nodes.exit_code == 0 and re.search(rf"^{node}\s+\d+m\s+\d+%", podctl_nodes.stdout, re.M)
     resources = kubectl(cluster, "api-resources", "--api-group", "metrics.k8s.io")
     assert resources.returncode == 0, resources.stderr
     assert {line.split()[-1] for line in resources.stdout.splitlines()[1:]} == {"NodeMetrics", "PodMetrics"}
@@ -184,3 +198,14 @@ def test_hollow_nodes_each_report_their_own_metrics(cluster: Cluster) -> None:
         took = sorted(float(r[2]) for r in rounds)
         print(f"\nscrape round over {HOLLOW_NODES} hollow nodes: median {took[len(took) // 2] * 1000:.0f} ms "
               f"(of {len(took)} rounds)")
+
+
+@pytest.mark.server_args("--metric-resolution", "0")
+def test_a_disabled_metrics_api_says_so(cluster: Cluster) -> None:
+    with cluster.http() as h:
+        response = h.get(f"{METRICS}/nodes")
+    assert response.status_code == 503 and response.json()["reason"] == "ServiceUnavailable"
+    top_pod = kubectl(cluster, "top", "pod")
+    assert top_pod.returncode == 1 and "metrics API is disabled" in top_pod.stderr
+    result = podctl(cluster, "top", "node")
+    assert result.exit_code == 1 and "metrics API is disabled" in result.stderr
