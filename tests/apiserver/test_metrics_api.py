@@ -190,3 +190,26 @@ def test_deleted_pods_and_unscraped_nodes_are_forgotten(client: TestClient) -> N
     assert {p.name for p in storage.pods()} == {"idle"}
     storage.retain({"n2"})
     assert storage.pods() == [] and storage.node("n1") is None
+
+
+def test_the_api_client_reads_them_as_models(client: TestClient) -> None:
+    """What an autoscaler does: typed lists and gets through the shared API client."""
+    import asyncio
+
+    from apimachinery.client import ApiClient
+    from apimachinery.models.base import unknown_fields
+    from apimachinery.models.metrics import NodeMetrics, PodMetrics
+    from apimachinery.testing.asgi import StreamingASGITransport
+
+    async def read() -> tuple[list[PodMetrics], NodeMetrics]:
+        api = ApiClient("http://apiserver", token="token-root", transport=StreamingASGITransport(client.app))
+        try:
+            pods, _ = await api.list(PodMetrics, "team", label_selector="app=burn")
+            return pods, await api.get(NodeMetrics, "n1")
+        finally:
+            await api.close()
+
+    pods, n1 = asyncio.run(read())
+    assert [(p.metadata.name, [c.usage["cpu"] for c in p.containers]) for p in pods] == [("burn", ["500m", "50m"])]
+    assert (n1.usage["cpu"], n1.window) == ("1500m", "10s")
+    assert unknown_fields(n1) == [] and unknown_fields(pods[0]) == []
