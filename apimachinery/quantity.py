@@ -91,6 +91,11 @@ def format_cpu_millis(millis: int) -> str:
     return _format_decimal_si(millis, -3)
 
 
+def format_cpu_nanos(nanos: int) -> str:
+    """The canonical decimal form of a CPU rate in nanocores: ``123456789n``, ``250m``, ``1``."""
+    return _format_decimal_si(nanos, -9)
+
+
 def format_bytes(count: int) -> str:
     """The canonical binary form of a byte count: ``16318420Ki``, ``1Gi``, ``1536``.
 

@@ -33,6 +33,7 @@ from apimachinery.models.discovery import EndpointSlice
 from apimachinery.models.listonly import (
     Ingress,
 )
+from apimachinery.models.metrics import NodeMetrics, PodMetrics
 from apimachinery.models.nodejoin import NodeCredentialRequest
 from apimachinery.models.policy import PodDisruptionBudget
 from apimachinery.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
@@ -188,6 +189,15 @@ RESOURCES: tuple[ResourceType, ...] = (
     REPLICATIONCONTROLLERS, JOBS, CRONJOBS, PODDISRUPTIONBUDGETS, *STORAGE_RESOURCES, *LIST_ONLY_RESOURCES,
 )
 
+#: Served by the API server's metrics provider (the metrics-server role), never stored: discovery
+#: advertises them and the API client reaches them, while the store, the namespace controller and
+#: OpenAPI, which walk RESOURCES, know nothing of them. Verbs as metrics-server publishes them.
+NODE_METRICS = ResourceType("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", "", False, NodeMetrics,
+                            verbs=("get", "list"))
+POD_METRICS = ResourceType("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", "", True, PodMetrics,
+                           verbs=("get", "list"))
+METRICS_RESOURCES = (NODE_METRICS, POD_METRICS)
+
 
 def by_kind(kind: str, api_version: str | None = None) -> ResourceType | None:
     for rt in RESOURCES:
@@ -204,7 +214,7 @@ def by_plural(group: str, version: str, plural: str) -> ResourceType | None:
 
 
 def by_model(model: type[TypedObject]) -> ResourceType:
-    for rt in RESOURCES:
+    for rt in (*RESOURCES, *METRICS_RESOURCES):
         if rt.model is model:
             return rt
     raise KeyError(model.__name__)
@@ -222,10 +232,15 @@ def lookup(name: str) -> ResourceType | None:
     return None
 
 
-def group_versions() -> list[tuple[str, str]]:
+def group_versions(types: tuple[ResourceType, ...] = RESOURCES) -> list[tuple[str, str]]:
     """Served (group, version) pairs in a stable order, core first."""
     seen: list[tuple[str, str]] = []
-    for rt in RESOURCES:
+    for rt in types:
         if (rt.group, rt.version) not in seen:
             seen.append((rt.group, rt.version))
     return seen
+
+
+def advertised_group_versions() -> list[tuple[str, str]]:
+    """What discovery and the OpenAPI index name: the stored kinds' and the metrics API's."""
+    return group_versions((*RESOURCES, *METRICS_RESOURCES))

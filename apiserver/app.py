@@ -27,6 +27,8 @@ from apiserver.instrumentation import Instrumentation
 from apiserver.kubeletclient import KubeletTls
 from apiserver.limits import Limits, RequestLimits
 from apiserver.metrics import new_metrics
+from apiserver.metricsprovider import setup as metrics_provider
+from apiserver.metricsprovider.scraper import DEFAULT_RESOLUTION
 from apiserver.negotiation import MAX_BODY_BYTES
 from apiserver.podsecurity.policy import PodSecurityConfig
 from apiserver.registry import PatchingRegistry
@@ -61,6 +63,7 @@ class AppSettings:
     allocation_repair_interval: float = 30.0
     enable_metrics: bool = True  # off: nothing is recorded and /metrics is 404
     metrics_registries: Sequence[CollectorRegistry] = ()  # in-process components served at /metrics too
+    metric_resolution: float = DEFAULT_RESOLUTION  # seconds between metrics API scrapes of kubelets; 0: off
 
 
 def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
@@ -82,6 +85,7 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
         task = asyncio.create_task(compactor.run())
         repair_task = asyncio.create_task(repair.run(interval=settings.allocation_repair_interval))
         authz_task = asyncio.create_task(authz.keep_current(authorizer, registry)) if authorizer else None
+        scrape_task = asyncio.create_task(scraper.run()) if scraper is not None else None
         try:
             yield
         finally:
@@ -89,6 +93,8 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
             repair_task.cancel()
             if authz_task is not None:
                 authz_task.cancel()
+            if scrape_task is not None:
+                scrape_task.cancel()
 
     app = FastAPI(
         title="podvisor API",
@@ -104,6 +110,7 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     app.state.reviews = {}  # kind -> apiserver.routes.reviews.ReviewHandler
     app.include_router(meta.router)
     app.include_router(metrics_route.router)
+    scraper = metrics_provider.install(app, registry, tls=settings.kubelet_tls, resolution=settings.metric_resolution)
     app.router.routes.extend(resources.routes)
     app.include_router(ui_router)
     _install_error_handlers(app)

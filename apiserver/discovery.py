@@ -23,7 +23,13 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from apimachinery.resources import RESOURCES, ResourceType, group_versions
+from apimachinery.resources import (
+    METRICS_RESOURCES,
+    RESOURCES,
+    ResourceType,
+    advertised_group_versions,
+    group_versions,
+)
 from apimachinery.version import GIT_VERSION, KUBERNETES_MAJOR, KUBERNETES_MINOR
 
 Doc = dict[str, Any]
@@ -85,14 +91,18 @@ def storage_version_hash(rt: ResourceType) -> str:
     return base64.b64encode(digest[:8]).decode()
 
 
+#: what discovery advertises: the stored kinds and the metrics API (metrics.k8s.io) after them
+ADVERTISED = (*RESOURCES, *METRICS_RESOURCES)
+
+
 def _served(group: str, version: str) -> list[ResourceType]:
-    return [rt for rt in RESOURCES if rt.group == group and rt.version == version]
+    return [rt for rt in ADVERTISED if rt.group == group and rt.version == version]
 
 
 def _groups() -> list[tuple[str, list[str]]]:
-    """Named groups (core excluded) with their versions, in RESOURCES order."""
+    """Named groups (core excluded) with their versions, in ADVERTISED order."""
     groups: dict[str, list[str]] = {}
-    for group, version in group_versions():
+    for group, version in advertised_group_versions():
         if group:
             groups.setdefault(group, []).append(version)
     return list(groups.items())

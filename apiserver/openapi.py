@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from apimachinery.resources import RESOURCES, ResourceType, group_versions
+from apimachinery.resources import METRICS_RESOURCES, RESOURCES, ResourceType, advertised_group_versions
 from apiserver.discovery import GIT_VERSION, resource_verbs, subresource_info
 from apiserver.openapi_schemas import schemas_for, typed_models
 
@@ -230,11 +230,13 @@ def _resource_paths(rt: ResourceType) -> Doc:
             (_LIST,), noun=f"{rt.kind}ForAllNamespaces", rt=rt, gvk=gvk, named=False, namespaced=False
         )
     scoped, verbs = rt.namespaced, resource_verbs(rt)
-    collection_ops = (_LIST, _CREATE, _DELETE_COLLECTION) if "deletecollection" in verbs else (_LIST, _CREATE)
+    collection_ops: tuple[_Op, ...] = (_LIST, _CREATE, _DELETE_COLLECTION) if "deletecollection" in verbs else (
+        _LIST, _CREATE)
+    item_ops: tuple[_Op, ...] = (_READ, _REPLACE, _PATCH, _DELETE)
+    if rt in METRICS_RESOURCES:  # get and list only
+        collection_ops, item_ops = (_LIST,), (_READ,)
     paths[base] = _path_item(collection_ops, noun=noun, rt=rt, gvk=gvk, named=False, namespaced=scoped)
-    paths[f"{base}/{{name}}"] = _path_item(
-        (_READ, _REPLACE, _PATCH, _DELETE), noun=noun, rt=rt, gvk=gvk, named=True, namespaced=scoped
-    )
+    paths[f"{base}/{{name}}"] = _path_item(item_ops, noun=noun, rt=rt, gvk=gvk, named=True, namespaced=scoped)
     for name in sorted(rt.subresources):
         sub = subresource_info(rt, name)
         sub_gvk = _gvk(sub.group if sub.group is not None else rt.group, sub.version or rt.version, sub.kind)
@@ -267,7 +269,7 @@ def _schemas(served: list[ResourceType]) -> Doc:
 
 @functools.cache
 def _document(group: str, version: str) -> Doc | None:
-    served = [rt for rt in RESOURCES if rt.group == group and rt.version == version]
+    served = [rt for rt in (*RESOURCES, *METRICS_RESOURCES) if rt.group == group and rt.version == version]
     if not served:
         return None
     paths: Doc = {}
@@ -310,7 +312,7 @@ def _index_key(group: str, version: str) -> str:
 def openapi_v3_index() -> Doc:
     """``/openapi/v3``: one entry per served group/version (every advertised one must be here)."""
     paths = {}
-    for group, version in group_versions():
+    for group, version in advertised_group_versions():
         key = _index_key(group, version)
         paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={_hash(group, version)}"}
     return {"paths": paths}

@@ -31,13 +31,14 @@ from apimachinery.models.discovery import EndpointSlice
 from apimachinery.models.meta import ObjectMeta
 from apimachinery.models.storage import LOCAL_PATH_ROOT_ANNOTATION
 from apimachinery.timeutil import Clock, SystemClock
-from kubelet import naming, portforward
+from kubelet import naming, portforward, summary
 from kubelet.apirelay import ApiRelay, upstream_of
 from kubelet.claims import ClaimVolumes
 from kubelet.clusterdns.serving import ClusterDns, cluster_dns
 from kubelet.config import KubeletConfig
 from kubelet.context import ClientPodApi, NodeContext
 from kubelet.dns import PodDns
+from kubelet.hoststats import read_host
 from kubelet.images import ImageManager
 from kubelet.join import JoinError, NodeIdentity, default_cert_dir, ensure_identity
 from kubelet.metrics import KubeletMetrics
@@ -284,8 +285,10 @@ async def run_kubelet(cfg: KubeletConfig) -> None:
         proxy = await start_service_proxy(kubelet.ctx, services=services, slices=slices, event=kubelet.node_event)
         if proxy is not None:
             tasks.append(asyncio.create_task(proxy.run(), name="service-proxy"))
+        stats = summary.SummaryProvider(node=cfg.node_name, runtime=runtime, run=runner, lookup=pods.get, host=read_host)
         app = create_app(resolve=kubelet.logs_for, stream_idle_timeout=cfg.stream_idle_timeout,
-                         metrics=lambda _server_name: kubelet.metrics)
+                         metrics=lambda _server_name: kubelet.metrics,
+                         summarize=summary.resolver({cfg.node_name: stats}))
         portforward.install(app, resolve=kubelet.logs_for, idle_timeout=cfg.stream_idle_timeout)
         tasks.append(asyncio.create_task(serve(app, sock, tls), name="kubelet-api"))
         nodes.add_handler(on_delete=lambda _node: kubelet.agent.node_deleted())  # re-register at once
@@ -364,8 +367,11 @@ async def run_hollow_kubelets(cfg: KubeletConfig, *, count: int) -> None:
     tasks: list[asyncio.Task[None]] = []
     try:
         await asyncio.gather(*(k.prepare() for k in kubelets.values()))
-        tasks.append(asyncio.create_task(serve(create_app(resolve=_hollow_resolver(pods, kubelets),
-                                                         metrics=_hollow_metrics(kubelets)), sock, tls)))
+        stats = {name: summary.SummaryProvider(node=name, runtime=k.runtime, run=k.run, lookup=pods.get)
+                 for name, k in kubelets.items()}
+        app = create_app(resolve=_hollow_resolver(pods, kubelets), metrics=_hollow_metrics(kubelets),
+                         summarize=summary.resolver(stats))
+        tasks.append(asyncio.create_task(serve(app, sock, tls)))
         pods.add_handler(*_route(kubelets))
         tasks.append(asyncio.create_task(pods.run(), name="pod-informer"))
         nodes.add_handler(on_delete=lambda node: _node_deleted(kubelets, node))

@@ -1,4 +1,5 @@
-"""The kubelet's HTTP API: container logs, exec and attach (proxied by the apiserver) and health.
+"""The kubelet's HTTP API: container logs, exec and attach (proxied by the apiserver), health, and
+the Summary API ``/stats/summary`` (:mod:`kubelet.summary`; the node asked for is the TLS server name).
 
 ``GET /containerLogs/{namespace}/{pod}/{container}`` takes the query parameters of
 ``pods/{name}/log`` (follow, tailLines, timestamps, sinceSeconds, sinceTime, previous,
@@ -26,9 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import ssl
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +65,8 @@ class NodeLogs:
 
 #: (namespace, pod name) -> where its logs are; None when no node served here runs the pod.
 LogResolver = Callable[[str, str], NodeLogs | None]
+#: the node the API server asked for (the TLS server name; "" if none) -> its Summary API answer, None if not served
+SummaryResolver = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 
 def not_on_this_node(namespace: str, pod: str) -> ApiError:
@@ -89,9 +93,10 @@ class ServingCert:
 
 
 def create_app(*, resolve: LogResolver, stream_idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-               metrics: MetricsResolver | None = None) -> FastAPI:
+               metrics: MetricsResolver | None = None,
+               summarize: SummaryResolver | None = None) -> FastAPI:
     """The API of one kubelet, or of many hollow ones (``resolve`` picks the node by pod,
-    ``metrics`` by the TLS server name the connection asked for)."""
+    ``metrics`` and ``summarize`` by the TLS server name the connection asked for)."""
     app = FastAPI(title="podvisor kubelet", openapi_url=None, docs_url=None, redoc_url=None)
     if metrics is not None:
         add_metrics_routes(app, metrics)
@@ -121,6 +126,14 @@ def create_app(*, resolve: LogResolver, stream_idle_timeout: float = DEFAULT_IDL
         lines = await where.run(where.runtime.logs, target.id, tail=params.tail, since=params.since,
                           timestamps=params.timestamps, follow=params.follow)
         return StreamingResponse(_limited(lines, params.limit_bytes), media_type="text/plain")
+
+    @app.get("/stats/summary")
+    async def stats_summary(request: Request) -> Response:
+        node = request.scope.get(SERVER_NAME_KEY) or ""
+        found = await summarize(node) if summarize is not None else None
+        if found is None:
+            raise ApiError(404, "NotFound", f'node "{node}" is not served here')
+        return Response(json.dumps(found, separators=(",", ":")), media_type="application/json")
 
     add_stream_routes(app, resolve=resolve, idle_timeout=stream_idle_timeout)
     return app

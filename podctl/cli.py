@@ -12,7 +12,7 @@ from collections.abc import Awaitable
 
 import click
 
-from podctl import __version__, cli_ops, cli_streams, rollout, tree
+from podctl import __version__, cli_ops, cli_streams, cli_top, rollout, tree
 from podctl import apply as applying
 from podctl import debug as debugging
 from podctl import delete as deleting
@@ -220,6 +220,7 @@ def debug(ctx: click.Context, target: str, command: tuple[str, ...], image: str,
 
 cli_ops.register(cli)
 cli_streams.register(cli)
+cli_top.register(cli)
 
 
 def main() -> None:

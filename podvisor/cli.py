@@ -53,6 +53,8 @@ AUDIT_MAXAGE_OPTION = typer.Option(0, "--audit-log-maxage", help="Days rotated a
 METRICS_OPTION = typer.Option(
     True, "--enable-metrics/--disable-metrics",
     help="Serve Prometheus metrics at /metrics (API server, and the controllers and scheduler in this process).")
+METRIC_RESOLUTION_OPTION = typer.Option(
+    15.0, "--metric-resolution", min=0.0, max=3600.0, help="Seconds between scrapes of the kubelets for the metrics API (kubectl top); 0: off.")
 ENCRYPTION_CONFIG_OPTION = typer.Option(
     None, "--encryption-provider-config",
     help="EncryptionConfiguration for data at rest (default: <data-dir>/encryption-config.yaml, created).")
@@ -123,6 +125,7 @@ def server(
     service_cidr: str = SERVICE_CIDR_OPTION,
     service_node_port_range: str = NODE_PORT_RANGE_OPTION,
     enable_metrics: bool = METRICS_OPTION,
+    metric_resolution: float = METRIC_RESOLUTION_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the control plane: apiserver, controllers and scheduler in one process."""
@@ -138,6 +141,7 @@ def server(
     opts.authorization = _authorization(authorization_mode)
     opts.service_ranges = _service_ranges(service_cidr, service_node_port_range)
     opts.encryption_provider_config = encryption_provider_config
+    opts.metric_resolution = metric_resolution
     opts.audit = _audit_options(audit_log_path, audit_policy_file, audit_log_maxsize, audit_log_maxbackup,
                                 audit_log_maxage)
     if with_kubelet:
@@ -221,6 +225,7 @@ def apiserver(
     service_cidr: str = SERVICE_CIDR_OPTION,
     service_node_port_range: str = NODE_PORT_RANGE_OPTION,
     enable_metrics: bool = METRICS_OPTION,
+    metric_resolution: float = METRIC_RESOLUTION_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run only the API server."""
@@ -235,6 +240,7 @@ def apiserver(
     opts.authorization = _authorization(authorization_mode)
     opts.service_ranges = _service_ranges(service_cidr, service_node_port_range)
     opts.encryption_provider_config = encryption_provider_config
+    opts.metric_resolution = metric_resolution
     opts.audit = _audit_options(audit_log_path, audit_policy_file, audit_log_maxsize, audit_log_maxbackup,
                                 audit_log_maxage)
     _run(run_server(opts), cancel_on_signal=False, loop_factory=event_loop_factory())

@@ -105,6 +105,7 @@ class ServerOptions:
     authorization: bool = True  # the Node authorizer and RBAC; False: AlwaysAllow
     service_ranges: ServiceRanges = field(default_factory=ServiceRanges)  # --service-cidr, --service-node-port-range
     enable_metrics: bool = True  # --enable-metrics: /metrics for the API server and in-process components
+    metric_resolution: float = 15.0  # --metric-resolution: seconds between metrics API scrapes; 0: off
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -243,7 +244,7 @@ async def run_server(opts: ServerOptions) -> None:
                            pod_security=PodSecurityConfig().with_default_enforce(opts.pod_security_default_enforce),
                            admission=[serviceaccount_admission.for_store(store), StorageAdmission(store)],
                            authorization=opts.authorization,
-                           service_ranges=opts.service_ranges,
+                           service_ranges=opts.service_ranges, metric_resolution=opts.metric_resolution,
                            enable_metrics=opts.enable_metrics, metrics_registries=metrics.registries())
     settings.audit = audit
     app = create_app(store, settings)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from apimachinery.models.base import K8sModel, TypedObject
-from apimachinery.models.meta import ListMeta
+from apimachinery.models.meta import ListMeta, ObjectMeta
 
 GROUP, VERSION = "metrics.k8s.io", "v1beta1"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -35,6 +37,7 @@ class NodeMetrics(TypedObject):
     KIND: ClassVar[str] = "NodeMetrics"
     api_version: str = API_VERSION
     kind: str = "NodeMetrics"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     timestamp: str | None = None
     window: str | None = None
     usage: dict[str, str] = {}
@@ -47,6 +50,7 @@ class PodMetrics(TypedObject):
     KIND: ClassVar[str] = "PodMetrics"
     api_version: str = API_VERSION
     kind: str = "PodMetrics"
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     timestamp: str | None = None
     window: str | None = None
     containers: list[ContainerMetrics] = []

@@ -24,6 +24,8 @@ AGGREGATE_TO = f"{RBAC}/aggregate-to-"
 MONITORING = "system:monitoring"
 CONTROLLER_MANAGER = "system:kube-controller-manager"
 SCHEDULER = "system:kube-scheduler"
+#: metrics-server's role for the metrics API, aggregated into view, edit and admin as there
+METRICS_READER = "system:aggregated-metrics-reader"
 
 READ = ["get", "list", "watch"]
 WRITE = ["create", "delete", "deletecollection", "patch", "update"]
@@ -179,6 +181,8 @@ def cluster_roles() -> list[Obj]:
         _role(CONTROLLER_MANAGER, _CONTROLLER_MANAGER),
         _role(SCHEDULER, _SCHEDULER),
         _role("system:kubelet-api-admin", _KUBELET_API_ADMIN),
+        _role(METRICS_READER, [rule(READ, ["metrics.k8s.io"], ["pods", "nodes"])],
+              labels={f"{AGGREGATE_TO}{r}": "true" for r in ("view", "edit", "admin")}),
     ]
 
 

@@ -170,6 +170,22 @@ class ContainerInfo:
 
 
 @dataclass(frozen=True)
+class ContainerStats:
+    """One sample of a running container's resource usage (cAdvisor's figures).
+
+    ``cpu_usage_ns`` is cumulative since the container started: a rate needs two samples.
+    ``memory_working_set_bytes`` is usage minus inactive file pages, what the kubelet evicts
+    by and ``kubectl top`` shows. ``timestamp`` is when it was read (epoch seconds).
+    """
+
+    timestamp: float
+    cpu_usage_ns: int
+    memory_usage_bytes: int
+    memory_working_set_bytes: int
+    memory_rss_bytes: int
+
+
+@dataclass(frozen=True)
 class RuntimeEvent:
     """A container lifecycle event: ``action`` is "create", "start", "die", "oom", "destroy", ...
 
@@ -316,4 +332,8 @@ class ContainerRuntime(Protocol):
 
     def open_attach(self, container_id: str, *, stdin: bool) -> StreamSession:
         """Connect to a running container's own streams (its stdin only if it keeps one open)."""
+        ...
+
+    def container_stats(self, container_id: str) -> ContainerStats | None:
+        """A usage sample of a running container; None if it is not running or gone."""
         ...

@@ -42,6 +42,7 @@ import docker.types
 import docker.utils
 import requests
 
+from kubelet.runtime import dockerstats
 from kubelet.runtime.base import (
     CONTAINER_NETWORK_PREFIX,
     HOST_NETWORK,
@@ -50,6 +51,7 @@ from kubelet.runtime.base import (
     ContainerNotFound,
     ContainerRuntimeError,
     ContainerSpec,
+    ContainerStats,
     ImageNotFound,
     Mount,
     RuntimeEvent,
@@ -354,6 +356,19 @@ class DockerRuntime:
         # keeps stdin open running, and its output still comes.
         return SocketStream(sock, tty=tty, resize=resize, exit_code=lambda: None,
                             closes_stdin=bool(config.get("StdinOnce")))
+
+    def container_stats(self, container_id: str) -> ContainerStats | None:
+        """From the cgroup files when they are on this host, else one-shot stats (see dockerstats)."""
+        sample = dockerstats.read_cgroup_stats(container_id)
+        if sample is not None:
+            return sample
+        with _errors(f"read the stats of container {container_id}"):
+            try:
+                if not (self._api.inspect_container(container_id).get("State") or {}).get("Running"):
+                    return None
+                return dockerstats.from_stats_api(self._api.stats(container_id, stream=False, one_shot=True))
+            except docker.errors.NotFound:
+                return None
 
     def logs(
         self,

@@ -39,6 +39,7 @@ from kubelet.runtime.base import (
     ContainerRuntimeError,
     ContainerSpec,
     ContainerState,
+    ContainerStats,
     ImageNotFound,
     RuntimeEvent,
 )
@@ -109,6 +110,7 @@ class FakeRuntime:
         self.exec_handler: ExecHandler | None = None
         self.on_start = on_start
         self.calls: list[tuple[str, str]] = []
+        self._usage: dict[str, tuple[int, int]] = {}  # container id -> (millicores, working set bytes)
         for image in images:
             self.add_image(image)
 
@@ -346,6 +348,24 @@ class FakeRuntime:
                 raise ContainerRuntimeError(f"cannot attach to container {container_id}: it is not running")
         return EchoStream()
 
+    def container_stats(self, container_id: str) -> ContainerStats | None:
+        """Synthetic usage: a steady CPU rate and a flat working set per container (``set_usage``)."""
+        with self._cond:
+            container = self._containers.get(container_id) or self._containers.get(self._names.get(container_id, ""))
+            if container is None or container.state is not ContainerState.RUNNING or container.started_at is None:
+                return None
+            now = self._clock()
+            millicores, memory = self._usage.get(container.id) or _synthetic_usage(container.id)
+            elapsed = max(now - container.started_at.timestamp(), 0.0)
+            return ContainerStats(timestamp=now, cpu_usage_ns=int(elapsed * millicores * 1_000_000),
+                                  memory_usage_bytes=memory + memory // 4, memory_working_set_bytes=memory,
+                                  memory_rss_bytes=memory * 3 // 4)
+
+    def set_usage(self, container_id: str, *, millicores: int, memory_bytes: int) -> None:
+        """Make a container use ``millicores`` of CPU from its start and ``memory_bytes`` of memory."""
+        with self._cond:
+            self._usage[self._require(container_id).id] = (millicores, memory_bytes)
+
     def logs(
         self,
         container_id: str,
@@ -510,3 +530,9 @@ def _signal_number(name: str) -> int:
 def _rfc3339_nano(at: datetime) -> str:
     """Docker's and the kubelet's log timestamp: fixed nine fractional digits, UTC."""
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond:06d}000Z"
+
+
+def _synthetic_usage(container_id: str) -> tuple[int, int]:
+    """A plausible, stable (millicores, working set) for a container nobody set usage for."""
+    seed = int(hashlib.sha256(container_id.encode()).hexdigest()[:8], 16)
+    return 1 + seed % 20, (4 + seed % 28) * 1024 * 1024

@@ -40,10 +40,11 @@ def test_version_and_discovery(kubectl: Kubectl) -> None:
 
     resources = kubectl.out("api-resources").splitlines()
     assert resources[0].split() == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
-    rows = {line.split()[0]: line.split() for line in resources[1:]}
-    assert rows["deployments"] == ["deployments", "deploy", "apps/v1", "true", "Deployment"]
-    assert rows["pods"] == ["pods", "po", "v1", "true", "Pod"]
-    assert rows["nodes"] == ["nodes", "no", "v1", "false", "Node"]
+    rows = {(cols[0], cols[-3]): cols for cols in (line.split() for line in resources[1:])}  # name, APIVERSION
+    assert rows[("deployments", "apps/v1")] == ["deployments", "deploy", "apps/v1", "true", "Deployment"]
+    assert rows[("pods", "v1")] == ["pods", "po", "v1", "true", "Pod"]
+    assert rows[("nodes", "v1")] == ["nodes", "no", "v1", "false", "Node"]
+    assert rows[("pods", "metrics.k8s.io/v1beta1")] == ["pods", "metrics.k8s.io/v1beta1", "true", "PodMetrics"]
     cluster_scoped = kubectl.out("api-resources", "--namespaced=false", "-o", "name").split()
     assert {"nodes", "namespaces"} <= set(cluster_scoped) and "pods" not in cluster_scoped
     assert {"v1", "apps/v1", "coordination.k8s.io/v1"} <= set(kubectl.out("api-versions").split())
