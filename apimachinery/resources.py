@@ -16,6 +16,7 @@ from apimachinery.models.authorization import (
     SelfSubjectRulesReview,
     SubjectAccessReview,
 )
+from apimachinery.models.autoscaling import HorizontalPodAutoscaler
 from apimachinery.models.base import TypedObject
 from apimachinery.models.batch import CronJob, Job
 from apimachinery.models.core import (
@@ -123,6 +124,9 @@ CONTROLLERREVISIONS = ResourceType("apps", "v1", "ControllerRevision", "controll
                                    True, ControllerRevision)
 PODDISRUPTIONBUDGETS = ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets",
                                     "poddisruptionbudget", True, PodDisruptionBudget, ("pdb",), (), ("status",))
+HORIZONTALPODAUTOSCALERS = ResourceType("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
+                                        "horizontalpodautoscaler", True, HorizontalPodAutoscaler, ("hpa",), ("all",),
+                                        ("status",))
 CRONJOBS = ResourceType("batch", "v1", "CronJob", "cronjobs", "cronjob", True, CronJob, ("cj",), ("all",), ("status",))
 LEASES = ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, Lease)
 NODE_CREDENTIAL_REQUESTS = ResourceType("node.podvisor.io", "v1", "NodeCredentialRequest", "nodecredentialrequests",
@@ -187,6 +191,7 @@ RESOURCES: tuple[ResourceType, ...] = (
     REPLICASETS, DAEMONSETS, CONTROLLERREVISIONS, LEASES, SERVICEACCOUNTS, TOKENREVIEWS, SELFSUBJECTREVIEWS,
     *RBAC_RESOURCES, *AUTHORIZATION_REVIEWS, NODE_CREDENTIAL_REQUESTS, ENDPOINTSLICES, STATEFULSETS,
     REPLICATIONCONTROLLERS, JOBS, CRONJOBS, PODDISRUPTIONBUDGETS, *STORAGE_RESOURCES, *LIST_ONLY_RESOURCES,
+    HORIZONTALPODAUTOSCALERS,
 )
 
 #: Served by the API server's metrics provider (the metrics-server role), never stored: discovery

@@ -358,8 +358,26 @@ AUTHORIZATION: dict[str, Table] = {
     "SelfSubjectRulesReviewSpec": {1: string("namespace")},
 }
 
+# k8s.io/api/autoscaling/v2: what ``kubectl autoscale`` sends (Resource metrics only are served)
+AUTOSCALING: dict[str, Table] = {
+    "HorizontalPodAutoscaler": {1: message("metadata", "ObjectMeta"), 2: message("spec", "HorizontalPodAutoscalerSpec")},
+    "HorizontalPodAutoscalerSpec": {1: message("scaleTargetRef", "CrossVersionObjectReference"),
+                                    2: integer("minReplicas", pointer=True), 3: integer("maxReplicas"),
+                                    4: messages("metrics", "MetricSpec"),
+                                    5: message("behavior", "HorizontalPodAutoscalerBehavior")},
+    "CrossVersionObjectReference": {1: string("kind"), 2: string("name"), 3: string("apiVersion")},
+    "MetricSpec": {1: string("type"), 4: message("resource", "ResourceMetricSource")},
+    "ResourceMetricSource": {1: string("name"), 2: message("target", "MetricTarget")},
+    "MetricTarget": {1: string("type"), 2: quantity("value"), 3: quantity("averageValue"),
+                     4: integer("averageUtilization", pointer=True)},
+    "HorizontalPodAutoscalerBehavior": {1: message("scaleUp", "HPAScalingRules"), 2: message("scaleDown", "HPAScalingRules")},
+    "HPAScalingRules": {3: integer("stabilizationWindowSeconds", pointer=True), 1: string("selectPolicy", pointer=True),
+                        2: messages("policies", "HPAScalingPolicy")},
+    "HPAScalingPolicy": {1: string("type"), 2: integer("value"), 3: integer("periodSeconds")},
+}
+
 MESSAGES: dict[str, Table] = {**META, **CORE_OBJECTS, **POD_SPEC, **APPS, **BATCH, **AUTHENTICATION, **RBAC,
-                              **AUTHORIZATION}
+                              **AUTHORIZATION, **AUTOSCALING}
 
 # (apiVersion, kind) of a request body -> its top-level message.
 TOP_LEVEL: dict[tuple[str, str], str] = {
@@ -384,6 +402,7 @@ TOP_LEVEL: dict[tuple[str, str], str] = {
     **{("authorization.k8s.io/v1", kind): kind for kind in ("SelfSubjectAccessReview", "SubjectAccessReview",
                                                             "SelfSubjectRulesReview")},
     ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): "SubjectAccessReview",
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): "HorizontalPodAutoscaler",
 }
 
 # Kinds every group version registers: their body may name any apiVersion.

@@ -387,6 +387,16 @@ BINDING_COLUMNS = (
     Column("Groups", "Groups in the roleBinding", priority=1),
     Column("ServiceAccounts", "ServiceAccounts in the roleBinding", priority=1),
 )
+HPA_COLUMNS = (
+    _NAME,
+    Column("Reference", "scaleTargetRef points to the target resource to scale."),
+    Column("Targets", "metrics contains the specifications for which to use to calculate the desired replica count."),
+    Column("MinPods", "minReplicas is the lower limit for the number of replicas."),
+    Column("MaxPods", "maxReplicas is the upper limit for the number of replicas.", type="integer"),
+    Column("Replicas", "currentReplicas is current number of replicas of pods managed by this autoscaler.",
+           type="integer"),
+    _AGE,
+)
 
 
 # --- pods ------------------------------------------------------------------------------------
@@ -982,6 +992,47 @@ def _storageclass_cells(obj: Obj, now: datetime) -> list[Cell]:
             str(obj.get("volumeBindingMode") or "Immediate"), bool(obj.get("allowVolumeExpansion")), _age(obj, now)]
 
 
+_HPA_SHOWN_METRICS = 2
+
+
+def _hpa_metric(spec: Obj, status: Obj | None) -> str:
+    """One Resource metric as ``cpu: 42%/50%`` (current/target), ``<unknown>`` before a reading."""
+    resource = spec.get("resource") or {}
+    target, current_status = resource.get("target") or {}, _get(status, "resource", "current") or {}
+    name = resource.get("name") or ""
+    if target.get("averageValue") is not None:
+        current = current_status.get("averageValue") if status is not None else None
+        return f"{name}: {current or '<unknown>'}/{target['averageValue']}"
+    used = current_status.get("averageUtilization")
+    current = f"{used}%" if isinstance(used, int) else "<unknown>"
+    wanted = target.get("averageUtilization")
+    return f"{name}: {current}/{f'{wanted}%' if isinstance(wanted, int) else '<auto>'}"
+
+
+def hpa_targets(specs: list[Obj], statuses: list[Obj]) -> str:
+    """kubectl's formatHPAMetrics: the first two metrics, then ``+ N more...``."""
+    if not specs:
+        return "<none>"
+    shown = [
+        _hpa_metric(spec, statuses[i] if i < len(statuses) else None) if spec.get("type") == "Resource"
+        else "<unknown type>"
+        for i, spec in enumerate(specs)
+    ]
+    text = ", ".join(shown[:_HPA_SHOWN_METRICS])
+    more = len(shown) - _HPA_SHOWN_METRICS
+    return f"{text} + {more} more..." if more > 0 else text
+
+
+def _hpa_cells(obj: Obj, now: datetime) -> list[Cell]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    low = spec.get("minReplicas")
+    return [_name(obj), f"{ref.get('kind', '')}/{ref.get('name', '')}",
+            hpa_targets(spec.get("metrics") or [], status.get("currentMetrics") or []),
+            str(low) if isinstance(low, int) else "<unset>", _int(spec.get("maxReplicas")),
+            _int(status.get("currentReplicas")), _age(obj, now)]
+
+
 def _generic_cells(obj: Obj, now: datetime) -> list[Cell]:
     return [_name(obj), _age(obj, now)]
 
@@ -1015,4 +1066,5 @@ _PRINTERS: dict[str, tuple[tuple[Column, ...], Printer]] = {
     "PersistentVolume": (PV_COLUMNS, _pv_cells),
     "PersistentVolumeClaim": (PVC_COLUMNS, _pvc_cells),
     "StorageClass": (STORAGECLASS_COLUMNS, _storageclass_cells),
+    "HorizontalPodAutoscaler": (HPA_COLUMNS, _hpa_cells),
 }

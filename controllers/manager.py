@@ -55,6 +55,7 @@ from controllers.metrics import ControllerMetrics, queue_name
 from controllers.namespace import NamespaceController
 from controllers.nodelifecycle import LEASE_NAMESPACE, NodeLifecycleController
 from controllers.persistentvolume import build_storage_controllers
+from controllers.podautoscaler import SYNC_PERIOD, build_podautoscaler
 from controllers.replicaset import ReplicaSetController
 from controllers.replicationcontroller import ReplicationControllerController
 from controllers.serviceaccounts import RootCAPublisher, ServiceAccountsController
@@ -169,7 +170,7 @@ def garbage_collect(controllers: list[Controller], informers: list[Informer[Any]
 
 
 async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str | None = None,
-                   metrics: ControllerMetrics | None = None) -> None:
+                   metrics: ControllerMetrics | None = None, hpa_sync_period: float = SYNC_PERIOD) -> None:
     """One leadership term: informers, then controllers' workers, until cancelled."""
     informers, runnable = build_informers(client)
     metrics = metrics or ControllerMetrics()
@@ -188,6 +189,10 @@ async def run_term(client: ApiClient, *, node_grace_period: float, root_ca: str 
     garbage_collect(controllers, workload_informers)
     controllers += workloads
     runnable += workload_informers
+    autoscalers, autoscaler_informers = build_podautoscaler(client, ctx, sync_period=hpa_sync_period)
+    garbage_collect(controllers, autoscaler_informers)
+    controllers += autoscalers
+    runnable += autoscaler_informers
     name_queues(controllers, metrics)
     tasks = [asyncio.create_task(inf.run(), name=f"informer-{inf.rt.plural}") for inf in runnable]
     try:
@@ -222,7 +227,8 @@ def _elector(client: ApiClient, identity: str, lease_duration: float) -> LeaderE
 
 async def run_controllers(kubeconfig: Path, *, node_grace_period: float, eviction_timeout: float,
                           identity: str | None = None, lease_duration: float = LEASE_DURATION,
-                          root_ca: str | None = None, metrics: ControllerMetrics | None = None) -> None:
+                          root_ca: str | None = None, metrics: ControllerMetrics | None = None,
+                          hpa_sync_period: float = SYNC_PERIOD) -> None:
     """Run the controller manager until cancelled.
 
     ``eviction_timeout`` is the apiserver's default toleration of unreachable/not-ready nodes;
@@ -230,7 +236,8 @@ async def run_controllers(kubeconfig: Path, *, node_grace_period: float, evictio
     is how long a standby waits for a leader that stopped renewing (one killed, not stopped).
     ``root_ca`` is the cluster CA (PEM) published as ``kube-root-ca.crt`` in every namespace
     (kube-controller-manager's ``--root-ca-file``); without it, the kubeconfig's CA is used.
-    ``metrics`` outlives every term; ``podvisor server`` serves its registry at ``/metrics``."""
+    ``metrics`` outlives every term; ``podvisor server`` serves its registry at ``/metrics``.
+    ``hpa_sync_period`` is how often each HorizontalPodAutoscaler is evaluated."""
     client = ApiClient.from_kubeconfig(kubeconfig, user_agent="podvisor-controller-manager")
     identity = identity or f"{socket.gethostname()}_{uuid.uuid4()}"
     log.info("controller manager %s: node grace period %.1fs, eviction timeout %.1fs",
@@ -239,7 +246,7 @@ async def run_controllers(kubeconfig: Path, *, node_grace_period: float, evictio
     root_ca = root_ca or _kubeconfig_ca(kubeconfig)
     metrics = metrics or ControllerMetrics()
     leading: Callable[[], Awaitable[None]] = lambda: run_term(  # noqa: E731
-        client, node_grace_period=node_grace_period, root_ca=root_ca, metrics=metrics)
+        client, node_grace_period=node_grace_period, root_ca=root_ca, metrics=metrics, hpa_sync_period=hpa_sync_period)
     try:
         while True:
             try:

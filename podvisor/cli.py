@@ -35,6 +35,8 @@ app.add_typer(node_app, name="node")  # podvisor node revoke
 
 DATA_DIR = Path("~/.podvisor")
 LEASE_HELP = "Seconds a standby waits for a leader that stopped renewing (renew deadline and retry scale with it)."
+HPA_SYNC_PERIOD_OPTION = typer.Option(
+    15.0, "--horizontal-pod-autoscaler-sync-period", help="Seconds between two evaluations of each HorizontalPodAutoscaler.")
 
 # kube-apiserver's flags and defaults; 0 disables a cap
 MAX_REQUESTS_INFLIGHT_OPTION = typer.Option(
@@ -104,6 +106,7 @@ def server(
     with_kubelet: bool = typer.Option(False, "--with-kubelet", help="Also run a node agent (one-machine cluster)."),
     node_name: str = typer.Option("", help="Node name of the embedded kubelet (default: host name)."),
     node_grace_period: float = typer.Option(50.0, help="Seconds without a Lease renewal before a node is NotReady."),
+    horizontal_pod_autoscaler_sync_period: float = HPA_SYNC_PERIOD_OPTION,
     eviction_timeout: int = typer.Option(300, help="Seconds pods tolerate an unreachable or not-ready node."),
     restart_backoff_initial: float = typer.Option(1.0, help="Embedded kubelet: first crash-loop delay."),
     restart_backoff_max: float = typer.Option(60.0, help="Embedded kubelet: crash-loop delay cap."),
@@ -137,7 +140,7 @@ def server(
                          limits=Limits(max_requests_inflight, max_mutating_requests_inflight, max_watches_per_user),
                          components=[c for c in ("controllers", "scheduler") if c not in disable],
                          pod_security_default_enforce=_pod_security_level(pod_security_default_enforce),
-                         enable_metrics=enable_metrics)
+                         enable_metrics=enable_metrics, hpa_sync_period=horizontal_pod_autoscaler_sync_period)
     opts.authorization = _authorization(authorization_mode)
     opts.service_ranges = _service_ranges(service_cidr, service_node_port_range)
     opts.encryption_provider_config = encryption_provider_config
@@ -252,6 +255,7 @@ def controllers(
     node_grace_period: float = typer.Option(50.0),
     eviction_timeout: float = typer.Option(300.0),
     leader_elect_lease_duration: float = typer.Option(15.0, help=LEASE_HELP),
+    horizontal_pod_autoscaler_sync_period: float = HPA_SYNC_PERIOD_OPTION,
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the controller manager (deployment, replicaset, node lifecycle, garbage collector)."""
@@ -259,7 +263,8 @@ def controllers(
 
     _logging(verbose)
     _run(run_controllers(kubeconfig.expanduser(), node_grace_period=node_grace_period,
-                         eviction_timeout=eviction_timeout, lease_duration=leader_elect_lease_duration))
+                         eviction_timeout=eviction_timeout, lease_duration=leader_elect_lease_duration,
+                         hpa_sync_period=horizontal_pod_autoscaler_sync_period))
 
 
 @app.command()

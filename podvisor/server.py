@@ -105,6 +105,7 @@ class ServerOptions:
     authorization: bool = True  # the Node authorizer and RBAC; False: AlwaysAllow
     service_ranges: ServiceRanges = field(default_factory=ServiceRanges)  # --service-cidr, --service-node-port-range
     enable_metrics: bool = True  # --enable-metrics: /metrics for the API server and in-process components
+    hpa_sync_period: float = 15.0  # --horizontal-pod-autoscaler-sync-period
     metric_resolution: float = 15.0  # --metric-resolution: seconds between metrics API scrapes; 0: off
 
 
@@ -395,7 +396,7 @@ def _components(opts: ServerOptions, *, root_ca: str | None = None,
 
             await run_controllers(kc, node_grace_period=opts.node_grace_period,
                                   eviction_timeout=float(opts.toleration_seconds), root_ca=root_ca,
-                                  metrics=metrics.controllers)
+                                  metrics=metrics.controllers, hpa_sync_period=opts.hpa_sync_period)
 
         found.append(("controllers", controllers))
     if "scheduler" in opts.components:

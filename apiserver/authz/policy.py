@@ -132,6 +132,7 @@ _CONTROLLER_MANAGER = [
     rule(["update", "patch"], ["policy"], ["poddisruptionbudgets/status"]),
     rule(["update", "patch"], [""], ["replicationcontrollers/status"]),
     rule(["update", "patch"], ["batch"], ["cronjobs/status"]),
+    rule(["update", "patch"], ["autoscaling"], ["horizontalpodautoscalers/status"]),  # the pod autoscaler
     rule(["create"], ["coordination.k8s.io"], ["leases"]),
     rule(["create"], [""], ["persistentvolumes"]),                        # the local-path provisioner
     rule(["update", "patch"], [""], ["persistentvolumes/status", "persistentvolumeclaims/status"]),

@@ -80,7 +80,7 @@ def pod_metrics(pod: Obj, sample: PodSample, now: str) -> Obj:
 
 
 def _storage(request: Request) -> MetricsStorage:
-    storage: MetricsStorage | None = getattr(request.app.state, "metrics", None)
+    storage: MetricsStorage | None = getattr(request.app.state, "metrics_storage", None)
     if storage is None:
         raise ApiError(503, "ServiceUnavailable", "the metrics API is disabled on this API server")
     return storage

@@ -25,7 +25,7 @@ def install(app: FastAPI, registry: Registry, *, tls: KubeletTls | None, resolut
     """Add the routes; return the scraper the lifespan runs, None when the provider is off."""
     app.router.routes.extend(routes)
     app.state.metrics_clock = clock
-    app.state.metrics = MetricsStorage() if resolution > 0 else None
-    if app.state.metrics is None:
+    app.state.metrics_storage = MetricsStorage() if resolution > 0 else None
+    if app.state.metrics_storage is None:
         return None
-    return Scraper(registry, tls, storage=app.state.metrics, resolution=resolution, clock=clock)
+    return Scraper(registry, tls, storage=app.state.metrics_storage, resolution=resolution, clock=clock)

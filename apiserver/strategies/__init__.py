@@ -14,6 +14,7 @@ import copy
 
 from apiserver import defaults, validation
 from apiserver.strategies import (
+    autoscaling,
     config,
     cronjob,
     daemonset,
@@ -66,6 +67,7 @@ _STRATEGIES: dict[str, Strategy] = {
         storage.PERSISTENT_VOLUME,
         storage.PERSISTENT_VOLUME_CLAIM,
         storage.STORAGE_CLASS,
+        autoscaling.STRATEGY,
     )
 }
 

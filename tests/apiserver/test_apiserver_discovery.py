@@ -12,7 +12,7 @@ from apiserver import discovery
 SERVED = [("", "v1"), ("apps", "v1"), ("coordination.k8s.io", "v1"), ("authentication.k8s.io", "v1"),
           ("rbac.authorization.k8s.io", "v1"), ("authorization.k8s.io", "v1"), ("node.podvisor.io", "v1"),
           ("discovery.k8s.io", "v1"), ("batch", "v1"), ("policy", "v1"), ("storage.k8s.io", "v1"),
-          ("networking.k8s.io", "v1"), ("metrics.k8s.io", "v1beta1")]
+          ("networking.k8s.io", "v1"), ("autoscaling", "v2"), ("metrics.k8s.io", "v1beta1")]
 
 
 def entries(group: str, version: str) -> dict[str, dict[str, Any]]:
@@ -42,7 +42,7 @@ def test_api_group_list_names_only_served_groups() -> None:
     assert [g["name"] for g in doc["groups"]] == [
         "apps", "coordination.k8s.io", "authentication.k8s.io", "rbac.authorization.k8s.io", "authorization.k8s.io",
         "node.podvisor.io", "discovery.k8s.io", "batch", "policy", "storage.k8s.io", "networking.k8s.io",
-        "metrics.k8s.io"]
+            "autoscaling", "metrics.k8s.io"]
     apps = doc["groups"][0]
     assert apps["versions"] == [{"groupVersion": "apps/v1", "version": "v1"}]
     assert apps["preferredVersion"] == {"groupVersion": "apps/v1", "version": "v1"}
@@ -172,7 +172,7 @@ def test_aggregated_groups_shape() -> None:
     assert [item["metadata"]["name"] for item in doc["items"]] == [
         "apps", "coordination.k8s.io", "authentication.k8s.io", "rbac.authorization.k8s.io", "authorization.k8s.io",
         "node.podvisor.io", "discovery.k8s.io", "batch", "policy", "storage.k8s.io", "networking.k8s.io",
-        "metrics.k8s.io"]
+            "autoscaling", "metrics.k8s.io"]
     deployments = next(
         r for r in doc["items"][0]["versions"][0]["resources"] if r["resource"] == "deployments"
     )

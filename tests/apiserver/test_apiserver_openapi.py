@@ -26,6 +26,7 @@ SERVED = [
     ("policy", "v1", "apis/policy/v1"),
     ("storage.k8s.io", "v1", "apis/storage.k8s.io/v1"),
     ("networking.k8s.io", "v1", "apis/networking.k8s.io/v1"),
+    ("autoscaling", "v2", "apis/autoscaling/v2"),
     ("metrics.k8s.io", "v1beta1", "apis/metrics.k8s.io/v1beta1"),
 ]
 

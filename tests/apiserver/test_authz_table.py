@@ -43,6 +43,7 @@ VIEW_READ = {
     ("", "replicationcontrollers"), ("", "replicationcontrollers/status"), ("", "replicationcontrollers/scale"),
     ("batch", "jobs"), ("batch", "jobs/status"), ("batch", "cronjobs"), ("batch", "cronjobs/status"),
     ("", "persistentvolumeclaims"), ("", "persistentvolumeclaims/status"),
+    ("autoscaling", "horizontalpodautoscalers"), ("autoscaling", "horizontalpodautoscalers/status"),
     # served read-only (kubectl's prune allow list)
     ("apps", "daemonsets"), ("networking.k8s.io", "ingresses"),
 }
@@ -54,6 +55,7 @@ EDIT_WRITE = {
     ("coordination.k8s.io", "leases"), ("apps", "statefulsets/scale"), ("", "replicationcontrollers/scale"),
     ("", "persistentvolumeclaims"), ("", "replicationcontrollers"), ("apps", "statefulsets"), ("apps", "daemonsets"),
     ("batch", "jobs"), ("batch", "cronjobs"), ("networking.k8s.io", "ingresses"), ("policy", "poddisruptionbudgets"),
+    ("autoscaling", "horizontalpodautoscalers"),
 }
 ADMIN_EXTRA = {(RBAC, "roles"), (RBAC, "rolebindings")}
 ROLES = {

@@ -59,7 +59,7 @@ def make_app(tmp_path: Path, **settings: Any) -> Any:
 @pytest.fixture
 def client(tmp_path: Path) -> TestClient:
     app = make_app(tmp_path)
-    storage = app.state.metrics
+    storage = app.state.metrics_storage
     storage.store("n1", summary("n1", T0, node_cpu=100, pods={"burn": {"c": 1, "d": 2}, "idle": {"c": 1}}), now=T0)
     storage.store("n1", summary("n1", T0 + 10, node_cpu=115, pods={
         "burn": {"c": 6, "d": 2.5}, "idle": {"c": 1.001}, "new": {"c": 1}}), now=T0 + 10)
@@ -185,7 +185,7 @@ def test_disabled_provider_answers_service_unavailable(tmp_path: Path) -> None:
 
 
 def test_deleted_pods_and_unscraped_nodes_are_forgotten(client: TestClient) -> None:
-    storage = client.app.state.metrics  # type: ignore[attr-defined]
+    storage = client.app.state.metrics_storage  # type: ignore[attr-defined]
     storage.store("n1", summary("n1", T0 + 20, node_cpu=130, pods={"idle": {"c": 1.002}}), now=T0 + 20)
     assert {p.name for p in storage.pods()} == {"idle"}
     storage.retain({"n2"})
