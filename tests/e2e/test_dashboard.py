@@ -121,6 +121,27 @@ def test_a_containers_box_in_the_tree_follows_that_containers_log(cluster: Clust
         rec.assert_clean()
 
 
+@pytest.mark.server_args("--metric-resolution", "1")
+def test_usage_sparklines_follow_the_metrics_api(cluster: Cluster, busybox_image: str) -> None:
+    """A spinning pod's row draws a CPU line from metrics.k8s.io, polled at the server's scrape window."""
+    node = cluster.start_kubelet("dashspark")
+    with browser_page() as rec, cluster.http() as api:
+        page = rec.page
+        assert api.post(DEPLOYMENTS, json=deployment("spinner", image=busybox_image, script="while :; do :; done")).status_code == 201
+        login(page, cluster.url, cluster.token)
+        row = "[data-pod-row^='default/spinner-']"
+        page.wait_for_selector(f"{row} svg.spark polyline.cpu", timeout=60_000)
+        page.wait_for_selector(f"[data-node='{node}'] svg.spark polyline.cpu", timeout=10_000)
+        title = page.get_attribute(f"{row} td:last-child span", "title") or ""
+        match = re.match(r"cpu (\d+)m", title)
+        assert match and int(match.group(1)) >= 50, title
+        points = page.get_attribute(f"{row} polyline.cpu", "points") or ""
+        page.wait_for_function(f"() => document.querySelector(\"{row} polyline.cpu\")?.getAttribute('points')"
+                               f".split(' ').length > {len(points.split())}", timeout=10_000)
+        rec.screenshot("dashboard-sparklines")
+        rec.assert_clean()
+
+
 COUNTDOWN = r"/restart in (\d+)s/.exec(document.querySelector('[data-container$=\"/main\"] .backoff')?.textContent || '')"
 
 

@@ -7,7 +7,7 @@ import * as m from "./model.js";
 import { renderTree } from "./tree.js";
 
 const MAX_ROWS = 200, MAX_EVENTS = 100, MAX_LOG_LINES = 1000, TAIL_LINES = 200;
-const METRICS_INTERVAL = 15000, METRICS_POINTS = 20;
+const METRICS_INTERVAL = 15000, METRICS_MIN_INTERVAL = 1000, METRICS_POINTS = 20;
 const $ = (id) => document.getElementById(id);
 
 const state = { namespace: "", informers: {}, selected: null, dirty: new Set(), frame: 0, log: null,
@@ -55,9 +55,10 @@ function stopAll() {
   for (const informer of Object.values(state.informers)) informer.stop();
   state.informers = {};
   closeLog();
-  clearInterval(state.metrics);
+  clearTimeout(state.metrics?.timer);
   clearInterval(state.tick);
-  state.metrics = state.tick = 0;
+  state.metrics = null;
+  state.tick = 0;
 }
 
 const unauthorized = () => showLogin("Your session ended: the server refused the token (401). Log in again.");
@@ -216,34 +217,41 @@ async function openLog(key, container = null) {
 
 // -- metrics.k8s.io sparklines, only when discovery lists the group --------------------------
 
+// Polled as often as the metrics change: every scrape window the server reports (15 s by default).
 async function startMetrics() {
   let groups;
   try { groups = await getJSON("/apis"); } catch (err) { if (err instanceof Unauthorized) unauthorized(); return; }
   if (!(groups.groups || []).some((g) => g.name === "metrics.k8s.io")) return;
   document.body.classList.add("has-metrics");
-  let busy = false;
+  const poller = { timer: 0 };  // a logout (or a new login) replaces it, and this chain ends
   const refresh = async () => {
-    if (busy) return;
-    busy = true;
-    try { await fetchMetrics(); } catch (err) { if (err instanceof Unauthorized) unauthorized(); } finally { busy = false; }
+    let delay = METRICS_INTERVAL;
+    try { delay = await fetchMetrics(); } catch (err) { if (err instanceof Unauthorized) { unauthorized(); return; } }
+    if (state.metrics === poller) poller.timer = setTimeout(refresh, delay);
   };
-  refresh();
-  state.metrics = setInterval(refresh, METRICS_INTERVAL);
+  state.metrics = poller;
+  poller.timer = setTimeout(refresh, 0);
 }
 
+// Records the latest sample of every node and pod; answers when to look again (ms).
 async function fetchMetrics() {
   const ns = state.namespace ? `/namespaces/${encodeURIComponent(state.namespace)}` : "";
   const [nodes, pods] = await Promise.all([getJSON("/apis/metrics.k8s.io/v1beta1/nodes"), getJSON(`/apis/metrics.k8s.io/v1beta1${ns}/pods`)]);
-  for (const n of nodes.items) record(`node/${n.metadata.name}`, m.quantity(n.usage?.cpu), m.quantity(n.usage?.memory));
+  for (const n of nodes.items) record(`node/${n.metadata.name}`, n.timestamp, m.quantity(n.usage?.cpu), m.quantity(n.usage?.memory));
   for (const p of pods.items) {
     const sum = (k) => (p.containers || []).reduce((t, c) => t + m.quantity(c.usage?.[k]), 0);
-    record(`pod/${p.metadata.namespace}/${p.metadata.name}`, sum("cpu"), sum("memory"));
+    record(`pod/${p.metadata.namespace}/${p.metadata.name}`, p.timestamp, sum("cpu"), sum("memory"));
   }
   markDirty("usage");
+  const window = m.goDuration(nodes.items[0]?.window || pods.items[0]?.window);
+  return window ? Math.min(Math.max(window * 1000, METRICS_MIN_INTERVAL), METRICS_INTERVAL * 4) : METRICS_INTERVAL;
 }
 
-function record(key, cpu, memory) {
-  const series = state.usage.get(key) || { cpu: [], mem: [] };
+// A sample is recorded once, however often it is read.
+function record(key, timestamp, cpu, memory) {
+  const series = state.usage.get(key) || { cpu: [], mem: [], at: null };
+  if (series.at === timestamp) return;
+  series.at = timestamp;
   series.cpu.push(cpu); series.mem.push(memory);
   if (series.cpu.length > METRICS_POINTS) { series.cpu.shift(); series.mem.shift(); }
   state.usage.set(key, series);

@@ -71,6 +71,13 @@ export function quantity(text) {
   return match && match[2] in SUFFIX ? Number(match[1]) * SUFFIX[match[2]] : 0;
 }
 
+// A Go duration as the metrics API writes its window ("15s", "1.5s", "1m0.25s"), in seconds; null if not one.
+export function goDuration(text) {
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(String(text ?? ""));
+  if (!match || !text) return null;
+  return Number(match[1] || 0) * 3600 + Number(match[2] || 0) * 60 + Number(match[3] || 0);
+}
+
 // Bytes as people read them: 23.5Gi, 512Mi, 900Ki (binary units, as kubectl's capacity shows).
 export function binaryBytes(bytes) {
   const units = ["", "Ki", "Mi", "Gi", "Ti"];
