@@ -36,6 +36,9 @@ VALID: dict[str, dict[str, Any]] = {
     "Secret": {"stringData": {"password": "hunter2"}},
     "Deployment": {"spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": _TEMPLATE}},
     "ReplicaSet": {"spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": _TEMPLATE}},
+    "HorizontalPodAutoscaler": {"spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                                         "minReplicas": 1, "maxReplicas": 3, "metrics": [
+        {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]}},
     "StatefulSet": {"spec": {"replicas": 2, "serviceName": "web", "selector": {"matchLabels": {"app": "web"}},
                              "template": _TEMPLATE}},
     "Job": {"spec": {"completions": 2, "parallelism": 1,
