@@ -168,6 +168,20 @@ class Cluster:
         return httpx.Client(base_url=self.url, verify=str(self.data_dir / "ca.crt"),
                             headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
 
+    def service_account_token(self, name: str, role: str | None = None) -> str:
+        """A token of the new ServiceAccount ``default/<name>``, bound to ClusterRole ``role`` if given."""
+        with self.http() as h:
+            account = {"metadata": {"name": name}}
+            assert h.post("/api/v1/namespaces/default/serviceaccounts", json=account).status_code == 201
+            if role is not None:
+                binding = {"metadata": {"name": name}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
+                                                                   "kind": "ClusterRole", "name": role},
+                           "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "default"}]}
+                assert h.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json=binding).status_code == 201
+            response = h.post(f"/api/v1/namespaces/default/serviceaccounts/{name}/token", json={"spec": {}})
+            assert response.status_code == 201, response.text
+            return str(response.json()["status"]["token"])
+
     def wait_for(self, what: str, check: Any, timeout: float = 60.0, interval: float = 0.2) -> Any:
         """Poll ``check()`` until it returns a truthy value; fail with ``what`` and the logs."""
         deadline = time.monotonic() + timeout

@@ -53,19 +53,6 @@ def total(series: Series, metric: str, /, **labels: str) -> float:
     return sum(v for (n, lbl), v in series.items() if n == metric and set(labels.items()) <= set(lbl))
 
 
-def token_for(cluster: Cluster, name: str, role: str) -> str:
-    """The token of ServiceAccount ``default/<name>``, bound to ClusterRole ``role``."""
-    with cluster.http() as h:
-        assert h.post("/api/v1/namespaces/default/serviceaccounts", json={"metadata": {"name": name}}).status_code == 201
-        binding = {"metadata": {"name": name}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
-                                                           "kind": "ClusterRole", "name": role},
-                   "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "default"}]}
-        assert h.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json=binding).status_code == 201
-        response = h.post(f"/api/v1/namespaces/default/serviceaccounts/{name}/token", json={"spec": {}})
-        assert response.status_code == 201, response.text
-        return str(response.json()["status"]["token"])
-
-
 def ready_replicas(cluster: Cluster) -> Any:
     with cluster.http() as h:
         return (h.get("/apis/apps/v1/namespaces/default/deployments/apim-web").json().get("status") or {}).get(
@@ -98,12 +85,12 @@ def test_a_deployment_moves_the_apiserver_controller_and_scheduler_series(cluste
 
 
 def test_metrics_needs_the_monitoring_role(cluster: Cluster) -> None:
-    viewer = token_for(cluster, "apim-viewer", "view")
+    viewer = cluster.service_account_token("apim-viewer", "view")
     denied = raw_get(cluster, "/metrics", token=viewer)
     assert denied.status_code == 403, denied.text
     assert denied.json()["kind"] == "Status" and denied.json()["reason"] == "Forbidden"
     assert 'cannot get path "/metrics"' in denied.json()["message"]
-    prometheus = token_for(cluster, "apim-prometheus", "system:monitoring")
+    prometheus = cluster.service_account_token("apim-prometheus", "system:monitoring")
     assert total(scrape(cluster, prometheus), "apiserver_request_total", code="403") >= 1
     assert raw_get(cluster, "/metrics", token="not-a-token").status_code == 401
 

@@ -32,20 +32,6 @@ def value(series: dict[Any, float], name: str, **labels: str) -> float:
     return series.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def token_for(cluster: Cluster, name: str, role: str) -> str:
-    """A ServiceAccount's token, the account bound to ClusterRole ``role``."""
-    with cluster.http() as h:
-        assert h.post("/api/v1/namespaces/default/serviceaccounts",
-                      json={"metadata": {"name": name}}).status_code == 201
-        binding = {"metadata": {"name": name}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
-                                                           "kind": "ClusterRole", "name": role},
-                   "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "default"}]}
-        assert h.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json=binding).status_code == 201
-        response = h.post(f"/api/v1/namespaces/default/serviceaccounts/{name}/token", json={"spec": {}})
-        assert response.status_code == 201, response.text
-        return str(response.json()["status"]["token"])
-
-
 def raw_get(cluster: Cluster, path: str, token: str | None = None) -> httpx.Response:
     """GET a path exactly as written (no dot-segment removal or re-encoding by the client)."""
     headers = {"Authorization": f"Bearer {token or cluster.token}"}
@@ -90,11 +76,11 @@ def test_pod_start_restart_and_runtime_series_move(cluster: Cluster) -> None:
 def test_node_proxy_needs_nodes_proxy_and_serves_only_read_only_paths(cluster: Cluster) -> None:
     node = cluster.start_kubelet(BASE)
     wait_node(cluster, node)
-    viewer = token_for(cluster, "viewer", "view")
+    viewer = cluster.service_account_token("viewer", "view")
     denied = raw_get(cluster, f"/api/v1/nodes/{node}/proxy/metrics", viewer)
     assert denied.status_code == 403 and denied.json()["kind"] == "Status"
     assert "nodes/proxy" in denied.json()["message"]
-    admin = token_for(cluster, "scraper", "system:kubelet-api-admin")
+    admin = cluster.service_account_token("scraper", "system:kubelet-api-admin")
     allowed = raw_get(cluster, f"/api/v1/nodes/{node}/proxy/metrics", admin)
     assert allowed.status_code == 200 and "kubelet_running_pods" in allowed.text
     health = raw_get(cluster, f"/api/v1/nodes/{node}/proxy/healthz")

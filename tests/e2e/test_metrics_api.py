@@ -53,20 +53,6 @@ def podctl(cluster: Cluster, *args: str) -> Any:
                               catch_exceptions=False)
 
 
-def token_for(cluster: Cluster, name: str, role: str | None) -> str:
-    """A ServiceAccount's token, the account bound to ClusterRole ``role`` (or to nothing)."""
-    with cluster.http() as h:
-        assert h.post("/api/v1/namespaces/default/serviceaccounts", json={"metadata": {"name": name}}).status_code == 201
-        if role is not None:
-            binding = {"metadata": {"name": name}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
-                                                               "kind": "ClusterRole", "name": role},
-                       "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "default"}]}
-            assert h.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json=binding).status_code == 201
-        response = h.post(f"/api/v1/namespaces/default/serviceaccounts/{name}/token", json={"spec": {}})
-        assert response.status_code == 201, response.text
-        return str(response.json()["status"]["token"])
-
-
 @pytest.fixture
 def metered(cluster: Cluster) -> tuple[Cluster, str]:
     """A node running a burning and an idle pod, both with CPU rates in the metrics API."""
@@ -135,8 +121,8 @@ def test_kubectl_top_node_and_pod(metered: tuple[Cluster, str]) -> None:
 
 def test_metrics_need_the_reader_role(metered: tuple[Cluster, str]) -> None:
     cluster, node = metered
-    nobody = token_for(cluster, "mapi-nobody", None)
-    reader = token_for(cluster, "mapi-reader", "system:aggregated-metrics-reader")
+    nobody = cluster.service_account_token("mapi-nobody", None)
+    reader = cluster.service_account_token("mapi-reader", "system:aggregated-metrics-reader")
     with httpx.Client(base_url=cluster.url, verify=str(cluster.data_dir / "ca.crt"), timeout=30) as client:
         for path in (f"{METRICS}/nodes", f"{METRICS}/nodes/{node}", f"{METRICS}/namespaces/default/pods",
                      f"{METRICS}/namespaces/default/pods/burn"):
