@@ -186,7 +186,7 @@ async def _measure(quick: bool, tmp: Path, info: RunInfo) -> list[Comparison]:
             for conns in CONNECTIONS:
                 (pv, pv_cpu), (ba, ba_cpu) = [await measure_case(s, kind, conns, duration, f"{kind}{conns}")
                                              for s in (podvisor, bare)]
-                rows += _case_rows(kind, conns, pv, ba, pv_cpu, ba_cpu)
+                rows += case_rows(f"{kind} x{conns}", pv, ba, pv_cpu, ba_cpu, baseline="bare FastAPI+SQLite", group=NAME)
         for watchers in CONNECTIONS:
             pv_w, ba_w = [await measure_watch(s, watchers, events, f"{watchers}") for s in (podvisor, bare)]
             rows.append(Comparison(f"watch event latency, {watchers} watcher(s)", "s", Stat.of(pv_w), Stat.of(ba_w),
@@ -206,16 +206,16 @@ def stop_servers(*servers: Server) -> None:
             server.proc.kill()
 
 
-def _case_rows(kind: str, conns: int, pv: LoadResult, ba: LoadResult, pv_cpu: float, ba_cpu: float) -> list[Comparison]:
-    base = "bare FastAPI+SQLite"
-    name = f"{kind} x{conns}"
+def case_rows(name: str, a: LoadResult, b: LoadResult, a_cpu: float, b_cpu: float, *, baseline: str,
+              group: str) -> list[Comparison]:
+    """One case's rows, ``a`` measured against ``b``: throughput, latency and server CPU per request."""
     thr: Callable[[LoadResult], Stat] = lambda r: Stat.value(r.seconds_per_op, n=r.count)  # noqa: E731
     return [
-        Comparison(f"{name}: time per request (1/throughput)", "s/op", thr(pv), thr(ba), base, group=NAME,
-                   note=f"{1 / pv.seconds_per_op:.0f} vs {1 / ba.seconds_per_op:.0f} req/s"),
-        Comparison(f"{name}: latency", "s", Stat.of(pv.latencies), Stat.of(ba.latencies), base, group=NAME),
-        Comparison(f"{name}: server CPU per request", "s/op", Stat.value(pv_cpu, n=pv.count),
-                   Stat.value(ba_cpu, n=ba.count), base, group=NAME),
+        Comparison(f"{name}: time per request (1/throughput)", "s/op", thr(a), thr(b), baseline, group=group,
+                   note=f"{1 / a.seconds_per_op:.0f} vs {1 / b.seconds_per_op:.0f} req/s"),
+        Comparison(f"{name}: latency", "s", Stat.of(a.latencies), Stat.of(b.latencies), baseline, group=group),
+        Comparison(f"{name}: server CPU per request", "s/op", Stat.value(a_cpu, n=a.count),
+                   Stat.value(b_cpu, n=b.count), baseline, group=group),
     ]
 
 

@@ -14,9 +14,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.api import CONNECTIONS, LIST_SIZE, Server, _spawn, _wait_ready, measure_case, prepare, stop_servers
-from bench.harness import Comparison, RunInfo, Stat
-from bench.loadgen import LoadResult
+from bench.api import (
+    CONNECTIONS,
+    LIST_SIZE,
+    Server,
+    _spawn,
+    _wait_ready,
+    case_rows,
+    measure_case,
+    prepare,
+    stop_servers,
+)
+from bench.harness import Comparison, RunInfo
 from tests.e2e.cluster import free_port
 
 NAME = "metrics"
@@ -55,23 +64,10 @@ async def _measure(quick: bool, tmp: Path) -> list[Comparison]:
             for conns in CONNECTIONS:
                 (a, a_cpu), (b, b_cpu) = [await measure_case(s, kind, conns, duration, f"{kind}{conns}")
                                          for s in (on, off)]
-                rows += _case_rows(kind, conns, a, b, a_cpu, b_cpu, baseline=off.label)
+                rows += case_rows(f"{kind} x{conns}", a, b, a_cpu, b_cpu, baseline=off.label, group=NAME)
     finally:
         stop_servers(on, off)
     return rows
-
-
-def _case_rows(kind: str, conns: int, a: LoadResult, b: LoadResult, a_cpu: float, b_cpu: float, *,
-               baseline: str) -> list[Comparison]:
-    name = f"{kind} x{conns}"
-    return [
-        Comparison(f"{name}: latency", "s", Stat.of(a.latencies), Stat.of(b.latencies), baseline, group=NAME),
-        Comparison(f"{name}: time per request (1/throughput)", "s/op", Stat.value(a.seconds_per_op, n=a.count),
-                   Stat.value(b.seconds_per_op, n=b.count), baseline, group=NAME,
-                   note=f"{1 / a.seconds_per_op:.0f} vs {1 / b.seconds_per_op:.0f} req/s"),
-        Comparison(f"{name}: server CPU per request", "s/op", Stat.value(a_cpu, n=a.count),
-                   Stat.value(b_cpu, n=b.count), baseline, group=NAME),
-    ]
 
 
 def run(*, quick: bool, info: RunInfo) -> list[Comparison]:

@@ -159,7 +159,7 @@ def _limit_without_behavior(step: Bounds) -> tuple[int, str, str]:
 
 def _limit_with_rules(history: History, step: Bounds, *, up: Rules, down: Rules, now: float) -> tuple[int, str, str]:
     if step.desired > step.current:
-        limit = max(_up_limit(history, step.current, up, now), step.current)
+        limit = max(_policy_limit(history, step.current, up, now, up=True), step.current)
         if step.maximum > limit:
             maximum, why, text = limit, SCALE_UP_LIMIT, UP_LIMIT_MESSAGE
         else:
@@ -167,7 +167,7 @@ def _limit_with_rules(history: History, step: Bounds, *, up: Rules, down: Rules,
         if step.desired > maximum:
             return maximum, why, text
     elif step.desired < step.current:
-        limit = min(_down_limit(history, step.current, down, now), step.current)
+        limit = min(_policy_limit(history, step.current, down, now, up=False), step.current)
         if step.minimum < limit:
             minimum, why, text = limit, SCALE_DOWN_LIMIT, DOWN_LIMIT_MESSAGE
         else:
@@ -186,34 +186,24 @@ def _period_start(history: History, current: int, policy: Policy, now: float) ->
     return current - _changed_in(history.ups, policy.period, now) + _changed_in(history.downs, policy.period, now)
 
 
-def _up_limit(history: History, current: int, rules: Rules, now: float) -> int:
+def _policy_limit(history: History, current: int, rules: Rules, now: float, *, up: bool) -> int:
+    """The furthest the policies let the target move this period; ``Max`` picks the policy that
+    allows the most change (the highest bound up, the lowest down), ``Min`` the least."""
     if rules.select == SELECT_DISABLED:
         return current
     proposals = []
     for policy in rules.policies:
         start = _period_start(history, current, policy, now)
         if policy.type == POLICY_PODS:
-            proposals.append(start + policy.value)
-        elif policy.type == POLICY_PERCENT:  # rounded up, or a small target could never grow
-            proposals.append(math.ceil(start * (1 + policy.value / 100)))
+            proposals.append(start + policy.value if up else start - policy.value)
+        elif policy.type == POLICY_PERCENT:  # up rounds up, or a small target could never grow
+            factor = 1 + policy.value / 100 if up else 1 - policy.value / 100
+            proposals.append(math.ceil(start * factor) if up else int(start * factor))
     if not proposals:
         return current
-    return min(proposals) if rules.select == SELECT_MIN else max(proposals)
-
-
-def _down_limit(history: History, current: int, rules: Rules, now: float) -> int:
-    if rules.select == SELECT_DISABLED:
-        return current
-    proposals = []
-    for policy in rules.policies:
-        start = _period_start(history, current, policy, now)
-        if policy.type == POLICY_PODS:
-            proposals.append(start - policy.value)
-        elif policy.type == POLICY_PERCENT:
-            proposals.append(int(start * (1 - policy.value / 100)))
-    if not proposals:
-        return current
-    return max(proposals) if rules.select == SELECT_MIN else min(proposals)
+    most_change = max if up else min
+    least_change = min if up else max
+    return least_change(proposals) if rules.select == SELECT_MIN else most_change(proposals)
 
 
 def record_scale(history: History, behavior: HorizontalPodAutoscalerBehavior | None, *, previous: int, new: int,
