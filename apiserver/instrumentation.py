@@ -16,11 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from prometheus_client import Counter
+
 from apimachinery.resources import by_plural
 from apiserver.auth import ASGIApp, Message, Receive, Scope, Send
 from apiserver.limits import READ_ONLY_METHODS, is_long_running
 from apiserver.metrics import ApiServerMetrics
-from apiserver.requestinfo import RequestInfo, request_info
+from apiserver.requestinfo import RequestInfo, request_info_of
 
 COMPONENT = "apiserver"
 OTHER = "other"
@@ -54,9 +56,9 @@ class Labels:
 
 def labels_of(scope: Scope) -> Labels:
     method = scope.get("method", "GET").upper()
-    query = scope.get("query_string", b"").decode("latin-1")
-    info = request_info(method, scope["path"], query)
-    dry_run = "All" if "All" in parse_qs(query).get("dryRun", ()) else ""
+    query = scope.get("query_string", b"")
+    info = request_info_of(scope)
+    dry_run = "All" if b"dryRun" in query and "All" in parse_qs(query.decode("latin-1")).get("dryRun", ()) else ""
     if not info.is_resource_request:
         path = scope["path"].rstrip("/") or "/"
         known = path in NON_RESOURCE_PATHS or path.startswith(("/healthz/", "/livez/", "/readyz/"))
@@ -93,6 +95,22 @@ def _method_label(method: str) -> str:
     return method if method in KNOWN_METHODS else OTHER
 
 
+class _Series:
+    """One label set's children, looked up once: ``labels()`` takes a lock and builds a key each call."""
+
+    def __init__(self, metrics: ApiServerMetrics, labels: Labels) -> None:
+        self.metrics = metrics
+        self.labels = labels.request()
+        self.duration = metrics.duration.labels(*self.labels)
+        self.codes: dict[int, Counter] = {}
+
+    def count(self, code: int) -> None:
+        counter = self.codes.get(code)
+        if counter is None:
+            counter = self.codes[code] = self.metrics.requests.labels(*self.labels, str(code))
+        counter.inc()
+
+
 class Instrumentation:
     """Counts every HTTP request by its labels and the code it got."""
 
@@ -100,12 +118,22 @@ class Instrumentation:
         self.app = app
         self.metrics = metrics
         self.clock = clock
+        # Bounded like the label space itself: unknown resources and paths collapse to "other".
+        self._series: dict[Labels, _Series] = {}
+        self._inflight = {kind: metrics.inflight.labels(kind) for kind in ("readOnly", "mutating")}
+
+    def _series_of(self, labels: Labels) -> _Series:
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = _Series(self.metrics, labels)
+        return series
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         labels = labels_of(scope)
+        series = self._series_of(labels)
         code = 500  # what the client sees when the app raises before answering
 
         async def watching_send(message: Message) -> None:
@@ -118,17 +146,17 @@ class Instrumentation:
             await self._long_running(scope, receive, watching_send, labels)
         else:
             kind = "readOnly" if scope["method"] in READ_ONLY_METHODS else "mutating"
-            inflight = self.metrics.inflight.labels(kind)
+            inflight = self._inflight[kind]
             started = self.clock()
             inflight.inc()
             try:
                 await self.app(scope, receive, watching_send)
             finally:
                 inflight.dec()
-                self.metrics.duration.labels(*labels.request()).observe(self.clock() - started)
+                series.duration.observe(self.clock() - started)
                 if code == 429:
                     self.metrics.dropped.labels(kind).inc()
-        self.metrics.requests.labels(*labels.request(), str(code)).inc()
+        series.count(code)
 
     async def _long_running(self, scope: Scope, receive: Receive, send: Send, labels: Labels) -> None:
         gauge = self.metrics.longrunning.labels(*labels.longrunning())

@@ -9,7 +9,9 @@ verb is the lowercased HTTP method.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 _VERBS = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
@@ -34,10 +36,21 @@ class RequestInfo:
         return f"{self.resource}/{self.subresource}" if self.subresource else self.resource
 
 
+_SCOPE_KEY = "podvisor.request_info"
+
+
+def request_info_of(scope: MutableMapping[str, Any]) -> RequestInfo:
+    """The request's info, read once per request: audit, metrics and authorization all ask."""
+    info = scope.get(_SCOPE_KEY)
+    if not isinstance(info, RequestInfo):
+        info = scope[_SCOPE_KEY] = request_info(scope.get("method", "GET"), scope["path"], scope.get("query_string", b""))
+    return info
+
+
 def request_info(method: str, path: str, query: str | bytes = "") -> RequestInfo:
     query_text = query.decode("latin-1") if isinstance(query, bytes) else query
-    params = parse_qs(query_text, keep_blank_values=True)
-    parts = [unquote(part) for part in path.strip("/").split("/") if part]
+    params = parse_qs(query_text, keep_blank_values=True) if query_text else {}
+    parts = [unquote(part) if "%" in part else part for part in path.strip("/").split("/") if part]
     plain = RequestInfo(is_resource_request=False, path=path, verb=method.lower())
     if not parts or parts[0] not in ("api", "apis"):
         return plain

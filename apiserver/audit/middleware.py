@@ -58,7 +58,7 @@ from apiserver.auth import ASGIApp, Message, Receive, Scope, Send
 from apiserver.authn.user import UserInfo, user_of
 from apiserver.limits import is_long_running
 from apiserver.negotiation import MAX_BODY_BYTES, decode_body
-from apiserver.requestinfo import request_info
+from apiserver.requestinfo import request_info_of
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class _Exchange:
         method = scope.get("method", "GET")
         query = scope.get("query_string", b"").decode("latin-1")
         self.query = query
-        self.info = request_info(method, scope["path"], query)
+        self.info = request_info_of(scope)
         self.method = method
         self.long_running = scope["type"] == "websocket" or is_long_running(scope)
         self.decision: Decision | None = None

@@ -20,7 +20,7 @@ from apiserver.authn.middleware import is_public, refuse
 from apiserver.authn.user import UserInfo, set_user, user_of
 from apiserver.authz import impersonation
 from apiserver.authz.authorizer import Authorizer
-from apiserver.requestinfo import RequestInfo, request_info
+from apiserver.requestinfo import RequestInfo, request_info_of
 
 _CONNECT_SUBRESOURCES = ("exec", "attach", "portforward")
 
@@ -45,7 +45,7 @@ class Authorization:
             user = acting
             set_user(scope, user)
         query = scope.get("query_string", b"").decode("latin-1")
-        info = request_info(scope.get("method", "GET"), scope["path"], query)
+        info = request_info_of(scope)
         if scope["type"] == "websocket" and info.subresource in _CONNECT_SUBRESOURCES:
             info = replace(info, verb="create")
         selector = parse_qs(query).get("fieldSelector", [""])[0]
