@@ -16,8 +16,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, Protocol
 
+from apimachinery import jsonio
 from apimachinery import resources as res
 from apimachinery.errors import ApiError, already_exists, bad_request, conflict, expired, not_found
 from apimachinery.resources import ResourceType
@@ -72,6 +74,14 @@ def with_revision(kv: KeyValue) -> dict[str, Any]:
     return obj
 
 
+def wire_json(kv: KeyValue) -> bytes:
+    """:func:`with_revision` as JSON, encoded once per stored revision."""
+    data = kv.encoded.get("json")
+    if data is None:
+        data = kv.encoded["json"] = jsonio.dumps(with_revision(kv))
+    return data
+
+
 def spec_part(obj: dict[str, Any]) -> dict[str, Any]:
     """Everything a user owns besides metadata: what bumps generation when it changes."""
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
@@ -99,10 +109,17 @@ def _finished(_: bool) -> None:
 
 @dataclass
 class ListPage:
-    items: list[dict[str, Any]]
+    entries: list[KeyValue]
     resource_version: int
     continue_token: str | None = None
-    remaining: int | None = None
+
+    @cached_property
+    def items(self) -> list[dict[str, Any]]:
+        return [with_revision(kv) for kv in self.entries]
+
+    def encoded_items(self) -> bytes:
+        """The items as a JSON array, from each object's cached encoding."""
+        return b"[" + b",".join(wire_json(kv) for kv in self.entries) + b"]"
 
 
 @dataclass
@@ -180,7 +197,7 @@ class Registry:
     ) -> ListPage:
         start_after, revision = self._decode_continue(continue_token)
         prefix = list_prefix(rt, namespace)
-        items: builtins.list[dict[str, Any]] = []
+        items: builtins.list[KeyValue] = []
         while True:
             try:
                 page = self.store.list(prefix, start_after=start_after, limit=limit, revision=revision)
@@ -190,10 +207,7 @@ class Registry:
                     "You can start a new list without the continue parameter."
                 ) from None
             revision = page.revision
-            for kv in page.items:
-                obj = with_revision(kv)
-                if _selected(obj, labels, fields):
-                    items.append(obj)
+            items += (kv for kv in page.items if _selected(kv, labels, fields))
             if not page.items:
                 break
             start_after = page.items[-1].key
@@ -549,10 +563,10 @@ def _deadline(now: datetime, seconds: int) -> datetime:
         return datetime.max.replace(tzinfo=UTC)
 
 
-def _selected(obj: dict[str, Any], labels: LabelSelector | None, fields: FieldSelector | None) -> bool:
-    if labels is not None and not labels.matches(obj.get("metadata", {}).get("labels") or {}):
+def _selected(kv: KeyValue, labels: LabelSelector | None, fields: FieldSelector | None) -> bool:
+    if labels is not None and not labels.matches(kv.value.get("metadata", {}).get("labels") or {}):
         return False
-    return fields is None or fields.matches(obj)
+    return fields is None or fields.matches(with_revision(kv))
 
 
 def _expected_revision(meta: dict[str, Any]) -> int:

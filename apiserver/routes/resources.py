@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import Request, Response
 from starlette.routing import Route
 
+from apimachinery import jsonio
 from apimachinery.errors import ApiError, bad_request, method_not_allowed
 from apimachinery.selectors import parse_field_selector, parse_label_selector
 from apiserver import admission, eviction, fieldmanager, negotiation, tables
@@ -207,13 +208,8 @@ def list_objects(request: Request, registry: PatchingRegistry, target: Target) -
     meta: dict[str, Any] = {"resourceVersion": str(page.resource_version)}
     if page.continue_token:
         meta["continue"] = page.continue_token
-    body = {
-        "kind": f"{target.rt.kind}List",
-        "apiVersion": target.rt.api_version,
-        "metadata": meta,
-        "items": page.items,
-    }
-    return JSONResponse(body)
+    head = jsonio.dumps({"kind": f"{target.rt.kind}List", "apiVersion": target.rt.api_version, "metadata": meta})
+    return Response(head[:-1] + b',"items":' + page.encoded_items() + b"}", media_type="application/json")
 
 
 async def _body(request: Request, *, allow_patch: bool = False) -> Any:

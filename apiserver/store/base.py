@@ -20,6 +20,9 @@ class KeyValue:
     value: dict[str, Any]
     create_revision: int
     mod_revision: int
+    # The object as clients see it, encoded by the first LIST that returns this revision: every
+    # later LIST sends the same bytes instead of copying and encoding the object again.
+    encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,25 @@ def test_create_existing_name_is_already_exists(http: httpx.Client) -> None:
     assert again.json()["message"] == 'pods "web" already exists'
 
 
+def test_a_list_shows_each_object_as_its_get_does_after_every_write(http: httpx.Client) -> None:
+    pods = "/api/v1/namespaces/default/pods"
+    for name in ("a", "b"):
+        assert http.post(pods, json={**POD, "metadata": {"name": name, "labels": {"app": name}}}).status_code == 201
+    first = http.get(pods)
+    assert first.headers["content-type"] == "application/json"
+    assert first.json()["items"] == [http.get(f"{pods}/{n}").json() for n in ("a", "b")]
+    changed = http.get(f"{pods}/a").json()
+    changed["metadata"]["labels"]["tier"] = "front"
+    assert http.put(f"{pods}/a", json=changed).status_code == 200
+    again = http.get(pods).json()
+    assert again["items"] == [http.get(f"{pods}/{n}").json() for n in ("a", "b")]
+    assert again["items"][0]["metadata"]["labels"] == {"app": "a", "tier": "front"}
+    assert int(again["metadata"]["resourceVersion"]) > int(first.json()["metadata"]["resourceVersion"])
+    assert [p["metadata"]["name"] for p in http.get(pods, params={"labelSelector": "tier=front"}).json()["items"]] == ["a"]
+    paged = http.get(pods, params={"limit": 1}).json()
+    assert [p["metadata"]["name"] for p in paged["items"]] == ["a"] and paged["metadata"]["continue"]
+
+
 def test_stale_resource_version_is_conflict(http: httpx.Client) -> None:
     first = http.post("/apis/apps/v1/namespaces/default/deployments", json=DEPLOYMENT).json()
     fresh = json.loads(json.dumps(first))
