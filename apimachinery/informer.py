@@ -67,6 +67,17 @@ def raw_key(raw: dict[str, Any]) -> str | None:
     return f"{namespace}/{meta['name']}" if isinstance(namespace, str) and namespace else meta["name"]
 
 
+def without_managed_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` without ``metadata.managedFields``, as kube-scheduler's and kube-controller-manager's
+    informers drop it (client-go's ``TransformStripManagedFields``): no controller reads it, and
+    it is the largest part of a small object, so caching it costs decode time and memory for
+    nothing. A write of a cached object sends none, which keeps the stored ones."""
+    meta = raw.get("metadata")
+    if not isinstance(meta, dict) or "managedFields" not in meta:
+        return raw
+    return {**raw, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+
+
 @dataclass(frozen=True)
 class Undecodable:
     """What an Event needs to point at an object that has no model instance."""
@@ -187,7 +198,7 @@ class InformerCache(Generic[T]):
 
     def _decode(self, raw: dict[str, Any], *, report: bool = True) -> T | None:
         try:
-            return self.model.model_validate(raw)
+            return self.model.model_validate(without_managed_fields(raw))
         except ValidationError as err:
             if report:
                 self._report_undecodable(raw, err)

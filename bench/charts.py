@@ -15,11 +15,12 @@ from bench.harness import Comparison
 log = logging.getLogger(__name__)
 
 
-def ratio_chart(rows: Sequence[Comparison], path: Path, *, title: str) -> Path | None:
-    """Horizontal bars of podvisor/baseline per row, grouped by benchmark; None if nothing to draw."""
-    drawn = [r for r in rows if r.ratio is not None and r.ratio > 0]
-    if not drawn:
-        return None
+#: The scaling chart's panels: (point key, axis label).
+SCALING_PANELS = (("pods_per_second", "scheduling, pods/s"), ("startup_p99_s", "pod startup p99, s"),
+                  ("mutating_p99_s", "mutating API p99, s"), ("rss_mib", "server RSS, MiB"))
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
     try:
         import matplotlib
 
@@ -27,6 +28,41 @@ def ratio_chart(rows: Sequence[Comparison], path: Path, *, title: str) -> Path |
         import matplotlib.pyplot as plt
     except ImportError:
         log.warning("matplotlib is not installed (pip install -e '.[bench]'): no chart")
+        return None
+    return plt
+
+
+def scaling_chart(points: Sequence[dict[str, float]], path: Path, *, title: str) -> Path | None:
+    """One panel per figure against the node count, so how cost grows with work is visible."""
+    plt = _pyplot()
+    if plt is None or not points:
+        return None
+    nodes = [p["nodes"] for p in points]
+    fig, axes = plt.subplots(1, len(SCALING_PANELS), figsize=(4 * len(SCALING_PANELS), 3.6))
+    for ax, (key, label) in zip(axes, SCALING_PANELS, strict=True):
+        ax.plot(nodes, [p.get(key, 0) for p in points], marker="o")
+        for p in points:
+            ax.annotate(f"{p.get(key, 0):.3g}", (p["nodes"], p.get(key, 0)), fontsize=7,
+                        textcoords="offset points", xytext=(0, 5), ha="center")
+        ax.set_xscale("log")
+        ax.minorticks_off()
+        ax.set_xticks(nodes, [f"{n:.0f}\n{p['pods']:.0f} pods" for n, p in zip(nodes, points, strict=True)],
+                      fontsize=7)
+        ax.set_xlabel("hollow nodes", fontsize=8)
+        ax.set_title(label, fontsize=9)
+        ax.set_ylim(bottom=0)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def ratio_chart(rows: Sequence[Comparison], path: Path, *, title: str) -> Path | None:
+    """Horizontal bars of podvisor/baseline per row, grouped by benchmark; None if nothing to draw."""
+    drawn = [r for r in rows if r.ratio is not None and r.ratio > 0]
+    plt = _pyplot() if drawn else None
+    if plt is None:
         return None
     labels = [textwrap.shorten(f"{r.name}  vs {r.baseline_name}", 90, placeholder="...") for r in drawn]
     values = [float(r.ratio or 0) for r in drawn]

@@ -130,6 +130,7 @@ class RunInfo:
     notes: dict[str, str] = field(default_factory=dict)  # benchmark -> method / caveats
     errors: dict[str, str] = field(default_factory=dict)  # benchmark -> why it produced nothing
     durations: dict[str, float] = field(default_factory=dict)  # benchmark -> wall seconds
+    curves: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # benchmark -> points by size
 
 
 def format_value(v: float | None, unit: str) -> str:
@@ -168,11 +169,21 @@ def markdown(rows: Sequence[Comparison], info: RunInfo) -> str:
         if info.notes.get(group):
             notes.insert(0, info.notes[group])
         lines += ["", *notes, ""] if notes else [""]
+        lines += curve_table(info.curves.get(group, []))
     if info.errors:
         lines += ["## Not measured", ""] + [f"- **{k}**: {v}" for k, v in info.errors.items()] + [""]
     if info.durations:
         lines += ["Wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in info.durations.items()), ""]
     return "\n".join(lines)
+
+
+def curve_table(points: Sequence[dict[str, float]]) -> list[str]:
+    """A scaling curve as Markdown: one row per size, one column per figure."""
+    if not points:
+        return []
+    keys = list(points[0])
+    return ["Scaling curve:", "", "| " + " | ".join(keys) + " |", "|" + "---:|" * len(keys),
+            *("| " + " | ".join(f"{p.get(k, 0):.4g}" for k in keys) + " |" for p in points), ""]
 
 
 def _groups(rows: Iterable[Comparison]) -> list[str]:
@@ -192,9 +203,11 @@ def write_results(rows: Sequence[Comparison], info: RunInfo, *, root: Path = RES
     (out / "results.md").write_text(markdown(rows, info))
     (root / "latest.json").write_text(json.dumps([r.latest() for r in rows], indent=2) + "\n")
     if charts:
-        from bench.charts import ratio_chart
+        from bench.charts import ratio_chart, scaling_chart
 
         ratio_chart(rows, out / "ratios.png", title=f"podvisor / baseline ({'quick' if info.quick else 'full'})")
+        for name, points in info.curves.items():
+            scaling_chart(points, out / f"{name}-scaling.png", title=f"{name}: cost as the cluster grows")
     return out
 
 

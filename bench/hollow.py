@@ -52,6 +52,7 @@ NAME = "hollow"
 NAMESPACE = "bench-hollow"
 NEEDS = ("kubelet.agent:run_hollow_kubelets", "scheduler.runner:run_scheduler")
 CREATORS = 32
+MAX_RETRIES = 10  # client-go's for a 429
 LATENCY_RATE = 10.0  # latency pods created per second
 RETENTION = 300.0  # the server's default history retention (ServerOptions.history_retention)
 SLO_THROUGHPUT = 270.0
@@ -78,14 +79,16 @@ async def wait_nodes_ready(client: ApiClient, count: int, *, timeout: float) -> 
     raise TimeoutError(f"fewer than {count} hollow nodes Ready after {timeout:.0f} s")
 
 
-async def create_pods(cluster: Cluster, names: list[str], sent: dict[str, float], *, cap: float) -> list[float]:
-    """POST the pods from ``CREATORS`` connections, for at most ``cap`` seconds; each request's latency."""
+async def create_pods(cluster: Cluster, names: list[str], sent: dict[str, float], *,
+                      cap: float) -> tuple[list[float], int]:
+    """POST the pods from ``CREATORS`` connections, for at most ``cap`` seconds; each create's
+    latency (retries included) and how many 429s were retried."""
     stop_at = time.perf_counter() + cap
     queue: asyncio.Queue[str] = asyncio.Queue()
     for name in names:
         queue.put_nowait(name)
     latencies: list[float] = []
-    path = PODS.path(NAMESPACE)
+    retried = [0]
 
     async def creator() -> None:
         async with httpx.AsyncClient(base_url=cluster.url, verify=str(cluster.data_dir / "ca.crt"), timeout=60,
@@ -93,13 +96,24 @@ async def create_pods(cluster: Cluster, names: list[str], sent: dict[str, float]
             while not queue.empty() and time.perf_counter() < stop_at:
                 name = queue.get_nowait()
                 start = sent[name] = time.perf_counter()
-                response = await http.post(path, json=pod_manifest(name))
+                retried[0] += await create_pod(http, name)
                 latencies.append(time.perf_counter() - start)
-                if response.status_code >= 400:
-                    raise RuntimeError(f"create {name}: {response.status_code} {response.text[:300]}")
 
     await asyncio.gather(*(creator() for _ in range(CREATORS)))
-    return latencies
+    return latencies, retried[0]
+
+
+async def create_pod(http: httpx.AsyncClient, name: str) -> int:
+    """POST one pod as client-go does: a 429 is retried after its Retry-After, up to
+    ``MAX_RETRIES`` times. Returns the number of retries."""
+    for attempt in range(MAX_RETRIES + 1):
+        response = await http.post(PODS.path(NAMESPACE), json=pod_manifest(name))
+        if response.status_code != 429 or attempt == MAX_RETRIES:
+            break
+        await asyncio.sleep(float(response.headers.get("retry-after") or 1))
+    if response.status_code >= 400:
+        raise RuntimeError(f"create {name}: {response.status_code} {response.text[:300]}")
+    return attempt
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -161,7 +175,7 @@ async def _scale(cluster: Cluster, nodes: int, pods: int, window: float, deadlin
         await observer.start()
         names, sent = [f"h-{i}" for i in range(pods)], dict[str, float]()
         began = time.perf_counter()
-        latencies = await create_pods(cluster, names, sent, cap=deadline)
+        latencies, retried = await create_pods(cluster, names, sent, cap=deadline)
         created = time.perf_counter() - began
         pods = len(sent)
         log.info("%d pods created in %.1f s; %d bound, %d running", pods, created, len(observer.bound_at),
@@ -171,7 +185,8 @@ async def _scale(cluster: Cluster, nodes: int, pods: int, window: float, deadlin
         await observer.stop()
         rate = await heartbeat_rate(client, window)
         assert cluster.server is not None
-        return {"pods": pods, "register": register, "created": created, "create_latency": latencies, "sent": sent,
+        return {"pods": pods, "register": register, "created": created, "create_latency": latencies, "retried": retried,
+                "sent": sent,
                 "bound": dict(observer.bound_at), "running": dict(observer.running_at), "rate": rate,
                 "startup": startup, "mem": proc_status(cluster.server.pid), "db": db_facts(cluster.data_dir)}
     finally:
@@ -201,9 +216,7 @@ async def _latency_pods(cluster: Cluster, observer: PodObserver, count: int) -> 
             await asyncio.sleep(max(0.0, start + i / LATENCY_RATE - time.perf_counter()))
             name = f"latency-{i}"
             sent[name] = time.perf_counter()
-            response = await http.post(PODS.path(NAMESPACE), json=pod_manifest(name))
-            if response.status_code >= 400:
-                raise RuntimeError(f"create {name}: {response.status_code} {response.text[:300]}")
+            await create_pod(http, name)
     try:
         await observer.until(lambda: all(n in observer.running_at for n in sent), timeout=60)
     except TimeoutError:
@@ -227,7 +240,7 @@ def _rows(r: dict[str, Any], nodes: int, pods: int) -> list[Comparison]:
     if running < r["pods"]:
         size += f", only {running} Running in time"
     rows = [_throughput(r, bound, size), _startup(startup, size, saturated=_saturation(r)),
-            _mutating(r["create_latency"], size),
+            _mutating(r["create_latency"], r["retried"], size),
             Comparison(f"apiserver RSS ({size})", "bytes", Stat.value(r["mem"].get("VmRSS", 0)), None, "-",
                        group=NAME, note=f"peak {r['mem'].get('VmHWM', 0) / 2**20:.0f} MiB (server process: "
                                         "apiserver+scheduler+controllers)"),
@@ -259,9 +272,10 @@ def _startup(startup: list[float], size: str, *, saturated: str) -> Comparison:
                       "k8s SLO p99 <= 5 s", group=NAME, note=note)
 
 
-def _mutating(latencies: list[float], size: str) -> Comparison:
+def _mutating(latencies: list[float], retried: int, size: str) -> Comparison:
     stat = Stat.value(percentile(latencies, 99), n=len(latencies)) if latencies else None
-    note = f"pod creates from {CREATORS} connections; p50 {percentile(latencies, 50) * 1000:.0f} ms" if latencies else ""
+    note = (f"pod creates from {CREATORS} connections, a 429 retried after Retry-After as client-go does "
+            f"({retried} retries); p50 {percentile(latencies, 50) * 1000:.0f} ms") if latencies else ""
     return Comparison(f"mutating API latency p99 under load ({size})", "s", stat, Stat.value(SLO_MUTATING_P99),
                       "k8s SLO p99 <= 1 s", group=NAME, note=note)
 
@@ -278,13 +292,36 @@ def _database(r: dict[str, Any], size: str) -> Comparison:
                             f"{db['keys'] + r['rate'] * 3600:.0f} without compaction"))
 
 
+#: (nodes, pods) per point of the scaling curve: 10, 20 and 30 pods per node, as in the issue's
+#: density runs; quick mode keeps two small points so the curve still has a slope.
+FULL_SIZES = ((100, 1000), (300, 6000), (1000, 30000))
+QUICK_SIZES = ((50, 500), (100, 2000))
+
+
 def run(*, quick: bool, info: RunInfo) -> list[Comparison]:
-    nodes, pods, window, deadline, latency = (100, 2000, 5.0, 30.0, 100) if quick else (1000, 30000, 30.0, 600.0, 300)
+    window, deadline, latency = (5.0, 30.0, 100) if quick else (30.0, 600.0, 300)
     missing = missing_components(*NEEDS)
     if missing:
         info.errors[NAME] = f"not importable yet: {', '.join(missing)}"
         return []
-    with bench_cluster() as cluster:
-        result = asyncio.run(_scale(cluster, nodes, pods, window, deadline, latency))
+    rows: list[Comparison] = []
+    curve: list[dict[str, float]] = []
+    for nodes, pods in QUICK_SIZES if quick else FULL_SIZES:
+        log.info("hollow: %d nodes, %d pods", nodes, pods)
+        with bench_cluster() as cluster:
+            result = asyncio.run(_scale(cluster, nodes, pods, window, deadline, latency))
+        rows += _rows(result, nodes, pods)
+        curve.append(curve_point(result, nodes))
     info.notes[NAME] = __doc__.split("\n\n")[2].replace("\n", " ") if __doc__ else ""
-    return _rows(result, nodes, pods)
+    info.curves[NAME] = curve
+    return rows
+
+
+def curve_point(r: dict[str, Any], nodes: int) -> dict[str, float]:
+    """One point of the scaling curve: how each figure grows with the cluster."""
+    bound = [t for n, t in r["bound"].items() if n in r["sent"]]
+    span = max(bound) - min(r["sent"].values()) if bound else 0.0
+    return {"nodes": nodes, "pods": r["pods"], "pods_per_second": len(bound) / span if span > 0 else 0.0,
+            "startup_p99_s": percentile(r["startup"], 99) if r["startup"] else 0.0,
+            "mutating_p99_s": percentile(r["create_latency"], 99) if r["create_latency"] else 0.0,
+            "rss_mib": r["mem"].get("VmRSS", 0) / 2**20, "retried_429": r["retried"]}

@@ -159,3 +159,24 @@ async def test_an_undecodable_pod_grace_period_is_skipped_by_a_field_selected_in
     api.put_raw(PODS, pod)
     assert informer.keys() == [] and recorder.reasons(f"{NS}/p") == [FAILED_TO_DECODE]
     assert "terminationGracePeriodSeconds" in recorder.messages(f"{NS}/p")[0]
+
+
+MANAGED = [{"manager": "kubectl", "operation": "Update", "apiVersion": "apps/v1", "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:spec": {"f:replicas": {}}}}]
+
+
+async def test_cached_objects_leave_out_managed_fields_from_list_and_watch(
+        api: FakeApi, informer: Informer[Deployment]) -> None:
+    listed = deployment_wire("listed")
+    listed["metadata"]["managedFields"] = MANAGED
+    api.put_raw(DEPLOYMENTS, listed)
+    watched = deployment_wire("watched")
+    watched["metadata"]["managedFields"] = MANAGED
+    await informer._relist()  # the first through a list,
+    api.put_raw(DEPLOYMENTS, watched)  # the second through the watch
+    await eventually(lambda: informer.get(f"{NS}/watched") is not None)
+    for name in ("listed", "watched"):
+        cached = informer.get(f"{NS}/{name}")
+        assert cached is not None and cached.metadata.managed_fields is None
+        assert cached.metadata.uid == f"uid-{name}" and cached.spec.replicas == 1
+    assert listed["metadata"]["managedFields"] == MANAGED  # the wire object is not changed

@@ -14,6 +14,7 @@ from bench.harness import (
     Comparison,
     RunInfo,
     Stat,
+    curve_table,
     format_value,
     markdown,
     median,
@@ -131,3 +132,32 @@ def test_chart_is_a_png_when_matplotlib_is_installed(tmp_path: Path) -> None:
 
     path = ratio_chart(_rows(), tmp_path / "r.png", title="t")
     assert path is not None and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+POINTS = [{"nodes": 100, "pods": 1000, "pods_per_second": 120.5, "rss_mib": 300.0},
+          {"nodes": 300, "pods": 6000, "pods_per_second": 101.25, "rss_mib": 900.0}]
+
+
+def test_a_scaling_curve_is_a_table_of_its_points_under_its_benchmark() -> None:
+    info = RunInfo(started="2026-01-01T00-00-00", quick=True, curves={"api": POINTS})
+    text = markdown(_rows(), info)
+    table = curve_table(POINTS)
+    assert table[2] == "| nodes | pods | pods_per_second | rss_mib |"
+    assert table[4:6] == ["| 100 | 1000 | 120.5 | 300 |", "| 300 | 6000 | 101.2 | 900 |"]
+    assert text.index("## api") < text.index("| 300 | 6000 |")
+    assert curve_table([]) == []
+
+
+def test_write_results_keeps_the_curve_in_the_run_json(tmp_path: Path) -> None:
+    out = write_results(_rows(), RunInfo(started="2026-01-01T00-00-00", quick=True, curves={"api": POINTS}),
+                        root=tmp_path, charts=False)
+    assert json.loads((out / "results.json").read_text())["run"]["curves"] == {"api": POINTS}
+
+
+def test_scaling_chart_is_a_png_when_matplotlib_is_installed(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from bench.charts import scaling_chart
+
+    path = scaling_chart(POINTS, tmp_path / "s.png", title="t")
+    assert path is not None and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert scaling_chart([], tmp_path / "none.png", title="t") is None
