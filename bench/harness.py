@@ -183,7 +183,12 @@ def curve_table(points: Sequence[dict[str, float]]) -> list[str]:
         return []
     keys = list(points[0])
     return ["Scaling curve:", "", "| " + " | ".join(keys) + " |", "|" + "---:|" * len(keys),
-            *("| " + " | ".join(f"{p.get(k, 0):.4g}" for k in keys) + " |" for p in points), ""]
+            *("| " + " | ".join(_figure(p.get(k, 0)) for k in keys) + " |" for p in points), ""]
+
+
+def _figure(v: float) -> str:
+    """Whole numbers in full (30000, not 3e+04), others to four significant digits."""
+    return f"{v:.0f}" if float(v).is_integer() else f"{v:.4g}"
 
 
 def _groups(rows: Iterable[Comparison]) -> list[str]:
