@@ -108,11 +108,13 @@ def create_app(store: Store, settings: AppSettings | None = None) -> FastAPI:
     app.state.store = store
     app.state.settings = settings
     app.state.reviews = {}  # kind -> apiserver.routes.reviews.ReviewHandler
-    app.include_router(meta.router)
-    app.include_router(metrics_route.router)
+    # Routes are added as they are rather than through include_router, whose wrapper walks every
+    # route of the included router on each request to see whether it changed.
+    app.router.routes.extend(meta.router.routes)
+    app.router.routes.extend(metrics_route.router.routes)
     scraper = metrics_provider.install(app, registry, tls=settings.kubelet_tls, resolution=settings.metric_resolution)
     app.router.routes.extend(resources.routes)
-    app.include_router(ui_router)
+    app.router.routes.extend(ui_router.routes)
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestLimits, limits=settings.limits)

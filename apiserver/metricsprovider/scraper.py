@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,9 @@ SCRAPE_CONCURRENCY = 16
 #: the largest Summary API answer read (about 30 000 containers)
 MAX_SUMMARY_BYTES = 16 * 1024 * 1024
 SUMMARY_PATH = "/stats/summary"
+#: how long a node's idle connection is kept between rounds (Go's http.Transport IdleConnTimeout,
+#: which metrics-server's scrapes ride on); the kubelet keeps its side open longer
+KEEPALIVE = 90.0
 
 
 def ready_nodes(registry: Registry) -> list[str]:
@@ -56,34 +60,35 @@ class Scraper:
         """Scrape every ``resolution`` seconds until cancelled."""
         if self.tls is None:
             return
-        # No connection is kept: hollow kubelets share one address, told apart by the TLS server
-        # name, and a pooled connection would carry one node's name into another's scrape.
-        async with httpx.AsyncClient(verify=self.tls.context, trust_env=False, timeout=httpx.Timeout(self.timeout),
-                                     limits=httpx.Limits(max_keepalive_connections=0)) as client:
+        clients = NodeClients(self.tls.context, self.timeout)
+        try:
             while True:
                 started = time.monotonic()
                 try:
-                    nodes, scraped = await self.scrape_all(client)
+                    nodes, scraped = await self.scrape_all(clients)
                 except Exception:  # one bad round never stops the loop
                     log.exception("metrics scrape failed")
                 else:
                     self._report(nodes, scraped, time.monotonic() - started)
                 await asyncio.sleep(max(self.resolution - (time.monotonic() - started), 0.1))
+        finally:
+            await clients.close()
 
     def _report(self, nodes: int, scraped: int, took: float) -> None:
         level = logging.INFO if took > self.resolution else logging.DEBUG
         log.log(level, "metrics scrape round: %d of %d Ready nodes answered in %.3f s (resolution %.1f s)",
                 scraped, nodes, took, self.resolution)
 
-    async def scrape_all(self, client: httpx.AsyncClient) -> tuple[int, int]:
+    async def scrape_all(self, clients: NodeClients) -> tuple[int, int]:
         """One round over every Ready node: (nodes tried, nodes that answered)."""
         nodes = ready_nodes(self.registry)
+        await clients.retain(set(nodes))
         limit = asyncio.Semaphore(SCRAPE_CONCURRENCY)
 
         async def one(node: str) -> str | None:
             async with limit:
                 try:
-                    summary = await asyncio.wait_for(self.fetch(client, node), self.timeout)
+                    summary = await asyncio.wait_for(self.fetch(clients.get(node), node), self.timeout)
                 except (ApiError, httpx.HTTPError, TimeoutError, ValueError) as err:
                     log.info("cannot scrape the kubelet of node %s: %s", node, err)
                     return None
@@ -119,6 +124,35 @@ class Scraper:
         if not isinstance(summary, dict):
             raise ValueError(f"summary of node {node} is not an object")
         return summary
+
+
+class NodeClients:
+    """One HTTPS client per node, each keeping its one connection alive between rounds.
+
+    A handshake per node per round would cost both sides more than the scrape itself. The
+    clients are not shared between nodes: hollow kubelets share one address, told apart by
+    the TLS server name, and a pooled connection would carry one node's name into another's.
+    """
+
+    def __init__(self, verify: ssl.SSLContext | bool, timeout: float = 10.0) -> None:
+        self.verify, self.timeout = verify, timeout
+        self.clients: dict[str, httpx.AsyncClient] = {}
+
+    def get(self, node: str) -> httpx.AsyncClient:
+        client = self.clients.get(node)
+        if client is None:
+            limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=KEEPALIVE)
+            client = self.clients[node] = httpx.AsyncClient(verify=self.verify, trust_env=False, limits=limits,
+                                                                timeout=httpx.Timeout(self.timeout))
+        return client
+
+    async def retain(self, nodes: set[str]) -> None:
+        """Close the clients of nodes no longer scraped."""
+        for node in [n for n in self.clients if n not in nodes]:
+            await self.clients.pop(node).aclose()
+
+    async def close(self) -> None:
+        await self.retain(set())
 
 
 def _peer_certificate(response: httpx.Response) -> dict[str, Any] | None:

@@ -63,10 +63,13 @@ def add_node(registry: Registry, name: str, *, ready: bool = True) -> None:
 
 async def two_rounds(scraper: Scripted, answers: list[dict[str, Answer]]) -> list[tuple[int, int]]:
     results = []
-    async with httpx.AsyncClient() as client:
+    clients = scraping.NodeClients(verify=False)
+    try:
         for round_answers in answers:
             scraper.answers = round_answers
-            results.append(await scraper.scrape_all(client))
+            results.append(await scraper.scrape_all(clients))
+    finally:
+        await clients.close()
     return results
 
 
@@ -100,6 +103,27 @@ def test_concurrency_is_bounded(registry: Registry) -> None:
 @pytest.mark.parametrize(("resolution", "timeout"), [(15.0, 10.0), (1.0, 0.9), (0.1, 0.5)])
 def test_each_kubelet_has_a_deadline_within_the_round(registry: Registry, resolution: float, timeout: float) -> None:
     assert Scripted(registry, {}, resolution=resolution).timeout == pytest.approx(timeout)
+
+
+def test_each_node_keeps_its_own_client_while_it_is_scraped(registry: Registry) -> None:
+    """A connection is kept per node between rounds, never shared, and closed once the node goes."""
+    for name in ("a", "b"):
+        add_node(registry, name)
+    scraper = Scripted(registry, {}, resolution=0.5)
+    answers = {n: summary(n, "2027-01-01T00:00:00Z", 0) for n in ("a", "b")}
+
+    async def rounds() -> tuple[dict[str, httpx.AsyncClient], dict[str, httpx.AsyncClient]]:
+        clients = scraping.NodeClients(verify=False)
+        scraper.answers = answers
+        await scraper.scrape_all(clients)
+        first = dict(clients.clients)
+        registry.delete(res.NODES, None, "b")
+        await scraper.scrape_all(clients)
+        return first, dict(clients.clients)
+
+    first, second = asyncio.run(rounds())
+    assert first["a"] is not first["b"]
+    assert second == {"a": first["a"]} and first["b"].is_closed and not first["a"].is_closed
 
 
 def test_without_a_kubelet_client_certificate_nothing_runs(registry: Registry) -> None:
