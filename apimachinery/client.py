@@ -43,6 +43,10 @@ PATCH_CONTENT_TYPES = {
 
 MAX_THROTTLE_RETRIES = 10  # client-go's retries of a 429
 MAX_RETRY_AFTER_SECONDS = 10.0
+#: how long an idle connection is kept for the next call: past the 10 s between a kubelet's
+#: heartbeats (a shorter one made every heartbeat a new TLS handshake, and a thousand nodes'
+#: handshakes starved the server), under the server's own idle timeout (90 s, kube-apiserver's)
+IDLE_CONNECTION_TIMEOUT = 60.0
 UNIX_SCHEME = "unix://"  # a server URL naming a Unix socket: the apiserver's in-process loopback
 
 
@@ -75,7 +79,8 @@ class ApiClient:
         verify = _ssl_context(ca_data, insecure)
         self._ws_headers = {k: v for k, v in headers.items() if k != "Accept"}
         self._ws_ssl = verify
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
+                              keepalive_expiry=IDLE_CONNECTION_TIMEOUT)
         url, uds = self.base_url, None
         if url.startswith(UNIX_SCHEME):  # the server's loopback socket: plain HTTP, no TLS
             url, uds = "http://localhost", url[len(UNIX_SCHEME):]

@@ -15,6 +15,12 @@ scheduler act on something that still exists); its deletion is still seen.
 
 :class:`InformerCache` is the cache side alone, shared with the in-memory fake's informers
 (:mod:`apimachinery.testing`), so both skip, index and notify the same way.
+
+Informers of one process that watch one server share what they decode: a version of an object
+(its uid and resourceVersion on that server) is validated once and held once, however many
+components cache it (``podvisor server``'s scheduler and controllers both cache every pod). As
+in client-go, a cached object is shared and must never be changed in place; a component copies
+it before editing.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import asyncio
 import builtins
 import logging
 import random
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -265,6 +272,21 @@ class InformerCache(Generic[T]):
                 self._apply("MODIFIED" if old else "ADDED", obj)
 
 
+#: Decoded objects by (server, model, uid, resourceVersion), alive while some cache holds them.
+_decoded: weakref.WeakValueDictionary[tuple[str, type, str, str], Any] = weakref.WeakValueDictionary()
+
+
+def _version_key(server: str, model: type, raw: dict[str, Any]) -> tuple[str, type, str, str] | None:
+    """What names one stored version of ``raw`` on ``server``; None without a uid and version."""
+    meta = raw.get("metadata")
+    if not server or not isinstance(meta, dict):
+        return None
+    uid, version = meta.get("uid"), meta.get("resourceVersion")
+    if not isinstance(uid, str) or not uid or not isinstance(version, str) or not version:
+        return None
+    return server, model, uid, version
+
+
 class Informer(InformerCache[T]):
     def __init__(
         self,
@@ -284,6 +306,17 @@ class Informer(InformerCache[T]):
         self.field_selector = field_selector
         self.watch_timeout = watch_timeout
         self.resource_version = ""
+        self.server = client.base_url if isinstance(client, ApiClient) else ""
+
+    def _decode(self, raw: dict[str, Any], *, report: bool = True) -> T | None:
+        key = _version_key(self.server, self.model, raw)
+        found = _decoded.get(key) if key is not None else None
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        obj = super()._decode(raw, report=report)
+        if key is not None and obj is not None:
+            _decoded[key] = obj
+        return obj
 
     # -- list + watch loop -----------------------------------------------------------------
 

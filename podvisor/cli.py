@@ -27,6 +27,7 @@ from apiserver.servicealloc.ranges import (
     PortRange,
     ServiceRanges,
 )
+from podvisor import collector
 from podvisor.tokens import node_app, token_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="podvisor: a Kubernetes-compatible orchestrator.")
@@ -94,6 +95,7 @@ def _run(coro: Coroutine[Any, Any, None], *, cancel_on_signal: bool = True,
         with contextlib.suppress(asyncio.CancelledError):
             await coro
 
+    collector.tune()
     with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=loop_factory) as runner:
         runner.run(main())
 

@@ -19,6 +19,7 @@ that is itself in the set *and* has children (a list item whose fields are owned
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -30,6 +31,8 @@ Path = tuple[Element, ...]
 FieldSet = frozenset[Path]
 
 EMPTY: FieldSet = frozenset()
+#: distinct field sets whose FieldsV1 spelling is remembered
+ENCODED_SETS = 1024
 _KINDS = ("f", "k", "v", "i")
 _RANK = {kind: rank for rank, kind in enumerate(_KINDS)}
 
@@ -120,6 +123,14 @@ def encode(paths: Iterable[Path]) -> dict[str, Any]:
             node = node.setdefault(element, {})
         members.add(path)
     return _emit(tree, (), members)
+
+
+@functools.lru_cache(maxsize=ENCODED_SETS)
+def encode_set(paths: FieldSet) -> dict[str, Any]:
+    """:func:`encode` of a set, remembered: pods made from one template own the same fields,
+    so most writes spell a set already spelled. The object returned is shared and must not be
+    changed (entries read from stored objects are written back shared in the same way)."""
+    return encode(paths)
 
 
 def _emit(tree: dict[Element, Any], at: Path, members: set[Path]) -> dict[str, Any]:

@@ -75,7 +75,7 @@ class Entry:
         if self.time:
             entry["time"] = self.time
         entry["fieldsType"] = FIELDS_V1
-        entry["fieldsV1"] = self.encoded if self.encoded is not None else fieldpath.encode(self.fields)
+        entry["fieldsV1"] = self.encoded if self.encoded is not None else fieldpath.encode_set(self.fields)
         if self.subresource:
             entry["subresource"] = self.subresource
         return entry
