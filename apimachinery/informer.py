@@ -306,7 +306,8 @@ class Informer(InformerCache[T]):
         self.field_selector = field_selector
         self.watch_timeout = watch_timeout
         self.resource_version = ""
-        self.server = client.base_url if isinstance(client, ApiClient) else ""
+        server = getattr(client, "base_url", "")  # an ApiClient's; the fakes' have none and share nothing
+        self.server = server if isinstance(server, str) else ""
 
     def _decode(self, raw: dict[str, Any], *, report: bool = True) -> T | None:
         key = _version_key(self.server, self.model, raw)

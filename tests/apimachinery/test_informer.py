@@ -180,3 +180,35 @@ async def test_cached_objects_leave_out_managed_fields_from_list_and_watch(
         assert cached is not None and cached.metadata.managed_fields is None
         assert cached.metadata.uid == f"uid-{name}" and cached.spec.replicas == 1
     assert listed["metadata"]["managedFields"] == MANAGED  # the wire object is not changed
+
+
+class NamedFake(FakeApi):
+    """A fake server with an address, as an ApiClient has one."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.base_url = base_url
+
+
+async def test_informers_of_one_server_share_each_decoded_version() -> None:
+    """Two caches of one server's objects hold one decoded object per version; another server's
+    object with the same uid and resourceVersion is its own."""
+    one, two = NamedFake("https://one"), NamedFake("https://two")
+    for api in (one, two):
+        api.put_raw(DEPLOYMENTS, deployment_wire("d"))
+    first, second, other = (Informer(one, Deployment), Informer(one, Deployment), Informer(two, Deployment))
+    tasks = [asyncio.create_task(i.run()) for i in (first, second, other)]
+    key = f"{NS}/d"
+    try:
+        for informer in (first, second, other):
+            await informer.wait_synced(TIMEOUT)
+        shared, own = first.get(key), other.get(key)
+        assert shared is not None and shared is second.get(key)
+        assert own is not None and own is not shared and own.metadata.resource_version == shared.metadata.resource_version
+        one.put_raw(DEPLOYMENTS, deployment_wire("d", replicas=2))
+        await eventually(lambda: all((i.get(key) or shared).spec.replicas == 2 for i in (first, second)))
+        assert first.get(key) is second.get(key) is not shared
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -46,6 +46,9 @@ def test_fields_v1_round_trip(paths: set[Path], fields_v1: dict[str, Any]) -> No
     assert fieldpath.encode(paths) == fields_v1
     assert list(fieldpath.encode(paths)) == list(fields_v1)  # key order too
     assert fieldpath.decode(fields_v1) == frozenset(paths)
+    remembered = fieldpath.encode_set(frozenset(paths))
+    assert remembered == fields_v1 and list(remembered) == list(fields_v1)
+    assert fieldpath.encode_set(frozenset(set(paths))) is remembered  # an equal set, spelled once
 
 
 @pytest.mark.parametrize(
