@@ -82,10 +82,11 @@ SERVER_NAME_KEY = "podvisor.tls_server_name"
 _SNI_ATTRIBUTE = "podvisor_server_name"
 
 
-#: the subject of the only client certificate the kubelet serves (kubeadm's name for it)
 #: idle seconds a connection is kept open: longer than the API server's metrics scraper keeps
 #: its side (apiserver.metricsprovider.scraper.KEEPALIVE), so a scrape does not hand-shake anew
+#: (Kubernetes' kubelet sets no idle timeout at all)
 IDLE_TIMEOUT = 120
+#: the subject of the only client certificate the kubelet serves (kubeadm's name for it)
 APISERVER_CLIENT_CN = "kube-apiserver-kubelet-client"
 
 
@@ -328,7 +329,8 @@ def bind_socket(address: str, port: int) -> socket.socket:
 async def serve(app: FastAPI, sock: socket.socket, tls: ssl.SSLContext) -> None:
     """Serve HTTPS until cancelled."""
     server = _QuietServer(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
-                                         http=_ApiServerOnly, timeout_keep_alive=IDLE_TIMEOUT, ssl_context_factory=lambda _config, _default: tls))
+                                         http=_ApiServerOnly, timeout_keep_alive=IDLE_TIMEOUT,
+                                         ssl_context_factory=lambda _config, _default: tls))
     try:
         await server.serve(sockets=[sock])
     finally:

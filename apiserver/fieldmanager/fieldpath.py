@@ -31,8 +31,10 @@ Path = tuple[Element, ...]
 FieldSet = frozenset[Path]
 
 EMPTY: FieldSet = frozenset()
-#: distinct field sets whose FieldsV1 spelling is remembered
+#: distinct field sets whose FieldsV1 spelling is remembered, and the most paths one may have:
+#: a pod template owns tens; a client's giant objects are spelled each time, not kept
 ENCODED_SETS = 1024
+REMEMBERED_SET_PATHS = 512
 _KINDS = ("f", "k", "v", "i")
 _RANK = {kind: rank for rank, kind in enumerate(_KINDS)}
 
@@ -125,11 +127,15 @@ def encode(paths: Iterable[Path]) -> dict[str, Any]:
     return _emit(tree, (), members)
 
 
-@functools.lru_cache(maxsize=ENCODED_SETS)
 def encode_set(paths: FieldSet) -> dict[str, Any]:
-    """:func:`encode` of a set, remembered: pods made from one template own the same fields,
-    so most writes spell a set already spelled. The object returned is shared and must not be
-    changed (entries read from stored objects are written back shared in the same way)."""
+    """:func:`encode` of a set, remembered when small: pods made from one template own the same
+    fields, so most writes spell a set already spelled. The object returned is shared and must
+    not be changed (entries read from stored objects are written back shared in the same way)."""
+    return _remembered(paths) if len(paths) <= REMEMBERED_SET_PATHS else encode(paths)
+
+
+@functools.lru_cache(maxsize=ENCODED_SETS)
+def _remembered(paths: FieldSet) -> dict[str, Any]:
     return encode(paths)
 
 

@@ -15,6 +15,16 @@ from apiserver.fieldmanager.fieldpath import Path, field, key, path_of, value
 CONTAINER_C = (*path_of("spec", "containers"), key({"name": "c"}))
 
 
+def test_a_giant_field_set_is_spelled_but_not_remembered() -> None:
+    """A client's huge object must not pin megabytes in the cache of spellings."""
+    giant = frozenset(path_of("data", f"k{i}") for i in range(fieldpath.REMEMBERED_SET_PATHS + 1))
+    before = fieldpath._remembered.cache_info().currsize
+    spelled = fieldpath.encode_set(giant)
+    assert len(spelled["f:data"]) == len(giant)
+    assert fieldpath._remembered.cache_info().currsize == before
+    assert fieldpath.encode_set(giant) is not spelled
+
+
 @pytest.mark.parametrize(
     ("paths", "fields_v1"),
     [
